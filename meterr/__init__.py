@@ -1,0 +1,7 @@
+"""Meterr: self-hosted AI cost tracking."""
+
+from __future__ import annotations
+
+__all__ = ["__version__"]
+
+__version__ = "0.1.0"

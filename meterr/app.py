@@ -1,0 +1,74 @@
+"""create_app(settings): the Starlette application and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from meterr.config import Settings
+from meterr.errors import MeterrError
+from meterr.events import EventBus
+from meterr.pricing import load_catalogue
+from meterr.resolvers import Services
+from meterr.rest_compat import (
+    http_exception_handler,
+    meterr_error_handler,
+    unexpected_error_handler,
+    v1_routes,
+)
+from meterr.schema import MeterrGraphQL, build_schema
+from meterr.store import Store, open_store
+
+__all__ = ["create_app"]
+
+
+async def healthz(_request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    services: Services = request.app.state.services
+    if await services.store.is_reachable():
+        return JSONResponse({"status": "ready", "store": "reachable"})
+    return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
+
+
+def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
+    """The service; pass `store` to share an already open store (tests, embedding)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        bus = EventBus(settings.broadcast_url)
+        await bus.connect()
+        try:
+            if store is not None:
+                app.state.services = Services(settings, store, load_catalogue(), bus)
+                yield
+            else:
+                async with open_store(settings) as opened:
+                    app.state.services = Services(settings, opened, load_catalogue(), bus)
+                    yield
+        finally:
+            await bus.disconnect()
+
+    graphql = MeterrGraphQL(build_schema())
+    return Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Mount("/v1", routes=v1_routes()),
+        ],
+        exception_handlers={
+            MeterrError: meterr_error_handler,
+            HTTPException: http_exception_handler,
+            Exception: unexpected_error_handler,
+        },
+        lifespan=lifespan,
+    )

@@ -1,0 +1,268 @@
+"""The `meterr` command: serve, keys, prices, rollups."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+import uvicorn
+
+from meterr.app import create_app
+from meterr.auth import Principal, Role, Tier
+from meterr.config import Settings
+from meterr.events import EventBus
+from meterr.pricing import load_catalogue, nano_to_usd
+from meterr.resolvers import (
+    RepriceInput,
+    RequestContext,
+    Services,
+    bootstrap_admin_key,
+    create_key,
+    rebuild_rollups,
+    reprice,
+)
+from meterr.store import Store, open_store
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+
+_data_dir = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Embedded store directory (default ./meterr-data); ignored when MONGODB_URL is set.",
+)
+
+
+def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def _run(work: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(work())  # type: ignore[arg-type]
+
+
+@click.group()
+@click.version_option(package_name="meterr")
+def main() -> None:
+    """Meterr: self-hosted AI cost tracking."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@_data_dir
+def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
+    """Start the service (on the embedded store unless MONGODB_URL is set)."""
+    settings = _settings(data_dir, host=host, port=port)
+
+    async def run() -> None:
+        async with open_store(settings) as store:
+            new = await bootstrap_admin_key(store)
+            if new is not None:
+                click.echo(
+                    f"Created organization '{new.organization.name}' with an admin API key "
+                    f"(shown once, keep it):\n\n    {new.key}\n"
+                )
+            click.echo(f"Meterr listening on http://{settings.host}:{settings.port}")
+            config = uvicorn.Config(
+                create_app(settings, store=store),
+                host=settings.host,
+                port=settings.port,
+                log_level="info",
+                lifespan="on",
+            )
+            await uvicorn.Server(config).serve()
+
+    _run(run)
+
+
+@main.group()
+def keys() -> None:
+    """Create, list and revoke API keys."""
+
+
+@keys.command("create")
+@click.option("--org", "org_name", required=True, help="Organization name; created if new.")
+@click.option("--tier", type=click.Choice([t.value for t in Tier]), default=None)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ADMIN.value)
+@click.option("--team", "team_id", default=None, help="Default team of the key's events.")
+@click.option("--name", default=None, help="A label for the key.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@_data_dir
+def keys_create(
+    org_name: str,
+    tier: str | None,
+    role: str,
+    team_id: str | None,
+    name: str | None,
+    as_json: bool,
+    data_dir: Path | None,
+) -> None:
+    """Create a key (and the organization when it does not exist); the key is shown once."""
+    settings = _settings(data_dir)
+
+    async def run() -> None:
+        async with open_store(settings) as store:
+            new = await create_key(
+                store,
+                org_name=org_name,
+                tier=Tier(tier) if tier else None,
+                role=Role(role),
+                team_id=team_id,
+                name=name,
+            )
+        info = {
+            "key": new.key,
+            "key_id": new.record.id,
+            "org_id": new.organization.id,
+            "org": new.organization.name,
+            "tier": new.organization.tier.value,
+            "role": new.record.role.value,
+            "team_id": new.record.team_id,
+            "organization_created": new.organization_created,
+        }
+        if as_json:
+            click.echo(json.dumps(info))
+        else:
+            click.echo(new.key)
+            click.echo(
+                f"org {info['org']} ({info['org_id']}, {info['tier']}), role {info['role']}, "
+                f"key id {info['key_id']}",
+                err=True,
+            )
+
+    _run(run)
+
+
+@keys.command("list")
+@click.option("--org", "org_name", required=True)
+@_data_dir
+def keys_list(org_name: str, data_dir: Path | None) -> None:
+    """List an organization's keys (prefixes only)."""
+
+    async def run() -> None:
+        async with open_store(_settings(data_dir)) as store:
+            org, _ = await store.organizations.ensure_organization(org_name, None)
+            for record in await store.organizations.list_keys(org.id):
+                state = "revoked" if record.revoked_at else "active"
+                click.echo(f"{record.id}\t{record.display_prefix}…\t{record.role}\t{state}")
+
+    _run(run)
+
+
+@keys.command("revoke")
+@click.option("--org", "org_name", required=True)
+@click.argument("key_id")
+@_data_dir
+def keys_revoke(org_name: str, key_id: str, data_dir: Path | None) -> None:
+    """Revoke a key by its id."""
+
+    async def run() -> None:
+        async with open_store(_settings(data_dir)) as store:
+            org, _ = await store.organizations.ensure_organization(org_name, None)
+            if await store.organizations.revoke_key(org.id, key_id) is None:
+                raise click.ClickException(f"No key {key_id} in organization {org_name}.")
+            click.echo(f"revoked {key_id}")
+
+    _run(run)
+
+
+@asynccontextmanager
+async def _operator(
+    store: Store, settings: Settings, org_name: str
+) -> AsyncIterator[RequestContext]:
+    """An admin context for operator commands acting on one organization."""
+    org, _ = await store.organizations.ensure_organization(org_name, None)
+    bus = EventBus(settings.broadcast_url)
+    await bus.connect()
+    try:
+        principal = Principal(org.id, org.name, org.tier, "cli", Role.ADMIN)
+        yield RequestContext(principal, Services(settings, store, load_catalogue(), bus))
+    finally:
+        await bus.disconnect()
+
+
+@main.group()
+def prices() -> None:
+    """Price catalogue and repricing."""
+
+
+@prices.command("reprice")
+@click.option("--org", "org_name", required=True)
+@click.option("--from", "start_date", default=None, help="YYYY-MM-DD or RFC 3339.")
+@click.option("--to", "end_date", default=None, help="YYYY-MM-DD (inclusive) or RFC 3339.")
+@click.option("--provider", default=None)
+@click.option("--model", default=None)
+@click.option("--unpriced-only", is_flag=True, help="Only events stored without a price.")
+@click.option("--dry-run", is_flag=True, help="Show the difference, change nothing.")
+@_data_dir
+def prices_reprice(
+    org_name: str,
+    start_date: str | None,
+    end_date: str | None,
+    provider: str | None,
+    model: str | None,
+    unpriced_only: bool,
+    dry_run: bool,
+    data_dir: Path | None,
+) -> None:
+    """Reprice stored events with the catalogue and overrides in force now."""
+    settings = _settings(data_dir)
+    body = RepriceInput(
+        start_date=start_date,
+        end_date=end_date,
+        provider=provider,
+        model=model,
+        unpriced_only=unpriced_only,
+        dry_run=dry_run,
+    )
+
+    async def run() -> None:
+        async with open_store(settings) as store, _operator(store, settings, org_name) as ctx:
+            report = await reprice(ctx, body)
+        click.echo("provider\tmodel\tevents\tchanged\told_cost\tnew_cost")
+        for line in report.lines:
+            click.echo(
+                f"{line.provider}\t{line.model}\t{line.events}\t{line.changed}\t"
+                f"{nano_to_usd(line.old_cost_nano)}\t{nano_to_usd(line.new_cost_nano)}"
+            )
+        verb = "repriced" if report.applied else "would reprice (dry run)"
+        click.echo(f"{verb} {report.changed} events")
+
+    _run(run)
+
+
+@main.group()
+def rollups() -> None:
+    """Hourly rollups."""
+
+
+@rollups.command("rebuild")
+@click.option("--org", "org_name", default=None, help="Only this organization.")
+@_data_dir
+def rollups_rebuild(org_name: str | None, data_dir: Path | None) -> None:
+    """Recompute rollups from the raw events and say whether they agreed."""
+
+    async def run() -> bool:
+        async with open_store(_settings(data_dir)) as store:
+            org_id = None
+            if org_name is not None:
+                org_id = (await store.organizations.ensure_organization(org_name, None))[0].id
+            reports = await rebuild_rollups(store, org_id)
+        for report in reports:
+            verdict = "agreed" if report.agreed else f"{report.differing} rollups differed"
+            click.echo(f"{report.org_id}: {report.rollups} rollups rebuilt, {verdict}")
+        return all(report.agreed for report in reports)
+
+    if not _run(run):
+        raise SystemExit(1)

@@ -1,0 +1,144 @@
+"""Domain objects shared by resolvers, store and the two API doors: small and frozen."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from meterr.pricing import CostBreakdown, TokenUsage, nano_to_usd
+
+__all__ = [
+    "Dimension",
+    "GroupBy",
+    "PriceUsed",
+    "PricingStatus",
+    "UsageEvent",
+    "UsageFilter",
+    "UsageTotals",
+]
+
+
+class PricingStatus(enum.StrEnum):
+    PRICED = "priced"
+    UNPRICED = "unpriced"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUsed:
+    """The price version an event was costed with, after any long-context tier applied."""
+
+    provider: str
+    model: str
+    effective_from: datetime
+    origin: str
+    source: str
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+    reasoning: Decimal
+    long_context: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UsageEvent:
+    """One stored usage event: what was called, by whom, and what it cost."""
+
+    id: str
+    org_id: str
+    event_id: str
+    fingerprint: str
+    timestamp: datetime
+    received_at: datetime
+    provider: str
+    model: str
+    endpoint: str | None
+    team_id: str | None
+    user_id: str | None
+    api_key_id: str
+    metadata: dict[str, Any]
+    tokens: TokenUsage
+    cost: CostBreakdown | None
+    price: PriceUsed | None
+
+    @property
+    def pricing_status(self) -> PricingStatus:
+        return PricingStatus.UNPRICED if self.cost is None else PricingStatus.PRICED
+
+
+class Dimension(enum.StrEnum):
+    PROVIDER = "provider"
+    MODEL = "model"
+    TEAM = "team"
+    USER = "user"
+    ENDPOINT = "endpoint"
+    API_KEY = "api_key"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    METADATA = "metadata"
+
+    @property
+    def is_time(self) -> bool:
+        return self in (Dimension.DAY, Dimension.WEEK, Dimension.MONTH)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupBy:
+    """A grouping dimension; metadata groupings name the metadata key."""
+
+    dimension: Dimension
+    metadata_key: str | None = None
+
+    @property
+    def label(self) -> str:
+        if self.dimension is Dimension.METADATA:
+            return f"metadata.{self.metadata_key}"
+        return self.dimension.value
+
+
+@dataclass(frozen=True, slots=True)
+class UsageFilter:
+    """Restrictions shared by every usage and cost query."""
+
+    providers: tuple[str, ...] = ()
+    models: tuple[str, ...] = ()
+    team_ids: tuple[str, ...] = ()
+    user_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class UsageTotals:
+    """Summed usage of a set of events; cost in nano-USD so that sums stay exact."""
+
+    requests: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cached_input_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_nano: int = 0
+    unpriced_requests: int = 0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    @property
+    def cost(self) -> Decimal:
+        return nano_to_usd(self.cost_nano)
+
+    def __add__(self, other: UsageTotals) -> UsageTotals:
+        return UsageTotals(
+            requests=self.requests + other.requests,
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
+            cache_write_tokens=self.cache_write_tokens + other.cache_write_tokens,
+            reasoning_tokens=self.reasoning_tokens + other.reasoning_tokens,
+            cost_nano=self.cost_nano + other.cost_nano,
+            unpriced_requests=self.unpriced_requests + other.unpriced_requests,
+        )

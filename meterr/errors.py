@@ -1,0 +1,100 @@
+"""The one error model, rendered by both the REST layer and the GraphQL schema.
+
+MeterrError                 internal_error        500
+├── InvalidInput            invalid_input         400
+│   └── PayloadTooLarge     payload_too_large     413
+├── Unauthenticated         unauthenticated       401
+├── Forbidden               forbidden             403
+├── NotFound                not_found             404
+├── MethodNotAllowed        method_not_allowed    405
+├── Conflict                conflict              409
+│   └── IdempotencyConflict idempotency_conflict  409
+├── RateLimited             rate_limited          429
+└── StoreUnavailable        store_unavailable     503
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "IdempotencyConflict",
+    "InvalidInput",
+    "MeterrError",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "StoreUnavailable",
+    "Unauthenticated",
+]
+
+
+class MeterrError(Exception):
+    """An error a client may see: a stable code, a message and structured details."""
+
+    code: ClassVar[str] = "internal_error"
+    status: ClassVar[int] = 500
+
+    def __init__(self, message: str, details: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = dict(details or {})
+
+
+class InvalidInput(MeterrError):
+    code = "invalid_input"
+    status = 400
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "payload_too_large"
+    status = 413
+
+
+class Unauthenticated(MeterrError):
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(MeterrError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(MeterrError):
+    code = "not_found"
+    status = 404
+
+
+class MethodNotAllowed(MeterrError):
+    code = "method_not_allowed"
+    status = 405
+
+
+class Conflict(MeterrError):
+    code = "conflict"
+    status = 409
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+
+
+class RateLimited(MeterrError):
+    code = "rate_limited"
+    status = 429
+
+    def __init__(
+        self, message: str, *, retry_after: int, details: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+
+class StoreUnavailable(MeterrError):
+    code = "store_unavailable"
+    status = 503

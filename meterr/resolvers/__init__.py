@@ -1,0 +1,65 @@
+"""Application logic shared by the GraphQL schema and the REST layer: every rule lives here."""
+
+from __future__ import annotations
+
+from meterr.resolvers.access import RateLimitStatus, authenticate, bearer_token, count_request
+from meterr.resolvers.context import RequestContext, Services
+from meterr.resolvers.costs import (
+    NO_VALUE,
+    CostGroup,
+    UsageSummary,
+    cost_groups,
+    parse_group_by,
+    parse_usage_filter,
+    summed_usage,
+    usage_totals,
+)
+from meterr.resolvers.history import MAX_PAGE, EventsPage, list_events
+from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
+from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
+from meterr.resolvers.maintenance import rebuild_rollups
+from meterr.resolvers.prices import (
+    RepriceLine,
+    RepriceReport,
+    list_prices,
+    reprice,
+    set_price_override,
+)
+from meterr.resolvers.timerange import TimeRange, parse_time_range
+from meterr.resolvers.tracking import TrackedEvent, track_events
+
+__all__ = [
+    "MAX_PAGE",
+    "NO_VALUE",
+    "CostGroup",
+    "EventsPage",
+    "NewKey",
+    "PriceOverrideInput",
+    "RateLimitStatus",
+    "RepriceInput",
+    "RepriceLine",
+    "RepriceReport",
+    "RequestContext",
+    "Services",
+    "TimeRange",
+    "TrackedEvent",
+    "UsageSummary",
+    "authenticate",
+    "bearer_token",
+    "bootstrap_admin_key",
+    "cost_groups",
+    "count_request",
+    "create_key",
+    "list_events",
+    "list_prices",
+    "parse_group_by",
+    "parse_time_range",
+    "parse_usage_filter",
+    "rebuild_rollups",
+    "reprice",
+    "set_price_override",
+    "summed_usage",
+    "track_events",
+    "usage_totals",
+    "validate_model",
+]

@@ -1,0 +1,80 @@
+"""Authentication by API key and the hourly request budget of each tier."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from meterr.auth import Principal, hash_key, is_well_formed
+from meterr.errors import RateLimited, Unauthenticated
+from meterr.resolvers.context import Services
+
+__all__ = ["RateLimitStatus", "authenticate", "bearer_token", "count_request"]
+
+
+def bearer_token(authorization: str | None) -> str:
+    """The key of an `Authorization: Bearer <key>` header value."""
+    if not authorization:
+        raise Unauthenticated(
+            "Missing API key: send 'Authorization: Bearer <key>'.", {"reason": "missing"}
+        )
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "Malformed Authorization header: expected 'Bearer <key>'.", {"reason": "malformed"}
+        )
+    return token.strip()
+
+
+async def authenticate(services: Services, key: str) -> Principal:
+    if not is_well_formed(key):
+        raise Unauthenticated("Malformed API key.", {"reason": "malformed"})
+    key_hash = hash_key(key)
+    principal = services.principals.get(key_hash)
+    if principal is None:
+        organizations = services.store.organizations
+        principal = await organizations.principal_for_key_hash_across_tenants(key_hash)
+        if principal is None:
+            raise Unauthenticated("Unknown or revoked API key.", {"reason": "unknown"})
+        services.principals[key_hash] = principal
+    return principal
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitStatus:
+    """The caller's hourly window: None limit and remaining mean unlimited."""
+
+    limit: int | None
+    remaining: int | None
+    reset: datetime
+
+    def headers(self) -> dict[str, str]:
+        """The X-RateLimit-* headers every response carries."""
+        return {
+            "X-RateLimit-Limit": "unlimited" if self.limit is None else str(self.limit),
+            "X-RateLimit-Remaining": "unlimited" if self.remaining is None else str(self.remaining),
+            "X-RateLimit-Reset": str(int(self.reset.timestamp())),
+        }
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, int((self.reset - datetime.now(UTC)).total_seconds() + 0.999))
+
+
+async def count_request(services: Services, principal: Principal) -> RateLimitStatus:
+    """Count one request against the organization's hour; raise RateLimited when over."""
+    now = datetime.now(UTC)
+    window = now.replace(minute=0, second=0, microsecond=0)
+    reset = window + timedelta(hours=1)
+    limit = principal.tier.hourly_request_limit
+    if limit is None:
+        return RateLimitStatus(None, None, reset)
+    count = await services.store.rate_counters.increment(principal.org_id, window)
+    status = RateLimitStatus(limit, max(0, limit - count), reset)
+    if count > limit:
+        raise RateLimited(
+            f"Rate limit of {limit} requests per hour exceeded for the {principal.tier} tier.",
+            retry_after=status.retry_after,
+            details={"limit": limit, "tier": principal.tier.value, "reset": int(reset.timestamp())},
+        )
+    return status

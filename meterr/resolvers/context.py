@@ -1,0 +1,50 @@
+"""What every resolver is handed: the caller and the service's shared parts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cachetools import TTLCache
+
+from meterr.auth import Principal
+from meterr.config import Settings
+from meterr.events import EventBus
+from meterr.pricing import Catalogue, ModelPrice
+from meterr.store import Store
+
+__all__ = ["RequestContext", "Services"]
+
+
+@dataclass
+class Services:
+    """Created once by the app's lifespan (or the CLI) and shared by every request."""
+
+    settings: Settings
+    store: Store
+    catalogue: Catalogue
+    bus: EventBus
+    principals: TTLCache[str, Principal] = field(init=False)
+    overrides: TTLCache[str, tuple[ModelPrice, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        ttl = self.settings.key_cache_seconds
+        # Short-lived caches keep the per-request reads off the hot path; a revoked
+        # key or a new override reaches other instances within `ttl` seconds.
+        self.principals = TTLCache(maxsize=10_000, ttl=ttl)
+        self.overrides = TTLCache(maxsize=10_000, ttl=ttl)
+
+
+@dataclass(frozen=True, slots=True)
+class RequestContext:
+    """One authenticated request."""
+
+    principal: Principal
+    services: Services
+
+    @property
+    def org_id(self) -> str:
+        return self.principal.org_id
+
+    @property
+    def store(self) -> Store:
+        return self.services.store

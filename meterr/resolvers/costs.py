@@ -1,0 +1,235 @@
+"""Cost and usage questions: totals grouped by any dimension, over rollups or raw events."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from meterr.auth import Operation
+from meterr.domain import Dimension, GroupBy, UsageFilter, UsageTotals
+from meterr.errors import InvalidInput
+from meterr.pricing import normalize_provider
+from meterr.resolvers.context import RequestContext
+from meterr.resolvers.timerange import TimeRange
+from meterr.store import TimeBucket, TotalsRow, sum_usage
+
+__all__ = [
+    "NO_VALUE",
+    "CostGroup",
+    "UsageSummary",
+    "cost_groups",
+    "parse_group_by",
+    "parse_usage_filter",
+    "summed_usage",
+    "usage_totals",
+]
+
+NO_VALUE = "(none)"
+_METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_FIELDS = {
+    Dimension.PROVIDER: "provider",
+    Dimension.MODEL: "model",
+    Dimension.TEAM: "team_id",
+    Dimension.USER: "user_id",
+    Dimension.ENDPOINT: "endpoint",
+    Dimension.API_KEY: "api_key_id",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CostGroup:
+    key: str
+    totals: UsageTotals
+
+
+@dataclass(frozen=True, slots=True)
+class UsageSummary:
+    totals: UsageTotals
+    by_provider: list[CostGroup]
+
+
+def parse_group_by(value: str | None) -> GroupBy:
+    """`provider`, `model`, `team`, `user`, `endpoint`, `api_key`, `day`, `week`, `month`
+    or `metadata.KEY`."""
+    value = (value or "provider").strip()
+    if value.startswith("metadata."):
+        key = value.removeprefix("metadata.")
+        if not _METADATA_KEY.match(key):
+            raise InvalidInput(
+                f"group_by '{value}' names an invalid metadata key.",
+                {"fields": {"group_by": "metadata key must match [A-Za-z0-9_-]{1,64}"}},
+            )
+        return GroupBy(Dimension.METADATA, key)
+    aliases = {"team_id": "team", "user_id": "user", "api_key_id": "api_key"}
+    try:
+        dimension = Dimension(aliases.get(value, value))
+    except ValueError:
+        allowed = ", ".join(d.value for d in Dimension if d is not Dimension.METADATA)
+        raise InvalidInput(
+            f"group_by '{value}' is not one of {allowed} or metadata.KEY.",
+            {"fields": {"group_by": f"expected one of {allowed}, metadata.KEY"}},
+        ) from None
+    if dimension is Dimension.METADATA:
+        raise InvalidInput(
+            "group_by metadata needs a key: metadata.KEY.", {"fields": {"group_by": "missing key"}}
+        )
+    return GroupBy(dimension)
+
+
+def parse_usage_filter(
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+    team_id: str | None = None,
+    user_id: str | None = None,
+) -> UsageFilter:
+    """Each filter takes one value or a comma-separated list."""
+
+    def values(raw: str | None) -> tuple[str, ...]:
+        return tuple(v.strip() for v in (raw or "").split(",") if v.strip())
+
+    return UsageFilter(
+        providers=tuple(normalize_provider(p) for p in values(provider)),
+        models=values(model),
+        team_ids=values(team_id),
+        user_ids=values(user_id),
+    )
+
+
+def _time_key(moment: datetime, dimension: Dimension, zone: ZoneInfo) -> str:
+    local: date = moment.astimezone(zone).date()
+    if dimension is Dimension.DAY:
+        return local.isoformat()
+    if dimension is Dimension.WEEK:
+        return (local - timedelta(days=local.weekday())).isoformat()
+    return f"{local.year:04d}-{local.month:02d}"
+
+
+async def _rows(
+    ctx: RequestContext,
+    time_range: TimeRange,
+    usage_filter: UsageFilter,
+    group_field: str | None,
+    bucketed: bool,
+) -> list[TotalsRow]:
+    """Totals from hourly rollups when they answer exactly, else from raw events."""
+    on_rollups = (
+        group_field is None or not group_field.startswith("metadata.")
+    ) and time_range.is_hour_aligned()
+    if bucketed and not time_range.zone_keeps_whole_hours():
+        on_rollups = False
+    if on_rollups:
+        collection, time_field = ctx.store.rollups.collection, "hour"
+        bucket = TimeBucket("hour") if bucketed else None
+    else:
+        collection, time_field = ctx.store.events.collection, "ts"
+        # Every zone's offset is a multiple of 15 minutes.
+        bucket = TimeBucket("ts", bin_minutes=15) if bucketed else None
+    return await sum_usage(
+        collection,
+        ctx.org_id,
+        time_field=time_field,
+        start=time_range.start,
+        end=time_range.end,
+        usage_filter=usage_filter,
+        group_field=group_field,
+        bucket=bucket,
+    )
+
+
+async def cost_groups(
+    ctx: RequestContext, time_range: TimeRange, group_by: GroupBy, usage_filter: UsageFilter
+) -> list[CostGroup]:
+    """Totals per group, largest cost first (time groups in calendar order)."""
+    ctx.principal.require(Operation.READ)
+    if group_by.dimension.is_time:
+        rows = await _rows(ctx, time_range, usage_filter, None, bucketed=True)
+        merged: dict[str, UsageTotals] = defaultdict(UsageTotals)
+        for row in rows:
+            assert row.bucket is not None
+            bucket = row.bucket.replace(tzinfo=UTC) if row.bucket.tzinfo is None else row.bucket
+            merged[_time_key(bucket, group_by.dimension, time_range.zone)] += row.totals
+        return [CostGroup(key, merged[key]) for key in sorted(merged)]
+    field = (
+        f"metadata.{group_by.metadata_key}"
+        if group_by.dimension is Dimension.METADATA
+        else _FIELDS[group_by.dimension]
+    )
+    rows = await _rows(ctx, time_range, usage_filter, field, bucketed=False)
+    groups: dict[str, UsageTotals] = defaultdict(UsageTotals)
+    for row in rows:
+        groups[row.key if row.key is not None else NO_VALUE] += row.totals
+    return sorted(
+        (CostGroup(key, totals) for key, totals in groups.items()),
+        key=lambda group: (-group.totals.cost_nano, -group.totals.tokens, group.key),
+    )
+
+
+async def summed_usage(
+    ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter
+) -> UsageSummary:
+    """The period's totals with a per-provider breakdown."""
+    by_provider = await cost_groups(ctx, time_range, GroupBy(Dimension.PROVIDER), usage_filter)
+    total = sum((group.totals for group in by_provider), UsageTotals())
+    return UsageSummary(total, by_provider)
+
+
+async def usage_totals(
+    ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter, interval: str
+) -> list[tuple[datetime, UsageTotals]]:
+    """A gap-free time series: one point per interval start in the range's zone."""
+    ctx.principal.require(Operation.READ)
+    intervals = ("hour", "day", "week", "month")
+    if interval not in intervals:
+        raise InvalidInput(
+            f"interval '{interval}' is not one of {', '.join(intervals)}.",
+            {"fields": {"interval": f"expected one of {', '.join(intervals)}"}},
+        )
+    starts = _interval_starts(time_range, interval)
+    if len(starts) > 10_000:
+        raise InvalidInput(
+            "The series would have more than 10,000 points: choose a longer interval.",
+            {"fields": {"interval": "too many points for this range"}},
+        )
+    rows = await _rows(ctx, time_range, usage_filter, None, bucketed=True)
+    series: dict[datetime, UsageTotals] = dict.fromkeys(starts, UsageTotals())
+    for row in rows:
+        assert row.bucket is not None
+        moment = row.bucket if row.bucket.tzinfo else row.bucket.replace(tzinfo=UTC)
+        series[_interval_start(moment, interval, time_range.zone)] += row.totals
+    return sorted(series.items())
+
+
+def _interval_start(moment: datetime, interval: str, zone: ZoneInfo) -> datetime:
+    local = moment.astimezone(zone)
+    if interval == "hour":
+        return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    day = local.date()
+    if interval == "week":
+        day -= timedelta(days=day.weekday())
+    elif interval == "month":
+        day = day.replace(day=1)
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+
+
+def _interval_starts(time_range: TimeRange, interval: str) -> list[datetime]:
+    starts: list[datetime] = []
+    current = _interval_start(time_range.start, interval, time_range.zone)
+    while current < time_range.end and len(starts) <= 10_000:
+        starts.append(current)
+        if interval == "hour":
+            current += timedelta(hours=1)
+        else:
+            local = current.astimezone(time_range.zone).date()
+            if interval == "day":
+                local += timedelta(days=1)
+            elif interval == "week":
+                local += timedelta(days=7)
+            else:
+                local = (local.replace(day=28) + timedelta(days=4)).replace(day=1)
+            current = datetime(local.year, local.month, local.day, tzinfo=time_range.zone)
+            current = current.astimezone(UTC)
+    return starts

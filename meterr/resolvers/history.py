@@ -1,0 +1,65 @@
+"""Drill-down into raw events, newest first, with opaque cursors."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from meterr.auth import Operation
+from meterr.domain import UsageEvent, UsageFilter
+from meterr.errors import InvalidInput
+from meterr.resolvers.context import RequestContext
+from meterr.resolvers.timerange import TimeRange
+
+__all__ = ["EventsPage", "MAX_PAGE", "list_events"]
+
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class EventsPage:
+    events: list[UsageEvent]
+    next_cursor: str | None
+
+
+def _encode(after: tuple[datetime, str]) -> str:
+    raw = json.dumps([after[0].isoformat(), after[1]]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> tuple[datetime, str]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        moment, event_id = json.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(moment), str(event_id)
+    except (ValueError, TypeError, binascii.Error):
+        raise InvalidInput(
+            "cursor is not one this API returned.", {"fields": {"cursor": "invalid cursor"}}
+        ) from None
+
+
+async def list_events(
+    ctx: RequestContext,
+    time_range: TimeRange,
+    usage_filter: UsageFilter,
+    *,
+    limit: int = 100,
+    cursor: str | None = None,
+) -> EventsPage:
+    ctx.principal.require(Operation.READ)
+    if not 1 <= limit <= MAX_PAGE:
+        raise InvalidInput(
+            f"limit must be between 1 and {MAX_PAGE}.", {"fields": {"limit": f"1 to {MAX_PAGE}"}}
+        )
+    page = await ctx.store.events.page(
+        ctx.org_id,
+        start=time_range.start,
+        end=time_range.end,
+        usage_filter=usage_filter,
+        limit=limit,
+        after=_decode(cursor) if cursor else None,
+    )
+    return EventsPage(page.events, _encode(page.next_after) if page.next_after else None)

@@ -1,0 +1,164 @@
+"""Validated inputs shared by both doors: one model per kind of request body."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+
+from meterr.errors import InvalidInput
+
+__all__ = [
+    "MAX_METADATA_BYTES",
+    "MAX_TOKENS",
+    "PriceOverrideInput",
+    "RepriceInput",
+    "TrackEventInput",
+    "invalid_input_from",
+    "parse_rfc3339",
+    "validate_model",
+]
+
+MAX_TOKENS = 1_000_000_000
+MAX_METADATA_BYTES = 16 * 1024
+
+M = TypeVar("M", bound=BaseModel)
+
+TokenCount = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)]
+Identifier = Annotated[str, Field(min_length=1, max_length=256)]
+UsdPerMillion = Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=9, allow_inf_nan=False)]
+
+
+def parse_rfc3339(value: object, *, field: str) -> datetime:
+    """An RFC 3339 instant with an explicit offset, converted to UTC."""
+    if not isinstance(value, str):
+        raise ValueError(f"{field} must be an RFC 3339 string such as 2025-08-01T12:00:00Z")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise ValueError(
+            f"{field} '{value}' is not an RFC 3339 time such as 2025-08-01T12:00:00Z"
+        ) from None
+    if parsed.tzinfo is None or "T" not in value.upper():
+        raise ValueError(f"{field} '{value}' must include a time and a UTC offset (e.g. Z)")
+    return parsed.astimezone(UTC)
+
+
+class TrackEventInput(BaseModel):
+    """One usage event as a client reports it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    provider: Annotated[str, Field(min_length=1, max_length=64)]
+    model: Annotated[str, Field(min_length=1, max_length=256)]
+    input_tokens: TokenCount
+    output_tokens: TokenCount = 0
+    cached_input_tokens: TokenCount = 0
+    cache_write_tokens: TokenCount = 0
+    reasoning_tokens: TokenCount = 0
+    endpoint: Annotated[str, Field(max_length=1024)] | None = None
+    metadata: dict[str, Any] | None = None
+    timestamp: datetime | None = None
+    team_id: Identifier | None = None
+    user_id: Identifier | None = None
+    event_id: Identifier | None = None
+
+    @field_validator("timestamp", mode="before")
+    @classmethod
+    def _timestamp_is_rfc3339(cls, value: object) -> datetime | None:
+        if value is None:
+            return None
+        return parse_rfc3339(value, field="timestamp")
+
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_is_small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            size = len(json.dumps(value, separators=(",", ":")).encode())
+            if size > MAX_METADATA_BYTES:
+                raise ValueError(f"metadata is {size} bytes; at most {MAX_METADATA_BYTES} allowed")
+            if any(key.startswith("$") or "." in key for key in value):
+                raise ValueError("metadata keys may not start with '$' or contain '.'")
+        return value
+
+
+class PriceOverrideInput(BaseModel):
+    """A negotiated price, USD per million tokens, in force from effective_from on."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    provider: Annotated[str, Field(min_length=1, max_length=64)]
+    model: Annotated[str, Field(min_length=1, max_length=256)]
+    input: UsdPerMillion
+    output: UsdPerMillion
+    cached_input: UsdPerMillion | None = None
+    cache_write: UsdPerMillion | None = None
+    reasoning: UsdPerMillion | None = None
+    effective_from: datetime | None = None
+    note: Annotated[str, Field(max_length=500)] | None = None
+    reprice_unpriced: bool = True
+
+    @field_validator("effective_from", mode="before")
+    @classmethod
+    def _effective_from(cls, value: object) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str) and len(value) == 10:
+            value = f"{value}T00:00:00Z"
+        return parse_rfc3339(value, field="effective_from")
+
+
+class RepriceInput(BaseModel):
+    """Which stored events to price again with the prices in force now."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start_date: str | None = None
+    end_date: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    unpriced_only: bool = False
+    dry_run: bool = True
+
+
+_MESSAGES = {
+    "extra_forbidden": "unknown field",
+    "missing": "required",
+}
+
+
+def _location(prefix: str, loc: Sequence[int | str]) -> str:
+    path = prefix
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        else:
+            path = f"{path}.{part}" if path else str(part)
+    return path
+
+
+def invalid_input_from(error: ValidationError, *, prefix: str = "") -> InvalidInput:
+    """One InvalidInput naming every offending field."""
+    fields: dict[str, str] = {}
+    for item in error.errors(include_url=False):
+        loc = [part for part in item["loc"] if part not in ("function-after", "function-before")]
+        message = _MESSAGES.get(item["type"], item["msg"].removeprefix("Value error, "))
+        fields.setdefault(_location(prefix, loc), message)
+    names = ", ".join(fields)
+    return InvalidInput(f"Invalid input: {names}.", {"fields": fields})
+
+
+def validate_model(model: type[M], data: object, *, prefix: str = "") -> M:
+    if not isinstance(data, Mapping):
+        raise InvalidInput(
+            f"Expected a JSON object{f' at {prefix}' if prefix else ''}.",
+            {"fields": {prefix or "body": "must be an object"}},
+        )
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_input_from(exc, prefix=prefix) from None

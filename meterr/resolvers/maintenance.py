@@ -1,0 +1,16 @@
+"""Operator maintenance: recomputing derived data from the raw events."""
+
+from __future__ import annotations
+
+from meterr.store import RebuildReport, Store
+
+__all__ = ["rebuild_rollups"]
+
+
+async def rebuild_rollups(store: Store, org_id: str | None = None) -> list[RebuildReport]:
+    """Recompute hourly rollups for one organization, or every one (operator tooling)."""
+    if org_id is not None:
+        org_ids = [org_id]
+    else:
+        org_ids = await store.organizations.all_organization_ids_for_admin()
+    return [await store.rollups.rebuild(org, store.events.collection) for org in org_ids]

@@ -1,0 +1,105 @@
+"""Query ranges: whole local days or RFC 3339 instants, resolved to UTC."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from meterr.errors import InvalidInput
+from meterr.resolvers.inputs import parse_rfc3339
+
+__all__ = ["TimeRange", "parse_time_range", "parse_zone"]
+
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+MAX_RANGE = timedelta(days=3 * 366)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeRange:
+    """[start, end) in UTC, with the zone its calendar boundaries are drawn in."""
+
+    start: datetime
+    end: datetime
+    zone: ZoneInfo
+
+    def is_hour_aligned(self) -> bool:
+        """Whether hourly rollups can answer this range exactly."""
+        return all(
+            moment.minute == 0 and moment.second == 0 and moment.microsecond == 0
+            for moment in (self.start, self.end)
+        )
+
+    def zone_keeps_whole_hours(self) -> bool:
+        """Whether every local boundary in the range falls on a UTC hour."""
+        probe = self.start
+        step = timedelta(days=1)
+        while probe <= self.end:
+            offset = probe.astimezone(self.zone).utcoffset() or timedelta()
+            if offset.total_seconds() % 3600:
+                return False
+            probe += step
+        return True
+
+
+def parse_zone(name: str | None) -> ZoneInfo:
+    if not name:
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            f"Unknown time zone '{name}': use an IANA name such as Europe/Paris.",
+            {"fields": {"tz": "unknown IANA time zone"}},
+        ) from None
+
+
+def _parse_bound(value: str, field: str, zone: ZoneInfo, *, is_end: bool) -> datetime:
+    value = value.strip()
+    if _DATE_RE.match(value):
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(
+                f"{field} '{value}' is not a valid date.", {"fields": {field: "invalid date"}}
+            ) from None
+        if is_end:
+            day += timedelta(days=1)  # whole days: the end date is included
+        return datetime.combine(day, time(), zone).astimezone(UTC)
+    try:
+        return parse_rfc3339(value, field=field)
+    except ValueError as exc:
+        raise InvalidInput(
+            f"{field} must be YYYY-MM-DD or an RFC 3339 time: {exc}",
+            {"fields": {field: "expected YYYY-MM-DD or an RFC 3339 time"}},
+        ) from None
+
+
+def parse_time_range(
+    start_date: str | None, end_date: str | None, tz: str | None, *, now: datetime | None = None
+) -> TimeRange:
+    """Defaults: from the first day of the current month to the end of today, local time."""
+    zone = parse_zone(tz)
+    now = now or datetime.now(UTC)
+    local_today = now.astimezone(zone).date()
+    start = (
+        _parse_bound(start_date, "start_date", zone, is_end=False)
+        if start_date
+        else datetime.combine(local_today.replace(day=1), time(), zone).astimezone(UTC)
+    )
+    end = (
+        _parse_bound(end_date, "end_date", zone, is_end=True)
+        if end_date
+        else datetime.combine(local_today + timedelta(days=1), time(), zone).astimezone(UTC)
+    )
+    if end <= start:
+        raise InvalidInput(
+            "end_date must not be before start_date.",
+            {"fields": {"end_date": "before start_date"}},
+        )
+    if end - start > MAX_RANGE:
+        raise InvalidInput(
+            "The range may span at most three years.", {"fields": {"end_date": "range too long"}}
+        )
+    return TimeRange(start, end, zone)

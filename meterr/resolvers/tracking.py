@@ -1,0 +1,237 @@
+"""Ingestion: validate, price, store once, roll up and announce usage events."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from meterr.auth import Operation
+from meterr.domain import PriceUsed, UsageEvent
+from meterr.errors import IdempotencyConflict, InvalidInput
+from meterr.pricing import ModelPrice, PriceBook, TokenUsage, compute_cost, normalize_provider
+from meterr.resolvers.context import RequestContext, Services
+from meterr.resolvers.inputs import TrackEventInput, validate_model
+
+__all__ = ["TrackedEvent", "event_payload", "price_book", "priced", "track_events"]
+
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedEvent:
+    """A stored event and whether this request only replayed it."""
+
+    event: UsageEvent
+    replayed: bool
+
+
+async def price_book(services: Services, org_id: str) -> PriceBook:
+    overrides = services.overrides.get(org_id)
+    if overrides is None:
+        overrides = tuple(await services.store.price_overrides.list(org_id))
+        services.overrides[org_id] = overrides
+    return PriceBook(services.catalogue, overrides)
+
+
+def _price_used(price: ModelPrice, input_tokens: int) -> PriceUsed:
+    rates = price.rates_for(input_tokens)
+    return PriceUsed(
+        provider=price.provider,
+        model=price.model,
+        effective_from=price.effective_from,
+        origin=price.origin,
+        source=price.source,
+        input=rates.input,
+        output=rates.output,
+        cached_input=rates.effective_cached_input,
+        cache_write=rates.effective_cache_write,
+        reasoning=rates.effective_reasoning,
+        long_context=price.long_context is not None
+        and input_tokens > price.long_context.above_input_tokens,
+    )
+
+
+def priced(event: UsageEvent, book: PriceBook) -> UsageEvent:
+    """The event costed with the price in force at its timestamp, or unpriced."""
+    price = book.lookup(event.provider, event.model, event.timestamp)
+    if price is None:
+        return replace(event, cost=None, price=None)
+    return replace(
+        event,
+        cost=compute_cost(event.tokens, price),
+        price=_price_used(price, event.tokens.input_tokens),
+    )
+
+
+def _fingerprint(event: TrackEventInput) -> str:
+    body = event.model_dump(mode="json", exclude={"event_id"}, exclude_none=True)
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _metadata_id(metadata: Mapping[str, Any] | None, key: str) -> str | None:
+    value = (metadata or {}).get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str | int) or isinstance(value, bool) or not str(value).strip():
+        raise InvalidInput(
+            f"metadata.{key} must be a non-empty string.",
+            {"fields": {f"metadata.{key}": "must be a non-empty string"}},
+        )
+    return str(value)
+
+
+def _build_event(
+    ctx: RequestContext, item: TrackEventInput, where: str, now: datetime, book: PriceBook
+) -> UsageEvent:
+    tokens = TokenUsage(
+        input_tokens=item.input_tokens,
+        output_tokens=item.output_tokens,
+        cached_input_tokens=item.cached_input_tokens,
+        cache_write_tokens=item.cache_write_tokens,
+        reasoning_tokens=item.reasoning_tokens,
+    )
+    problems = {f"{where}{name}": message for name, message in tokens.violations().items()}
+    if item.timestamp is not None and item.timestamp > now + MAX_FUTURE_SKEW:
+        problems[f"{where}timestamp"] = "more than 5 minutes in the future"
+    if problems:
+        raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
+    event = UsageEvent(
+        id=f"evt_{secrets.token_hex(12)}",
+        org_id=ctx.org_id,
+        event_id=item.event_id or f"gen_{secrets.token_hex(12)}",
+        fingerprint=_fingerprint(item),
+        timestamp=item.timestamp or now,
+        received_at=now,
+        provider=normalize_provider(item.provider),
+        model=item.model,
+        endpoint=item.endpoint,
+        team_id=item.team_id or _metadata_id(item.metadata, "team_id") or ctx.principal.team_id,
+        user_id=item.user_id or _metadata_id(item.metadata, "user_id"),
+        api_key_id=ctx.principal.key_id,
+        metadata=dict(item.metadata or {}),
+        tokens=tokens,
+        cost=None,
+        price=None,
+    )
+    return priced(event, book)
+
+
+def _validate(
+    ctx: RequestContext,
+    raw_events: Sequence[object],
+    *,
+    batch: bool,
+    now: datetime,
+    book: PriceBook,
+) -> list[UsageEvent]:
+    events: list[UsageEvent] = []
+    problems: dict[str, str] = {}
+    for index, raw in enumerate(raw_events):
+        where = f"events[{index}]." if batch else ""
+        try:
+            item = validate_model(TrackEventInput, raw, prefix=where.rstrip("."))
+            events.append(_build_event(ctx, item, where, now, book))
+        except InvalidInput as exc:
+            problems.update(exc.details.get("fields", {}))
+    if problems:
+        raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
+    seen: dict[str, int] = {}
+    for index, event in enumerate(events):
+        if event.event_id in seen:
+            problems[f"events[{index}].event_id"] = (
+                f"repeats the event_id of events[{seen[event.event_id]}]"
+            )
+        seen.setdefault(event.event_id, index)
+    if problems:
+        raise InvalidInput("Invalid input: repeated event_id in one batch.", {"fields": problems})
+    return events
+
+
+def _conflicts(events: Sequence[UsageEvent], stored: Sequence[UsageEvent]) -> list[str]:
+    by_id = {event.event_id: event for event in stored}
+    return [
+        event.event_id
+        for event in events
+        if event.event_id in by_id and by_id[event.event_id].fingerprint != event.fingerprint
+    ]
+
+
+def _raise_conflict(event_ids: list[str]) -> None:
+    raise IdempotencyConflict(
+        "An event with this event_id was already stored with a different body.",
+        {"event_ids": event_ids},
+    )
+
+
+async def track_events(
+    ctx: RequestContext,
+    raw_events: Sequence[object],
+    *,
+    batch: bool,
+    idempotency_key: str | None = None,
+) -> list[TrackedEvent]:
+    """Store each event once: a replayed event_id answers the stored event, a batch is
+    all or nothing."""
+    ctx.principal.require(Operation.INGEST)
+    limit = ctx.services.settings.max_batch_events
+    if batch and not 1 <= len(raw_events) <= limit:
+        raise InvalidInput(
+            f"A batch holds between 1 and {limit} events; this one has {len(raw_events)}.",
+            {"fields": {"events": f"must hold 1 to {limit} events"}},
+        )
+    if idempotency_key is not None and not batch:
+        raw = raw_events[0]
+        if isinstance(raw, Mapping) and "event_id" not in raw:
+            raw_events = [{**raw, "event_id": idempotency_key}]
+    now = datetime.now(UTC)
+    book = await price_book(ctx.services, ctx.org_id)
+    events = _validate(ctx, raw_events, batch=batch, now=now, book=book)
+    store = ctx.store
+
+    if batch and len(events) > 1:
+        # Refuse a conflicting batch before writing, so nothing of it is ever visible.
+        known = await store.events.by_event_ids(ctx.org_id, [e.event_id for e in events])
+        if conflicts := _conflicts(events, known):
+            _raise_conflict(conflicts)
+
+    outcome = await store.events.insert_new(ctx.org_id, events)
+    stored: dict[str, UsageEvent] = {}
+    if outcome.duplicate_event_ids:
+        existing = await store.events.by_event_ids(ctx.org_id, list(outcome.duplicate_event_ids))
+        if conflicts := _conflicts(events, existing):
+            await store.events.delete_ids(ctx.org_id, [e.id for e in outcome.inserted])
+            _raise_conflict(conflicts)
+        stored = {event.event_id: event for event in existing}
+
+    await store.rollups.apply(outcome.inserted)
+    for event in outcome.inserted:
+        await ctx.services.bus.publish(ctx.org_id, "usage.tracked", event_payload(event))
+    return [
+        TrackedEvent(stored[event.event_id], True)
+        if event.event_id in stored
+        else TrackedEvent(event, False)
+        for event in events
+    ]
+
+
+def event_payload(event: UsageEvent) -> dict[str, Any]:
+    """The JSON form of an event carried by live feeds."""
+    return {
+        "id": event.id,
+        "event_id": event.event_id,
+        "timestamp": event.timestamp.isoformat(),
+        "provider": event.provider,
+        "model": event.model,
+        "team_id": event.team_id,
+        "user_id": event.user_id,
+        "input_tokens": event.tokens.input_tokens,
+        "output_tokens": event.tokens.output_tokens,
+        "cost": None if event.cost is None else str(event.cost.total),
+        "pricing_status": event.pricing_status.value,
+    }

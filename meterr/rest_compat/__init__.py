@@ -1,0 +1,17 @@
+"""The REST door: the documented /v1 routes over the shared resolvers."""
+
+from __future__ import annotations
+
+from meterr.rest_compat.errors import (
+    http_exception_handler,
+    meterr_error_handler,
+    unexpected_error_handler,
+)
+from meterr.rest_compat.routes import v1_routes
+
+__all__ = [
+    "http_exception_handler",
+    "meterr_error_handler",
+    "unexpected_error_handler",
+    "v1_routes",
+]

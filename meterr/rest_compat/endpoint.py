@@ -1,0 +1,70 @@
+"""What every authenticated /v1 handler shares: the caller, its rate limit, the body."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from meterr.errors import InvalidInput, MeterrError, PayloadTooLarge
+from meterr.resolvers import (
+    RequestContext,
+    Services,
+    authenticate,
+    bearer_token,
+    count_request,
+)
+from meterr.rest_compat.errors import error_response
+
+__all__ = ["Handler", "read_json", "v1_endpoint"]
+
+Handler = Callable[[Request, RequestContext], Awaitable[Response]]
+
+
+def v1_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """Authenticate, count the request against the hour, run, and label the response."""
+
+    @functools.wraps(handler)
+    async def run(request: Request) -> Response:
+        services: Services = request.app.state.services
+        principal = await authenticate(services, bearer_token(request.headers.get("authorization")))
+        status = await count_request(services, principal)
+        try:
+            response = await handler(request, RequestContext(principal, services))
+        except MeterrError as exc:
+            response = error_response(exc)
+        response.headers.update(status.headers())
+        return response
+
+    return run
+
+
+async def read_json(request: Request, max_bytes: int) -> Any:
+    """The request body as JSON, refusing bodies over max_bytes before reading them whole."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLarge(
+            f"The body is {declared} bytes; at most {max_bytes} are accepted.",
+            {"limit_bytes": max_bytes},
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise PayloadTooLarge(
+                f"The body exceeds {max_bytes} bytes.", {"limit_bytes": max_bytes}
+            )
+    if not body.strip():
+        raise InvalidInput(
+            "The request body is empty; send a JSON object.", {"fields": {"body": "empty"}}
+        )
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            f"The body is not valid JSON: {exc}.", {"fields": {"body": "not JSON"}}
+        ) from None

@@ -1,0 +1,70 @@
+"""The error envelope: every /v1 failure is `{"error": {"code", "message", "details"}}`."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from meterr.errors import MeterrError, MethodNotAllowed, NotFound, RateLimited
+
+__all__ = [
+    "error_response",
+    "http_exception_handler",
+    "meterr_error_handler",
+    "unexpected_error_handler",
+]
+
+logger = logging.getLogger("meterr.rest")
+
+
+def error_response(exc: MeterrError) -> JSONResponse:
+    response = JSONResponse(
+        {"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
+        status_code=exc.status,
+    )
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+        response.headers["X-RateLimit-Limit"] = str(exc.details.get("limit", ""))
+        response.headers["X-RateLimit-Remaining"] = "0"
+        response.headers["X-RateLimit-Reset"] = str(exc.details.get("reset", ""))
+    return response
+
+
+async def meterr_error_handler(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, MeterrError)
+    return error_response(exc)
+
+
+async def http_exception_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(NotFound(f"No route {request.method} {request.url.path}."))
+    if exc.status_code == 405:
+        return error_response(
+            MethodNotAllowed(f"Method {request.method} is not allowed on {request.url.path}.")
+        )
+    error = MeterrError(str(exc.detail))
+    error.status = exc.status_code  # type: ignore[misc]
+    return error_response(error)
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    request_id = request.headers.get("x-request-id") or secrets.token_hex(8)
+    logger.error(
+        "unhandled error on %s %s [%s]", request.method, request.url.path, request_id, exc_info=exc
+    )
+    return JSONResponse(
+        {
+            "error": {
+                "code": "internal_error",
+                "message": "An unexpected error occurred.",
+                "details": {"request_id": request_id},
+            }
+        },
+        status_code=500,
+        headers={"X-Request-Id": request_id},
+    )

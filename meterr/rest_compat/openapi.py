@@ -1,0 +1,254 @@
+"""The OpenAPI 3.1 description of every /v1 route."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["openapi_document"]
+
+_ERROR = {"$ref": "#/components/responses/Error"}
+_STANDARD_ERRORS = {"400": _ERROR, "401": _ERROR, "403": _ERROR, "429": _ERROR, "500": _ERROR}
+
+
+def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema or {"type": "string"},
+    }
+
+
+_RANGE = [
+    _query("start_date", "YYYY-MM-DD (whole day, inclusive) or an RFC 3339 instant"),
+    _query("end_date", "YYYY-MM-DD (whole day, inclusive) or an RFC 3339 instant"),
+    _query("tz", "IANA time zone for day boundaries (default UTC)"),
+    _query("provider", "Filter: provider (comma-separated list allowed)"),
+    _query("model", "Filter: model (comma-separated list allowed)"),
+    _query("team_id", "Filter: team (comma-separated list allowed)"),
+    _query("user_id", "Filter: user (comma-separated list allowed)"),
+]
+
+_TOKEN = {"type": "integer", "minimum": 0, "maximum": 1_000_000_000}
+
+_EVENT_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["provider", "model", "input_tokens"],
+    "properties": {
+        "provider": {"type": "string", "minLength": 1, "maxLength": 64},
+        "model": {"type": "string", "minLength": 1, "maxLength": 256},
+        "input_tokens": {**_TOKEN, "description": "Every prompt token, cached ones included"},
+        "output_tokens": {**_TOKEN, "description": "Every output token, reasoning included"},
+        "cached_input_tokens": {**_TOKEN, "description": "How many input tokens were cache reads"},
+        "cache_write_tokens": {**_TOKEN, "description": "How many input tokens were cache writes"},
+        "reasoning_tokens": {**_TOKEN, "description": "How many output tokens were reasoning"},
+        "endpoint": {"type": "string", "maxLength": 1024},
+        "metadata": {"type": "object", "description": "At most 16 KB"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "team_id": {"type": "string", "minLength": 1, "maxLength": 256},
+        "user_id": {"type": "string", "minLength": 1, "maxLength": 256},
+        "event_id": {"type": "string", "minLength": 1, "maxLength": 256},
+    },
+}
+
+_TOTALS = {
+    "type": "object",
+    "properties": {
+        name: {"type": "integer"}
+        for name in (
+            "requests",
+            "input_tokens",
+            "output_tokens",
+            "cached_input_tokens",
+            "cache_write_tokens",
+            "reasoning_tokens",
+            "tokens",
+            "unpriced_requests",
+        )
+    }
+    | {"cost": {"type": "number"}},
+}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def openapi_document(*, max_page: int) -> dict[str, Any]:
+    track = {
+        "summary": "Record token usage: one event, or {events: [...]} with up to 1,000",
+        "parameters": [
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": "Serves as the event_id of a single event",
+            }
+        ],
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "oneOf": [
+                            {"$ref": "#/components/schemas/EventInput"},
+                            {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["events"],
+                                "properties": {
+                                    "events": {
+                                        "type": "array",
+                                        "minItems": 1,
+                                        "maxItems": 1000,
+                                        "items": {"$ref": "#/components/schemas/EventInput"},
+                                    }
+                                },
+                            },
+                        ]
+                    }
+                }
+            },
+        },
+        "responses": {
+            "201": _json({"type": "object"}, "Stored (a batch answers {events, count, replayed})"),
+            "200": _json({"type": "object"}, "Replay of an event already stored"),
+            "409": _ERROR,
+            "413": _ERROR,
+            **_STANDARD_ERRORS,
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Meterr API", "version": "1.0.0"},
+        "servers": [{"url": "/v1"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/track": {"post": track},
+            "/usage": {
+                "post": {**track, "summary": "Same as POST /track"},
+                "get": {
+                    "summary": "Usage totals for a period with a per-provider breakdown",
+                    "parameters": _RANGE,
+                    "responses": {"200": _json(_TOTALS, "Totals"), **_STANDARD_ERRORS},
+                },
+            },
+            "/usage/history": {
+                "get": {
+                    "summary": "A time series over the period and the raw events, paginated",
+                    "parameters": [
+                        *_RANGE,
+                        _query(
+                            "interval",
+                            "hour, day, week or month",
+                            {"enum": ["hour", "day", "week", "month"]},
+                        ),
+                        _query(
+                            "limit",
+                            f"Events per page, 1 to {max_page}",
+                            {"type": "integer", "minimum": 1, "maximum": max_page},
+                        ),
+                        _query("cursor", "next_cursor of the previous page"),
+                    ],
+                    "responses": {
+                        "200": _json({"type": "object"}, "Series and events"),
+                        **_STANDARD_ERRORS,
+                    },
+                }
+            },
+            "/costs": {
+                "get": {
+                    "summary": "Costs grouped by a dimension: {KEY: {total, tokens}}",
+                    "parameters": [
+                        *_RANGE,
+                        _query(
+                            "group_by",
+                            "provider, model, team, user, endpoint, api_key, day, week, month "
+                            "or metadata.KEY",
+                        ),
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "additionalProperties": {
+                                    "type": "object",
+                                    "properties": {
+                                        "total": {"type": "number"},
+                                        "tokens": {"type": "integer"},
+                                    },
+                                },
+                            },
+                            "Cost per group",
+                        ),
+                        **_STANDARD_ERRORS,
+                    },
+                }
+            },
+            "/prices": {
+                "get": {
+                    "summary": "Prices in force now, with this organization's overrides",
+                    "parameters": [_query("provider", "Only this provider")],
+                    "responses": {"200": _json({"type": "object"}, "Prices"), **_STANDARD_ERRORS},
+                }
+            },
+            "/prices/overrides": {
+                "post": {
+                    "summary": "Set a negotiated price (USD per 1M tokens) for this organization",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "responses": {
+                        "201": _json({"type": "object"}, "The override"),
+                        **_STANDARD_ERRORS,
+                    },
+                }
+            },
+            "/prices/reprice": {
+                "post": {
+                    "summary": "Reprice stored events with the prices in force now",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "responses": {
+                        "200": _json({"type": "object"}, "Difference per model"),
+                        **_STANDARD_ERRORS,
+                    },
+                }
+            },
+            "/openapi.json": {
+                "get": {
+                    "summary": "This document",
+                    "security": [],
+                    "responses": {"200": _json({"type": "object"}, "OpenAPI")},
+                }
+            },
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "EventInput": _EVENT_INPUT,
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message", "details"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "details": {"type": "object"},
+                            },
+                        }
+                    },
+                },
+            },
+            "responses": {"Error": _json({"$ref": "#/components/schemas/Error"}, "Error envelope")},
+        },
+    }

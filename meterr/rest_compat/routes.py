@@ -1,0 +1,192 @@
+"""The /v1 routes: parse the request, call the resolvers, shape the documented JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from meterr.domain import UsageFilter
+from meterr.errors import InvalidInput
+from meterr.resolvers import (
+    MAX_PAGE,
+    PriceOverrideInput,
+    RepriceInput,
+    RequestContext,
+    TimeRange,
+    cost_groups,
+    list_events,
+    list_prices,
+    parse_group_by,
+    parse_time_range,
+    parse_usage_filter,
+    reprice,
+    set_price_override,
+    summed_usage,
+    track_events,
+    usage_totals,
+    validate_model,
+)
+from meterr.rest_compat.endpoint import read_json, v1_endpoint
+from meterr.rest_compat.openapi import openapi_document
+from meterr.rest_compat.shapes import (
+    cost_groups_json,
+    event_json,
+    instant,
+    price_json,
+    reprice_json,
+    totals_json,
+    tracked_json,
+)
+
+__all__ = ["v1_routes"]
+
+
+def _query(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    return value if value not in (None, "") else None
+
+
+def _int_query(request: Request, name: str, default: int) -> int:
+    raw = _query(request, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be an integer.", {"fields": {name: "not an integer"}}
+        ) from None
+
+
+def _range_and_filter(request: Request) -> tuple[TimeRange, UsageFilter]:
+    time_range = parse_time_range(
+        _query(request, "start_date"), _query(request, "end_date"), _query(request, "tz")
+    )
+    usage_filter = parse_usage_filter(
+        provider=_query(request, "provider"),
+        model=_query(request, "model"),
+        team_id=_query(request, "team_id"),
+        user_id=_query(request, "user_id"),
+    )
+    return time_range, usage_filter
+
+
+@v1_endpoint
+async def track(request: Request, ctx: RequestContext) -> Response:
+    body = await read_json(request, ctx.services.settings.max_body_bytes)
+    batch = isinstance(body, Mapping) and "events" in body
+    if batch:
+        extra = set(body) - {"events"}
+        if extra:
+            raise InvalidInput(
+                f"Unknown batch fields: {', '.join(sorted(extra))}.",
+                {"fields": dict.fromkeys(sorted(extra), "unknown field")},
+            )
+        if not isinstance(body["events"], list):
+            raise InvalidInput("events must be a list.", {"fields": {"events": "must be a list"}})
+        raw_events = body["events"]
+    else:
+        raw_events = [body]
+    tracked = await track_events(
+        ctx, raw_events, batch=batch, idempotency_key=request.headers.get("idempotency-key")
+    )
+    fresh = any(not item.replayed for item in tracked)
+    status = 201 if fresh else 200
+    if not batch:
+        return JSONResponse(tracked_json(tracked[0]), status_code=status)
+    return JSONResponse(
+        {
+            "events": [tracked_json(item) for item in tracked],
+            "count": len(tracked),
+            "replayed": sum(item.replayed for item in tracked),
+        },
+        status_code=status,
+    )
+
+
+@v1_endpoint
+async def costs(request: Request, ctx: RequestContext) -> Response:
+    time_range, usage_filter = _range_and_filter(request)
+    groups = await cost_groups(
+        ctx, time_range, parse_group_by(_query(request, "group_by")), usage_filter
+    )
+    return JSONResponse(cost_groups_json(groups))
+
+
+@v1_endpoint
+async def usage(request: Request, ctx: RequestContext) -> Response:
+    time_range, usage_filter = _range_and_filter(request)
+    summary = await summed_usage(ctx, time_range, usage_filter)
+    return JSONResponse(
+        {
+            "start": instant(time_range.start),
+            "end": instant(time_range.end),
+            **totals_json(summary.totals),
+            "providers": {group.key: totals_json(group.totals) for group in summary.by_provider},
+        }
+    )
+
+
+@v1_endpoint
+async def usage_history(request: Request, ctx: RequestContext) -> Response:
+    time_range, usage_filter = _range_and_filter(request)
+    interval = _query(request, "interval") or "day"
+    series = await usage_totals(ctx, time_range, usage_filter, interval)
+    page = await list_events(
+        ctx,
+        time_range,
+        usage_filter,
+        limit=_int_query(request, "limit", 100),
+        cursor=_query(request, "cursor"),
+    )
+    return JSONResponse(
+        {
+            "start": instant(time_range.start),
+            "end": instant(time_range.end),
+            "interval": interval,
+            "series": [
+                {"start": instant(start), **totals_json(totals)} for start, totals in series
+            ],
+            "events": [event_json(event) for event in page.events],
+            "next_cursor": page.next_cursor,
+        }
+    )
+
+
+@v1_endpoint
+async def prices(request: Request, ctx: RequestContext) -> Response:
+    found = await list_prices(ctx, provider=_query(request, "provider"))
+    return JSONResponse({"prices": [price_json(price) for price in found]})
+
+
+@v1_endpoint
+async def price_overrides(request: Request, ctx: RequestContext) -> Response:
+    body = validate_model(PriceOverrideInput, await read_json(request, 65_536))
+    return JSONResponse(price_json(await set_price_override(ctx, body)), status_code=201)
+
+
+@v1_endpoint
+async def reprice_events(request: Request, ctx: RequestContext) -> Response:
+    body = validate_model(RepriceInput, await read_json(request, 65_536))
+    return JSONResponse(reprice_json(await reprice(ctx, body)))
+
+
+async def openapi(_request: Request) -> Response:
+    return JSONResponse(openapi_document(max_page=MAX_PAGE))
+
+
+def v1_routes() -> list[Route]:
+    return [
+        Route("/track", track, methods=["POST"]),
+        Route("/usage", track, methods=["POST"], name="usage_track"),
+        Route("/usage", usage, methods=["GET"]),
+        Route("/usage/history", usage_history, methods=["GET"]),
+        Route("/costs", costs, methods=["GET"]),
+        Route("/prices", prices, methods=["GET"]),
+        Route("/prices/overrides", price_overrides, methods=["POST"]),
+        Route("/prices/reprice", reprice_events, methods=["POST"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+    ]

@@ -1,0 +1,158 @@
+"""The documented JSON shapes of /v1 responses, built from domain objects."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from meterr.domain import UsageEvent, UsageTotals
+from meterr.pricing import ModelPrice, nano_to_usd
+from meterr.resolvers import CostGroup, RepriceReport, TrackedEvent
+
+__all__ = [
+    "cost_groups_json",
+    "event_json",
+    "price_json",
+    "reprice_json",
+    "totals_json",
+    "tracked_json",
+    "usd",
+]
+
+_MICRO = Decimal("0.000001")
+
+
+def usd(amount: Decimal) -> float:
+    """USD at the JSON edge: a number rounded to 6 decimals."""
+    return float(amount.quantize(_MICRO, rounding=ROUND_HALF_EVEN))
+
+
+def instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_json(event: UsageEvent) -> dict[str, Any]:
+    cost = event.cost
+    return {
+        "id": event.id,
+        "event_id": event.event_id,
+        "timestamp": instant(event.timestamp),
+        "provider": event.provider,
+        "model": event.model,
+        "endpoint": event.endpoint,
+        "team_id": event.team_id,
+        "user_id": event.user_id,
+        "api_key_id": event.api_key_id,
+        "metadata": event.metadata,
+        "input_tokens": event.tokens.input_tokens,
+        "output_tokens": event.tokens.output_tokens,
+        "cached_input_tokens": event.tokens.cached_input_tokens,
+        "cache_write_tokens": event.tokens.cache_write_tokens,
+        "reasoning_tokens": event.tokens.reasoning_tokens,
+        "cost": None if cost is None else usd(cost.total),
+        "currency": "USD",
+        "cost_breakdown": None
+        if cost is None
+        else {
+            "input": usd(cost.input),
+            "output": usd(cost.output),
+            "cache_read": usd(cost.cache_read),
+            "cache_write": usd(cost.cache_write),
+            "reasoning": usd(cost.reasoning),
+        },
+        "pricing_status": event.pricing_status.value,
+        "price": None
+        if event.price is None
+        else {
+            "provider": event.price.provider,
+            "model": event.price.model,
+            "effective_from": instant(event.price.effective_from),
+            "origin": event.price.origin,
+            "source": event.price.source,
+            "long_context": event.price.long_context,
+            "unit": "USD per 1M tokens",
+            "input": str(event.price.input),
+            "output": str(event.price.output),
+            "cached_input": str(event.price.cached_input),
+            "cache_write": str(event.price.cache_write),
+            "reasoning": str(event.price.reasoning),
+        },
+    }
+
+
+def tracked_json(tracked: TrackedEvent) -> dict[str, Any]:
+    return {**event_json(tracked.event), "replayed": tracked.replayed}
+
+
+def totals_json(totals: UsageTotals) -> dict[str, Any]:
+    return {
+        "requests": totals.requests,
+        "input_tokens": totals.input_tokens,
+        "output_tokens": totals.output_tokens,
+        "cached_input_tokens": totals.cached_input_tokens,
+        "cache_write_tokens": totals.cache_write_tokens,
+        "reasoning_tokens": totals.reasoning_tokens,
+        "tokens": totals.tokens,
+        "cost": usd(totals.cost),
+        "unpriced_requests": totals.unpriced_requests,
+    }
+
+
+def cost_groups_json(groups: list[CostGroup]) -> dict[str, Any]:
+    """`{"openai": {"total": 145.23, "tokens": 1500000}, ...}`, as documented."""
+    return {
+        group.key: {"total": usd(group.totals.cost), "tokens": group.totals.tokens}
+        for group in groups
+    }
+
+
+def _rates_json(price: ModelPrice, long_context: bool) -> dict[str, Any]:
+    rates = price.long_context.rates if long_context and price.long_context else price.rates
+    return {
+        "input": str(rates.input),
+        "output": str(rates.output),
+        "cached_input": str(rates.effective_cached_input),
+        "cache_write": str(rates.effective_cache_write),
+        "reasoning": str(rates.effective_reasoning),
+    }
+
+
+def price_json(price: ModelPrice) -> dict[str, Any]:
+    return {
+        "provider": price.provider,
+        "model": price.model,
+        "effective_from": instant(price.effective_from),
+        "origin": price.origin,
+        "source": price.source,
+        "source_date": price.source_date.isoformat(),
+        "unit": "USD per 1M tokens",
+        **_rates_json(price, long_context=False),
+        "long_context": None
+        if price.long_context is None
+        else {
+            "above_input_tokens": price.long_context.above_input_tokens,
+            **_rates_json(price, long_context=True),
+        },
+    }
+
+
+def reprice_json(report: RepriceReport) -> dict[str, Any]:
+    return {
+        "applied": report.applied,
+        "changed": report.changed,
+        "models": [
+            {
+                "provider": line.provider,
+                "model": line.model,
+                "events": line.events,
+                "changed": line.changed,
+                "old_cost": usd(nano_to_usd(line.old_cost_nano)),
+                "new_cost": usd(nano_to_usd(line.new_cost_nano)),
+                "difference": usd(nano_to_usd(line.new_cost_nano - line.old_cost_nano)),
+                "unpriced_before": line.unpriced_before,
+                "unpriced_after": line.unpriced_after,
+            }
+            for line in report.lines
+        ],
+    }

@@ -1,0 +1,173 @@
+"""Query and Mutation: each field a thin call into resolvers/."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from meterr import resolvers
+from meterr.domain import Dimension, GroupBy, UsageFilter
+from meterr.errors import InvalidInput
+from meterr.pricing import normalize_provider
+from meterr.resolvers.inputs import PriceOverrideInput as PriceOverrideBody
+from meterr.resolvers.inputs import RepriceInput
+from meterr.schema.context import GraphQLContext
+from meterr.schema.inputs import (
+    PriceOverrideInput,
+    RepriceEventsInput,
+    TrackUsageInput,
+    UsageFilterInput,
+    as_body,
+)
+from meterr.schema.types import (
+    CostDimension,
+    CostGroup,
+    Price,
+    RepriceReport,
+    TrackedUsage,
+    UsageEvent,
+    UsageEventConnection,
+    UsagePoint,
+    UsageSummary,
+    UsageTotals,
+)
+
+__all__ = ["Mutation", "Query"]
+
+GqlInfo = Info[GraphQLContext, None]
+
+
+def _filter(value: UsageFilterInput | None) -> UsageFilter:
+    if value is None:
+        return UsageFilter()
+    return UsageFilter(
+        providers=tuple(normalize_provider(p) for p in value.providers or ()),
+        models=tuple(value.models or ()),
+        team_ids=tuple(value.team_ids or ()),
+        user_ids=tuple(value.user_ids or ()),
+    )
+
+
+def _group_by(dimension: CostDimension, metadata_key: str | None) -> GroupBy:
+    if dimension is CostDimension.METADATA:
+        return resolvers.parse_group_by(f"metadata.{metadata_key or ''}")
+    if metadata_key is not None:
+        raise InvalidInput(
+            "metadataKey is only used with groupBy: METADATA.",
+            {"fields": {"metadataKey": "only with METADATA"}},
+        )
+    return GroupBy(Dimension(dimension.value))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Costs grouped by a dimension over [startDate, endDate].")
+    async def costs(
+        self,
+        info: GqlInfo,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        group_by: CostDimension = CostDimension.PROVIDER,
+        metadata_key: str | None = None,
+        filter: UsageFilterInput | None = None,
+        tz: str | None = None,
+    ) -> list[CostGroup]:
+        time_range = resolvers.parse_time_range(start_date, end_date, tz)
+        groups = await resolvers.cost_groups(
+            info.context.meterr, time_range, _group_by(group_by, metadata_key), _filter(filter)
+        )
+        return [CostGroup.from_group(group) for group in groups]
+
+    @strawberry.field(description="Usage totals with a per-provider breakdown.")
+    async def usage(
+        self,
+        info: GqlInfo,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        filter: UsageFilterInput | None = None,
+        tz: str | None = None,
+    ) -> UsageSummary:
+        time_range = resolvers.parse_time_range(start_date, end_date, tz)
+        summary = await resolvers.summed_usage(info.context.meterr, time_range, _filter(filter))
+        return UsageSummary(
+            start=time_range.start,
+            end=time_range.end,
+            totals=UsageTotals.from_domain(summary.totals),
+            providers=[CostGroup.from_group(group) for group in summary.by_provider],
+        )
+
+    @strawberry.field(description="A gap-free time series (hour, day, week or month).")
+    async def usage_history(
+        self,
+        info: GqlInfo,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        interval: str = "day",
+        filter: UsageFilterInput | None = None,
+        tz: str | None = None,
+    ) -> list[UsagePoint]:
+        time_range = resolvers.parse_time_range(start_date, end_date, tz)
+        series = await resolvers.usage_totals(
+            info.context.meterr, time_range, _filter(filter), interval
+        )
+        return [
+            UsagePoint(start=start, **vars(UsageTotals.from_domain(totals)))
+            for start, totals in series
+        ]
+
+    @strawberry.field(description="Raw events, newest first, with cursor pagination.")
+    async def events(
+        self,
+        info: GqlInfo,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        filter: UsageFilterInput | None = None,
+        first: int = 100,
+        after: str | None = None,
+        tz: str | None = None,
+    ) -> UsageEventConnection:
+        time_range = resolvers.parse_time_range(start_date, end_date, tz)
+        page = await resolvers.list_events(
+            info.context.meterr, time_range, _filter(filter), limit=first, cursor=after
+        )
+        return UsageEventConnection(
+            nodes=[UsageEvent.from_domain(event) for event in page.events],
+            next_cursor=page.next_cursor,
+            has_next_page=page.next_cursor is not None,
+        )
+
+    @strawberry.field(description="Prices in force now, with this organization's overrides.")
+    async def prices(self, info: GqlInfo, provider: str | None = None) -> list[Price]:
+        found = await resolvers.list_prices(info.context.meterr, provider=provider)
+        return [Price.from_domain(price) for price in found]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Record one usage event (same rules as POST /v1/track).")
+    async def track_usage(
+        self, info: GqlInfo, input: TrackUsageInput, idempotency_key: str | None = None
+    ) -> TrackedUsage:
+        tracked = await resolvers.track_events(
+            info.context.meterr, [as_body(input)], batch=False, idempotency_key=idempotency_key
+        )
+        return TrackedUsage.from_domain(tracked[0])
+
+    @strawberry.mutation(description="Record up to 1,000 events, all or nothing.")
+    async def track_usage_batch(
+        self, info: GqlInfo, events: list[TrackUsageInput]
+    ) -> list[TrackedUsage]:
+        tracked = await resolvers.track_events(
+            info.context.meterr, [as_body(event) for event in events], batch=True
+        )
+        return [TrackedUsage.from_domain(item) for item in tracked]
+
+    @strawberry.mutation(description="Set a negotiated price that wins over the catalogue.")
+    async def set_price_override(self, info: GqlInfo, input: PriceOverrideInput) -> Price:
+        body = resolvers.validate_model(PriceOverrideBody, as_body(input))
+        return Price.from_domain(await resolvers.set_price_override(info.context.meterr, body))
+
+    @strawberry.mutation(description="Reprice stored events with the prices in force now.")
+    async def reprice_events(self, info: GqlInfo, input: RepriceEventsInput) -> RepriceReport:
+        body = resolvers.validate_model(RepriceInput, as_body(input))
+        return RepriceReport.from_domain(await resolvers.reprice(info.context.meterr, body))

@@ -1,0 +1,289 @@
+"""GraphQL types: thin declarations converted from domain objects."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from meterr import domain
+from meterr.pricing import ModelPrice, nano_to_usd
+from meterr.resolvers import CostGroup as CostGroupResult
+from meterr.resolvers import RepriceReport as RepriceReportResult
+from meterr.resolvers import TrackedEvent
+
+__all__ = [
+    "CostBreakdown",
+    "CostDimension",
+    "CostGroup",
+    "Price",
+    "RepriceLine",
+    "RepriceReport",
+    "TrackedUsage",
+    "UsageEvent",
+    "UsageEventConnection",
+    "UsagePoint",
+    "UsageSummary",
+    "UsageTotals",
+    "usd_float",
+]
+
+
+def usd_float(amount: Any) -> float:
+    return float(round(amount, 6))
+
+
+@strawberry.enum(description="What to group costs by; METADATA needs metadataKey.")
+class CostDimension(enum.Enum):
+    PROVIDER = "provider"
+    MODEL = "model"
+    TEAM = "team"
+    USER = "user"
+    ENDPOINT = "endpoint"
+    API_KEY = "api_key"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    METADATA = "metadata"
+
+
+@strawberry.type(description="Cost in USD, split by kind of token.")
+class CostBreakdown:
+    input: float
+    output: float
+    cache_read: float
+    cache_write: float
+    reasoning: float
+    total: float
+    total_exact: str = strawberry.field(description="The exact total as a decimal string.")
+
+
+@strawberry.type(description="The price an event was costed with, USD per 1M tokens.")
+class PriceUsed:
+    provider: str
+    model: str
+    effective_from: datetime
+    origin: str
+    source: str
+    input: str
+    output: str
+    cached_input: str
+    cache_write: str
+    reasoning: str
+    long_context: bool
+
+
+@strawberry.type(description="One stored usage event.")
+class UsageEvent:
+    id: strawberry.ID
+    event_id: str
+    timestamp: datetime
+    provider: str
+    model: str
+    endpoint: str | None
+    team_id: str | None
+    user_id: str | None
+    api_key_id: str
+    metadata: JSON
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    cost: float | None
+    cost_exact: str | None
+    cost_breakdown: CostBreakdown | None
+    pricing_status: str
+    price: PriceUsed | None
+
+    @classmethod
+    def from_domain(cls, event: domain.UsageEvent) -> UsageEvent:
+        cost = event.cost
+        price = event.price
+        return cls(
+            id=strawberry.ID(event.id),
+            event_id=event.event_id,
+            timestamp=event.timestamp,
+            provider=event.provider,
+            model=event.model,
+            endpoint=event.endpoint,
+            team_id=event.team_id,
+            user_id=event.user_id,
+            api_key_id=event.api_key_id,
+            metadata=JSON(event.metadata),
+            input_tokens=event.tokens.input_tokens,
+            output_tokens=event.tokens.output_tokens,
+            cached_input_tokens=event.tokens.cached_input_tokens,
+            cache_write_tokens=event.tokens.cache_write_tokens,
+            reasoning_tokens=event.tokens.reasoning_tokens,
+            cost=None if cost is None else usd_float(cost.total),
+            cost_exact=None if cost is None else str(cost.total),
+            cost_breakdown=None
+            if cost is None
+            else CostBreakdown(
+                input=usd_float(cost.input),
+                output=usd_float(cost.output),
+                cache_read=usd_float(cost.cache_read),
+                cache_write=usd_float(cost.cache_write),
+                reasoning=usd_float(cost.reasoning),
+                total=usd_float(cost.total),
+                total_exact=str(cost.total),
+            ),
+            pricing_status=event.pricing_status.value,
+            price=None
+            if price is None
+            else PriceUsed(
+                provider=price.provider,
+                model=price.model,
+                effective_from=price.effective_from,
+                origin=price.origin,
+                source=price.source,
+                input=str(price.input),
+                output=str(price.output),
+                cached_input=str(price.cached_input),
+                cache_write=str(price.cache_write),
+                reasoning=str(price.reasoning),
+                long_context=price.long_context,
+            ),
+        )
+
+
+@strawberry.type(description="A tracked event and whether the request only replayed it.")
+class TrackedUsage:
+    event: UsageEvent
+    replayed: bool
+
+    @classmethod
+    def from_domain(cls, tracked: TrackedEvent) -> TrackedUsage:
+        return cls(event=UsageEvent.from_domain(tracked.event), replayed=tracked.replayed)
+
+
+@strawberry.type(description="Summed usage; cost in USD (6 decimals) and exact.")
+class UsageTotals:
+    requests: int
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    reasoning_tokens: int
+    tokens: int
+    total: float
+    total_exact: str
+    unpriced_requests: int
+
+    @classmethod
+    def from_domain(cls, totals: domain.UsageTotals) -> UsageTotals:
+        return cls(
+            requests=totals.requests,
+            input_tokens=totals.input_tokens,
+            output_tokens=totals.output_tokens,
+            cached_input_tokens=totals.cached_input_tokens,
+            cache_write_tokens=totals.cache_write_tokens,
+            reasoning_tokens=totals.reasoning_tokens,
+            tokens=totals.tokens,
+            total=usd_float(totals.cost),
+            total_exact=str(totals.cost),
+            unpriced_requests=totals.unpriced_requests,
+        )
+
+
+@strawberry.type(description="Cost and usage of one group.")
+class CostGroup(UsageTotals):
+    key: str
+
+    @classmethod
+    def from_group(cls, group: CostGroupResult) -> CostGroup:
+        totals = UsageTotals.from_domain(group.totals)
+        return cls(key=group.key, **vars(totals))
+
+
+@strawberry.type(description="A period's totals with a per-provider breakdown.")
+class UsageSummary:
+    start: datetime
+    end: datetime
+    totals: UsageTotals
+    providers: list[CostGroup]
+
+
+@strawberry.type(description="One point of a usage time series.")
+class UsagePoint(UsageTotals):
+    start: datetime
+
+
+@strawberry.type(description="A page of events, newest first.")
+class UsageEventConnection:
+    nodes: list[UsageEvent]
+    next_cursor: str | None
+    has_next_page: bool
+
+
+@strawberry.type(description="A model's price, USD per 1M tokens.")
+class Price:
+    provider: str
+    model: str
+    effective_from: datetime
+    origin: str
+    source: str
+    input: str
+    output: str
+    cached_input: str
+    cache_write: str
+    reasoning: str
+    long_context_above_input_tokens: int | None
+
+    @classmethod
+    def from_domain(cls, price: ModelPrice) -> Price:
+        rates = price.rates
+        return cls(
+            provider=price.provider,
+            model=price.model,
+            effective_from=price.effective_from,
+            origin=price.origin,
+            source=price.source,
+            input=str(rates.input),
+            output=str(rates.output),
+            cached_input=str(rates.effective_cached_input),
+            cache_write=str(rates.effective_cache_write),
+            reasoning=str(rates.effective_reasoning),
+            long_context_above_input_tokens=None
+            if price.long_context is None
+            else price.long_context.above_input_tokens,
+        )
+
+
+@strawberry.type
+class RepriceLine:
+    provider: str
+    model: str
+    events: int
+    changed: int
+    old_cost: str
+    new_cost: str
+
+
+@strawberry.type(description="What repricing changed (or would change, in a dry run).")
+class RepriceReport:
+    applied: bool
+    changed: int
+    models: list[RepriceLine]
+
+    @classmethod
+    def from_domain(cls, report: RepriceReportResult) -> RepriceReport:
+        return cls(
+            applied=report.applied,
+            changed=report.changed,
+            models=[
+                RepriceLine(
+                    provider=line.provider,
+                    model=line.model,
+                    events=line.events,
+                    changed=line.changed,
+                    old_cost=str(nano_to_usd(line.old_cost_nano)),
+                    new_cost=str(nano_to_usd(line.new_cost_nano)),
+                )
+                for line in report.lines
+            ],
+        )

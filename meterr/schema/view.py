@@ -1,0 +1,70 @@
+"""/graphql over HTTP: authenticated and rate-limited like /v1, errors with extensions.code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.websockets import WebSocket
+from strawberry.asgi import GraphQL
+
+from meterr.errors import MeterrError, RateLimited, Unauthenticated
+from meterr.resolvers import (
+    RequestContext,
+    Services,
+    authenticate,
+    bearer_token,
+    count_request,
+)
+from meterr.schema.context import GraphQLContext
+
+__all__ = ["MeterrGraphQL"]
+
+
+def _error(exc: MeterrError) -> Response:
+    extensions: dict[str, Any] = {"code": exc.code, "details": exc.details}
+    response = JSONResponse(
+        {"data": None, "errors": [{"message": exc.message, "extensions": extensions}]},
+        status_code=exc.status,
+    )
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+class MeterrGraphQL(GraphQL[GraphQLContext, None]):
+    """Strawberry's ASGI view with Meterr's authentication in front."""
+
+    async def get_context(
+        self, request: Request | WebSocket, response: Response | WebSocket
+    ) -> GraphQLContext:
+        meterr = request.scope.get("meterr.context")
+        if meterr is None:
+            raise Unauthenticated("Missing API key.")
+        return GraphQLContext(request=request, response=response, meterr=meterr)
+
+    async def handle_http(self, request: Request) -> Response:
+        services: Services = request.app.state.services
+        wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
+        if wants_ide and "query" not in request.query_params:
+            return await self.run(request)
+        try:
+            principal = await authenticate(
+                services, bearer_token(request.headers.get("authorization"))
+            )
+            status = await count_request(services, principal)
+        except MeterrError as exc:
+            return _error(exc)
+        request.scope["meterr.context"] = RequestContext(principal, services)
+        response = await self.run(request)
+        response.headers.update(status.headers())
+        return response
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            request = Request(scope, receive=receive)
+            response = await self.handle_http(request)
+            await response(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)

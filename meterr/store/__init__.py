@@ -1,0 +1,25 @@
+"""The only code that talks to MongoDB: typed documents in and out, no business rules."""
+
+from __future__ import annotations
+
+from meterr.store.aggregates import TimeBucket, TotalsRow, sum_usage
+from meterr.store.database import Store, open_store
+from meterr.store.embedded import EmbeddedServer, embedded_url
+from meterr.store.events import EventPage, InsertOutcome
+from meterr.store.organizations import ApiKeyRecord, Organization
+from meterr.store.rollups import RebuildReport
+
+__all__ = [
+    "ApiKeyRecord",
+    "EmbeddedServer",
+    "EventPage",
+    "InsertOutcome",
+    "Organization",
+    "RebuildReport",
+    "Store",
+    "TimeBucket",
+    "TotalsRow",
+    "embedded_url",
+    "open_store",
+    "sum_usage",
+]

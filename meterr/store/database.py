@@ -1,0 +1,77 @@
+"""The store: one MongoDB client per process, its collections and indexes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from meterr.config import Settings
+from meterr.store.documents import Document
+from meterr.store.embedded import EmbeddedServer, find_running_server
+from meterr.store.events import EventStore
+from meterr.store.organizations import OrganizationStore
+from meterr.store.prices import PriceOverrideStore
+from meterr.store.rate_limits import RateCounterStore
+from meterr.store.rollups import RollupStore
+
+__all__ = ["Store", "open_store"]
+
+
+@dataclass
+class Store:
+    """Typed access to every collection family of one database."""
+
+    client: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+
+    def __post_init__(self) -> None:
+        self.organizations = OrganizationStore(self.db["organizations"], self.db["api_keys"])
+        self.events = EventStore(self.db["events"])
+        self.rollups = RollupStore(self.db["rollups_hourly"])
+        self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
+        self.rate_counters = RateCounterStore(self.db["rate_counters"])
+
+    async def ensure_indexes(self) -> None:
+        """Create every index; running it again changes nothing."""
+        for collection, indexes in (
+            (self.organizations.organizations, self.organizations.org_indexes),
+            (self.organizations.api_keys, self.organizations.key_indexes),
+            (self.events.collection, self.events.indexes),
+            (self.rollups.collection, self.rollups.indexes),
+            (self.price_overrides.collection, self.price_overrides.indexes),
+            (self.rate_counters.collection, self.rate_counters.indexes),
+        ):
+            await collection.create_indexes(list(indexes))
+
+    async def is_reachable(self) -> bool:
+        try:
+            await self.client.admin.command("ping")
+        except PyMongoError:
+            return False
+        return True
+
+
+@asynccontextmanager
+async def open_store(settings: Settings, *, database: str | None = None) -> AsyncIterator[Store]:
+    """Connect to MONGODB_URL, or to the embedded server of data_dir (started if needed)."""
+    embedded: EmbeddedServer | None = None
+    url = settings.mongodb_url
+    if url is None:
+        url = await find_running_server(settings.data_dir)
+    if url is None:
+        embedded = EmbeddedServer(settings.data_dir, start_timeout=settings.embedded_start_timeout)
+        url = await embedded.start()
+    client: AsyncMongoClient[Document] = AsyncMongoClient(url, tz_aware=True)
+    try:
+        store = Store(client, client[database or settings.database])
+        await store.ensure_indexes()
+        yield store
+    finally:
+        await client.close()
+        if embedded is not None:
+            await embedded.stop()

@@ -1,0 +1,154 @@
+"""The embedded store: a SecantusDB server run as a child process, never imported."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
+
+__all__ = ["EmbeddedServer", "embedded_url", "find_running_server"]
+
+_STATE_FILE = "embedded-server.json"
+_EXECUTABLE = "secantusd-py"
+
+
+def embedded_url(port: int) -> str:
+    # retryWrites=false: SecantusDB scans its retry records on every retryable
+    # write; ingestion is idempotent by event_id, so a resent write is harmless.
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _executable() -> str:
+    beside_python = Path(sys.executable).parent / _EXECUTABLE
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which(_EXECUTABLE)
+    if found is None:
+        raise RuntimeError(f"'{_EXECUTABLE}' not found: install the 'secantusdb' package")
+    return found
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _answers_ping(url: str, wait_seconds: float) -> bool:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
+        url, serverSelectionTimeoutMS=int(wait_seconds * 1000)
+    )
+    try:
+        await client.admin.command("ping")
+    except PyMongoError:
+        return False
+    finally:
+        await client.close()
+    return True
+
+
+async def find_running_server(data_dir: Path) -> str | None:
+    """The URL of an embedded server already serving data_dir (e.g. `meterr serve`), if any."""
+    state_path = data_dir / _STATE_FILE
+    try:
+        state = json.loads(state_path.read_text())
+        pid, port = int(state["pid"]), int(state["port"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    url = embedded_url(port)
+    if _pid_alive(pid) and await _answers_ping(url, wait_seconds=2.0):
+        return url
+    return None
+
+
+@dataclass
+class EmbeddedServer:
+    """Starts SecantusDB on a free loopback port with its data under data_dir."""
+
+    data_dir: Path
+    start_timeout: float = 30.0
+    _process: asyncio.subprocess.Process | None = None
+    _port: int | None = None
+
+    @property
+    def url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("the embedded server is not running")
+        return embedded_url(self._port)
+
+    async def start(self) -> str:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._port = _free_port()
+        log = (self.data_dir / "secantusd.log").open("ab")
+        try:
+            self._process = await asyncio.create_subprocess_exec(
+                _executable(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self._port),
+                "--storage-path",
+                str(self.data_dir / "db"),
+                "--log-level",
+                "WARNING",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        finally:
+            log.close()
+        await self._wait_until_ready()
+        (self.data_dir / _STATE_FILE).write_text(
+            json.dumps({"pid": self._process.pid, "port": self._port})
+        )
+        return self.url
+
+    async def _wait_until_ready(self) -> None:
+        assert self._process is not None
+        deadline = asyncio.get_running_loop().time() + self.start_timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if self._process.returncode is not None:
+                raise RuntimeError(
+                    f"the embedded store exited with code {self._process.returncode}; "
+                    f"see {self.data_dir / 'secantusd.log'}"
+                )
+            if await _answers_ping(self.url, wait_seconds=0.5):
+                return
+            await asyncio.sleep(0.1)
+        await self.stop()
+        raise RuntimeError(f"the embedded store did not start within {self.start_timeout}s")
+
+    async def stop(self) -> None:
+        process, self._process = self._process, None
+        with contextlib.suppress(FileNotFoundError):
+            (self.data_dir / _STATE_FILE).unlink()
+        if process is None or process.returncode is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=15)
+        except TimeoutError:
+            process.kill()
+            await process.wait()

@@ -1,0 +1,140 @@
+"""The events collection: raw usage events, the truth every total is derived from."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
+
+from meterr.domain import UsageEvent, UsageFilter
+from meterr.store.documents import Document, event_from_document, event_to_document
+
+__all__ = ["EventPage", "EventStore", "InsertOutcome", "filter_query"]
+
+_DUPLICATE_KEY = 11000
+
+
+@dataclass(frozen=True, slots=True)
+class InsertOutcome:
+    """What an insert did: the events it stored, and the event_ids already present."""
+
+    inserted: list[UsageEvent]
+    duplicate_event_ids: set[str]
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[UsageEvent]
+    next_after: tuple[datetime, str] | None
+
+
+def filter_query(org_id: str, usage_filter: UsageFilter) -> Document:
+    query: Document = {"org_id": org_id}
+    for field, values in (
+        ("provider", usage_filter.providers),
+        ("model", usage_filter.models),
+        ("team_id", usage_filter.team_ids),
+        ("user_id", usage_filter.user_ids),
+    ):
+        if values:
+            query[field] = values[0] if len(values) == 1 else {"$in": list(values)}
+    return query
+
+
+class EventStore:
+    """Reads and writes usage events; every call is scoped to one organization."""
+
+    indexes = (
+        IndexModel([("org_id", ASCENDING), ("event_id", ASCENDING)], unique=True),
+        IndexModel([("org_id", ASCENDING), ("ts", DESCENDING), ("_id", DESCENDING)]),
+        IndexModel([("org_id", ASCENDING), ("unpriced_requests", ASCENDING), ("ts", ASCENDING)]),
+    )
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def insert_new(self, org_id: str, events: Sequence[UsageEvent]) -> InsertOutcome:
+        """Insert every event whose event_id is new; the unique index settles races."""
+        if not events:
+            return InsertOutcome([], set())
+        assert all(event.org_id == org_id for event in events)
+        docs = [event_to_document(event) for event in events]
+        failed: set[int] = set()
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            for error in exc.details.get("writeErrors", []):
+                if error.get("code") != _DUPLICATE_KEY:
+                    raise
+                failed.add(int(error["index"]))
+        inserted = [event for i, event in enumerate(events) if i not in failed]
+        return InsertOutcome(inserted, {events[i].event_id for i in failed})
+
+    async def by_event_ids(self, org_id: str, event_ids: Sequence[str]) -> list[UsageEvent]:
+        cursor = self.collection.find({"org_id": org_id, "event_id": {"$in": list(event_ids)}})
+        return [event_from_document(doc) async for doc in cursor]
+
+    async def delete_ids(self, org_id: str, ids: Sequence[str]) -> None:
+        await self.collection.delete_many({"org_id": org_id, "_id": {"$in": list(ids)}})
+
+    async def page(
+        self,
+        org_id: str,
+        *,
+        start: datetime,
+        end: datetime,
+        usage_filter: UsageFilter,
+        limit: int,
+        after: tuple[datetime, str] | None,
+    ) -> EventPage:
+        """Newest first; `after` is the (timestamp, id) of the last event of the previous page."""
+        query = filter_query(org_id, usage_filter)
+        query["ts"] = {"$gte": start, "$lt": end}
+        if after is not None:
+            ts, event_id = after
+            query["$or"] = [{"ts": {"$lt": ts}}, {"ts": ts, "_id": {"$lt": event_id}}]
+        cursor = self.collection.find(query).sort([("ts", DESCENDING), ("_id", DESCENDING)])
+        docs = await cursor.limit(limit + 1).to_list()
+        events = [event_from_document(doc) for doc in docs[:limit]]
+        more = len(docs) > limit
+        return EventPage(events, (events[-1].timestamp, events[-1].id) if more else None)
+
+    async def for_repricing(
+        self,
+        org_id: str,
+        *,
+        start: datetime | None,
+        end: datetime | None,
+        usage_filter: UsageFilter,
+        unpriced_only: bool,
+    ) -> list[UsageEvent]:
+        query = filter_query(org_id, usage_filter)
+        window: dict[str, Any] = {}
+        if start is not None:
+            window["$gte"] = start
+        if end is not None:
+            window["$lt"] = end
+        if window:
+            query["ts"] = window
+        if unpriced_only:
+            query["unpriced_requests"] = 1
+        return [event_from_document(doc) async for doc in self.collection.find(query)]
+
+    async def replace_costs(self, org_id: str, events: Sequence[UsageEvent]) -> None:
+        """Write the new cost and price of already stored events."""
+        requests = []
+        for event in events:
+            doc = event_to_document(event)
+            fields = ("cost_nano", "cost_breakdown_nano", "unpriced_requests", "price")
+            requests.append(
+                UpdateOne(
+                    {"_id": event.id, "org_id": org_id}, {"$set": {f: doc[f] for f in fields}}
+                )
+            )
+        if requests:
+            await self.collection.bulk_write(requests, ordered=False)

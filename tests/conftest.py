@@ -1,0 +1,93 @@
+"""One real store per test session; a fresh database per test module."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from meterr.app import create_app
+from meterr.auth import Role, Tier
+from meterr.config import Settings
+from meterr.resolvers import create_key
+from meterr.store import EmbeddedServer, Store
+
+KeyFactory = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture(scope="session")
+async def mongodb_url(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    configured = os.environ.get("MONGODB_URL")
+    if configured:
+        yield configured
+        return
+    server = EmbeddedServer(tmp_path_factory.mktemp("secantus"))
+    url = await server.start()
+    try:
+        yield url
+    finally:
+        await server.stop()
+
+
+@pytest.fixture(scope="module")
+async def store(mongodb_url: str) -> AsyncIterator[Store]:
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_url, tz_aware=True)
+    name = f"meterr_test_{secrets.token_hex(4)}"
+    opened = Store(client, client[name])
+    await opened.ensure_indexes()
+    try:
+        yield opened
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+@pytest.fixture(scope="module")
+def settings(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        mongodb_url=mongodb_url,
+        data_dir=Path(tmp_path_factory.mktemp("data")),
+        key_cache_seconds=0,
+    )
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings, store: Store) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client speaking to the app over ASGI, lifespan included."""
+    app = create_app(settings, store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://meterr.test") as http:
+            yield http
+
+
+@pytest.fixture(scope="module")
+def make_key(store: Store) -> KeyFactory:
+    """A new organization (unique name) and a key for it: returns the key."""
+
+    async def make(
+        *,
+        role: Role = Role.ADMIN,
+        tier: Tier = Tier.ENTERPRISE,
+        org: str | None = None,
+        team_id: str | None = None,
+    ) -> str:
+        new = await create_key(
+            store,
+            org_name=org or f"org-{secrets.token_hex(4)}",
+            tier=tier,
+            role=role,
+            team_id=team_id,
+        )
+        return new.key
+
+    return make
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
