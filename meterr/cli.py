@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -47,6 +49,22 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
     return Settings(**values)
 
 
+class _Server(uvicorn.Server):
+    """Uvicorn that returns from serve() on SIGINT/SIGTERM instead of re-raising the signal,
+    so that the store (and the embedded server) close cleanly after the HTTP server."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.handle_exit, sig, None)
+        try:
+            yield
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(sig)
+
+
 def _run(work: Callable[[], Awaitable[T]]) -> T:
     return asyncio.run(work())  # type: ignore[arg-type]
 
@@ -81,7 +99,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
                 log_level="info",
                 lifespan="on",
             )
-            await uvicorn.Server(config).serve()
+            await _Server(config).serve()
 
     _run(run)
 

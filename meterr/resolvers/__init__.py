@@ -14,7 +14,7 @@ from meterr.resolvers.costs import (
     summed_usage,
     usage_totals,
 )
-from meterr.resolvers.history import MAX_PAGE, EventsPage, list_events
+from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_events
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
 from meterr.resolvers.maintenance import rebuild_rollups
@@ -50,6 +50,7 @@ __all__ = [
     "cost_groups",
     "count_request",
     "create_key",
+    "get_event",
     "list_events",
     "list_prices",
     "parse_group_by",

@@ -10,11 +10,11 @@ from datetime import datetime
 
 from meterr.auth import Operation
 from meterr.domain import UsageEvent, UsageFilter
-from meterr.errors import InvalidInput
+from meterr.errors import InvalidInput, NotFound
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.timerange import TimeRange
 
-__all__ = ["EventsPage", "MAX_PAGE", "list_events"]
+__all__ = ["MAX_PAGE", "EventsPage", "get_event", "list_events"]
 
 MAX_PAGE = 1000
 
@@ -63,3 +63,12 @@ async def list_events(
         after=_decode(cursor) if cursor else None,
     )
     return EventsPage(page.events, _encode(page.next_after) if page.next_after else None)
+
+
+async def get_event(ctx: RequestContext, event_id: str) -> UsageEvent:
+    """One stored event by its id; another organization's events do not exist here."""
+    ctx.principal.require(Operation.READ)
+    event = await ctx.store.events.by_id(ctx.org_id, event_id)
+    if event is None:
+        raise NotFound(f"No usage event {event_id}.", {"id": event_id})
+    return event

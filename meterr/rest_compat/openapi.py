@@ -159,6 +159,20 @@ def openapi_document(*, max_page: int) -> dict[str, Any]:
                     },
                 }
             },
+            "/usage/events/{event_id}": {
+                "get": {
+                    "summary": "One stored usage event",
+                    "parameters": [
+                        {
+                            "name": "event_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {"200": _json({"type": "object"}, "The event"), "404": _ERROR},
+                }
+            },
             "/costs": {
                 "get": {
                     "summary": "Costs grouped by a dimension: {KEY: {total, tokens}}",

@@ -17,6 +17,7 @@ from meterr.resolvers import (
     RequestContext,
     TimeRange,
     cost_groups,
+    get_event,
     list_events,
     list_prices,
     parse_group_by,
@@ -157,6 +158,11 @@ async def usage_history(request: Request, ctx: RequestContext) -> Response:
 
 
 @v1_endpoint
+async def usage_event(request: Request, ctx: RequestContext) -> Response:
+    return JSONResponse(event_json(await get_event(ctx, request.path_params["event_id"])))
+
+
+@v1_endpoint
 async def prices(request: Request, ctx: RequestContext) -> Response:
     found = await list_prices(ctx, provider=_query(request, "provider"))
     return JSONResponse({"prices": [price_json(price) for price in found]})
@@ -184,6 +190,7 @@ def v1_routes() -> list[Route]:
         Route("/usage", track, methods=["POST"], name="usage_track"),
         Route("/usage", usage, methods=["GET"]),
         Route("/usage/history", usage_history, methods=["GET"]),
+        Route("/usage/events/{event_id}", usage_event, methods=["GET"]),
         Route("/costs", costs, methods=["GET"]),
         Route("/prices", prices, methods=["GET"]),
         Route("/prices/overrides", price_overrides, methods=["POST"]),

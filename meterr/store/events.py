@@ -79,6 +79,10 @@ class EventStore:
         cursor = self.collection.find({"org_id": org_id, "event_id": {"$in": list(event_ids)}})
         return [event_from_document(doc) async for doc in cursor]
 
+    async def by_id(self, org_id: str, event_id: str) -> UsageEvent | None:
+        doc = await self.collection.find_one({"_id": event_id, "org_id": org_id})
+        return event_from_document(doc) if doc is not None else None
+
     async def delete_ids(self, org_id: str, ids: Sequence[str]) -> None:
         await self.collection.delete_many({"org_id": org_id, "_id": {"$in": list(ids)}})
 

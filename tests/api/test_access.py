@@ -1,0 +1,229 @@
+"""Authentication, roles, tenant isolation and hourly rate limits, through both doors."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from meterr.app import create_app
+from meterr.auth import Role, Tier, hash_key
+from meterr.config import Settings
+from meterr.rest_compat import v1_routes
+from meterr.store import Store
+from tests.conftest import KeyFactory, bearer
+
+EVENT = {"provider": "openai", "model": "gpt-4", "input_tokens": 10, "output_tokens": 5}
+COSTS_QUERY = "{ costs(groupBy: PROVIDER) { key total tokens } }"
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "missing"),
+        ({"Authorization": "Basic dXNlcjpwYXNz"}, "malformed"),
+        ({"Authorization": "Bearer"}, "malformed"),
+        ({"Authorization": "Bearer not-a-meterr-key"}, "malformed"),
+        ({"Authorization": "Bearer mtr_abcdefgh_" + "x" * 43}, "unknown"),
+    ],
+)
+@pytest.mark.parametrize("path", ["/v1/usage", "/v1/costs", "/v1/prices"])
+async def test_requests_without_a_valid_key_are_refused_with_401(
+    client: httpx.AsyncClient, headers: dict[str, str], reason: str, path: str
+) -> None:
+    response = await client.get(path, headers=headers)
+    assert response.status_code == 401
+    error = response.json()["error"]
+    assert error["code"] == "unauthenticated"
+    assert error["details"]["reason"] == reason
+
+
+async def test_graphql_without_a_key_is_refused_with_401(client: httpx.AsyncClient) -> None:
+    response = await client.post("/graphql", json={"query": COSTS_QUERY})
+    assert response.status_code == 401
+    assert response.json()["errors"][0]["extensions"]["code"] == "unauthenticated"
+
+
+async def test_revoked_key_is_refused(
+    client: httpx.AsyncClient, make_key: KeyFactory, store: Store
+) -> None:
+    key = await make_key()
+    assert (await client.get("/v1/usage", headers=bearer(key))).status_code == 200
+    principal = await store.organizations.principal_for_key_hash_across_tenants(hash_key(key))
+    assert principal is not None
+    await store.organizations.revoke_key(principal.org_id, principal.key_id)
+    response = await client.get("/v1/usage", headers=bearer(key))
+    assert response.status_code == 401
+
+
+async def test_write_key_may_ingest_but_not_read(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key(role=Role.WRITE)
+    assert (await client.post("/v1/track", headers=bearer(key), json=EVENT)).status_code == 201
+    response = await client.get("/v1/costs", headers=bearer(key))
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "forbidden"
+    graphql = await client.post("/graphql", headers=bearer(key), json={"query": COSTS_QUERY})
+    assert graphql.json()["errors"][0]["extensions"]["code"] == "forbidden"
+
+
+async def test_read_key_may_read_but_not_ingest_or_manage(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key(role=Role.READ)
+    assert (await client.get("/v1/costs", headers=bearer(key))).status_code == 200
+    tracked = await client.post("/v1/track", headers=bearer(key), json=EVENT)
+    assert tracked.status_code == 403
+    override = await client.post(
+        "/v1/prices/overrides",
+        headers=bearer(key),
+        json={"provider": "openai", "model": "gpt-4", "input": "1", "output": "2"},
+    )
+    assert override.status_code == 403
+    assert (await client.get("/v1/usage/history", headers=bearer(key))).status_code == 200
+
+
+async def test_another_organizations_event_does_not_exist(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    owner, stranger = await make_key(), await make_key()
+    created = await client.post("/v1/track", headers=bearer(owner), json=EVENT)
+    event_id = created.json()["id"]
+    mine = await client.get(f"/v1/usage/events/{event_id}", headers=bearer(owner))
+    assert mine.status_code == 200
+    assert mine.json()["id"] == event_id
+    theirs = await client.get(f"/v1/usage/events/{event_id}", headers=bearer(stranger))
+    assert theirs.status_code == 404
+    assert theirs.json()["error"]["code"] == "not_found"
+    assert (await client.get("/v1/costs", headers=bearer(stranger))).json() == {}
+
+
+async def test_the_same_event_id_in_two_organizations_is_two_events(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    first, second = await make_key(), await make_key()
+    body = {**EVENT, "event_id": "shared-id"}
+    assert (await client.post("/v1/track", headers=bearer(first), json=body)).status_code == 201
+    other = await client.post("/v1/track", headers=bearer(second), json={**body, "model": "x"})
+    assert other.status_code == 201
+
+
+async def test_every_v1_response_carries_rate_limit_headers(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key(tier=Tier.PRO)
+    first = await client.get("/v1/usage", headers=bearer(key))
+    second = await client.post("/v1/track", headers=bearer(key), json={"provider": "openai"})
+    assert second.status_code == 400
+    for response, remaining in ((first, 999), (second, 998)):
+        assert response.headers["X-RateLimit-Limit"] == "1000"
+        assert int(response.headers["X-RateLimit-Remaining"]) == remaining
+        reset = int(response.headers["X-RateLimit-Reset"])
+        assert time.time() < reset <= time.time() + 3600
+        assert reset % 3600 == 0
+
+
+async def test_enterprise_tier_is_unlimited(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key(tier=Tier.ENTERPRISE)
+    response = await client.get("/v1/usage", headers=bearer(key))
+    assert response.headers["X-RateLimit-Limit"] == "unlimited"
+    assert response.headers["X-RateLimit-Remaining"] == "unlimited"
+
+
+async def test_free_tier_gets_429_after_100_requests_counting_graphql_and_batches(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key(tier=Tier.FREE)
+    batch = {"events": [EVENT] * 50}
+    assert (await client.post("/v1/track", headers=bearer(key), json=batch)).status_code == 201
+    graphql = await client.post("/graphql", headers=bearer(key), json={"query": COSTS_QUERY})
+    assert graphql.status_code == 200
+    assert graphql.headers["X-RateLimit-Remaining"] == "98"
+    responses = await asyncio.gather(
+        *(client.get("/v1/usage", headers=bearer(key)) for _ in range(98))
+    )
+    assert all(r.status_code == 200 for r in responses)
+    refused = await client.get("/v1/usage", headers=bearer(key))
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    refused_graphql = await client.post(
+        "/graphql", headers=bearer(key), json={"query": COSTS_QUERY}
+    )
+    assert refused_graphql.status_code == 429
+    assert refused_graphql.json()["errors"][0]["extensions"]["code"] == "rate_limited"
+
+
+async def test_rate_limit_is_shared_by_instances_on_one_store(
+    settings: Settings, store: Store, make_key: KeyFactory
+) -> None:
+    key = await make_key(tier=Tier.FREE)
+    apps = [create_app(settings, store=store) for _ in range(2)]
+    async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
+        clients = [
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m.test")
+            for app in apps
+        ]
+        statuses = [
+            (await clients[i % 2].get("/v1/usage", headers=bearer(key))).status_code
+            for i in range(101)
+        ]
+        for http in clients:
+            await http.aclose()
+    assert statuses[:100] == [200] * 100
+    assert statuses[100] == 429
+
+
+async def test_unknown_routes_and_methods_use_the_error_envelope(
+    client: httpx.AsyncClient,
+) -> None:
+    missing = await client.get("/v1/nothing-here")
+    assert missing.status_code == 404
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong_method = await client.delete("/v1/track")
+    assert wrong_method.status_code == 405
+    assert set(wrong_method.json()["error"]) == {"code", "message", "details"}
+
+
+async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/healthz")).json() == {"status": "ok"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["store"] == "reachable"
+
+
+async def test_unexpected_failures_answer_500_with_a_request_id_and_no_internals(
+    settings: Settings, mongodb_url: str, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_url, tz_aware=True)
+    broken = Store(mongo, mongo["meterr_broken"])
+    await mongo.close()  # every store call now fails in an unforeseen way
+    app = create_app(settings, store=broken)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://m.test") as http:
+            response = await http.get("/v1/usage", headers=bearer(key))
+    assert response.status_code == 500
+    error = response.json()["error"]
+    assert error["code"] == "internal_error"
+    assert error["details"]["request_id"] == response.headers["X-Request-Id"]
+    assert "Traceback" not in response.text
+    assert "AsyncMongoClient" not in response.text
+
+
+async def test_openapi_describes_every_v1_route(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/v1/openapi.json")).json()
+    assert document["openapi"].startswith("3.1")
+    for route in v1_routes():
+        assert route.path in document["paths"], route.path
+        for method in route.methods or ():
+            if method != "HEAD":
+                assert method.lower() in document["paths"][route.path], (route.path, method)
