@@ -32,12 +32,17 @@ class TokenUsage:
             not problems.keys() & set(prompt_counts)
             and self.cached_input_tokens + self.cache_write_tokens > self.input_tokens
         ):
-            problems["cached_input_tokens"] = (
+            message = (
                 "cached_input_tokens + cache_write_tokens "
                 f"({self.cached_input_tokens} + {self.cache_write_tokens}) must not exceed "
                 f"input_tokens ({self.input_tokens}): input_tokens counts cached and "
                 "cache-write tokens too"
             )
+            # Name each count that takes part, so the client sees the one it sent.
+            if self.cached_input_tokens or not self.cache_write_tokens:
+                problems["cached_input_tokens"] = message
+            if self.cache_write_tokens:
+                problems["cache_write_tokens"] = message
         if (
             not problems.keys() & {"output_tokens", "reasoning_tokens"}
             and self.reasoning_tokens > self.output_tokens

@@ -206,7 +206,8 @@ async def usage_totals(
 def _interval_start(moment: datetime, interval: str, zone: ZoneInfo) -> datetime:
     local = moment.astimezone(zone)
     if interval == "hour":
-        return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        # Local hours: in a zone such as Asia/Kolkata they start at half past the UTC hour.
+        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
     day = local.date()
     if interval == "week":
         day -= timedelta(days=day.weekday())
@@ -215,13 +216,23 @@ def _interval_start(moment: datetime, interval: str, zone: ZoneInfo) -> datetime
     return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
 
 
+def _next_local_hour(start: datetime, zone: ZoneInfo) -> datetime:
+    """The start of the local hour after the one starting at `start`: local hours may last
+    30 to 90 minutes across a half-hour clock change, and every offset is whole quarters."""
+    probe, following = start, start
+    while following <= start:
+        probe += timedelta(minutes=15)
+        following = _interval_start(probe, "hour", zone)
+    return following
+
+
 def _interval_starts(time_range: TimeRange, interval: str) -> list[datetime]:
     starts: list[datetime] = []
     current = _interval_start(time_range.start, interval, time_range.zone)
     while current < time_range.end and len(starts) <= 10_000:
         starts.append(current)
         if interval == "hour":
-            current += timedelta(hours=1)
+            current = _next_local_hour(current, time_range.zone)
         else:
             local = current.astimezone(time_range.zone).date()
             if interval == "day":

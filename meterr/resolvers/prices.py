@@ -14,7 +14,7 @@ from meterr.resolvers.context import RequestContext
 from meterr.resolvers.costs import parse_usage_filter
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput
 from meterr.resolvers.timerange import parse_time_range
-from meterr.resolvers.tracking import price_book, priced
+from meterr.resolvers.tracking import organization_overrides, price_book, priced
 
 __all__ = ["RepriceLine", "RepriceReport", "list_prices", "reprice", "set_price_override"]
 
@@ -35,7 +35,7 @@ async def list_prices(
             price = book.lookup(table, model, at)
             if price is not None:
                 prices[(price.provider, price.model)] = price
-    for override in ctx.services.overrides.get(ctx.org_id, ()):
+    for override in await organization_overrides(ctx.services, ctx.org_id):
         if wanted and override.provider != wanted:
             continue
         price = book.lookup(override.provider, override.model, at)

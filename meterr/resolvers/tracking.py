@@ -17,7 +17,14 @@ from meterr.pricing import ModelPrice, PriceBook, TokenUsage, compute_cost, norm
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.inputs import TrackEventInput, validate_model
 
-__all__ = ["TrackedEvent", "event_payload", "price_book", "priced", "track_events"]
+__all__ = [
+    "TrackedEvent",
+    "event_payload",
+    "organization_overrides",
+    "price_book",
+    "priced",
+    "track_events",
+]
 
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 
@@ -30,12 +37,16 @@ class TrackedEvent:
     replayed: bool
 
 
-async def price_book(services: Services, org_id: str) -> PriceBook:
+async def organization_overrides(services: Services, org_id: str) -> tuple[ModelPrice, ...]:
     overrides = services.overrides.get(org_id)
     if overrides is None:
         overrides = tuple(await services.store.price_overrides.list(org_id))
         services.overrides[org_id] = overrides
-    return PriceBook(services.catalogue, overrides)
+    return overrides
+
+
+async def price_book(services: Services, org_id: str) -> PriceBook:
+    return PriceBook(services.catalogue, await organization_overrides(services, org_id))
 
 
 def _price_used(price: ModelPrice, input_tokens: int) -> PriceUsed:
@@ -66,6 +77,12 @@ def priced(event: UsageEvent, book: PriceBook) -> UsageEvent:
         cost=compute_cost(event.tokens, price),
         price=_price_used(price, event.tokens.input_tokens),
     )
+
+
+def _millis(moment: datetime) -> datetime:
+    """The instant as the store keeps it (BSON dates hold milliseconds), so the answer to
+    the request that stores an event equals what later reads and replays return."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def _fingerprint(event: TrackEventInput) -> str:
@@ -106,7 +123,7 @@ def _build_event(
         org_id=ctx.org_id,
         event_id=item.event_id or f"gen_{secrets.token_hex(12)}",
         fingerprint=_fingerprint(item),
-        timestamp=item.timestamp or now,
+        timestamp=_millis(item.timestamp) if item.timestamp is not None else now,
         received_at=now,
         provider=normalize_provider(item.provider),
         model=item.model,
@@ -189,7 +206,7 @@ async def track_events(
         raw = raw_events[0]
         if isinstance(raw, Mapping) and "event_id" not in raw:
             raw_events = [{**raw, "event_id": idempotency_key}]
-    now = datetime.now(UTC)
+    now = _millis(datetime.now(UTC))
     book = await price_book(ctx.services, ctx.org_id)
     events = _validate(ctx, raw_events, batch=batch, now=now, book=book)
     store = ctx.store

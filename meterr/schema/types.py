@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -28,12 +29,18 @@ __all__ = [
     "UsagePoint",
     "UsageSummary",
     "UsageTotals",
+    "exact",
     "usd_float",
 ]
 
 
 def usd_float(amount: Any) -> float:
     return float(round(amount, 6))
+
+
+def exact(amount: Decimal) -> str:
+    """A decimal string in plain notation: "0.000000005", never "5E-9"."""
+    return f"{amount:f}"
 
 
 @strawberry.enum(description="What to group costs by; METADATA needs metadataKey.")
@@ -120,7 +127,7 @@ class UsageEvent:
             cache_write_tokens=event.tokens.cache_write_tokens,
             reasoning_tokens=event.tokens.reasoning_tokens,
             cost=None if cost is None else usd_float(cost.total),
-            cost_exact=None if cost is None else str(cost.total),
+            cost_exact=None if cost is None else exact(cost.total),
             cost_breakdown=None
             if cost is None
             else CostBreakdown(
@@ -130,7 +137,7 @@ class UsageEvent:
                 cache_write=usd_float(cost.cache_write),
                 reasoning=usd_float(cost.reasoning),
                 total=usd_float(cost.total),
-                total_exact=str(cost.total),
+                total_exact=exact(cost.total),
             ),
             pricing_status=event.pricing_status.value,
             price=None
@@ -185,7 +192,7 @@ class UsageTotals:
             reasoning_tokens=totals.reasoning_tokens,
             tokens=totals.tokens,
             total=usd_float(totals.cost),
-            total_exact=str(totals.cost),
+            total_exact=exact(totals.cost),
             unpriced_requests=totals.unpriced_requests,
         )
 
@@ -281,8 +288,8 @@ class RepriceReport:
                     model=line.model,
                     events=line.events,
                     changed=line.changed,
-                    old_cost=str(nano_to_usd(line.old_cost_nano)),
-                    new_cost=str(nano_to_usd(line.new_cost_nano)),
+                    old_cost=exact(nano_to_usd(line.old_cost_nano)),
+                    new_cost=exact(nano_to_usd(line.new_cost_nano)),
                 )
                 for line in report.lines
             ],

@@ -68,6 +68,18 @@ async def _answers_ping(url: str, wait_seconds: float) -> bool:
     return True
 
 
+async def _accepts_connections(port: int | None) -> bool:
+    if port is None:
+        return False
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return False
+    writer.close()
+    await writer.wait_closed()
+    return True
+
+
 async def find_running_server(data_dir: Path) -> str | None:
     """The URL of an embedded server already serving data_dir (e.g. `meterr serve`), if any."""
     state_path = data_dir / _STATE_FILE
@@ -77,7 +89,11 @@ async def find_running_server(data_dir: Path) -> str | None:
     except (OSError, ValueError, KeyError, TypeError):
         return None
     url = embedded_url(port)
-    if _pid_alive(pid) and await _answers_ping(url, wait_seconds=2.0):
+    if (
+        _pid_alive(pid)
+        and await _accepts_connections(port)
+        and await _answers_ping(url, wait_seconds=2.0)
+    ):
         return url
     return None
 
@@ -134,7 +150,11 @@ class EmbeddedServer:
                     f"the embedded store exited with code {self._process.returncode}; "
                     f"see {self.data_dir / 'secantusd.log'}"
                 )
-            if await _answers_ping(self.url, wait_seconds=0.5):
+            # Wait for the port before speaking MongoDB to it: a driver connection
+            # abandoned mid-handshake would leave a socket behind.
+            if await _accepts_connections(self._port) and await _answers_ping(
+                self.url, wait_seconds=5.0
+            ):
                 return
             await asyncio.sleep(0.1)
         await self.stop()

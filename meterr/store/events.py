@@ -51,7 +51,9 @@ class EventStore:
 
     indexes = (
         IndexModel([("org_id", ASCENDING), ("event_id", ASCENDING)], unique=True),
-        IndexModel([("org_id", ASCENDING), ("ts", DESCENDING), ("_id", DESCENDING)]),
+        # Ascending, though pages are read newest first: SecantusDB 0.7 drops documents equal
+        # to an inclusive lower bound ($gte) when it scans a descending key.
+        IndexModel([("org_id", ASCENDING), ("ts", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("org_id", ASCENDING), ("unpriced_requests", ASCENDING), ("ts", ASCENDING)]),
     )
 

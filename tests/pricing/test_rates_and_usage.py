@@ -81,9 +81,14 @@ def test_negative_counts_are_named() -> None:
 
 def test_cache_tokens_exceeding_input_name_both_fields() -> None:
     problems = TokenUsage(100, 0, cached_input_tokens=80, cache_write_tokens=21).violations()
-    assert set(problems) == {"cached_input_tokens"}
+    assert set(problems) == {"cached_input_tokens", "cache_write_tokens"}
     assert "cached_input_tokens" in problems["cached_input_tokens"]
-    assert "cache_write_tokens" in problems["cached_input_tokens"]
+    assert "cache_write_tokens" in problems["cache_write_tokens"]
+
+
+def test_cache_writes_alone_exceeding_input_name_only_cache_write_tokens() -> None:
+    problems = TokenUsage(100, 0, cache_write_tokens=101).violations()
+    assert set(problems) == {"cache_write_tokens"}
 
 
 def test_reasoning_exceeding_output_is_named() -> None:

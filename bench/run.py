@@ -1,0 +1,312 @@
+"""Meterr's benchmarks: ingestion over real HTTP and the month's cost query, each set against
+what the store itself manages for the same work. Run: .venv/bin/python -m bench.run"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import secrets
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pymongo import AsyncMongoClient
+
+from meterr.auth import Tier
+from meterr.domain import UsageEvent
+from meterr.pricing import TokenUsage, compute_cost, load_catalogue
+from meterr.resolvers import create_key
+from meterr.store import EmbeddedServer, Store
+from meterr.store.documents import event_to_document
+
+MODELS = [
+    ("openai", "gpt-4o"),
+    ("openai", "gpt-4o-mini"),
+    ("anthropic", "claude-sonnet-4"),
+    ("google", "gemini-2.5-flash"),
+    ("mistral", "mistral-large"),
+    ("cohere", "command-r-plus"),
+]
+TEAMS = [f"team_{i}" for i in range(8)]
+USERS = [f"user_{i}" for i in range(50)]
+
+
+def event_body(i: int) -> dict[str, Any]:
+    provider, model = MODELS[i % len(MODELS)]
+    return {
+        "provider": provider,
+        "model": model,
+        "input_tokens": 1000 + i % 500,
+        "output_tokens": 200 + i % 300,
+        "endpoint": "/v1/chat/completions",
+        "team_id": TEAMS[i % len(TEAMS)],
+        "user_id": USERS[i % len(USERS)],
+        "metadata": {"feature": f"f{i % 5}"},
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+async def rate(count: int, work: Callable[[], Awaitable[None]]) -> float:
+    started = time.perf_counter()
+    await work()
+    return count / (time.perf_counter() - started)
+
+
+async def with_concurrency(total: int, workers: int, one: Callable[[int], Awaitable[None]]) -> None:
+    counter = iter(range(total))
+
+    async def worker() -> None:
+        for i in counter:
+            await one(i)
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+@contextlib.asynccontextmanager
+async def meterr_server(mongodb_url: str, database: str) -> AsyncIterator[str]:
+    port = free_port()
+    env = {**os.environ, "MONGODB_URL": mongodb_url, "METERR_DATABASE": database}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "meterr", "serve", "--port", str(port),
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as http, asyncio.timeout(60):
+            while True:
+                with contextlib.suppress(httpx.TransportError):
+                    if (await http.get(f"{url}/readyz")).status_code == 200:
+                        break
+                await asyncio.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def bench_ingestion(
+    store: Store, url: str, key: str, args: argparse.Namespace
+) -> dict[str, float]:
+    headers = {"Authorization": f"Bearer {key}"}
+    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
+    results: dict[str, float] = {}
+    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as http:
+
+        async def post_one(i: int) -> None:
+            response = await http.post("/v1/track", json=event_body(i))
+            response.raise_for_status()
+
+        await with_concurrency(200, args.clients, post_one)  # warm-up
+        results["http_single"] = await rate(
+            args.single, lambda: with_concurrency(args.single, args.clients, post_one)
+        )
+
+        async def post_batch(b: int) -> None:
+            events = [event_body(b * 1000 + i) for i in range(1000)]
+            response = await http.post("/v1/track", json={"events": events})
+            response.raise_for_status()
+
+        batches = args.batches
+        results["http_batch"] = await rate(
+            batches * 1000, lambda: with_concurrency(batches, 2, post_batch)
+        )
+
+    # The store's own ceiling for the same documents, on a collection with the same indexes.
+    bare = store.db["bare_events"]
+    await bare.drop()
+    await bare.create_indexes(list(store.events.indexes))
+    docs = [bare_document(i) for i in range(args.single + batches * 1000)]
+
+    async def insert_one(i: int) -> None:
+        await bare.insert_one(docs[i])
+
+    results["bare_insert_one"] = await rate(
+        args.single, lambda: with_concurrency(args.single, args.clients, insert_one)
+    )
+
+    async def insert_many(b: int) -> None:
+        start = args.single + b * 1000
+        await bare.insert_many(docs[start : start + 1000], ordered=False)
+
+    results["bare_insert_many"] = await rate(
+        batches * 1000, lambda: with_concurrency(batches, 2, insert_many)
+    )
+    return results
+
+
+def bare_document(i: int) -> dict[str, Any]:
+    body = event_body(i)
+    now = datetime.now(UTC)
+    event = UsageEvent(
+        id=f"evt_{secrets.token_hex(12)}",
+        org_id="org_bare",
+        event_id=f"gen_{secrets.token_hex(12)}",
+        fingerprint=secrets.token_hex(32),
+        timestamp=now,
+        received_at=now,
+        provider=body["provider"],
+        model=body["model"],
+        endpoint=body["endpoint"],
+        team_id=body["team_id"],
+        user_id=body["user_id"],
+        api_key_id="key_bare",
+        metadata=body["metadata"],
+        tokens=TokenUsage(body["input_tokens"], body["output_tokens"]),
+        cost=None,
+        price=None,
+    )
+    return event_to_document(event)
+
+
+async def seed_month(store: Store, org_id: str, count: int, month: datetime) -> None:
+    """`count` priced events spread over one month, with their rollups."""
+    catalogue = load_catalogue()
+    seconds = 30 * 24 * 3600
+    batch: list[UsageEvent] = []
+    for i in range(count):
+        body = event_body(i)
+        at = month + timedelta(seconds=(i * 7919) % seconds)
+        tokens = TokenUsage(body["input_tokens"], body["output_tokens"])
+        price = catalogue.lookup(body["provider"], body["model"], at)
+        batch.append(
+            UsageEvent(
+                id=f"evt_{i:012d}", org_id=org_id, event_id=f"seed_{i}", fingerprint="seed",
+                timestamp=at, received_at=at, provider=body["provider"], model=body["model"],
+                endpoint=body["endpoint"], team_id=body["team_id"], user_id=body["user_id"],
+                api_key_id="key_seed", metadata=body["metadata"], tokens=tokens,
+                cost=compute_cost(tokens, price) if price else None, price=None,
+            )
+        )  # fmt: skip
+        if len(batch) == 10_000:
+            await store.events.collection.insert_many([event_to_document(e) for e in batch])
+            await store.rollups.apply(batch)
+            batch = []
+            print(f"\r  seeded {i + 1:,} events", end="", file=sys.stderr, flush=True)
+    if batch:
+        await store.events.collection.insert_many([event_to_document(e) for e in batch])
+        await store.rollups.apply(batch)
+    print(file=sys.stderr)
+
+
+async def bench_costs(
+    store: Store, url: str, key: str, org_id: str, args: argparse.Namespace
+) -> dict[str, float]:
+    month = datetime(2025, 3, 1, tzinfo=UTC)
+    await seed_month(store, org_id, args.events, month)
+    headers = {"Authorization": f"Bearer {key}"}
+    params = {"start_date": "2025-03-01", "end_date": "2025-03-31", "group_by": "provider"}
+    timings: list[float] = []
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=120) as http:
+        answer = None
+        for _ in range(args.query_runs):
+            started = time.perf_counter()
+            response = await http.get("/v1/costs", params=params)
+            timings.append(time.perf_counter() - started)
+            response.raise_for_status()
+            answer = response.json()
+    bare_timings = []
+    for _ in range(args.bare_runs):
+        started = time.perf_counter()
+        window = {"$gte": month, "$lt": datetime(2025, 4, 1, tzinfo=UTC)}
+        sums = {
+            "cost": {"$sum": "$cost_nano"},
+            "in": {"$sum": "$input_tokens"},
+            "out": {"$sum": "$output_tokens"},
+        }
+        cursor = await store.events.collection.aggregate(
+            [
+                {"$match": {"org_id": org_id, "ts": window}},
+                {"$group": {"_id": "$provider", **sums}},
+            ]
+        )
+        bare = await cursor.to_list()
+        bare_timings.append(time.perf_counter() - started)
+    bare_total = sum(row["cost"] for row in bare)
+    served_total = sum(group["total"] for group in (answer or {}).values())
+    assert abs(bare_total / 1e9 - served_total) < 1e-3, (bare_total, served_total)
+    timings.sort()
+    return {
+        "costs_p50_ms": statistics.median(timings) * 1000,
+        "costs_p99_ms": timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1000,
+        "bare_group_ms": statistics.median(bare_timings) * 1000,
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--single", type=int, default=5000, help="single-event requests")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent HTTP clients")
+    parser.add_argument("--batches", type=int, default=20, help="batches of 1,000 events")
+    parser.add_argument("--events", type=int, default=1_000_000, help="events in the month")
+    parser.add_argument("--query-runs", type=int, default=100)
+    parser.add_argument("--bare-runs", type=int, default=3)
+    parser.add_argument("--mongodb-url", default=None, help="default: a fresh embedded store")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        embedded = None
+        url = args.mongodb_url
+        if url is None:
+            embedded = EmbeddedServer(Path(tmp))
+            url = await embedded.start()
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, tz_aware=True)
+        database = f"meterr_bench_{secrets.token_hex(3)}"
+        store = Store(client, client[database])
+        await store.ensure_indexes()
+        try:
+            key = await create_key(store, org_name="bench", tier=Tier.ENTERPRISE)
+            async with meterr_server(url, database) as server:
+                print("ingestion…", file=sys.stderr)
+                ingest = await bench_ingestion(store, server, key.key, args)
+                print("cost query…", file=sys.stderr)
+                query_org = await create_key(store, org_name="bench-month", tier=Tier.ENTERPRISE)
+                costs = await bench_costs(
+                    store, server, query_org.key, query_org.organization.id, args
+                )
+        finally:
+            await client.drop_database(database)
+            await client.close()
+            if embedded is not None:
+                await embedded.stop()
+
+    machine = f"{platform.platform()}, {os.cpu_count()} cores"
+    print(f"\nMachine: {machine}, Python {platform.python_version()}")
+    print(f"Store: {'embedded SecantusDB' if args.mongodb_url is None else args.mongodb_url}\n")
+    print("| measure | Meterr | store alone | ratio | aim |")
+    print("|---|---|---|---|---|")
+    print(
+        f"| single events, {args.clients} clients (events/s) | {ingest['http_single']:,.0f} | "
+        f"{ingest['bare_insert_one']:,.0f} (insert_one) | "
+        f"{ingest['http_single'] / ingest['bare_insert_one']:.2f} | ≥ 1.0 (0.5 at least) |"
+    )
+    print(
+        f"| batches of 1,000 (events/s) | {ingest['http_batch']:,.0f} | "
+        f"{ingest['bare_insert_many']:,.0f} (insert_many) | "
+        f"{ingest['http_batch'] / ingest['bare_insert_many']:.2f} | ≥ 0.8 |"
+    )
+    print(
+        f"| /v1/costs, month of {args.events:,} events (p50 ms) | {costs['costs_p50_ms']:.1f} | "
+        f"{costs['bare_group_ms']:.0f} (bare $group) | "
+        f"{costs['bare_group_ms'] / costs['costs_p50_ms']:.0f}× faster | ≥ 20× |"
+    )
+    print(f"| /v1/costs p99 (ms) | {costs['costs_p99_ms']:.1f} | | | < 50 |")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
