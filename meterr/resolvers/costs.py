@@ -14,7 +14,7 @@ from meterr.errors import InvalidInput
 from meterr.pricing import normalize_provider
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.timerange import TimeRange
-from meterr.store import TimeBucket, TotalsRow, sum_usage
+from meterr.store import TimeBucket, TotalsRow, family_for, sum_usage
 
 __all__ = [
     "NO_VALUE",
@@ -108,35 +108,56 @@ def _time_key(moment: datetime, dimension: Dimension, zone: ZoneInfo) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
+_ROLLUP_FILTERS = (
+    ("providers", "provider"),
+    ("models", "model"),
+    ("team_ids", "team_id"),
+    ("user_ids", "user_id"),
+)
+
+
 async def _rows(
     ctx: RequestContext,
     time_range: TimeRange,
     usage_filter: UsageFilter,
     group_field: str | None,
+    *,
     bucketed: bool,
+    day_buckets: bool = False,
 ) -> list[TotalsRow]:
-    """Totals from hourly rollups when they answer exactly, else from raw events."""
-    on_rollups = (
-        group_field is None or not group_field.startswith("metadata.")
-    ) and time_range.is_hour_aligned()
-    if bucketed and not time_range.zone_keeps_whole_hours():
+    """Totals from the rollups when they answer exactly, else from raw events.
+
+    `day_buckets` says whether buckets as coarse as a UTC day serve the caller."""
+    needed = {field for attribute, field in _ROLLUP_FILTERS if getattr(usage_filter, attribute)}
+    if group_field is not None:
+        needed.add(group_field)
+    family = None if "metadata" in {f.split(".")[0] for f in needed} else family_for(needed)
+    on_rollups = family is not None and time_range.is_hour_aligned()
+    if bucketed and not time_range.zone_offsets_divide(timedelta(hours=1)):
         on_rollups = False
     if on_rollups:
-        collection, time_field = ctx.store.rollups.collection, "hour"
-        bucket = TimeBucket("hour") if bucketed else None
-    else:
-        collection, time_field = ctx.store.events.collection, "ts"
-        # Every zone's offset is a multiple of 15 minutes.
-        bucket = TimeBucket("ts", bin_minutes=15) if bucketed else None
+        assert family is not None
+        return await ctx.store.rollups.totals(
+            ctx.org_id,
+            family=family,
+            start=time_range.start,
+            end=time_range.end,
+            usage_filter=usage_filter,
+            group_field=group_field,
+            bucketed=bucketed,
+            whole_days=not bucketed
+            or (day_buckets and time_range.zone_offsets_divide(timedelta(days=1))),
+        )
     return await sum_usage(
-        collection,
+        ctx.store.events.collection,
         ctx.org_id,
-        time_field=time_field,
+        time_field="ts",
         start=time_range.start,
         end=time_range.end,
         usage_filter=usage_filter,
         group_field=group_field,
-        bucket=bucket,
+        # Every zone's offset is a multiple of 15 minutes.
+        bucket=TimeBucket("ts", bin_minutes=15) if bucketed else None,
     )
 
 
@@ -146,7 +167,7 @@ async def cost_groups(
     """Totals per group, largest cost first (time groups in calendar order)."""
     ctx.principal.require(Operation.READ)
     if group_by.dimension.is_time:
-        rows = await _rows(ctx, time_range, usage_filter, None, bucketed=True)
+        rows = await _rows(ctx, time_range, usage_filter, None, bucketed=True, day_buckets=True)
         merged: dict[str, UsageTotals] = defaultdict(UsageTotals)
         for row in rows:
             assert row.bucket is not None
@@ -194,7 +215,9 @@ async def usage_totals(
             "The series would have more than 10,000 points: choose a longer interval.",
             {"fields": {"interval": "too many points for this range"}},
         )
-    rows = await _rows(ctx, time_range, usage_filter, None, bucketed=True)
+    rows = await _rows(
+        ctx, time_range, usage_filter, None, bucketed=True, day_buckets=interval != "hour"
+    )
     series: dict[datetime, UsageTotals] = dict.fromkeys(starts, UsageTotals())
     for row in rows:
         assert row.bucket is not None

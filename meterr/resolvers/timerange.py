@@ -31,16 +31,17 @@ class TimeRange:
             for moment in (self.start, self.end)
         )
 
-    def zone_keeps_whole_hours(self) -> bool:
-        """Whether every local boundary in the range falls on a UTC hour."""
+    def zone_offsets_divide(self, period: timedelta) -> bool:
+        """Whether the zone's offset stays a multiple of `period` over the range: with an
+        hour, local hours are UTC hours; with a day, local days are UTC days."""
         probe = self.start
-        step = timedelta(days=1)
-        while probe <= self.end:
+        while True:
             offset = probe.astimezone(self.zone).utcoffset() or timedelta()
-            if offset.total_seconds() % 3600:
+            if offset % period:
                 return False
-            probe += step
-        return True
+            if probe >= self.end:
+                return True
+            probe = min(probe + timedelta(days=1), self.end)
 
 
 def parse_zone(name: str | None) -> ZoneInfo:

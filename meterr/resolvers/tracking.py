@@ -211,22 +211,22 @@ async def track_events(
     events = _validate(ctx, raw_events, batch=batch, now=now, book=book)
     store = ctx.store
 
-    if batch and len(events) > 1:
+    if batch and len(events) > 1 and any(item_has_event_id(raw) for raw in raw_events):
         # Refuse a conflicting batch before writing, so nothing of it is ever visible.
         known = await store.events.by_event_ids(ctx.org_id, [e.event_id for e in events])
         if conflicts := _conflicts(events, known):
             _raise_conflict(conflicts)
 
-    outcome = await store.events.insert_new(ctx.org_id, events)
+    outcome = await store.writer.write(events)
     stored: dict[str, UsageEvent] = {}
     if outcome.duplicate_event_ids:
         existing = await store.events.by_event_ids(ctx.org_id, list(outcome.duplicate_event_ids))
         if conflicts := _conflicts(events, existing):
             await store.events.delete_ids(ctx.org_id, [e.id for e in outcome.inserted])
+            await store.rollups.apply(outcome.inserted, sign=-1)
             _raise_conflict(conflicts)
         stored = {event.event_id: event for event in existing}
 
-    await store.rollups.apply(outcome.inserted)
     for event in outcome.inserted:
         await ctx.services.bus.publish(ctx.org_id, "usage.tracked", event_payload(event))
     return [
@@ -235,6 +235,10 @@ async def track_events(
         else TrackedEvent(event, False)
         for event in events
     ]
+
+
+def item_has_event_id(raw: object) -> bool:
+    return isinstance(raw, Mapping) and raw.get("event_id") is not None
 
 
 def event_payload(event: UsageEvent) -> dict[str, Any]:

@@ -7,9 +7,10 @@ from meterr.store.database import Store, open_store
 from meterr.store.embedded import EmbeddedServer, embedded_url
 from meterr.store.events import EventPage, InsertOutcome
 from meterr.store.organizations import ApiKeyRecord, Organization
-from meterr.store.rollups import RebuildReport
+from meterr.store.rollups import FAMILIES, RebuildReport, family_for
 
 __all__ = [
+    "FAMILIES",
     "ApiKeyRecord",
     "EmbeddedServer",
     "EventPage",
@@ -20,6 +21,7 @@ __all__ = [
     "TimeBucket",
     "TotalsRow",
     "embedded_url",
+    "family_for",
     "open_store",
     "sum_usage",
 ]

@@ -58,8 +58,11 @@ async def sum_usage(
     usage_filter: UsageFilter,
     group_field: str | None,
     bucket: TimeBucket | None,
+    scope: Document | None = None,
 ) -> list[TotalsRow]:
+    """Totals of the documents of [start, end) that pass the filter (and `scope`)."""
     match = filter_query(org_id, usage_filter)
+    match.update(scope or {})
     match[time_field] = {"$gte": start, "$lt": end}
     group_id: dict[str, Any] = {}
     if group_field is not None:

@@ -14,6 +14,7 @@ from meterr.config import Settings
 from meterr.store.documents import Document
 from meterr.store.embedded import EmbeddedServer, find_running_server
 from meterr.store.events import EventStore
+from meterr.store.ingest import EventWriter
 from meterr.store.organizations import OrganizationStore
 from meterr.store.prices import PriceOverrideStore
 from meterr.store.rate_limits import RateCounterStore
@@ -35,6 +36,7 @@ class Store:
         self.rollups = RollupStore(self.db["rollups_hourly"])
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
+        self.writer = EventWriter(self.events, self.rollups)
 
     async def ensure_indexes(self) -> None:
         """Create every index; running it again changes nothing."""
@@ -67,11 +69,12 @@ async def open_store(settings: Settings, *, database: str | None = None) -> Asyn
         embedded = EmbeddedServer(settings.data_dir, start_timeout=settings.embedded_start_timeout)
         url = await embedded.start()
     client: AsyncMongoClient[Document] = AsyncMongoClient(url, tz_aware=True)
+    store = Store(client, client[database or settings.database])
     try:
-        store = Store(client, client[database or settings.database])
         await store.ensure_indexes()
         yield store
     finally:
+        await store.writer.close()
         await client.close()
         if embedded is not None:
             await embedded.stop()

@@ -60,22 +60,22 @@ class EventStore:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
 
-    async def insert_new(self, org_id: str, events: Sequence[UsageEvent]) -> InsertOutcome:
-        """Insert every event whose event_id is new; the unique index settles races."""
+    async def insert_all(self, events: Sequence[UsageEvent]) -> set[int]:
+        """Insert every event whose (org_id, event_id) is new; return the indexes of the
+        others. The unique index settles races between concurrent writers."""
         if not events:
-            return InsertOutcome([], set())
-        assert all(event.org_id == org_id for event in events)
-        docs = [event_to_document(event) for event in events]
+            return set()
         failed: set[int] = set()
         try:
-            await self.collection.insert_many(docs, ordered=False)
+            await self.collection.insert_many(
+                [event_to_document(event) for event in events], ordered=False
+            )
         except BulkWriteError as exc:
             for error in exc.details.get("writeErrors", []):
                 if error.get("code") != _DUPLICATE_KEY:
                     raise
                 failed.add(int(error["index"]))
-        inserted = [event for i, event in enumerate(events) if i not in failed]
-        return InsertOutcome(inserted, {events[i].event_id for i in failed})
+        return failed
 
     async def by_event_ids(self, org_id: str, event_ids: Sequence[str]) -> list[UsageEvent]:
         cursor = self.collection.find({"org_id": org_id, "event_id": {"$in": list(event_ids)}})

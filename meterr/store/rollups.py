@@ -1,4 +1,12 @@
-"""Hourly rollups: usage summed per organization, hour and every dimension at once."""
+"""Rollups: usage pre-summed per organization, period and family of dimensions.
+
+Each document is one cell: the totals of one combination of a family's dimension values
+in one hour or one day. A cost question picks the smallest family that holds the fields
+it groups and filters by, and reads whole days from day cells and the edges of its range
+from hour cells, so a month grouped by provider reads a few hundred documents at most.
+High-cardinality families keep hour cells only: their day cells would cost a write per
+user per event group and serve few questions.
+"""
 
 from __future__ import annotations
 
@@ -6,113 +14,55 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
 
-from meterr.domain import UsageEvent
-from meterr.store.aggregates import TOTAL_FIELDS
-from meterr.store.documents import Document, event_to_document, hour_of
+from meterr.domain import UsageEvent, UsageFilter
+from meterr.store.aggregates import TOTAL_FIELDS, TimeBucket, TotalsRow, sum_usage
+from meterr.store.documents import Document, event_to_document
 
-__all__ = ["ROLLUP_DIMENSIONS", "RebuildReport", "RollupStore"]
+__all__ = ["FAMILIES", "RebuildReport", "RollupStore", "family_for"]
 
-ROLLUP_DIMENSIONS = ("provider", "model", "team_id", "user_id", "endpoint", "api_key_id")
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "base": ("provider", "model"),
+    "team": ("team_id", "provider", "model"),
+    "endpoint": ("endpoint", "provider", "model"),
+    "api_key": ("api_key_id", "provider", "model"),
+    "user": ("user_id", "team_id", "provider", "model"),
+}
+_GRAINS: dict[str, tuple[str, ...]] = {
+    "base": ("hour", "day"),
+    "team": ("hour", "day"),
+    "endpoint": ("hour",),
+    "api_key": ("hour",),
+    "user": ("hour",),
+}
+_DUPLICATE_KEY = 11000
 
 
-def _rollup_id(org_id: str, hour: datetime, dims: Sequence[Any]) -> str:
-    # A deterministic _id makes every increment an upsert by primary key: the
-    # cheapest write the store has, and safe from duplicate rollup documents.
-    raw = json.dumps([org_id, hour.isoformat(), *dims], separators=(",", ":"))
+def family_for(fields: Iterable[str]) -> str | None:
+    """The smallest family holding every field, or None when only raw events can answer."""
+    wanted = set(fields)
+    for name, dims in FAMILIES.items():  # ordered from fewest to most cells
+        if wanted <= set(dims):
+            return name
+    return None
+
+
+def _period_start(moment: datetime, grain: str) -> datetime:
+    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    return moment.replace(hour=0) if grain == "day" else moment
+
+
+def _cell_id(org_id: str, family: str, grain: str, start: datetime, dims: Sequence[Any]) -> str:
+    # A deterministic _id makes every change an upsert by primary key: the cheapest
+    # write the store has, and never two documents for one cell.
+    raw = json.dumps([org_id, family, grain, start.isoformat(), *dims], separators=(",", ":"))
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
-
-
-class RollupStore:
-    """Keeps hourly totals in step with the events collection."""
-
-    indexes = (IndexModel([("org_id", ASCENDING), ("hour", ASCENDING)]),)
-
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self.collection = collection
-
-    @staticmethod
-    def increments(events: Iterable[UsageEvent], sign: int = 1) -> list[UpdateOne]:
-        """Events merged in memory into one $inc per rollup document."""
-        merged: dict[str, tuple[Document, dict[str, int]]] = {}
-        for event in events:
-            doc = event_to_document(event)
-            dims = [doc[name] for name in ROLLUP_DIMENSIONS]
-            hour = hour_of(event.timestamp)
-            rollup_id = _rollup_id(event.org_id, hour, dims)
-            if rollup_id not in merged:
-                identity = {
-                    "org_id": event.org_id,
-                    "hour": hour,
-                    **dict(zip(ROLLUP_DIMENSIONS, dims, strict=True)),
-                }
-                merged[rollup_id] = (identity, dict.fromkeys(TOTAL_FIELDS, 0))
-            sums = merged[rollup_id][1]
-            for field in TOTAL_FIELDS:
-                sums[field] += sign * (doc[field] or 0)
-        return [
-            UpdateOne(
-                {"_id": rollup_id},
-                {"$inc": sums, "$setOnInsert": identity},
-                upsert=True,
-            )
-            for rollup_id, (identity, sums) in merged.items()
-        ]
-
-    async def apply(self, events: Sequence[UsageEvent], sign: int = 1) -> None:
-        requests = self.increments(events, sign)
-        if requests:
-            await self.collection.bulk_write(requests, ordered=False)
-
-    async def apply_changes(
-        self, before: Sequence[UsageEvent], after: Sequence[UsageEvent]
-    ) -> None:
-        """Move totals from the old versions of events to their new versions."""
-        requests = self.increments(before, -1) + self.increments(after, 1)
-        if requests:
-            await self.collection.bulk_write(requests, ordered=False)
-
-    async def rebuild(self, org_id: str, events: AsyncCollection[Document]) -> RebuildReport:
-        """Recompute an organization's rollups from its raw events, reporting any drift."""
-        group: Document = {
-            "_id": {"hour": "$hour", **{name: f"${name}" for name in ROLLUP_DIMENSIONS}}
-        }
-        group.update({field: {"$sum": f"${field}"} for field in TOTAL_FIELDS})
-        expected: dict[str, Document] = {}
-        async for row in await events.aggregate(
-            [{"$match": {"org_id": org_id}}, {"$group": group}]
-        ):
-            ident = row["_id"]
-            dims = [ident.get(name) for name in ROLLUP_DIMENSIONS]
-            rollup_id = _rollup_id(org_id, ident["hour"], dims)
-            expected[rollup_id] = {
-                "_id": rollup_id,
-                "org_id": org_id,
-                "hour": ident["hour"],
-                **dict(zip(ROLLUP_DIMENSIONS, dims, strict=True)),
-                **{field: int(row[field] or 0) for field in TOTAL_FIELDS},
-            }
-        found = {doc["_id"]: doc async for doc in self.collection.find({"org_id": org_id})}
-        differing = sum(
-            1
-            for rollup_id in expected.keys() | found.keys()
-            if _totals(expected.get(rollup_id)) != _totals(found.get(rollup_id))
-        )
-        await self.collection.delete_many({"org_id": org_id})
-        if expected:
-            await self.collection.insert_many(list(expected.values()), ordered=False)
-        return RebuildReport(org_id=org_id, rollups=len(expected), differing=differing)
-
-
-def _totals(doc: Document | None) -> tuple[int, ...]:
-    if doc is None:
-        return tuple(0 for _ in TOTAL_FIELDS)
-    return tuple(int(doc.get(field) or 0) for field in TOTAL_FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,3 +74,168 @@ class RebuildReport:
     @property
     def agreed(self) -> bool:
         return self.differing == 0
+
+
+class RollupStore:
+    """Keeps the rollups in step with the events collection."""
+
+    indexes = (
+        IndexModel(
+            [
+                ("org_id", ASCENDING),
+                ("family", ASCENDING),
+                ("grain", ASCENDING),
+                ("start", ASCENDING),
+            ]
+        ),
+    )
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    @staticmethod
+    def _cells(
+        events: Iterable[UsageEvent], sign: int
+    ) -> dict[str, tuple[Document, dict[str, int]]]:
+        """Events merged in memory: cell id -> (identity, sums)."""
+        merged: dict[str, tuple[Document, dict[str, int]]] = {}
+        for event in events:
+            doc = event_to_document(event)
+            for family, fields in FAMILIES.items():
+                dims = [doc[field] for field in fields]
+                for grain in _GRAINS[family]:
+                    start = _period_start(event.timestamp, grain)
+                    cell_id = _cell_id(event.org_id, family, grain, start, dims)
+                    if cell_id not in merged:
+                        identity = {
+                            "org_id": event.org_id,
+                            "family": family,
+                            "grain": grain,
+                            "start": start,
+                            **dict(zip(fields, dims, strict=True)),
+                        }
+                        merged[cell_id] = (identity, dict.fromkeys(TOTAL_FIELDS, 0))
+                    sums = merged[cell_id][1]
+                    for field in TOTAL_FIELDS:
+                        sums[field] += sign * (doc[field] or 0)
+        return merged
+
+    def increments(self, events: Iterable[UsageEvent], sign: int = 1) -> list[UpdateOne]:
+        return [
+            UpdateOne({"_id": cell_id}, {"$inc": sums, "$setOnInsert": identity}, upsert=True)
+            for cell_id, (identity, sums) in self._cells(events, sign).items()
+        ]
+
+    async def _write(self, requests: list[UpdateOne]) -> None:
+        if not requests:
+            return
+        try:
+            await self.collection.bulk_write(requests, ordered=False)
+        except BulkWriteError as exc:
+            # Two writers creating the same cell at once: one upsert loses the race on
+            # _id. The cell exists now, so the same update simply applies.
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != _DUPLICATE_KEY for error in errors):
+                raise
+            await self.collection.bulk_write(
+                [requests[int(error["index"])] for error in errors], ordered=False
+            )
+
+    async def apply(self, events: Sequence[UsageEvent], sign: int = 1) -> None:
+        await self._write(self.increments(events, sign))
+
+    async def apply_changes(
+        self, before: Sequence[UsageEvent], after: Sequence[UsageEvent]
+    ) -> None:
+        """Move totals from the old versions of events to their new versions."""
+        await self._write(self.increments(before, -1) + self.increments(after, 1))
+
+    async def totals(
+        self,
+        org_id: str,
+        *,
+        family: str,
+        start: datetime,
+        end: datetime,
+        usage_filter: UsageFilter,
+        group_field: str | None,
+        bucketed: bool,
+        whole_days: bool,
+    ) -> list[TotalsRow]:
+        """Totals over [start, end), both on whole UTC hours. Whole UTC days inside the range
+        come from day cells where the family keeps them and `whole_days` allows; buckets
+        are the cells' periods."""
+        first_day = _period_start(start, "day")
+        if first_day < start:
+            first_day += timedelta(days=1)
+        last_day = _period_start(end, "day")
+        if whole_days and "day" in _GRAINS[family] and first_day < last_day:
+            spans = [
+                ("day", first_day, last_day),
+                ("hour", start, first_day),
+                ("hour", last_day, end),
+            ]
+        else:
+            spans = [("hour", start, end)]
+        rows: list[TotalsRow] = []
+        for grain, span_start, span_end in spans:
+            if span_start >= span_end:
+                continue
+            rows += await sum_usage(
+                self.collection,
+                org_id,
+                time_field="start",
+                start=span_start,
+                end=span_end,
+                usage_filter=usage_filter,
+                group_field=group_field,
+                bucket=TimeBucket("start") if bucketed else None,
+                scope={"family": family, "grain": grain},
+            )
+        return rows
+
+    async def rebuild(self, org_id: str, events: AsyncCollection[Document]) -> RebuildReport:
+        """Recompute an organization's rollups from its raw events, reporting any drift."""
+        dims = sorted({field for fields in FAMILIES.values() for field in fields})
+        group: Document = {"_id": {"hour": "$hour", **{name: f"${name}" for name in dims}}}
+        group.update({field: {"$sum": f"${field}"} for field in TOTAL_FIELDS})
+        expected: dict[str, Document] = {}
+        pipeline = [{"$match": {"org_id": org_id}}, {"$group": group}]
+        async for row in await events.aggregate(pipeline):
+            ident = row["_id"]
+            hour = ident["hour"]
+            for family, fields in FAMILIES.items():
+                values = [ident.get(field) for field in fields]
+                for grain in _GRAINS[family]:
+                    start = _period_start(hour, grain)
+                    cell_id = _cell_id(org_id, family, grain, start, values)
+                    cell = expected.setdefault(
+                        cell_id,
+                        {
+                            "_id": cell_id,
+                            "org_id": org_id,
+                            "family": family,
+                            "grain": grain,
+                            "start": start,
+                            **dict(zip(fields, values, strict=True)),
+                            **dict.fromkeys(TOTAL_FIELDS, 0),
+                        },
+                    )
+                    for field in TOTAL_FIELDS:
+                        cell[field] += int(row[field] or 0)
+        found = {doc["_id"]: doc async for doc in self.collection.find({"org_id": org_id})}
+        differing = sum(
+            1
+            for cell_id in expected.keys() | found.keys()
+            if _totals(expected.get(cell_id)) != _totals(found.get(cell_id))
+        )
+        await self.collection.delete_many({"org_id": org_id})
+        if expected:
+            await self.collection.insert_many(list(expected.values()), ordered=False)
+        return RebuildReport(org_id=org_id, rollups=len(expected), differing=differing)
+
+
+def _totals(doc: Document | None) -> tuple[int, ...]:
+    if doc is None:
+        return tuple(0 for _ in TOTAL_FIELDS)
+    return tuple(int(doc.get(field) or 0) for field in TOTAL_FIELDS)
