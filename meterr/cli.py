@@ -252,7 +252,7 @@ def prices_reprice(
         for line in report.lines:
             click.echo(
                 f"{line.provider}\t{line.model}\t{line.events}\t{line.changed}\t"
-                f"{nano_to_usd(line.old_cost_nano)}\t{nano_to_usd(line.new_cost_nano)}"
+                f"{nano_to_usd(line.old_cost_nano):.6f}\t{nano_to_usd(line.new_cost_nano):.6f}"
             )
         verb = "repriced" if report.applied else "would reprice (dry run)"
         click.echo(f"{verb} {report.changed} events")

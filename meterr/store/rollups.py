@@ -30,15 +30,13 @@ __all__ = ["FAMILIES", "RebuildReport", "RollupStore", "family_for"]
 FAMILIES: dict[str, tuple[str, ...]] = {
     "base": ("provider", "model"),
     "team": ("team_id", "provider", "model"),
-    "endpoint": ("endpoint", "provider", "model"),
-    "api_key": ("api_key_id", "provider", "model"),
+    "source": ("endpoint", "api_key_id", "provider", "model"),
     "user": ("user_id", "team_id", "provider", "model"),
 }
 _GRAINS: dict[str, tuple[str, ...]] = {
     "base": ("hour", "day"),
     "team": ("hour", "day"),
-    "endpoint": ("hour",),
-    "api_key": ("hour",),
+    "source": ("hour",),
     "user": ("hour",),
 }
 _DUPLICATE_KEY = 11000
@@ -98,27 +96,33 @@ class RollupStore:
         events: Iterable[UsageEvent], sign: int
     ) -> dict[str, tuple[Document, dict[str, int]]]:
         """Events merged in memory: cell id -> (identity, sums)."""
-        merged: dict[str, tuple[Document, dict[str, int]]] = {}
+        merged: dict[tuple[Any, ...], list[int]] = {}
         for event in events:
             doc = event_to_document(event)
+            values = [sign * (doc[field] or 0) for field in TOTAL_FIELDS]
+            starts = {grain: _period_start(event.timestamp, grain) for grain in ("hour", "day")}
             for family, fields in FAMILIES.items():
-                dims = [doc[field] for field in fields]
+                dims = tuple(doc[field] for field in fields)
                 for grain in _GRAINS[family]:
-                    start = _period_start(event.timestamp, grain)
-                    cell_id = _cell_id(event.org_id, family, grain, start, dims)
-                    if cell_id not in merged:
-                        identity = {
-                            "org_id": event.org_id,
-                            "family": family,
-                            "grain": grain,
-                            "start": start,
-                            **dict(zip(fields, dims, strict=True)),
-                        }
-                        merged[cell_id] = (identity, dict.fromkeys(TOTAL_FIELDS, 0))
-                    sums = merged[cell_id][1]
-                    for field in TOTAL_FIELDS:
-                        sums[field] += sign * (doc[field] or 0)
-        return merged
+                    key = (event.org_id, family, grain, starts[grain], dims)
+                    sums = merged.get(key)
+                    if sums is None:
+                        merged[key] = list(values)
+                    else:
+                        for index, value in enumerate(values):
+                            sums[index] += value
+        cells: dict[str, tuple[Document, dict[str, int]]] = {}
+        for (org_id, family, grain, start, dims), sums in merged.items():
+            identity = {
+                "org_id": org_id,
+                "family": family,
+                "grain": grain,
+                "start": start,
+                **dict(zip(FAMILIES[family], dims, strict=True)),
+            }
+            cell_id = _cell_id(org_id, family, grain, start, dims)
+            cells[cell_id] = (identity, dict(zip(TOTAL_FIELDS, sums, strict=True)))
+        return cells
 
     def increments(self, events: Iterable[UsageEvent], sign: int = 1) -> list[UpdateOne]:
         return [

@@ -1,0 +1,181 @@
+"""Rollups stay equal to the raw events they summarize, under concurrency, repricing and repair."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from pymongo import AsyncMongoClient
+
+from meterr.auth import hash_key
+from meterr.domain import UsageEvent
+from meterr.pricing import TokenUsage
+from meterr.resolvers import rebuild_rollups
+from meterr.store import Store
+from tests.conftest import KeyFactory, bearer
+
+MARCH = {"start_date": "2025-03-01", "end_date": "2025-03-31"}
+
+
+def events_in_march(count: int) -> list[dict[str, object]]:
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    return [
+        {
+            "provider": ["openai", "anthropic"][i % 2],
+            "model": ["gpt-4o", "claude-3-opus"][i % 2],
+            "input_tokens": 1000 + i,
+            "output_tokens": 10 * i,
+            "team_id": f"team-{i % 3}",
+            "user_id": f"user-{i % 5}",
+            "endpoint": "/chat",
+            "metadata": {"feature": f"f{i % 2}"},
+            "timestamp": (start + timedelta(hours=7 * i, minutes=i)).isoformat(),
+        }
+        for i in range(count)
+    ]
+
+
+async def org_id_of(store: Store, key: str) -> str:
+    principal = await store.organizations.principal_for_key_hash_across_tenants(hash_key(key))
+    assert principal is not None
+    return principal.org_id
+
+
+async def test_aligned_ranges_are_answered_from_rollups_and_others_from_raw_events(
+    client: httpx.AsyncClient, make_key: KeyFactory, store: Store
+) -> None:
+    key = await make_key()
+    response = await client.post(
+        "/v1/track", headers=bearer(key), json={"events": events_in_march(40)}
+    )
+    assert response.status_code == 201
+    before = (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json()
+    assert set(before) == {"openai", "anthropic"}
+
+    # With the raw events gone, only rollups can still answer.
+    await store.events.collection.delete_many({"org_id": await org_id_of(store, key)})
+    for group_by in ("provider", "team", "user", "endpoint", "day"):
+        params = {**MARCH, "group_by": group_by}
+        answer = (await client.get("/v1/costs", headers=bearer(key), params=params)).json()
+        assert sum(g["tokens"] for g in answer.values()) == sum(
+            g["tokens"] for g in before.values()
+        )
+    assert (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json() == before
+    raw_only = {**MARCH, "group_by": "metadata.feature"}
+    assert (await client.get("/v1/costs", headers=bearer(key), params=raw_only)).json() == {}
+
+
+async def test_rebuild_agrees_after_ingestion_and_repairs_drift(
+    client: httpx.AsyncClient, make_key: KeyFactory, store: Store
+) -> None:
+    key = await make_key()
+    await client.post("/v1/track", headers=bearer(key), json={"events": events_in_march(30)})
+    org_id = await org_id_of(store, key)
+    [report] = await rebuild_rollups(store, org_id)
+    assert report.agreed
+    assert report.rollups > 0
+    truth = (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json()
+
+    await store.rollups.collection.update_many(
+        {"org_id": org_id, "family": "base"}, {"$inc": {"cost_nano": 1_000_000_000}}
+    )
+    drifted = (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json()
+    assert drifted != truth
+    [report] = await rebuild_rollups(store, org_id)
+    assert not report.agreed
+    assert report.differing > 0
+    assert (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json() == truth
+
+
+async def test_concurrent_writers_on_one_store_count_every_event_once(
+    mongodb_url: str, store: Store
+) -> None:
+    clients = [AsyncMongoClient(mongodb_url, tz_aware=True) for _ in range(3)]
+    stores = [Store(c, c[store.db.name]) for c in clients]
+    hour = datetime(2025, 4, 1, 10, tzinfo=UTC)
+
+    def event(writer: int, i: int) -> UsageEvent:
+        return UsageEvent(
+            id=f"evt_w{writer}_{i}",
+            org_id="org_concurrent",
+            event_id=f"w{writer}-{i}",
+            fingerprint="f",
+            timestamp=hour + timedelta(seconds=i),
+            received_at=hour,
+            provider="openai",
+            model="gpt-4o",
+            endpoint=None,
+            team_id="team",
+            user_id=None,
+            api_key_id="key",
+            metadata={},
+            tokens=TokenUsage(input_tokens=10, output_tokens=1),
+            cost=None,
+            price=None,
+        )
+
+    try:
+        await asyncio.gather(
+            *(s.writer.write([event(w, i)]) for i in range(30) for w, s in enumerate(stores))
+        )
+    finally:
+        for c in clients:
+            await c.close()
+    [report] = await rebuild_rollups(store, "org_concurrent")
+    assert report.agreed
+    day = await store.rollups.collection.find_one(
+        {"org_id": "org_concurrent", "family": "base", "grain": "day"}
+    )
+    assert day is not None
+    assert day["requests"] == 90
+    assert day["input_tokens"] == 900
+
+
+async def test_repricing_moves_rollups_with_the_events(
+    client: httpx.AsyncClient, make_key: KeyFactory, store: Store
+) -> None:
+    key = await make_key()
+    body = {**events_in_march(1)[0], "model": "house-model", "provider": "openai"}
+    await client.post("/v1/track", headers=bearer(key), json=body)
+    unpriced = (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json()
+    assert unpriced == {"openai": {"total": 0.0, "tokens": 1000}}
+
+    dry = await client.post(
+        "/v1/prices/reprice",
+        headers=bearer(key),
+        json={"start_date": "2025-03-01", "end_date": "2025-03-31", "dry_run": True},
+    )
+    assert dry.json()["changed"] == 0
+    override = await client.post(
+        "/v1/prices/overrides",
+        headers=bearer(key),
+        json={
+            "provider": "openai",
+            "model": "house-model",
+            "input": "1",
+            "output": "2",
+            "reprice_unpriced": False,
+        },
+    )
+    assert override.status_code == 201
+    preview = await client.post(
+        "/v1/prices/reprice",
+        headers=bearer(key),
+        json={"start_date": "2025-03-01", "end_date": "2025-03-31", "dry_run": True},
+    )
+    assert preview.json()["changed"] == 1
+    assert preview.json()["models"][0]["new_cost"] == 0.001
+    unchanged = (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json()
+    assert unchanged == unpriced
+
+    applied = await client.post(
+        "/v1/prices/reprice",
+        headers=bearer(key),
+        json={"start_date": "2025-03-01", "end_date": "2025-03-31", "dry_run": False},
+    )
+    assert applied.json()["applied"] is True
+    after = (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json()
+    assert after == {"openai": {"total": 0.001, "tokens": 1000}}
+    [report] = await rebuild_rollups(store, await org_id_of(store, key))
+    assert report.agreed

@@ -1,0 +1,110 @@
+"""The `meterr` command against a real store: keys, rollups and repricing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+
+import httpx
+
+from meterr.store import Store
+from tests.conftest import bearer
+
+
+async def meterr(store: Store, mongodb_url: str, *args: str) -> tuple[int, str, str]:
+    env = {**os.environ, "MONGODB_URL": mongodb_url, "METERR_DATABASE": store.db.name}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "meterr", *args,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+    )  # fmt: skip
+    async with asyncio.timeout(60):
+        out, err = await process.communicate()
+    assert process.returncode is not None
+    return process.returncode, out.decode(), err.decode()
+
+
+async def test_keys_create_list_and_revoke(
+    store: Store, mongodb_url: str, client: httpx.AsyncClient
+) -> None:
+    code, out, err = await meterr(
+        store, mongodb_url, "keys", "create", "--org", "cli-co", "--role", "write", "--json"
+    )
+    assert code == 0, err
+    created = json.loads(out)
+    assert {"key", "org_id", "tier", "role"} <= set(created)
+    assert (created["tier"], created["role"]) == ("free", "write")
+    assert created["organization_created"] is True
+    event = {"provider": "openai", "model": "gpt-4", "input_tokens": 1, "output_tokens": 1}
+    tracked = await client.post("/v1/track", headers=bearer(created["key"]), json=event)
+    assert tracked.status_code == 201
+
+    code, out, _ = await meterr(store, mongodb_url, "keys", "create", "--org", "cli-co", "--json")
+    second = json.loads(out)
+    assert second["org_id"] == created["org_id"]
+    assert second["organization_created"] is False
+
+    code, out, _ = await meterr(store, mongodb_url, "keys", "list", "--org", "cli-co")
+    assert created["key_id"] in out
+    assert created["key"] not in out, "a key's secret is never shown again"
+
+    code, out, _ = await meterr(
+        store, mongodb_url, "keys", "revoke", "--org", "cli-co", created["key_id"]
+    )
+    assert code == 0
+    refused = await client.post("/v1/track", headers=bearer(created["key"]), json=event)
+    assert refused.status_code == 401
+
+
+async def test_rollups_rebuild_reports_agreement_and_drift(
+    store: Store, mongodb_url: str, client: httpx.AsyncClient
+) -> None:
+    code, out, _ = await meterr(
+        store, mongodb_url, "keys", "create", "--org", "rollup-co", "--tier", "pro", "--json"
+    )
+    key = json.loads(out)["key"]
+    event = {"provider": "openai", "model": "gpt-4", "input_tokens": 100, "output_tokens": 10}
+    await client.post("/v1/track", headers=bearer(key), json={"events": [event] * 3})
+    code, out, _ = await meterr(store, mongodb_url, "rollups", "rebuild", "--org", "rollup-co")
+    assert code == 0
+    assert "agreed" in out
+
+    await store.rollups.collection.update_many({}, {"$inc": {"requests": 1}})
+    code, out, _ = await meterr(store, mongodb_url, "rollups", "rebuild", "--org", "rollup-co")
+    assert code == 1
+    assert "differed" in out
+    code, out, _ = await meterr(store, mongodb_url, "rollups", "rebuild", "--org", "rollup-co")
+    assert code == 0
+
+
+async def test_prices_reprice_dry_run_shows_the_difference_and_changes_nothing(
+    store: Store, mongodb_url: str, client: httpx.AsyncClient
+) -> None:
+    code, out, _ = await meterr(
+        store, mongodb_url, "keys", "create", "--org", "price-co", "--tier", "pro", "--json"
+    )
+    key = json.loads(out)["key"]
+    event = {"provider": "openai", "model": "in-house-1", "input_tokens": 1000, "output_tokens": 0}
+    await client.post("/v1/track", headers=bearer(key), json=event)
+    await client.post(
+        "/v1/prices/overrides",
+        headers=bearer(key),
+        json={
+            "provider": "openai",
+            "model": "in-house-1",
+            "input": "3",
+            "output": "3",
+            "reprice_unpriced": False,
+        },
+    )
+    args = ("prices", "reprice", "--org", "price-co", "--unpriced-only")
+    code, out, err = await meterr(store, mongodb_url, *args, "--dry-run")
+    assert code == 0, err
+    assert "openai\tin-house-1\t1\t1\t0.000000\t0.003000" in out
+    assert "would reprice (dry run) 1 events" in out
+    assert (await client.get("/v1/costs", headers=bearer(key))).json()["openai"]["total"] == 0
+
+    code, out, _ = await meterr(store, mongodb_url, *args)
+    assert "repriced 1 events" in out
+    assert (await client.get("/v1/costs", headers=bearer(key))).json()["openai"]["total"] == 0.003
