@@ -1,7 +1,11 @@
-"""Application logic shared by the GraphQL schema and the REST layer: every rule lives here."""
+"""Application logic shared by the GraphQL schema and the REST layer: every rule lives here.
+
+It also hands the doors the price types its functions return (ModelPrice, nano_to_usd), so
+that they depend on this layer alone."""
 
 from __future__ import annotations
 
+from meterr.pricing import ModelPrice, nano_to_usd
 from meterr.resolvers.access import RateLimitStatus, authenticate, bearer_token, count_request
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import (
@@ -12,6 +16,7 @@ from meterr.resolvers.costs import (
     parse_group_by,
     parse_usage_filter,
     summed_usage,
+    usage_filter,
     usage_totals,
 )
 from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_events
@@ -30,6 +35,7 @@ from meterr.resolvers.tracking import TrackedEvent, track_events
 
 __all__ = [
     "MAX_PAGE",
+    "ModelPrice",
     "NO_VALUE",
     "CostGroup",
     "EventsPage",
@@ -61,6 +67,8 @@ __all__ = [
     "set_price_override",
     "summed_usage",
     "track_events",
+    "nano_to_usd",
+    "usage_filter",
     "usage_totals",
     "validate_model",
 ]

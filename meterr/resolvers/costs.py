@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ __all__ = [
     "parse_group_by",
     "parse_usage_filter",
     "summed_usage",
+    "usage_filter",
     "usage_totals",
 ]
 
@@ -79,6 +81,26 @@ def parse_group_by(value: str | None) -> GroupBy:
     return GroupBy(dimension)
 
 
+def usage_filter(
+    *,
+    providers: Sequence[str] = (),
+    models: Sequence[str] = (),
+    team_ids: Sequence[str] = (),
+    user_ids: Sequence[str] = (),
+) -> UsageFilter:
+    """A filter from lists of values; provider aliases count as their provider."""
+
+    def clean(values: Sequence[str]) -> tuple[str, ...]:
+        return tuple(v.strip() for v in values if v.strip())
+
+    return UsageFilter(
+        providers=tuple(normalize_provider(p) for p in clean(providers)),
+        models=clean(models),
+        team_ids=clean(team_ids),
+        user_ids=clean(user_ids),
+    )
+
+
 def parse_usage_filter(
     *,
     provider: str | None = None,
@@ -87,15 +109,11 @@ def parse_usage_filter(
     user_id: str | None = None,
 ) -> UsageFilter:
     """Each filter takes one value or a comma-separated list."""
-
-    def values(raw: str | None) -> tuple[str, ...]:
-        return tuple(v.strip() for v in (raw or "").split(",") if v.strip())
-
-    return UsageFilter(
-        providers=tuple(normalize_provider(p) for p in values(provider)),
-        models=values(model),
-        team_ids=values(team_id),
-        user_ids=values(user_id),
+    return usage_filter(
+        providers=(provider or "").split(","),
+        models=(model or "").split(","),
+        team_ids=(team_id or "").split(","),
+        user_ids=(user_id or "").split(","),
     )
 
 

@@ -7,8 +7,7 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from meterr.domain import UsageEvent, UsageTotals
-from meterr.pricing import ModelPrice, nano_to_usd
-from meterr.resolvers import CostGroup, RepriceReport, TrackedEvent
+from meterr.resolvers import CostGroup, ModelPrice, RepriceReport, TrackedEvent, nano_to_usd
 
 __all__ = [
     "cost_groups_json",

@@ -8,7 +8,6 @@ from strawberry.types import Info
 from meterr import resolvers
 from meterr.domain import Dimension, GroupBy, UsageFilter
 from meterr.errors import InvalidInput
-from meterr.pricing import normalize_provider
 from meterr.resolvers.inputs import PriceOverrideInput as PriceOverrideBody
 from meterr.resolvers.inputs import RepriceInput
 from meterr.schema.context import GraphQLContext
@@ -40,11 +39,11 @@ GqlInfo = Info[GraphQLContext, None]
 def _filter(value: UsageFilterInput | None) -> UsageFilter:
     if value is None:
         return UsageFilter()
-    return UsageFilter(
-        providers=tuple(normalize_provider(p) for p in value.providers or ()),
-        models=tuple(value.models or ()),
-        team_ids=tuple(value.team_ids or ()),
-        user_ids=tuple(value.user_ids or ()),
+    return resolvers.usage_filter(
+        providers=value.providers or (),
+        models=value.models or (),
+        team_ids=value.team_ids or (),
+        user_ids=value.user_ids or (),
     )
 
 

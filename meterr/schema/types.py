@@ -11,10 +11,9 @@ import strawberry
 from strawberry.scalars import JSON
 
 from meterr import domain
-from meterr.pricing import ModelPrice, nano_to_usd
 from meterr.resolvers import CostGroup as CostGroupResult
+from meterr.resolvers import ModelPrice, TrackedEvent, nano_to_usd
 from meterr.resolvers import RepriceReport as RepriceReportResult
-from meterr.resolvers import TrackedEvent
 
 __all__ = [
     "CostBreakdown",

@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
-from meterr.errors import MeterrError, RateLimited, Unauthenticated
+from meterr.errors import MeterrError, PayloadTooLarge, RateLimited, Unauthenticated
 from meterr.resolvers import (
     RequestContext,
     Services,
@@ -48,7 +48,16 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
         services: Services = request.app.state.services
         wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
         if wants_ide and "query" not in request.query_params:
-            return await self.run(request)
+            return await self.render_graphql_ide(request)
+        declared = request.headers.get("content-length", "")
+        limit = services.settings.max_body_bytes
+        if declared.isdigit() and int(declared) > limit:
+            return _error(
+                PayloadTooLarge(
+                    f"The body is {declared} bytes; at most {limit} are accepted.",
+                    {"limit_bytes": limit},
+                )
+            )
         try:
             principal = await authenticate(
                 services, bearer_token(request.headers.get("authorization"))

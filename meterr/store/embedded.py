@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import os
 import shutil
@@ -19,6 +20,7 @@ from pymongo.errors import PyMongoError
 __all__ = ["EmbeddedServer", "embedded_url", "find_running_server"]
 
 _STATE_FILE = "embedded-server.json"
+_PR_SET_PDEATHSIG = 1
 _EXECUTABLE = "secantusd-py"
 
 
@@ -43,6 +45,14 @@ def _executable() -> str:
     if found is None:
         raise RuntimeError(f"'{_EXECUTABLE}' not found: install the 'secantusdb' package")
     return found
+
+
+def _stop_with_parent() -> None:
+    """In the child, before exec: on Linux, have the kernel end it when its parent dies,
+    so a Meterr killed outright (SIGKILL, OOM) leaves no store running behind it."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _pid_alive(pid: int) -> bool:
@@ -132,6 +142,7 @@ class EmbeddedServer:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                preexec_fn=_stop_with_parent,  # one syscall: safe before exec
             )
         finally:
             log.close()

@@ -227,3 +227,25 @@ async def test_openapi_describes_every_v1_route(client: httpx.AsyncClient) -> No
         for method in route.methods or ():
             if method != "HEAD":
                 assert method.lower() in document["paths"][route.path], (route.path, method)
+
+
+async def test_graphql_refuses_bodies_over_the_limit(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    padding = " " * 1_100_000
+    response = await client.post(
+        "/graphql", headers=bearer(key), json={"query": COSTS_QUERY + padding}
+    )
+    assert response.status_code == 413
+    assert response.json()["errors"][0]["extensions"]["code"] == "payload_too_large"
+
+
+async def test_graphiql_page_opens_in_a_browser_without_a_key(client: httpx.AsyncClient) -> None:
+    response = await client.get("/graphql", headers={"Accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()
+    query = await client.get(
+        "/graphql", params={"query": COSTS_QUERY}, headers={"Accept": "text/html"}
+    )
+    assert query.status_code == 401
