@@ -150,8 +150,7 @@ async def reprice(ctx: RequestContext, body: RepriceInput) -> RepriceReport:
             old.append(event)
             new.append(again)
     if not body.dry_run and new:
-        await ctx.store.events.replace_costs(ctx.org_id, new)
-        await ctx.store.rollups.apply_changes(old, new)
+        await ctx.store.writer.replace(ctx.org_id, old, new)
     return RepriceReport(
         lines=[RepriceLine(p, m, *values) for (p, m), values in sorted(stats.items())],
         applied=not body.dry_run,

@@ -222,8 +222,7 @@ async def track_events(
     if outcome.duplicate_event_ids:
         existing = await store.events.by_event_ids(ctx.org_id, list(outcome.duplicate_event_ids))
         if conflicts := _conflicts(events, existing):
-            await store.events.delete_ids(ctx.org_id, [e.id for e in outcome.inserted])
-            await store.rollups.apply(outcome.inserted, sign=-1)
+            await store.writer.retract(ctx.org_id, outcome.inserted)
             _raise_conflict(conflicts)
         stored = {event.event_id: event for event in existing}
 

@@ -19,6 +19,7 @@ from meterr.store.organizations import OrganizationStore
 from meterr.store.prices import PriceOverrideStore
 from meterr.store.rate_limits import RateCounterStore
 from meterr.store.rollups import RollupStore
+from meterr.store.unit_of_work import UnitOfWork
 
 __all__ = ["Store", "open_store"]
 
@@ -36,7 +37,8 @@ class Store:
         self.rollups = RollupStore(self.db["rollups_hourly"])
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
-        self.writer = EventWriter(self.events, self.rollups)
+        self.unit_of_work = UnitOfWork(self.client)
+        self.writer = EventWriter(self.events, self.rollups, self.unit_of_work)
 
     async def ensure_indexes(self) -> None:
         """Create every index; running it again changes nothing."""

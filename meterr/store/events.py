@@ -13,10 +13,11 @@ from pymongo.errors import BulkWriteError
 
 from meterr.domain import UsageEvent, UsageFilter
 from meterr.store.documents import Document, event_from_document, event_to_document
+from meterr.store.unit_of_work import Session
 
-__all__ = ["EventPage", "EventStore", "InsertOutcome", "filter_query"]
+__all__ = ["DUPLICATE_KEY", "EventPage", "EventStore", "InsertOutcome", "filter_query"]
 
-_DUPLICATE_KEY = 11000
+DUPLICATE_KEY = 11000
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,22 +61,38 @@ class EventStore:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
 
-    async def insert_all(self, events: Sequence[UsageEvent]) -> set[int]:
+    async def insert_all(self, events: Sequence[UsageEvent], session: Session = None) -> set[int]:
         """Insert every event whose (org_id, event_id) is new; return the indexes of the
-        others. The unique index settles races between concurrent writers."""
+        others. Outside a transaction the unique index settles races between writers; inside
+        one, a duplicate aborts the transaction and the error propagates."""
         if not events:
             return set()
         failed: set[int] = set()
         try:
             await self.collection.insert_many(
-                [event_to_document(event) for event in events], ordered=False
+                [event_to_document(event) for event in events], ordered=False, session=session
             )
         except BulkWriteError as exc:
+            if session is not None:
+                raise
             for error in exc.details.get("writeErrors", []):
-                if error.get("code") != _DUPLICATE_KEY:
+                if error.get("code") != DUPLICATE_KEY:
                     raise
                 failed.add(int(error["index"]))
         return failed
+
+    async def stored_keys_across_tenants(
+        self, events: Sequence[UsageEvent], session: Session = None
+    ) -> set[tuple[str, str]]:
+        """Which (org_id, event_id) pairs of these events are stored already."""
+        by_org: dict[str, list[str]] = {}
+        for event in events:
+            by_org.setdefault(event.org_id, []).append(event.event_id)
+        query = {
+            "$or": [{"org_id": org_id, "event_id": {"$in": ids}} for org_id, ids in by_org.items()]
+        }
+        cursor = self.collection.find(query, {"org_id": 1, "event_id": 1}, session=session)
+        return {(doc["org_id"], doc["event_id"]) async for doc in cursor}
 
     async def by_event_ids(self, org_id: str, event_ids: Sequence[str]) -> list[UsageEvent]:
         cursor = self.collection.find({"org_id": org_id, "event_id": {"$in": list(event_ids)}})
@@ -85,8 +102,10 @@ class EventStore:
         doc = await self.collection.find_one({"_id": event_id, "org_id": org_id})
         return event_from_document(doc) if doc is not None else None
 
-    async def delete_ids(self, org_id: str, ids: Sequence[str]) -> None:
-        await self.collection.delete_many({"org_id": org_id, "_id": {"$in": list(ids)}})
+    async def delete_ids(self, org_id: str, ids: Sequence[str], session: Session = None) -> None:
+        await self.collection.delete_many(
+            {"org_id": org_id, "_id": {"$in": list(ids)}}, session=session
+        )
 
     async def page(
         self,
@@ -131,7 +150,9 @@ class EventStore:
             query["unpriced_requests"] = 1
         return [event_from_document(doc) async for doc in self.collection.find(query)]
 
-    async def replace_costs(self, org_id: str, events: Sequence[UsageEvent]) -> None:
+    async def replace_costs(
+        self, org_id: str, events: Sequence[UsageEvent], session: Session = None
+    ) -> None:
         """Write the new cost and price of already stored events."""
         requests = []
         for event in events:
@@ -143,4 +164,4 @@ class EventStore:
                 )
             )
         if requests:
-            await self.collection.bulk_write(requests, ordered=False)
+            await self.collection.bulk_write(requests, ordered=False, session=session)

@@ -5,26 +5,39 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 
+from pymongo.errors import BulkWriteError, DuplicateKeyError
+
 from meterr.domain import UsageEvent
-from meterr.store.events import EventStore, InsertOutcome
+from meterr.store.events import DUPLICATE_KEY, EventStore, InsertOutcome
 from meterr.store.rollups import RollupStore
+from meterr.store.unit_of_work import Session, UnitOfWork
 
 __all__ = ["EventWriter"]
+
+_ATTEMPTS = 5
 
 
 class EventWriter:
     """Writes events with their rollup increments, several requests per round trip.
 
     While one flush is at the store, new requests queue up; the next flush writes all of
-    them with one insert_many and one bulk of rollup increments merged in memory. Under
-    load that turns many small writes into a few large ones; alone, a request is written
-    at once. Duplicates are caught by the unique event_id index and reported per request,
-    and only the events actually inserted are rolled up.
+    them in one transaction: one insert_many and one bulk of rollup increments merged in
+    memory, so that rollups never disagree with the events, even after a crash. Under load
+    that turns many small writes into a few large ones; alone, a request is written at
+    once. Event ids already stored are reported per request as duplicates, and only the
+    events actually inserted are rolled up.
     """
 
-    def __init__(self, events: EventStore, rollups: RollupStore, max_events: int = 5000) -> None:
+    def __init__(
+        self,
+        events: EventStore,
+        rollups: RollupStore,
+        unit_of_work: UnitOfWork,
+        max_events: int = 5000,
+    ) -> None:
         self._events = events
         self._rollups = rollups
+        self._unit_of_work = unit_of_work
         self._max_events = max_events
         self._pending: list[tuple[Sequence[UsageEvent], asyncio.Future[InsertOutcome]]] = []
         self._drainer: asyncio.Task[None] | None = None
@@ -71,9 +84,16 @@ class EventWriter:
 
     async def _flush(self, requests: list[Sequence[UsageEvent]]) -> list[InsertOutcome]:
         flat = [event for events in requests for event in events]
-        failed = await self._events.insert_all(flat)
-        inserted = [event for index, event in enumerate(flat) if index not in failed]
-        await self._rollups.apply(inserted)
+        failed: set[int] = set()
+        for attempt in range(_ATTEMPTS):
+            try:
+                failed = await self._unit_of_work.run(lambda session: self._write(flat, session))
+                break
+            except (BulkWriteError, DuplicateKeyError) as exc:
+                # Another instance stored one of these event_ids since we looked: the
+                # transaction was rolled back whole, so look again.
+                if not _is_duplicate(exc) or attempt == _ATTEMPTS - 1:
+                    raise
         outcomes, offset = [], 0
         for events in requests:
             indexes = range(offset, offset + len(events))
@@ -85,3 +105,51 @@ class EventWriter:
             )
             offset += len(events)
         return outcomes
+
+    async def _write(self, flat: Sequence[UsageEvent], session: Session) -> set[int]:
+        """One unit of work: the new events and their rollup increments, or nothing."""
+        stored = await self._events.stored_keys_across_tenants(flat, session)
+        failed: set[int] = set()
+        fresh: list[int] = []
+        for index, event in enumerate(flat):
+            key = (event.org_id, event.event_id)
+            if key in stored:
+                failed.add(index)
+            else:
+                stored.add(key)  # a repeat later in the same flush is a replay of this one
+                fresh.append(index)
+        # Without transactions (standalone mongod) the unique index still settles races.
+        lost = await self._events.insert_all([flat[i] for i in fresh], session)
+        failed.update(fresh[i] for i in lost)
+        await self._rollups.apply([flat[i] for i in fresh if i not in failed], session=session)
+        return failed
+
+    async def retract(self, org_id: str, events: Sequence[UsageEvent]) -> None:
+        """Remove events this writer stored, with their rollup increments, as one unit."""
+        if not events:
+            return
+
+        async def work(session: Session) -> None:
+            await self._events.delete_ids(org_id, [event.id for event in events], session)
+            await self._rollups.apply(events, sign=-1, session=session)
+
+        await self._unit_of_work.run(work)
+
+    async def replace(
+        self, org_id: str, before: Sequence[UsageEvent], after: Sequence[UsageEvent]
+    ) -> None:
+        """Store new versions (costs, prices) of stored events, moving their rollup totals
+        along, as one unit."""
+
+        async def work(session: Session) -> None:
+            await self._events.replace_costs(org_id, after, session)
+            await self._rollups.apply_changes(before, after, session)
+
+        await self._unit_of_work.run(work)
+
+
+def _is_duplicate(exc: BulkWriteError | DuplicateKeyError) -> bool:
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    errors = exc.details.get("writeErrors", [])
+    return bool(errors) and all(error.get("code") == DUPLICATE_KEY for error in errors)

@@ -24,6 +24,7 @@ from pymongo.errors import BulkWriteError
 from meterr.domain import UsageEvent, UsageFilter
 from meterr.store.aggregates import TOTAL_FIELDS, TimeBucket, TotalsRow, sum_usage
 from meterr.store.documents import Document, event_to_document
+from meterr.store.unit_of_work import Session
 
 __all__ = ["FAMILIES", "RebuildReport", "RollupStore", "family_for"]
 
@@ -130,12 +131,14 @@ class RollupStore:
             for cell_id, (identity, sums) in self._cells(events, sign).items()
         ]
 
-    async def _write(self, requests: list[UpdateOne]) -> None:
+    async def _write(self, requests: list[UpdateOne], session: Session = None) -> None:
         if not requests:
             return
         try:
-            await self.collection.bulk_write(requests, ordered=False)
+            await self.collection.bulk_write(requests, ordered=False, session=session)
         except BulkWriteError as exc:
+            if session is not None:
+                raise  # the transaction is aborted; the driver retries it whole
             # Two writers creating the same cell at once: one upsert loses the race on
             # _id. The cell exists now, so the same update simply applies.
             errors = exc.details.get("writeErrors", [])
@@ -145,14 +148,16 @@ class RollupStore:
                 [requests[int(error["index"])] for error in errors], ordered=False
             )
 
-    async def apply(self, events: Sequence[UsageEvent], sign: int = 1) -> None:
-        await self._write(self.increments(events, sign))
+    async def apply(
+        self, events: Sequence[UsageEvent], sign: int = 1, session: Session = None
+    ) -> None:
+        await self._write(self.increments(events, sign), session)
 
     async def apply_changes(
-        self, before: Sequence[UsageEvent], after: Sequence[UsageEvent]
+        self, before: Sequence[UsageEvent], after: Sequence[UsageEvent], session: Session = None
     ) -> None:
         """Move totals from the old versions of events to their new versions."""
-        await self._write(self.increments(before, -1) + self.increments(after, 1))
+        await self._write(self.increments(before, -1) + self.increments(after, 1), session)
 
     async def totals(
         self,

@@ -6,7 +6,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from pymongo import AsyncMongoClient
+from pymongo.errors import PyMongoError
 
 from meterr.auth import hash_key
 from meterr.domain import UsageEvent
@@ -179,3 +181,42 @@ async def test_repricing_moves_rollups_with_the_events(
     assert after == {"openai": {"total": 0.001, "tokens": 1000}}
     [report] = await rebuild_rollups(store, await org_id_of(store, key))
     assert report.agreed
+
+
+async def test_an_event_and_its_rollups_are_stored_together_or_not_at_all(store: Store) -> None:
+    def event(i: int) -> UsageEvent:
+        at = datetime(2025, 5, 1, 12, i, tzinfo=UTC)
+        return UsageEvent(
+            id=f"evt_atomic_{i}",
+            org_id="org_atomic",
+            event_id=f"atomic-{i}",
+            fingerprint="f",
+            timestamp=at,
+            received_at=at,
+            provider="openai",
+            model="gpt-4o",
+            endpoint=None,
+            team_id=None,
+            user_id=None,
+            api_key_id="key",
+            metadata={},
+            tokens=TokenUsage(input_tokens=10, output_tokens=1),
+            cost=None,
+            price=None,
+        )
+
+    await store.writer.write([event(1)])
+    # Break one rollup cell the next event must update: its increment will fail.
+    await store.rollups.collection.update_one(
+        {"org_id": "org_atomic", "family": "base", "grain": "hour"},
+        {"$set": {"requests": "not a number"}},
+    )
+    with pytest.raises(PyMongoError):
+        await store.writer.write([event(2)])
+    stored = await store.events.collection.distinct("event_id", {"org_id": "org_atomic"})
+    assert stored == ["atomic-1"], "the failed unit of work left its event behind"
+    day = await store.rollups.collection.find_one(
+        {"org_id": "org_atomic", "family": "base", "grain": "day"}
+    )
+    assert day is not None
+    assert day["requests"] == 1, "the failed unit of work left a rollup increment behind"

@@ -1,0 +1,41 @@
+"""Several writes that must agree: one MongoDB transaction where the server offers them."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from meterr.store.documents import Document
+
+__all__ = ["Session", "UnitOfWork"]
+
+T = TypeVar("T")
+Session = AsyncClientSession | None
+
+
+class UnitOfWork:
+    """Runs `work(session)` in a transaction, retried by the driver on transient conflicts.
+
+    A standalone mongod has no transactions: there `work` runs with no session and its
+    writes are applied one after the other (say so in deployment: use a replica set).
+    """
+
+    def __init__(self, client: AsyncMongoClient[Document]) -> None:
+        self._client = client
+        self.transactional: bool | None = None
+
+    async def detect(self) -> None:
+        """Transactions need a replica set member or a mongos."""
+        hello = await self._client.admin.command("hello")
+        self.transactional = bool(hello.get("setName")) or hello.get("msg") == "isdbgrid"
+
+    async def run(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        if self.transactional is None:
+            await self.detect()
+        if not self.transactional:
+            return await work(None)
+        async with self._client.start_session() as session:
+            return await session.with_transaction(work)
