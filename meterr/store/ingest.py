@@ -86,8 +86,14 @@ class EventWriter:
         flat = [event for events in requests for event in events]
         failed: set[int] = set()
         for attempt in range(_ATTEMPTS):
+            # Looked up outside the transaction: SecantusDB reads inside one without indexes.
+            stored = await self._events.stored_keys_across_tenants(flat)
+
+            async def work(session: Session, stored: set[tuple[str, str]] = stored) -> set[int]:
+                return await self._write(flat, stored, session)
+
             try:
-                failed = await self._unit_of_work.run(lambda session: self._write(flat, session))
+                failed = await self._unit_of_work.run(work)
                 break
             except (BulkWriteError, DuplicateKeyError) as exc:
                 # Another instance stored one of these event_ids since we looked: the
@@ -106,9 +112,13 @@ class EventWriter:
             offset += len(events)
         return outcomes
 
-    async def _write(self, flat: Sequence[UsageEvent], session: Session) -> set[int]:
-        """One unit of work: the new events and their rollup increments, or nothing."""
-        stored = await self._events.stored_keys_across_tenants(flat, session)
+    async def _write(
+        self, flat: Sequence[UsageEvent], stored: set[tuple[str, str]], session: Session
+    ) -> set[int]:
+        """One unit of work: the new events and their rollup increments, or nothing.
+        `stored` holds the keys found stored before; one stored since trips the unique
+        index and rolls the whole unit back."""
+        stored = set(stored)
         failed: set[int] = set()
         fresh: list[int] = []
         for index, event in enumerate(flat):
