@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import httpx
@@ -87,6 +88,11 @@ def make_key(store: Store) -> KeyFactory:
         return new.key
 
     return make
+
+
+def json_usd(amount: Decimal) -> float:
+    """USD as the API shows it: a number rounded half-even to six decimals."""
+    return float(amount.quantize(Decimal("0.000001"), rounding=ROUND_HALF_EVEN))
 
 
 def bearer(key: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from meterr.auth import Role
-from tests.conftest import KeyFactory, bearer
+from tests.conftest import KeyFactory, bearer, json_usd
 
 JsonObject = dict[str, Any]
 
@@ -80,10 +80,6 @@ def camel(name: str) -> str:
 def as_input(body: JsonObject) -> JsonObject:
     """A REST track body as a GraphQL TrackUsageInput."""
     return {camel(name): value for name, value in body.items()}
-
-
-def json_usd(amount: Decimal) -> float:
-    return float(amount.quantize(MICRO, rounding=ROUND_HALF_EVEN))
 
 
 TRACK = f"""

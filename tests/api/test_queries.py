@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import KeyFactory, bearer
+from tests.conftest import KeyFactory, bearer, json_usd
 
 JsonObject = dict[str, Any]
 
@@ -56,10 +56,6 @@ async def costs(client: httpx.AsyncClient, key: str, **params: str) -> JsonObjec
 
 def nano_round(amount: Decimal) -> Decimal:
     return amount.quantize(NANO, rounding=ROUND_HALF_EVEN)
-
-
-def json_usd(amount: Decimal) -> float:
-    return float(amount.quantize(MICRO, rounding=ROUND_HALF_EVEN))
 
 
 # --------------------------------------------------------------------------------------

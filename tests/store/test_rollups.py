@@ -38,6 +38,30 @@ def events_in_march(count: int) -> list[dict[str, object]]:
     ]
 
 
+def usage_event(
+    org_id: str, event_id: str, at: datetime, *, team_id: str | None = None
+) -> UsageEvent:
+    """A stored-event object as the writer receives it, 10 input and 1 output token."""
+    return UsageEvent(
+        id=f"evt_{event_id}",
+        org_id=org_id,
+        event_id=event_id,
+        fingerprint="f",
+        timestamp=at,
+        received_at=at,
+        provider="openai",
+        model="gpt-4o",
+        endpoint=None,
+        team_id=team_id,
+        user_id=None,
+        api_key_id="key",
+        metadata={},
+        tokens=TokenUsage(input_tokens=10, output_tokens=1),
+        cost=None,
+        price=None,
+    )
+
+
 async def org_id_of(store: Store, key: str) -> str:
     principal = await store.organizations.principal_for_key_hash_across_tenants(hash_key(key))
     assert principal is not None
@@ -98,23 +122,8 @@ async def test_concurrent_writers_on_one_store_count_every_event_once(
     hour = datetime(2025, 4, 1, 10, tzinfo=UTC)
 
     def event(writer: int, i: int) -> UsageEvent:
-        return UsageEvent(
-            id=f"evt_w{writer}_{i}",
-            org_id="org_concurrent",
-            event_id=f"w{writer}-{i}",
-            fingerprint="f",
-            timestamp=hour + timedelta(seconds=i),
-            received_at=hour,
-            provider="openai",
-            model="gpt-4o",
-            endpoint=None,
-            team_id="team",
-            user_id=None,
-            api_key_id="key",
-            metadata={},
-            tokens=TokenUsage(input_tokens=10, output_tokens=1),
-            cost=None,
-            price=None,
+        return usage_event(
+            "org_concurrent", f"w{writer}-{i}", hour + timedelta(seconds=i), team_id="team"
         )
 
     try:
@@ -185,25 +194,7 @@ async def test_repricing_moves_rollups_with_the_events(
 
 async def test_an_event_and_its_rollups_are_stored_together_or_not_at_all(store: Store) -> None:
     def event(i: int) -> UsageEvent:
-        at = datetime(2025, 5, 1, 12, i, tzinfo=UTC)
-        return UsageEvent(
-            id=f"evt_atomic_{i}",
-            org_id="org_atomic",
-            event_id=f"atomic-{i}",
-            fingerprint="f",
-            timestamp=at,
-            received_at=at,
-            provider="openai",
-            model="gpt-4o",
-            endpoint=None,
-            team_id=None,
-            user_id=None,
-            api_key_id="key",
-            metadata={},
-            tokens=TokenUsage(input_tokens=10, output_tokens=1),
-            cost=None,
-            price=None,
-        )
+        return usage_event("org_atomic", f"atomic-{i}", datetime(2025, 5, 1, 12, i, tzinfo=UTC))
 
     await store.writer.write([event(1)])
     # Break one rollup cell the next event must update: its increment will fail.
