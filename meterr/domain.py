@@ -109,6 +109,16 @@ class UsageFilter:
     team_ids: tuple[str, ...] = ()
     user_ids: tuple[str, ...] = ()
 
+    def restrictions(self) -> dict[str, tuple[str, ...]]:
+        """Stored field name -> allowed values, for each filter that is set."""
+        by_field = {
+            "provider": self.providers,
+            "model": self.models,
+            "team_id": self.team_ids,
+            "user_id": self.user_ids,
+        }
+        return {field: values for field, values in by_field.items() if values}
+
 
 @dataclass(frozen=True, slots=True)
 class UsageTotals:

@@ -6,7 +6,13 @@ that they depend on this layer alone."""
 from __future__ import annotations
 
 from meterr.pricing import ModelPrice, nano_to_usd
-from meterr.resolvers.access import RateLimitStatus, authenticate, bearer_token, count_request
+from meterr.resolvers.access import (
+    RateLimitStatus,
+    admit,
+    authenticate,
+    bearer_token,
+    count_request,
+)
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import (
     NO_VALUE,
@@ -50,6 +56,7 @@ __all__ = [
     "TimeRange",
     "TrackedEvent",
     "UsageSummary",
+    "admit",
     "authenticate",
     "bearer_token",
     "bootstrap_admin_key",

@@ -7,9 +7,15 @@ from datetime import UTC, datetime, timedelta
 
 from meterr.auth import Principal, hash_key, is_well_formed
 from meterr.errors import RateLimited, Unauthenticated
-from meterr.resolvers.context import Services
+from meterr.resolvers.context import RequestContext, Services
 
-__all__ = ["RateLimitStatus", "authenticate", "bearer_token", "count_request"]
+__all__ = [
+    "RateLimitStatus",
+    "admit",
+    "authenticate",
+    "bearer_token",
+    "count_request",
+]
 
 
 def bearer_token(authorization: str | None) -> str:
@@ -78,3 +84,12 @@ async def count_request(services: Services, principal: Principal) -> RateLimitSt
             details={"limit": limit, "tier": principal.tier.value, "reset": int(reset.timestamp())},
         )
     return status
+
+
+async def admit(
+    services: Services, authorization: str | None
+) -> tuple[RequestContext, RateLimitStatus]:
+    """What every request through either door goes through: the key, then the hour's budget."""
+    principal = await authenticate(services, bearer_token(authorization))
+    status = await count_request(services, principal)
+    return RequestContext(principal, services), status

@@ -126,14 +126,6 @@ def _time_key(moment: datetime, dimension: Dimension, zone: ZoneInfo) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-_ROLLUP_FILTERS = (
-    ("providers", "provider"),
-    ("models", "model"),
-    ("team_ids", "team_id"),
-    ("user_ids", "user_id"),
-)
-
-
 async def _rows(
     ctx: RequestContext,
     time_range: TimeRange,
@@ -146,7 +138,7 @@ async def _rows(
     """Totals from the rollups when they answer exactly, else from raw events.
 
     `day_buckets` says whether buckets as coarse as a UTC day serve the caller."""
-    needed = {field for attribute, field in _ROLLUP_FILTERS if getattr(usage_filter, attribute)}
+    needed = set(usage_filter.restrictions())
     if group_field is not None:
         needed.add(group_field)
     family = None if "metadata" in {f.split(".")[0] for f in needed} else family_for(needed)

@@ -211,7 +211,7 @@ async def track_events(
     events = _validate(ctx, raw_events, batch=batch, now=now, book=book)
     store = ctx.store
 
-    if batch and len(events) > 1 and any(item_has_event_id(raw) for raw in raw_events):
+    if batch and len(events) > 1 and any(_has_event_id(raw) for raw in raw_events):
         # Refuse a conflicting batch before writing, so nothing of it is ever visible.
         known = await store.events.by_event_ids(ctx.org_id, [e.event_id for e in events])
         if conflicts := _conflicts(events, known):
@@ -236,7 +236,7 @@ async def track_events(
     ]
 
 
-def item_has_event_id(raw: object) -> bool:
+def _has_event_id(raw: object) -> bool:
     return isinstance(raw, Mapping) and raw.get("event_id") is not None
 
 

@@ -11,13 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from meterr.errors import InvalidInput, MeterrError, PayloadTooLarge
-from meterr.resolvers import (
-    RequestContext,
-    Services,
-    authenticate,
-    bearer_token,
-    count_request,
-)
+from meterr.resolvers import RequestContext, Services, admit
 from meterr.rest_compat.errors import error_response
 
 __all__ = ["Handler", "read_json", "v1_endpoint"]
@@ -31,10 +25,9 @@ def v1_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     @functools.wraps(handler)
     async def run(request: Request) -> Response:
         services: Services = request.app.state.services
-        principal = await authenticate(services, bearer_token(request.headers.get("authorization")))
-        status = await count_request(services, principal)
+        ctx, status = await admit(services, request.headers.get("authorization"))
         try:
-            response = await handler(request, RequestContext(principal, services))
+            response = await handler(request, ctx)
         except MeterrError as exc:
             response = error_response(exc)
         response.headers.update(status.headers())

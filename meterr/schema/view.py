@@ -10,13 +10,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from meterr.errors import MeterrError, PayloadTooLarge, RateLimited, Unauthenticated
-from meterr.resolvers import (
-    RequestContext,
-    Services,
-    authenticate,
-    bearer_token,
-    count_request,
-)
+from meterr.resolvers import Services, admit
 from meterr.schema.context import GraphQLContext
 
 __all__ = ["MeterrGraphQL"]
@@ -59,13 +53,10 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
                 )
             )
         try:
-            principal = await authenticate(
-                services, bearer_token(request.headers.get("authorization"))
-            )
-            status = await count_request(services, principal)
+            meterr, status = await admit(services, request.headers.get("authorization"))
         except MeterrError as exc:
             return _error(exc)
-        request.scope["meterr.context"] = RequestContext(principal, services)
+        request.scope["meterr.context"] = meterr
         response = await self.run(request)
         response.headers.update(status.headers())
         return response

@@ -36,14 +36,8 @@ class EventPage:
 
 def filter_query(org_id: str, usage_filter: UsageFilter) -> Document:
     query: Document = {"org_id": org_id}
-    for field, values in (
-        ("provider", usage_filter.providers),
-        ("model", usage_filter.models),
-        ("team_id", usage_filter.team_ids),
-        ("user_id", usage_filter.user_ids),
-    ):
-        if values:
-            query[field] = values[0] if len(values) == 1 else {"$in": list(values)}
+    for field, values in usage_filter.restrictions().items():
+        query[field] = values[0] if len(values) == 1 else {"$in": list(values)}
     return query
 
 

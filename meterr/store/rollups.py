@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
@@ -23,7 +23,7 @@ from pymongo.errors import BulkWriteError
 
 from meterr.domain import UsageEvent, UsageFilter
 from meterr.store.aggregates import TOTAL_FIELDS, TimeBucket, TotalsRow, sum_usage
-from meterr.store.documents import Document, event_to_document
+from meterr.store.documents import Document, event_to_document, hour_of
 from meterr.store.unit_of_work import Session
 
 __all__ = ["FAMILIES", "RebuildReport", "RollupStore", "family_for"]
@@ -53,8 +53,8 @@ def family_for(fields: Iterable[str]) -> str | None:
 
 
 def _period_start(moment: datetime, grain: str) -> datetime:
-    moment = moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    return moment.replace(hour=0) if grain == "day" else moment
+    hour = hour_of(moment)
+    return hour.replace(hour=0) if grain == "day" else hour
 
 
 def _cell_id(org_id: str, family: str, grain: str, start: datetime, dims: Sequence[Any]) -> str:
