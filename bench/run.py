@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 from pymongo import AsyncMongoClient
 
@@ -104,13 +105,14 @@ async def bench_ingestion(
     store: Store, url: str, key: str, args: argparse.Namespace
 ) -> dict[str, float]:
     headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=args.clients, max_keepalive_connections=args.clients)
     results: dict[str, float] = {}
-    async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=60) as http:
+    connector = aiohttp.TCPConnector(limit=args.clients)
+    async with aiohttp.ClientSession(url, headers=headers, connector=connector) as http:
 
         async def post_one(i: int) -> None:
-            response = await http.post("/v1/track", json=event_body(i))
-            response.raise_for_status()
+            async with http.post("/v1/track", json=event_body(i)) as response:
+                response.raise_for_status()
+                await response.read()
 
         await with_concurrency(200, args.clients, post_one)  # warm-up
         results["http_single"] = await rate(
@@ -119,8 +121,9 @@ async def bench_ingestion(
 
         async def post_batch(b: int) -> None:
             events = [event_body(b * 1000 + i) for i in range(1000)]
-            response = await http.post("/v1/track", json={"events": events})
-            response.raise_for_status()
+            async with http.post("/v1/track", json={"events": events}) as response:
+                response.raise_for_status()
+                await response.read()
 
         batches = args.batches
         results["http_batch"] = await rate(

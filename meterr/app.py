@@ -49,9 +49,13 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
         try:
             if store is not None:
                 app.state.services = Services(settings, store, load_catalogue(), bus)
-                yield
+                async with store.compacting(settings.rollup_interval):
+                    yield
             else:
-                async with open_store(settings) as opened:
+                async with (
+                    open_store(settings) as opened,
+                    opened.compacting(settings.rollup_interval),
+                ):
                     app.state.services = Services(settings, opened, load_catalogue(), bus)
                     yield
         finally:

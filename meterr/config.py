@@ -33,3 +33,8 @@ class Settings(BaseSettings):
         description="How long a verified API key is trusted before it is looked up again.",
     )
     embedded_start_timeout: float = 30.0
+    rollup_interval: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds between two foldings of pending rollup increments into the cells.",
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -97,3 +98,12 @@ def json_usd(amount: Decimal) -> float:
 
 def bearer(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
+
+
+async def eventually(condition: Callable[[], Awaitable[bool]], within: float = 10) -> None:
+    """Wait until `condition()` holds, polling; fail after `within` seconds."""
+    async with asyncio.timeout(within):
+        while True:
+            if await condition():
+                return
+            await asyncio.sleep(0.02)

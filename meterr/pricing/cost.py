@@ -57,12 +57,14 @@ class CostBreakdown:
         return cls(**{name: nano_to_usd(nano[name]) for name in _COMPONENTS})
 
 
+# Trapping Inexact turns any loss of digits into an error instead of a wrong bill.
+_EXACT = Context(prec=EXACT_PRECISION, traps=[Inexact, InvalidOperation, Overflow, DivisionByZero])
+
+
 def _component(tokens: int, rate_per_million: Decimal) -> Decimal:
-    # Trapping Inexact turns any loss of digits into an error instead of a wrong bill.
-    exact = Context(
-        prec=EXACT_PRECISION, traps=[Inexact, InvalidOperation, Overflow, DivisionByZero]
+    amount = _EXACT.divide(
+        _EXACT.multiply(Decimal(tokens), rate_per_million), _TOKENS_PER_RATE_UNIT
     )
-    amount = exact.divide(exact.multiply(Decimal(tokens), rate_per_million), _TOKENS_PER_RATE_UNIT)
     return quantize_usd(amount)
 
 

@@ -14,9 +14,15 @@ NANO_QUANTUM = Decimal("0.000000001")
 EXACT_PRECISION = 50
 
 
+_EXACT_HALF_EVEN = Context(prec=EXACT_PRECISION, rounding=ROUND_HALF_EVEN)
+
+
 def _context_for(amount: Decimal) -> Context:
     # Digits before the point plus nine after, so quantizing never runs out of precision.
-    return Context(prec=max(EXACT_PRECISION, amount.adjusted() + 11), rounding=ROUND_HALF_EVEN)
+    needed = amount.adjusted() + 11
+    if needed <= EXACT_PRECISION:
+        return _EXACT_HALF_EVEN
+    return Context(prec=needed, rounding=ROUND_HALF_EVEN)
 
 
 def quantize_usd(amount: Decimal) -> Decimal:

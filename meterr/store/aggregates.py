@@ -12,7 +12,7 @@ from meterr.domain import UsageFilter, UsageTotals
 from meterr.store.documents import Document
 from meterr.store.events import filter_query
 
-__all__ = ["TOTAL_FIELDS", "TimeBucket", "TotalsRow", "sum_usage"]
+__all__ = ["TOTAL_FIELDS", "TimeBucket", "TotalsRow", "group_totals", "sum_usage"]
 
 TOTAL_FIELDS = (
     "requests",
@@ -64,6 +64,16 @@ async def sum_usage(
     match = filter_query(org_id, usage_filter)
     match.update(scope or {})
     match[time_field] = {"$gte": start, "$lt": end}
+    return await group_totals(collection, [{"$match": match}], group_field, bucket)
+
+
+async def group_totals(
+    collection: AsyncCollection[Document],
+    stages: list[Document],
+    group_field: str | None,
+    bucket: TimeBucket | None,
+) -> list[TotalsRow]:
+    """Totals of what `stages` yield, by the value of `group_field` and time bucket."""
     group_id: dict[str, Any] = {}
     if group_field is not None:
         group_id["k"] = f"${group_field}"
@@ -71,7 +81,7 @@ async def sum_usage(
         group_id["b"] = bucket.expression()
     group: dict[str, Any] = {"_id": group_id or None}
     group.update({field: {"$sum": f"${field}"} for field in TOTAL_FIELDS})
-    cursor = await collection.aggregate([{"$match": match}, {"$group": group}])
+    cursor = await collection.aggregate([*stages, {"$group": group}])
     rows = []
     async for doc in cursor:
         ident = doc["_id"] or {}

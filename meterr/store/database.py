@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +26,10 @@ from meterr.store.unit_of_work import UnitOfWork
 
 __all__ = ["Store", "open_store"]
 
+log = logging.getLogger(__name__)
+
+_FOLD_LIMIT = 500  # pending documents folded in one transaction
+
 
 @dataclass
 class Store:
@@ -34,10 +41,15 @@ class Store:
     def __post_init__(self) -> None:
         self.organizations = OrganizationStore(self.db["organizations"], self.db["api_keys"])
         self.events = EventStore(self.db["events"])
-        self.rollups = RollupStore(self.db["rollups_hourly"])
+        self.unit_of_work = UnitOfWork(self.client)
+        self.rollups = RollupStore(
+            self.db["rollups_hourly"],
+            self.db["rollups_pending"],
+            self.db["rollups_state"],
+            self.unit_of_work,
+        )
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
-        self.unit_of_work = UnitOfWork(self.client)
         self.writer = EventWriter(self.events, self.rollups, self.unit_of_work)
 
     async def ensure_indexes(self) -> None:
@@ -47,10 +59,39 @@ class Store:
             (self.organizations.api_keys, self.organizations.key_indexes),
             (self.events.collection, self.events.indexes),
             (self.rollups.collection, self.rollups.indexes),
+            (self.rollups.pending, self.rollups.pending_indexes),
             (self.price_overrides.collection, self.price_overrides.indexes),
             (self.rate_counters.collection, self.rate_counters.indexes),
         ):
             await collection.create_indexes(list(indexes))
+
+    @asynccontextmanager
+    async def compacting(self, interval: float) -> AsyncIterator[None]:
+        """While inside, fold pending rollup increments into the cells every `interval`
+        seconds (at once again while a backlog remains); on the way out, fold what is left."""
+        stop = asyncio.Event()
+
+        async def loop() -> None:
+            while not stop.is_set():
+                try:
+                    folded = await self.rollups.compact_across_tenants(limit=_FOLD_LIMIT)
+                    backlog = folded == _FOLD_LIMIT
+                except PyMongoError:
+                    log.exception("Folding pending rollup increments failed; retrying.")
+                    backlog = False
+                if not backlog:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), interval)
+
+        task = asyncio.create_task(loop())
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+            await self.writer.close()
+            with contextlib.suppress(PyMongoError):
+                await self.rollups.compact_all_across_tenants()
 
     async def is_reachable(self) -> bool:
         try:
@@ -77,6 +118,8 @@ async def open_store(settings: Settings, *, database: str | None = None) -> Asyn
         yield store
     finally:
         await store.writer.close()
+        with contextlib.suppress(PyMongoError):
+            await store.rollups.compact_all_across_tenants()
         await client.close()
         if embedded is not None:
             await embedded.stop()

@@ -6,6 +6,15 @@ it groups and filters by, and reads whole days from day cells and the edges of i
 from hour cells, so a month grouped by provider reads a few hundred documents at most.
 High-cardinality families keep hour cells only: their day cells would cost a write per
 user per event group and serve few questions.
+
+Ingestion does not update cells directly. Each unit of work that stores events also stores
+their increments, merged per cell, as one pending document per organization; a compactor
+folds the pending documents into the cells every few seconds, in one transaction that also
+deletes them. An increment thus exists exactly once at every moment, pending or applied, and
+every read adds the pending increments to the cells, checking a generation number to be
+sure no compaction committed while it read. The store upserts a cell several times slower
+than it inserts a document, and a second's worth of events touches each cell once, not
+once per request.
 """
 
 from __future__ import annotations
@@ -19,12 +28,13 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from meterr.domain import UsageEvent, UsageFilter
-from meterr.store.aggregates import TOTAL_FIELDS, TimeBucket, TotalsRow, sum_usage
-from meterr.store.documents import Document, event_to_document, hour_of
-from meterr.store.unit_of_work import Session
+from meterr.store.aggregates import TOTAL_FIELDS, TimeBucket, TotalsRow, group_totals, sum_usage
+from meterr.store.documents import Document, hour_of
+from meterr.store.events import filter_query
+from meterr.store.unit_of_work import Session, UnitOfWork
 
 __all__ = ["FAMILIES", "RebuildReport", "RollupStore", "family_for"]
 
@@ -41,6 +51,10 @@ _GRAINS: dict[str, tuple[str, ...]] = {
     "user": ("hour",),
 }
 _DUPLICATE_KEY = 11000
+_GENERATION = "generation"
+_READ_ATTEMPTS = 50
+
+Cells = dict[str, tuple[Document, dict[str, int]]]
 
 
 def family_for(fields: Iterable[str]) -> str | None:
@@ -75,6 +89,10 @@ class RebuildReport:
         return self.differing == 0
 
 
+class _AlreadyCompacted(Exception):
+    """Another compactor applied some of the pending documents first."""
+
+
 class RollupStore:
     """Keeps the rollups in step with the events collection."""
 
@@ -88,22 +106,29 @@ class RollupStore:
             ]
         ),
     )
+    pending_indexes = (IndexModel([("org_id", ASCENDING), ("family", ASCENDING)]),)
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        pending: AsyncCollection[Document],
+        state: AsyncCollection[Document],
+        unit_of_work: UnitOfWork,
+    ) -> None:
         self.collection = collection
+        self.pending = pending
+        self._state = state
+        self._unit_of_work = unit_of_work
 
     @staticmethod
-    def _cells(
-        events: Iterable[UsageEvent], sign: int
-    ) -> dict[str, tuple[Document, dict[str, int]]]:
+    def _cells(events: Iterable[UsageEvent], sign: int, into: Cells | None = None) -> Cells:
         """Events merged in memory: cell id -> (identity, sums)."""
         merged: dict[tuple[Any, ...], list[int]] = {}
         for event in events:
-            doc = event_to_document(event)
-            values = [sign * (doc[field] or 0) for field in TOTAL_FIELDS]
+            values = [sign * value for value in _event_totals(event)]
             starts = {grain: _period_start(event.timestamp, grain) for grain in ("hour", "day")}
             for family, fields in FAMILIES.items():
-                dims = tuple(doc[field] for field in fields)
+                dims = tuple(getattr(event, field) for field in fields)
                 for grain in _GRAINS[family]:
                     key = (event.org_id, family, grain, starts[grain], dims)
                     sums = merged.get(key)
@@ -112,8 +137,13 @@ class RollupStore:
                     else:
                         for index, value in enumerate(values):
                             sums[index] += value
-        cells: dict[str, tuple[Document, dict[str, int]]] = {}
+        cells: Cells = {} if into is None else into
         for (org_id, family, grain, start, dims), sums in merged.items():
+            cell_id = _cell_id(org_id, family, grain, start, dims)
+            totals = dict(zip(TOTAL_FIELDS, sums, strict=True))
+            if cell_id in cells:
+                _add(cells[cell_id][1], totals)
+                continue
             identity = {
                 "org_id": org_id,
                 "family": family,
@@ -121,15 +151,84 @@ class RollupStore:
                 "start": start,
                 **dict(zip(FAMILIES[family], dims, strict=True)),
             }
-            cell_id = _cell_id(org_id, family, grain, start, dims)
-            cells[cell_id] = (identity, dict(zip(TOTAL_FIELDS, sums, strict=True)))
+            cells[cell_id] = (identity, totals)
         return cells
 
-    def increments(self, events: Iterable[UsageEvent], sign: int = 1) -> list[UpdateOne]:
-        return [
-            UpdateOne({"_id": cell_id}, {"$inc": sums, "$setOnInsert": identity}, upsert=True)
-            for cell_id, (identity, sums) in self._cells(events, sign).items()
-        ]
+    async def _record(self, cells: Cells, session: Session) -> None:
+        """Store increments as pending documents, one per organization and family, so that
+        a read unwinds only the family it asks."""
+        grouped: dict[tuple[str, str], list[Document]] = {}
+        for cell_id, (identity, sums) in cells.items():
+            if any(sums.values()):
+                key = (identity["org_id"], identity["family"])
+                grouped.setdefault(key, []).append({"_id": cell_id, **identity, **sums})
+        if grouped:
+            await self.pending.insert_many(
+                [
+                    {"org_id": org_id, "family": family, "cells": entries}
+                    for (org_id, family), entries in grouped.items()
+                ],
+                session=session,
+            )
+
+    async def apply(
+        self, events: Sequence[UsageEvent], sign: int = 1, session: Session = None
+    ) -> None:
+        """Record the events' increments (negative with sign=-1) in the caller's unit of work."""
+        await self._record(self._cells(events, sign), session)
+
+    async def apply_changes(
+        self, before: Sequence[UsageEvent], after: Sequence[UsageEvent], session: Session = None
+    ) -> None:
+        """Move totals from the old versions of events to their new versions."""
+        await self._record(self._cells(after, 1, into=self._cells(before, -1)), session)
+
+    async def compact_across_tenants(self, limit: int = 500) -> int:
+        """Fold up to `limit` pending documents, of every organization, into the cells.
+
+        Returns how many were folded. Several instances may compact at once: the pending
+        documents are deleted in the same transaction as the cells change, so a document
+        another compactor claimed first aborts this one's transaction, and nothing is
+        applied twice. Without transactions (standalone mongod), each document is claimed
+        by deleting it before its increments are applied: nothing is applied twice either,
+        but a crash between the two loses them until `rollups rebuild`.
+        """
+        docs = await self.pending.find({}).sort("_id", ASCENDING).limit(limit).to_list()
+        if not docs:
+            return 0
+        ids = [doc["_id"] for doc in docs]
+
+        async def fold(session: Session) -> int:
+            claimed = docs
+            if session is not None:
+                deleted = await self.pending.delete_many({"_id": {"$in": ids}}, session=session)
+                if deleted.deleted_count != len(ids):
+                    raise _AlreadyCompacted
+            else:
+                claimed = [
+                    doc
+                    for doc in docs
+                    if (await self.pending.delete_one({"_id": doc["_id"]})).deleted_count
+                ]
+            await self._write(_pending_increments(claimed), session)
+            await self._state.update_one(
+                {"_id": _GENERATION}, {"$inc": {"value": 1}}, upsert=True, session=session
+            )
+            return len(claimed)
+
+        try:
+            return await self._unit_of_work.run(fold)
+        except _AlreadyCompacted:
+            return 0
+
+    async def compact_all_across_tenants(self) -> None:
+        """Fold every pending document, however many there are."""
+        while await self.compact_across_tenants():
+            pass
+
+    async def _generation(self) -> int:
+        doc = await self._state.find_one({"_id": _GENERATION})
+        return int(doc["value"]) if doc else 0
 
     async def _write(self, requests: list[UpdateOne], session: Session = None) -> None:
         if not requests:
@@ -147,17 +246,6 @@ class RollupStore:
             await self.collection.bulk_write(
                 [requests[int(error["index"])] for error in errors], ordered=False
             )
-
-    async def apply(
-        self, events: Sequence[UsageEvent], sign: int = 1, session: Session = None
-    ) -> None:
-        await self._write(self.increments(events, sign), session)
-
-    async def apply_changes(
-        self, before: Sequence[UsageEvent], after: Sequence[UsageEvent], session: Session = None
-    ) -> None:
-        """Move totals from the old versions of events to their new versions."""
-        await self._write(self.increments(before, -1) + self.increments(after, 1), session)
 
     async def totals(
         self,
@@ -186,25 +274,61 @@ class RollupStore:
             ]
         else:
             spans = [("hour", start, end)]
-        rows: list[TotalsRow] = []
-        for grain, span_start, span_end in spans:
-            if span_start >= span_end:
-                continue
-            rows += await sum_usage(
-                self.collection,
-                org_id,
-                time_field="start",
-                start=span_start,
-                end=span_end,
-                usage_filter=usage_filter,
-                group_field=group_field,
-                bucket=TimeBucket("start") if bucketed else None,
-                scope={"family": family, "grain": grain},
+        for _ in range(_READ_ATTEMPTS):
+            generation = await self._generation()
+            rows: list[TotalsRow] = []
+            for grain, span_start, span_end in spans:
+                if span_start >= span_end:
+                    continue
+                rows += await sum_usage(
+                    self.collection,
+                    org_id,
+                    time_field="start",
+                    start=span_start,
+                    end=span_end,
+                    usage_filter=usage_filter,
+                    group_field=group_field,
+                    bucket=TimeBucket("start") if bucketed else None,
+                    scope={"family": family, "grain": grain},
+                )
+            rows += await self._pending_totals(
+                org_id, family, spans, usage_filter, group_field, bucketed=bucketed
             )
-        return rows
+            if await self._generation() == generation:
+                return rows
+        raise PyMongoError("The rollups kept changing while they were read; try again.")
+
+    async def _pending_totals(
+        self,
+        org_id: str,
+        family: str,
+        spans: Sequence[tuple[str, datetime, datetime]],
+        usage_filter: UsageFilter,
+        group_field: str | None,
+        *,
+        bucketed: bool,
+    ) -> list[TotalsRow]:
+        """What the pending documents add to the cells a read covers."""
+        match = filter_query(org_id, usage_filter)
+        match["$or"] = [
+            {"grain": grain, "start": {"$gte": start, "$lt": end}}
+            for grain, start, end in spans
+            if start < end
+        ]
+        stages: list[Document] = [
+            {"$match": {"org_id": org_id, "family": family}},
+            {"$unwind": "$cells"},
+            {"$replaceRoot": {"newRoot": "$cells"}},
+            {"$match": match},
+        ]
+        bucket = TimeBucket("start") if bucketed else None
+        return await group_totals(self.pending, stages, group_field, bucket)
 
     async def rebuild(self, org_id: str, events: AsyncCollection[Document]) -> RebuildReport:
-        """Recompute an organization's rollups from its raw events, reporting any drift."""
+        """Recompute an organization's rollups from its raw events, reporting any drift.
+        Run it while the organization ingests nothing: events stored during the rebuild
+        may be counted twice until the next one."""
+        await self.compact_all_across_tenants()
         dims = sorted({field for fields in FAMILIES.values() for field in fields})
         group: Document = {"_id": {"hour": "$hour", **{name: f"${name}" for name in dims}}}
         group.update({field: {"$sum": f"${field}"} for field in TOTAL_FIELDS})
@@ -242,6 +366,44 @@ class RollupStore:
         if expected:
             await self.collection.insert_many(list(expected.values()), ordered=False)
         return RebuildReport(org_id=org_id, rollups=len(expected), differing=differing)
+
+
+def _event_totals(event: UsageEvent) -> tuple[int, ...]:
+    """What one event adds to a cell, in the order of TOTAL_FIELDS."""
+    tokens = event.tokens
+    return (
+        1,
+        tokens.input_tokens,
+        tokens.output_tokens,
+        tokens.cached_input_tokens,
+        tokens.cache_write_tokens,
+        tokens.reasoning_tokens,
+        event.cost.total_nano if event.cost is not None else 0,
+        1 if event.cost is None else 0,
+    )
+
+
+def _add(sums: dict[str, int], more: dict[str, int]) -> None:
+    for field, value in more.items():
+        sums[field] += value
+
+
+def _pending_increments(docs: Iterable[Document]) -> list[UpdateOne]:
+    """The cells of pending documents, merged: one upsert per cell."""
+    merged: Cells = {}
+    for doc in docs:
+        for entry in doc["cells"]:
+            sums = {field: int(entry.get(field) or 0) for field in TOTAL_FIELDS}
+            if entry["_id"] in merged:
+                _add(merged[entry["_id"]][1], sums)
+            else:
+                identity = {k: v for k, v in entry.items() if k != "_id" and k not in sums}
+                merged[entry["_id"]] = (identity, sums)
+    return [
+        UpdateOne({"_id": cell_id}, {"$inc": sums, "$setOnInsert": identity}, upsert=True)
+        for cell_id, (identity, sums) in merged.items()
+        if any(sums.values())
+    ]
 
 
 def _totals(doc: Document | None) -> tuple[int, ...]:

@@ -6,16 +6,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import httpx
-import pytest
 from pymongo import AsyncMongoClient
-from pymongo.errors import PyMongoError
 
 from meterr.auth import hash_key
 from meterr.domain import UsageEvent
 from meterr.pricing import TokenUsage
 from meterr.resolvers import rebuild_rollups
 from meterr.store import Store
-from tests.conftest import KeyFactory, bearer
+from tests.conftest import KeyFactory, bearer, eventually
 
 MARCH = {"start_date": "2025-03-01", "end_date": "2025-03-31"}
 
@@ -192,22 +190,18 @@ async def test_repricing_moves_rollups_with_the_events(
     assert report.agreed
 
 
-async def test_an_event_and_its_rollups_are_stored_together_or_not_at_all(store: Store) -> None:
-    def event(i: int) -> UsageEvent:
-        return usage_event("org_atomic", f"atomic-{i}", datetime(2025, 5, 1, 12, i, tzinfo=UTC))
+async def test_the_service_folds_pending_increments_on_its_own(
+    client: httpx.AsyncClient, make_key: KeyFactory, store: Store
+) -> None:
+    key = await make_key()
+    response = await client.post(
+        "/v1/track", headers=bearer(key), json={"events": events_in_march(5)}
+    )
+    assert response.status_code == 201
+    org_id = await org_id_of(store, key)
 
-    await store.writer.write([event(1)])
-    # Break one rollup cell the next event must update: its increment will fail.
-    await store.rollups.collection.update_one(
-        {"org_id": "org_atomic", "family": "base", "grain": "hour"},
-        {"$set": {"requests": "not a number"}},
-    )
-    with pytest.raises(PyMongoError):
-        await store.writer.write([event(2)])
-    stored = await store.events.collection.distinct("event_id", {"org_id": "org_atomic"})
-    assert stored == ["atomic-1"], "the failed unit of work left its event behind"
-    day = await store.rollups.collection.find_one(
-        {"org_id": "org_atomic", "family": "base", "grain": "day"}
-    )
-    assert day is not None
-    assert day["requests"] == 1, "the failed unit of work left a rollup increment behind"
+    async def folded() -> bool:
+        return not await store.rollups.pending.count_documents({"org_id": org_id})
+
+    await eventually(folded)
+    assert await store.rollups.collection.count_documents({"org_id": org_id}) > 0
