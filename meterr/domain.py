@@ -11,7 +11,15 @@ from typing import Any
 from meterr.pricing import CostBreakdown, TokenUsage, nano_to_usd
 
 __all__ = [
+    "SCOPE_FIELDS",
+    "Budget",
+    "BudgetAction",
+    "BudgetPeriod",
+    "BudgetScope",
+    "BudgetStatus",
+    "BudgetUnit",
     "Dimension",
+    "Notification",
     "GroupBy",
     "PriceUsed",
     "PricingStatus",
@@ -108,6 +116,7 @@ class UsageFilter:
     models: tuple[str, ...] = ()
     team_ids: tuple[str, ...] = ()
     user_ids: tuple[str, ...] = ()
+    api_key_ids: tuple[str, ...] = ()
 
     def restrictions(self) -> dict[str, tuple[str, ...]]:
         """Stored field name -> allowed values, for each filter that is set."""
@@ -116,6 +125,7 @@ class UsageFilter:
             "model": self.models,
             "team_id": self.team_ids,
             "user_id": self.user_ids,
+            "api_key_id": self.api_key_ids,
         }
         return {field: values for field, values in by_field.items() if values}
 
@@ -152,3 +162,98 @@ class UsageTotals:
             cost_nano=self.cost_nano + other.cost_nano,
             unpriced_requests=self.unpriced_requests + other.unpriced_requests,
         )
+
+
+# The event fields a budget may be scoped by.
+SCOPE_FIELDS = ("team_id", "user_id", "provider", "model", "api_key_id")
+
+
+class BudgetUnit(enum.StrEnum):
+    USD = "usd"
+    TOKENS = "tokens"
+
+
+class BudgetPeriod(enum.StrEnum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    TOTAL = "total"
+
+
+class BudgetAction(enum.StrEnum):
+    ALERT = "alert"
+    BLOCK = "block"
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetScope:
+    """The events a budget counts: those whose `field` equals `value`, or all of them."""
+
+    field: str | None = None
+    value: str | None = None
+
+    def covers(self, subject: object) -> bool:
+        """Whether an event (or a call about to be made) with these fields counts."""
+        return self.field is None or getattr(subject, self.field, None) == self.value
+
+    def usage_filter(self) -> UsageFilter:
+        if self.field is None or self.value is None:
+            return UsageFilter()
+        plural = {"team_id": "team_ids", "user_id": "user_ids", "api_key_id": "api_key_ids"}
+        name = plural.get(self.field, f"{self.field}s")
+        return UsageFilter(**{name: (self.value,)})
+
+
+@dataclass(frozen=True, slots=True)
+class Budget:
+    """A spending limit over a calendar period. `limit` is in the budget's unit: nano-USD
+    for usd budgets, tokens for token budgets."""
+
+    id: str
+    org_id: str
+    name: str
+    scope: BudgetScope
+    limit: int
+    unit: BudgetUnit
+    period: BudgetPeriod
+    timezone: str
+    thresholds: tuple[int, ...]
+    action: BudgetAction
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetStatus:
+    """A budget's spend over its current period, in its unit."""
+
+    budget: Budget
+    period_start: datetime
+    period_end: datetime | None
+    current: int
+
+    @property
+    def percent(self) -> Decimal:
+        """Spent share of the limit (always above zero), to the hundredth of a percent."""
+        return (Decimal(self.current) * 100 / self.budget.limit).quantize(Decimal("0.01"))
+
+    @property
+    def exceeded(self) -> bool:
+        return self.current >= self.budget.limit
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.budget.limit - self.current)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """Something that happened, as feeds and webhooks deliver it: `seq` orders an
+    organization's notifications as they were stored."""
+
+    id: str
+    org_id: str
+    type: str
+    data: dict[str, Any]
+    created_at: datetime
+    seq: int

@@ -51,8 +51,10 @@ class Principal:
     role: Role
     team_id: str | None = None
 
-    def require(self, operation: Operation) -> None:
-        if operation not in _ALLOWED[self.role]:
+    def require(self, operation: Operation, *alternatives: Operation) -> None:
+        """Refuse unless the key's role allows `operation` (or one of `alternatives`)."""
+        allowed = _ALLOWED[self.role]
+        if operation not in allowed and not allowed.intersection(alternatives):
             raise Forbidden(
                 f"A key with role '{self.role}' may not {operation.value}.",
                 {"role": self.role.value, "operation": operation.value},

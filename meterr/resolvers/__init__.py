@@ -13,6 +13,18 @@ from meterr.resolvers.access import (
     bearer_token,
     count_request,
 )
+from meterr.resolvers.budgets import (
+    BudgetCheck,
+    CallScope,
+    budget_amount,
+    call_scope,
+    check_budgets,
+    create_budget,
+    delete_budget,
+    get_budget,
+    list_budgets,
+    update_budget,
+)
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import (
     NO_VALUE,
@@ -29,6 +41,11 @@ from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_event
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
 from meterr.resolvers.maintenance import rebuild_rollups
+from meterr.resolvers.notifications import (
+    NOTIFICATION_TYPES,
+    NotificationsPage,
+    list_notifications,
+)
 from meterr.resolvers.prices import (
     RepriceLine,
     RepriceReport,
@@ -37,10 +54,24 @@ from meterr.resolvers.prices import (
     set_price_override,
 )
 from meterr.resolvers.timerange import TimeRange, parse_time_range
-from meterr.resolvers.tracking import TrackedEvent, track_events
+from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 
 __all__ = [
     "MAX_PAGE",
+    "NOTIFICATION_TYPES",
+    "BudgetCheck",
+    "CallScope",
+    "NotificationsPage",
+    "Tracking",
+    "budget_amount",
+    "call_scope",
+    "check_budgets",
+    "create_budget",
+    "delete_budget",
+    "get_budget",
+    "list_budgets",
+    "list_notifications",
+    "update_budget",
     "ModelPrice",
     "NO_VALUE",
     "CostGroup",

@@ -8,6 +8,7 @@ from cachetools import TTLCache
 
 from meterr.auth import Principal
 from meterr.config import Settings
+from meterr.domain import Budget
 from meterr.events import EventBus
 from meterr.pricing import Catalogue, ModelPrice
 from meterr.store import Store
@@ -25,6 +26,8 @@ class Services:
     bus: EventBus
     principals: TTLCache[str, Principal] = field(init=False)
     overrides: TTLCache[str, tuple[ModelPrice, ...]] = field(init=False)
+    budgets: TTLCache[str, tuple[Budget, ...]] = field(init=False)
+    fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:
         ttl = self.settings.key_cache_seconds
@@ -32,6 +35,10 @@ class Services:
         # key or a new override reaches other instances within `ttl` seconds.
         self.principals = TTLCache(maxsize=10_000, ttl=ttl)
         self.overrides = TTLCache(maxsize=10_000, ttl=ttl)
+        self.budgets = TTLCache(maxsize=10_000, ttl=ttl)
+        # Alerts known to have fired (budget id, period) never unfire, except when their
+        # budget is changed: then this instance forgets them at once, others within `ttl`.
+        self.fired_alerts = TTLCache(maxsize=100_000, ttl=max(ttl, 60))
 
 
 @dataclass(frozen=True, slots=True)

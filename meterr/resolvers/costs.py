@@ -26,6 +26,7 @@ __all__ = [
     "parse_usage_filter",
     "summed_usage",
     "usage_filter",
+    "usage_in",
     "usage_totals",
 ]
 
@@ -197,6 +198,14 @@ async def cost_groups(
         (CostGroup(key, totals) for key, totals in groups.items()),
         key=lambda group: (-group.totals.cost_nano, -group.totals.tokens, group.key),
     )
+
+
+async def usage_in(
+    ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter
+) -> UsageTotals:
+    """The range's totals, for the service's own use (budgets): no role is checked."""
+    rows = await _rows(ctx, time_range, usage_filter, None, bucketed=False)
+    return sum((row.totals for row in rows), UsageTotals())
 
 
 async def summed_usage(

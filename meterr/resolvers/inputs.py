@@ -7,14 +7,24 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    ValidationError,
+    field_validator,
+)
 
+from meterr.domain import BudgetAction, BudgetPeriod, BudgetUnit
 from meterr.errors import InvalidInput
 
 __all__ = [
     "MAX_METADATA_BYTES",
     "MAX_TOKENS",
+    "BudgetInput",
     "PriceOverrideInput",
     "RepriceInput",
     "TrackEventInput",
@@ -123,6 +133,46 @@ class RepriceInput(BaseModel):
     model: str | None = None
     unpriced_only: bool = False
     dry_run: bool = True
+
+
+class BudgetInput(BaseModel):
+    """A budget as clients create it; a PATCH is merged into the stored one and checked
+    again as a whole. Rules across fields (one scope, whole tokens) are the resolver's."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    limit: Annotated[Decimal, Field(gt=0, le=10**15, decimal_places=9, allow_inf_nan=False)]
+    unit: BudgetUnit = BudgetUnit.USD
+    period: BudgetPeriod = BudgetPeriod.MONTH
+    thresholds: Annotated[
+        list[Annotated[StrictInt, Field(ge=1, le=1000)]], Field(max_length=20)
+    ] = Field(default_factory=lambda: [50, 80, 100])
+    action: BudgetAction = BudgetAction.ALERT
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = "UTC"
+    team_id: Identifier | None = None
+    user_id: Identifier | None = None
+    provider: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    model: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    api_key_id: Identifier | None = None
+
+    @field_validator("thresholds")
+    @classmethod
+    def _distinct_thresholds(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("thresholds must not repeat")
+        return sorted(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone '{value}': use an IANA name such as Europe/Paris"
+            ) from None
+        return value
 
 
 _MESSAGES = {

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from meterr.errors import InvalidInput
 from meterr.resolvers.inputs import parse_rfc3339
 
-__all__ = ["TimeRange", "parse_time_range", "parse_zone"]
+__all__ = ["TimeRange", "parse_time_range", "parse_zone", "stored_instant"]
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_RANGE = timedelta(days=3 * 366)
@@ -42,6 +42,12 @@ class TimeRange:
             if probe >= self.end:
                 return True
             probe = min(probe + timedelta(days=1), self.end)
+
+
+def stored_instant(moment: datetime) -> datetime:
+    """The instant as the store keeps it (BSON dates hold milliseconds), so that the answer
+    to the request that stores something equals what later reads return."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def parse_zone(name: str | None) -> ZoneInfo:

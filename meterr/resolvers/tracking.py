@@ -14,11 +14,14 @@ from meterr.auth import Operation
 from meterr.domain import PriceUsed, UsageEvent
 from meterr.errors import IdempotencyConflict, InvalidInput
 from meterr.pricing import ModelPrice, PriceBook, TokenUsage, compute_cost, normalize_provider
+from meterr.resolvers.budgets import watch_budgets
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.inputs import TrackEventInput, validate_model
+from meterr.resolvers.timerange import stored_instant
 
 __all__ = [
     "TrackedEvent",
+    "Tracking",
     "event_payload",
     "organization_overrides",
     "price_book",
@@ -35,6 +38,14 @@ class TrackedEvent:
 
     event: UsageEvent
     replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Tracking:
+    """What one track request stored, and the blocking budgets its events are over."""
+
+    events: list[TrackedEvent]
+    over_budget: list[str]
 
 
 async def organization_overrides(services: Services, org_id: str) -> tuple[ModelPrice, ...]:
@@ -79,12 +90,6 @@ def priced(event: UsageEvent, book: PriceBook) -> UsageEvent:
     )
 
 
-def _millis(moment: datetime) -> datetime:
-    """The instant as the store keeps it (BSON dates hold milliseconds), so the answer to
-    the request that stores an event equals what later reads and replays return."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
 def _fingerprint(event: TrackEventInput) -> str:
     body = event.model_dump(mode="json", exclude={"event_id"}, exclude_none=True)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
@@ -123,7 +128,7 @@ def _build_event(
         org_id=ctx.org_id,
         event_id=item.event_id or f"gen_{secrets.token_hex(12)}",
         fingerprint=_fingerprint(item),
-        timestamp=_millis(item.timestamp) if item.timestamp is not None else now,
+        timestamp=stored_instant(item.timestamp) if item.timestamp is not None else now,
         received_at=now,
         provider=normalize_provider(item.provider),
         model=item.model,
@@ -192,7 +197,7 @@ async def track_events(
     *,
     batch: bool,
     idempotency_key: str | None = None,
-) -> list[TrackedEvent]:
+) -> Tracking:
     """Store each event once: a replayed event_id answers the stored event, a batch is
     all or nothing."""
     ctx.principal.require(Operation.INGEST)
@@ -206,7 +211,7 @@ async def track_events(
         raw = raw_events[0]
         if isinstance(raw, Mapping) and "event_id" not in raw:
             raw_events = [{**raw, "event_id": idempotency_key}]
-    now = _millis(datetime.now(UTC))
+    now = stored_instant(datetime.now(UTC))
     book = await price_book(ctx.services, ctx.org_id)
     events = _validate(ctx, raw_events, batch=batch, now=now, book=book)
     store = ctx.store
@@ -228,12 +233,14 @@ async def track_events(
 
     for event in outcome.inserted:
         await ctx.services.bus.publish(ctx.org_id, "usage.tracked", event_payload(event))
-    return [
+    tracked = [
         TrackedEvent(stored[event.event_id], True)
         if event.event_id in stored
         else TrackedEvent(event, False)
         for event in events
     ]
+    over_budget = await watch_budgets(ctx, [item.event for item in tracked])
+    return Tracking(tracked, over_budget)
 
 
 def _has_event_id(raw: object) -> bool:

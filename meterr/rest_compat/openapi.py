@@ -53,6 +53,102 @@ _EVENT_INPUT = {
     },
 }
 
+_SCOPE = {
+    name: {"type": "string", "minLength": 1, "maxLength": 256}
+    for name in ("team_id", "user_id", "provider", "model", "api_key_id")
+}
+
+_BUDGET_INPUT = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name", "limit"],
+    "description": "At most one of team_id, user_id, provider, model, api_key_id (none: the "
+    "whole organization).",
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "limit": {"type": "number", "exclusiveMinimum": 0, "description": "USD or tokens"},
+        "unit": {"enum": ["usd", "tokens"], "default": "usd"},
+        "period": {"enum": ["day", "week", "month", "total"], "default": "month"},
+        "thresholds": {
+            "type": "array",
+            "items": {"type": "integer", "minimum": 1, "maximum": 1000},
+            "default": [50, 80, 100],
+            "description": "Percentages of the limit at which an alert fires",
+        },
+        "action": {"enum": ["alert", "block"], "default": "alert"},
+        "timezone": {"type": "string", "default": "UTC", "description": "IANA time zone"},
+        **_SCOPE,
+    },
+}
+
+_BUDGET_ID = {"name": "budget_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _budget_paths() -> dict[str, Any]:
+    body = {
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BudgetInput"}}},
+    }
+    budget = _json({"type": "object"}, "The budget with its spend in the current period")
+    return {
+        "/budgets": {
+            "post": {
+                "summary": "Create a budget",
+                "requestBody": body,
+                "responses": {"201": budget, **_STANDARD_ERRORS},
+            },
+            "get": {
+                "summary": "Every budget with its spend in the current period",
+                "responses": {"200": _json({"type": "object"}, "{budgets}"), **_STANDARD_ERRORS},
+            },
+        },
+        "/budgets/check": {
+            "get": {
+                "summary": "Whether a call may go ahead: no blocking budget over it is spent",
+                "parameters": [
+                    *(_query(name, f"The call's {name}") for name in _SCOPE),
+                    _query("estimated_cost", "USD the call may cost", {"type": "number"}),
+                    _query("estimated_tokens", "Tokens the call may use", {"type": "integer"}),
+                ],
+                "responses": {
+                    "200": _json({"type": "object"}, "{allowed, blocking, budgets}"),
+                    **_STANDARD_ERRORS,
+                },
+            }
+        },
+        "/budgets/{budget_id}": {
+            "parameters": [_BUDGET_ID],
+            "get": {"summary": "One budget", "responses": {"200": budget, "404": _ERROR}},
+            "patch": {
+                "summary": "Change a budget; the fields given are merged into it",
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "responses": {"200": budget, "404": _ERROR, **_STANDARD_ERRORS},
+            },
+            "delete": {
+                "summary": "Delete a budget",
+                "responses": {"204": {"description": "Deleted"}, "404": _ERROR},
+            },
+        },
+        "/events": {
+            "get": {
+                "summary": "Notifications (budget.threshold_reached, usage.exceeded), newest first",
+                "parameters": [
+                    _query("type", "Only these types (comma-separated)"),
+                    _query("limit", "1 to 1000", {"type": "integer", "minimum": 1}),
+                    _query("cursor", "next_cursor of the previous page"),
+                ],
+                "responses": {
+                    "200": _json({"type": "object"}, "{events, next_cursor}"),
+                    **_STANDARD_ERRORS,
+                },
+            }
+        },
+    }
+
+
 _TOTALS = {
     "type": "object",
     "properties": {
@@ -235,6 +331,7 @@ def openapi_document(*, max_page: int) -> dict[str, Any]:
                     },
                 }
             },
+            **_budget_paths(),
             "/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -247,6 +344,7 @@ def openapi_document(*, max_page: int) -> dict[str, Any]:
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "EventInput": _EVENT_INPUT,
+                "BudgetInput": _BUDGET_INPUT,
                 "Error": {
                     "type": "object",
                     "required": ["error"],

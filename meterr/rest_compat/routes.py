@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,9 +17,16 @@ from meterr.resolvers import (
     RepriceInput,
     RequestContext,
     TimeRange,
+    call_scope,
+    check_budgets,
     cost_groups,
+    create_budget,
+    delete_budget,
+    get_budget,
     get_event,
+    list_budgets,
     list_events,
+    list_notifications,
     list_prices,
     parse_group_by,
     parse_time_range,
@@ -27,15 +35,19 @@ from meterr.resolvers import (
     set_price_override,
     summed_usage,
     track_events,
+    update_budget,
     usage_totals,
     validate_model,
 )
 from meterr.rest_compat.endpoint import read_json, v1_endpoint
 from meterr.rest_compat.openapi import openapi_document
 from meterr.rest_compat.shapes import (
+    budget_check_json,
+    budget_json,
     cost_groups_json,
     event_json,
     instant,
+    notification_json,
     price_json,
     reprice_json,
     totals_json,
@@ -60,6 +72,25 @@ def _int_query(request: Request, name: str, default: int) -> int:
         raise InvalidInput(
             f"{name} must be an integer.", {"fields": {name: "not an integer"}}
         ) from None
+
+
+def _optional_int_query(request: Request, name: str) -> int | None:
+    return None if _query(request, name) is None else _int_query(request, name, 0)
+
+
+def _decimal_query(request: Request, name: str) -> Decimal | None:
+    raw = _query(request, name)
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise InvalidInput(
+            f"{name} must be a number.", {"fields": {name: "not a number"}}
+        ) from None
+    if not value.is_finite():
+        raise InvalidInput(f"{name} must be a number.", {"fields": {name: "not a number"}})
+    return value
 
 
 def _range_and_filter(request: Request) -> tuple[TimeRange, UsageFilter]:
@@ -91,18 +122,21 @@ async def track(request: Request, ctx: RequestContext) -> Response:
         raw_events = body["events"]
     else:
         raw_events = [body]
-    tracked = await track_events(
+    tracking = await track_events(
         ctx, raw_events, batch=batch, idempotency_key=request.headers.get("idempotency-key")
     )
+    tracked = tracking.events
     fresh = any(not item.replayed for item in tracked)
     status = 201 if fresh else 200
+    budgets = {"over_budget": bool(tracking.over_budget), "over_budget_ids": tracking.over_budget}
     if not batch:
-        return JSONResponse(tracked_json(tracked[0]), status_code=status)
+        return JSONResponse({**tracked_json(tracked[0]), **budgets}, status_code=status)
     return JSONResponse(
         {
             "events": [tracked_json(item) for item in tracked],
             "count": len(tracked),
             "replayed": sum(item.replayed for item in tracked),
+            **budgets,
         },
         status_code=status,
     )
@@ -180,6 +214,63 @@ async def reprice_events(request: Request, ctx: RequestContext) -> Response:
     return JSONResponse(reprice_json(await reprice(ctx, body)))
 
 
+@v1_endpoint
+async def budgets_create(request: Request, ctx: RequestContext) -> Response:
+    status = await create_budget(ctx, await read_json(request, 65_536))
+    return JSONResponse(budget_json(status), status_code=201)
+
+
+@v1_endpoint
+async def budgets_list(_request: Request, ctx: RequestContext) -> Response:
+    return JSONResponse({"budgets": [budget_json(status) for status in await list_budgets(ctx)]})
+
+
+@v1_endpoint
+async def budget_check(request: Request, ctx: RequestContext) -> Response:
+    scope = call_scope(
+        ctx,
+        team_id=_query(request, "team_id"),
+        user_id=_query(request, "user_id"),
+        provider=_query(request, "provider"),
+        model=_query(request, "model"),
+        api_key_id=_query(request, "api_key_id"),
+    )
+    check = await check_budgets(
+        ctx,
+        scope,
+        estimated_cost=_decimal_query(request, "estimated_cost"),
+        estimated_tokens=_optional_int_query(request, "estimated_tokens"),
+    )
+    return JSONResponse(budget_check_json(check))
+
+
+@v1_endpoint
+async def budget_detail(request: Request, ctx: RequestContext) -> Response:
+    budget_id = request.path_params["budget_id"]
+    if request.method == "DELETE":
+        await delete_budget(ctx, budget_id)
+        return Response(status_code=204)
+    if request.method == "PATCH":
+        status = await update_budget(ctx, budget_id, await read_json(request, 65_536))
+    else:
+        status = await get_budget(ctx, budget_id)
+    return JSONResponse(budget_json(status))
+
+
+@v1_endpoint
+async def notifications(request: Request, ctx: RequestContext) -> Response:
+    types = [t.strip() for t in (_query(request, "type") or "").split(",") if t.strip()]
+    page = await list_notifications(
+        ctx, types=types, limit=_int_query(request, "limit", 100), cursor=_query(request, "cursor")
+    )
+    return JSONResponse(
+        {
+            "events": [notification_json(item) for item in page.notifications],
+            "next_cursor": page.next_cursor,
+        }
+    )
+
+
 async def openapi(_request: Request) -> Response:
     return JSONResponse(openapi_document(max_page=MAX_PAGE))
 
@@ -195,5 +286,10 @@ def v1_routes() -> list[Route]:
         Route("/prices", prices, methods=["GET"]),
         Route("/prices/overrides", price_overrides, methods=["POST"]),
         Route("/prices/reprice", reprice_events, methods=["POST"]),
+        Route("/budgets", budgets_create, methods=["POST"]),
+        Route("/budgets", budgets_list, methods=["GET"], name="budgets_list"),
+        Route("/budgets/check", budget_check, methods=["GET"]),
+        Route("/budgets/{budget_id}", budget_detail, methods=["GET", "PATCH", "DELETE"]),
+        Route("/events", notifications, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]

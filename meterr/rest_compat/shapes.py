@@ -6,12 +6,23 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
-from meterr.domain import UsageEvent, UsageTotals
-from meterr.resolvers import CostGroup, ModelPrice, RepriceReport, TrackedEvent, nano_to_usd
+from meterr.domain import SCOPE_FIELDS, BudgetStatus, Notification, UsageEvent, UsageTotals
+from meterr.resolvers import (
+    BudgetCheck,
+    CostGroup,
+    ModelPrice,
+    RepriceReport,
+    TrackedEvent,
+    budget_amount,
+    nano_to_usd,
+)
 
 __all__ = [
+    "budget_check_json",
+    "budget_json",
     "cost_groups_json",
     "event_json",
+    "notification_json",
     "price_json",
     "reprice_json",
     "totals_json",
@@ -154,4 +165,55 @@ def reprice_json(report: RepriceReport) -> dict[str, Any]:
             }
             for line in report.lines
         ],
+    }
+
+
+def _amount(status: BudgetStatus, amount: int) -> float | int:
+    value = budget_amount(status.budget, amount)
+    return usd(value) if isinstance(value, Decimal) else value
+
+
+def budget_json(status: BudgetStatus) -> dict[str, Any]:
+    """A budget as created (its scope field among team_id, user_id, provider, model and
+    api_key_id), with its spend over the current period."""
+    budget = status.budget
+    return {
+        "id": budget.id,
+        "name": budget.name,
+        **{
+            name: budget.scope.value if budget.scope.field == name else None
+            for name in SCOPE_FIELDS
+        },
+        "limit": _amount(status, budget.limit),
+        "unit": budget.unit.value,
+        "period": budget.period.value,
+        "timezone": budget.timezone,
+        "thresholds": list(budget.thresholds),
+        "action": budget.action.value,
+        "current": _amount(status, status.current),
+        "remaining": _amount(status, status.remaining),
+        "percent": float(status.percent),
+        "exceeded": status.exceeded,
+        "period_start": instant(status.period_start),
+        "period_end": None if status.period_end is None else instant(status.period_end),
+        "created_at": instant(budget.created_at),
+        "updated_at": instant(budget.updated_at),
+    }
+
+
+def budget_check_json(check: BudgetCheck) -> dict[str, Any]:
+    return {
+        "allowed": check.allowed,
+        "blocking": check.blocking,
+        "budgets": [budget_json(status) for status in check.budgets],
+    }
+
+
+def notification_json(notification: Notification) -> dict[str, Any]:
+    """As webhooks deliver it: `{"id", "event", "created", "data"}`."""
+    return {
+        "id": notification.id,
+        "event": notification.type,
+        "created": instant(notification.created_at),
+        "data": notification.data,
     }

@@ -10,6 +10,7 @@ from meterr.domain import Dimension, GroupBy, UsageFilter
 from meterr.errors import InvalidInput
 from meterr.resolvers.inputs import PriceOverrideInput as PriceOverrideBody
 from meterr.resolvers.inputs import RepriceInput
+from meterr.schema.budgets import BudgetMutations, BudgetQueries
 from meterr.schema.context import GraphQLContext
 from meterr.schema.inputs import (
     PriceOverrideInput,
@@ -59,7 +60,7 @@ def _group_by(dimension: CostDimension, metadata_key: str | None) -> GroupBy:
 
 
 @strawberry.type
-class Query:
+class Query(BudgetQueries):
     @strawberry.field(description="Costs grouped by a dimension over [startDate, endDate].")
     async def costs(
         self,
@@ -142,7 +143,7 @@ class Query:
 
 
 @strawberry.type
-class Mutation:
+class Mutation(BudgetMutations):
     @strawberry.mutation(description="Record one usage event (same rules as POST /v1/track).")
     async def track_usage(
         self, info: GqlInfo, input: TrackUsageInput, idempotency_key: str | None = None
@@ -150,7 +151,7 @@ class Mutation:
         tracked = await resolvers.track_events(
             info.context.meterr, [as_body(input)], batch=False, idempotency_key=idempotency_key
         )
-        return TrackedUsage.from_domain(tracked[0])
+        return TrackedUsage.from_domain(tracked.events[0], tracked.over_budget)
 
     @strawberry.mutation(description="Record up to 1,000 events, all or nothing.")
     async def track_usage_batch(
@@ -159,7 +160,7 @@ class Mutation:
         tracked = await resolvers.track_events(
             info.context.meterr, [as_body(event) for event in events], batch=True
         )
-        return [TrackedUsage.from_domain(item) for item in tracked]
+        return [TrackedUsage.from_domain(item, tracked.over_budget) for item in tracked.events]
 
     @strawberry.mutation(description="Set a negotiated price that wins over the catalogue.")
     async def set_price_override(self, info: GqlInfo, input: PriceOverrideInput) -> Price:

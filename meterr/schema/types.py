@@ -157,14 +157,24 @@ class UsageEvent:
         )
 
 
-@strawberry.type(description="A tracked event and whether the request only replayed it.")
+@strawberry.type(
+    description="A tracked event, whether the request only replayed it, and the blocking "
+    "budgets the request's events are over (usage is recorded all the same)."
+)
 class TrackedUsage:
     event: UsageEvent
     replayed: bool
+    over_budget: bool
+    over_budget_ids: list[strawberry.ID]
 
     @classmethod
-    def from_domain(cls, tracked: TrackedEvent) -> TrackedUsage:
-        return cls(event=UsageEvent.from_domain(tracked.event), replayed=tracked.replayed)
+    def from_domain(cls, tracked: TrackedEvent, over_budget: list[str]) -> TrackedUsage:
+        return cls(
+            event=UsageEvent.from_domain(tracked.event),
+            replayed=tracked.replayed,
+            over_budget=bool(over_budget),
+            over_budget_ids=[strawberry.ID(budget_id) for budget_id in over_budget],
+        )
 
 
 @strawberry.type(description="Summed usage; cost in USD (6 decimals) and exact.")

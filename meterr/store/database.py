@@ -14,10 +14,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from meterr.config import Settings
+from meterr.store.budgets import BudgetStore
 from meterr.store.documents import Document
 from meterr.store.embedded import EmbeddedServer, find_running_server
 from meterr.store.events import EventStore
 from meterr.store.ingest import EventWriter
+from meterr.store.notifications import NotificationStore
 from meterr.store.organizations import OrganizationStore
 from meterr.store.prices import PriceOverrideStore
 from meterr.store.rate_limits import RateCounterStore
@@ -40,13 +42,17 @@ class Store:
 
     def __post_init__(self) -> None:
         self.organizations = OrganizationStore(self.db["organizations"], self.db["api_keys"])
-        self.events = EventStore(self.db["events"])
+        self.events = EventStore(self.db["usage_events"])
         self.unit_of_work = UnitOfWork(self.client)
         self.rollups = RollupStore(
             self.db["rollups_hourly"],
             self.db["rollups_pending"],
             self.db["rollups_state"],
             self.unit_of_work,
+        )
+        self.notifications = NotificationStore(self.db["events"], self.db["event_sequences"])
+        self.budgets = BudgetStore(
+            self.db["budgets"], self.db["budget_periods"], self.notifications, self.unit_of_work
         )
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
@@ -61,6 +67,9 @@ class Store:
             (self.rollups.collection, self.rollups.indexes),
             (self.rollups.pending, self.rollups.pending_indexes),
             (self.price_overrides.collection, self.price_overrides.indexes),
+            (self.notifications.collection, self.notifications.indexes),
+            (self.budgets.collection, self.budgets.indexes),
+            (self.budgets.periods, self.budgets.period_indexes),
             (self.rate_counters.collection, self.rate_counters.indexes),
         ):
             await collection.create_indexes(list(indexes))

@@ -1,0 +1,247 @@
+"""Budgets and notifications in GraphQL: types, inputs and the fields Query and Mutation
+inherit, each a thin call into resolvers/."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+import strawberry
+from strawberry.scalars import JSON
+from strawberry.types import Info
+
+from meterr import domain, resolvers
+from meterr.schema.context import GraphQLContext
+from meterr.schema.inputs import as_body
+from meterr.schema.types import exact, usd_float
+
+__all__ = ["BudgetMutations", "BudgetQueries"]
+
+GqlInfo = Info[GraphQLContext, None]
+
+
+@strawberry.enum
+class BudgetUnit(enum.Enum):
+    USD = "usd"
+    TOKENS = "tokens"
+
+
+@strawberry.enum
+class BudgetPeriod(enum.Enum):
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+    TOTAL = "total"
+
+
+@strawberry.enum
+class BudgetAction(enum.Enum):
+    ALERT = "alert"
+    BLOCK = "block"
+
+
+def _amount(status: domain.BudgetStatus, amount: int) -> tuple[float, str]:
+    value = resolvers.budget_amount(status.budget, amount)
+    if isinstance(value, Decimal):
+        return usd_float(value), exact(value)
+    return float(value), str(value)
+
+
+@strawberry.type(
+    description="A limit over a calendar period and its spend in the current one; amounts "
+    "are in the budget's unit (USD to 6 decimals, with the exact decimal beside, or tokens)."
+)
+class Budget:
+    id: strawberry.ID
+    name: str
+    team_id: str | None
+    user_id: str | None
+    provider: str | None
+    model: str | None
+    api_key_id: str | None
+    limit: float
+    limit_exact: str
+    unit: BudgetUnit
+    period: BudgetPeriod
+    timezone: str
+    thresholds: list[int]
+    action: BudgetAction
+    current: float
+    current_exact: str
+    remaining: float
+    percent: float
+    exceeded: bool
+    period_start: datetime
+    period_end: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def from_domain(cls, status: domain.BudgetStatus) -> Budget:
+        budget = status.budget
+        scope = dict.fromkeys(domain.SCOPE_FIELDS)
+        if budget.scope.field is not None:
+            scope[budget.scope.field] = budget.scope.value
+        limit, limit_exact = _amount(status, budget.limit)
+        current, current_exact = _amount(status, status.current)
+        return cls(
+            id=strawberry.ID(budget.id),
+            name=budget.name,
+            **scope,
+            limit=limit,
+            limit_exact=limit_exact,
+            unit=BudgetUnit(budget.unit.value),
+            period=BudgetPeriod(budget.period.value),
+            timezone=budget.timezone,
+            thresholds=list(budget.thresholds),
+            action=BudgetAction(budget.action.value),
+            current=current,
+            current_exact=current_exact,
+            remaining=_amount(status, status.remaining)[0],
+            percent=float(status.percent),
+            exceeded=status.exceeded,
+            period_start=status.period_start,
+            period_end=status.period_end,
+            created_at=budget.created_at,
+            updated_at=budget.updated_at,
+        )
+
+
+@strawberry.type(description="Whether a call may go ahead, and the budgets over it.")
+class BudgetCheck:
+    allowed: bool
+    blocking: list[strawberry.ID]
+    budgets: list[Budget]
+
+
+@strawberry.type(description="A notification, as webhooks deliver it.")
+class Notification:
+    id: strawberry.ID
+    event: str
+    created: datetime
+    data: JSON
+
+    @classmethod
+    def from_domain(cls, notification: domain.Notification) -> Notification:
+        return cls(
+            id=strawberry.ID(notification.id),
+            event=notification.type,
+            created=notification.created_at,
+            data=JSON(notification.data),
+        )
+
+
+@strawberry.type(description="A page of notifications, newest first.")
+class NotificationConnection:
+    nodes: list[Notification]
+    next_cursor: str | None
+    has_next_page: bool
+
+
+@strawberry.input(description="Changes to a budget; only the fields given change.")
+class BudgetChanges:
+    name: str | None = None
+    limit: Decimal | None = None
+    unit: BudgetUnit | None = None
+    period: BudgetPeriod | None = None
+    thresholds: list[int] | None = None
+    action: BudgetAction | None = None
+    timezone: str | None = None
+    team_id: str | None = None
+    user_id: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    api_key_id: str | None = None
+
+
+@strawberry.input(description="A new budget; the same fields and rules as POST /v1/budgets.")
+class BudgetInput(BudgetChanges):
+    name: str
+    limit: Decimal
+
+
+def _body(value: object) -> dict[str, object]:
+    body = as_body(value)
+    return {name: v.value if isinstance(v, enum.Enum) else v for name, v in body.items()}
+
+
+@strawberry.type
+class BudgetQueries:
+    @strawberry.field(description="Every budget with its spend in the current period.")
+    async def budgets(self, info: GqlInfo) -> list[Budget]:
+        return [Budget.from_domain(s) for s in await resolvers.list_budgets(info.context.meterr)]
+
+    @strawberry.field(description="One budget with its spend in the current period.")
+    async def budget(self, info: GqlInfo, id: strawberry.ID) -> Budget:
+        return Budget.from_domain(await resolvers.get_budget(info.context.meterr, str(id)))
+
+    @strawberry.field(
+        description="Whether a call may go ahead (same as GET /v1/budgets/check); the "
+        "estimate is USD for USD budgets and tokens for token budgets."
+    )
+    async def budget_check(
+        self,
+        info: GqlInfo,
+        team_id: str | None = None,
+        user_id: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        api_key_id: str | None = None,
+        estimated_cost: Decimal | None = None,
+        estimated_tokens: int | None = None,
+    ) -> BudgetCheck:
+        ctx = info.context.meterr
+        scope = resolvers.call_scope(
+            ctx,
+            team_id=team_id,
+            user_id=user_id,
+            provider=provider,
+            model=model,
+            api_key_id=api_key_id,
+        )
+        check = await resolvers.check_budgets(
+            ctx, scope, estimated_cost=estimated_cost, estimated_tokens=estimated_tokens
+        )
+        return BudgetCheck(
+            allowed=check.allowed,
+            blocking=[strawberry.ID(budget_id) for budget_id in check.blocking],
+            budgets=[Budget.from_domain(status) for status in check.budgets],
+        )
+
+    @strawberry.field(description="Alerts and other notifications (GET /v1/events).")
+    async def notifications(
+        self,
+        info: GqlInfo,
+        types: list[str] | None = None,
+        first: int = 100,
+        after: str | None = None,
+    ) -> NotificationConnection:
+        page = await resolvers.list_notifications(
+            info.context.meterr, types=types or (), limit=first, cursor=after
+        )
+        return NotificationConnection(
+            nodes=[Notification.from_domain(item) for item in page.notifications],
+            next_cursor=page.next_cursor,
+            has_next_page=page.next_cursor is not None,
+        )
+
+
+@strawberry.type
+class BudgetMutations:
+    @strawberry.mutation(description="Create a budget (same as POST /v1/budgets).")
+    async def create_budget(self, info: GqlInfo, input: BudgetInput) -> Budget:
+        status = await resolvers.create_budget(info.context.meterr, _body(input))
+        return Budget.from_domain(status)
+
+    @strawberry.mutation(description="Change a budget (same as PATCH /v1/budgets/{id}).")
+    async def update_budget(
+        self, info: GqlInfo, id: strawberry.ID, changes: BudgetChanges
+    ) -> Budget:
+        status = await resolvers.update_budget(info.context.meterr, str(id), _body(changes))
+        return Budget.from_domain(status)
+
+    @strawberry.mutation(description="Delete a budget; answers its id.")
+    async def delete_budget(self, info: GqlInfo, id: strawberry.ID) -> strawberry.ID:
+        await resolvers.delete_budget(info.context.meterr, str(id))
+        return id

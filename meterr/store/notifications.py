@@ -1,0 +1,96 @@
+"""Notifications (the `events` collection): what feeds and webhooks deliver, in order."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+
+from meterr.domain import Notification
+from meterr.store.documents import Document
+from meterr.store.unit_of_work import Session
+
+__all__ = ["NotificationStore"]
+
+
+def _notification(doc: Document) -> Notification:
+    return Notification(
+        id=doc["_id"],
+        org_id=doc["org_id"],
+        type=doc["type"],
+        data=doc["data"],
+        created_at=doc["created_at"],
+        seq=int(doc["seq"]),
+    )
+
+
+class NotificationStore:
+    """Each organization's notifications carry a sequence number taken from a counter in
+    the same unit of work as the insert, so that in a transaction their order is the order
+    in which they were committed: a reader resuming after number n misses nothing."""
+
+    indexes = (
+        IndexModel([("org_id", ASCENDING), ("seq", ASCENDING)], unique=True),
+        IndexModel([("org_id", ASCENDING), ("type", ASCENDING), ("seq", ASCENDING)]),
+    )
+
+    def __init__(
+        self, collection: AsyncCollection[Document], sequences: AsyncCollection[Document]
+    ) -> None:
+        self.collection = collection
+        self._sequences = sequences
+
+    async def append(
+        self, org_id: str, type_: str, data: dict[str, Any], session: Session = None
+    ) -> Notification:
+        counter = await self._sequences.find_one_and_update(
+            {"_id": org_id},
+            {"$inc": {"seq": 1}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
+        assert counter is not None
+        doc = {
+            "_id": f"ntf_{secrets.token_hex(12)}",
+            "org_id": org_id,
+            "type": type_,
+            "data": data,
+            "created_at": datetime.now(UTC),
+            "seq": int(counter["seq"]),
+        }
+        await self.collection.insert_one(doc, session=session)
+        return _notification(doc)
+
+    async def get(self, org_id: str, notification_id: str) -> Notification | None:
+        doc = await self.collection.find_one({"org_id": org_id, "_id": notification_id})
+        return _notification(doc) if doc else None
+
+    async def page(
+        self,
+        org_id: str,
+        *,
+        types: Sequence[str] = (),
+        before_seq: int | None = None,
+        after_seq: int | None = None,
+        limit: int,
+        newest_first: bool = True,
+    ) -> list[Notification]:
+        """Up to `limit` notifications with seq in (after_seq, before_seq)."""
+        query: Document = {"org_id": org_id}
+        if types:
+            query["type"] = types[0] if len(types) == 1 else {"$in": list(types)}
+        bounds: Document = {}
+        if before_seq is not None:
+            bounds["$lt"] = before_seq
+        if after_seq is not None:
+            bounds["$gt"] = after_seq
+        if bounds:
+            query["seq"] = bounds
+        order = DESCENDING if newest_first else ASCENDING
+        cursor = self.collection.find(query).sort("seq", order).limit(limit)
+        return [_notification(doc) async for doc in cursor]

@@ -1,0 +1,133 @@
+"""Budgets and notifications through GraphQL: the same rules and numbers as through REST."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from meterr.auth import Role
+from tests.api.test_budgets import DOCUMENTED, event
+from tests.api.test_graphql import as_input, data_of, error_of
+from tests.conftest import KeyFactory, bearer
+
+BUDGET_FIELDS = """
+    id name teamId userId provider model apiKeyId limit limitExact unit period timezone
+    thresholds action current currentExact remaining percent exceeded periodStart periodEnd
+"""
+
+CREATE = f"""
+mutation Create($input: BudgetInput!) {{ createBudget(input: $input) {{ {BUDGET_FIELDS} }} }}
+"""
+
+
+def gql_budget(body: dict[str, Any]) -> dict[str, Any]:
+    """A REST budget body as a GraphQL BudgetInput (enums upper-case)."""
+    converted = as_input(body)
+    for name in ("unit", "period", "action"):
+        if name in converted:
+            converted[name] = converted[name].upper()
+    return converted
+
+
+async def test_a_budget_created_through_graphql_reads_the_same_through_rest(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await client.post("/v1/track", headers=bearer(key), json=event(input_tokens=2500))
+    data = await data_of(client, key, CREATE, {"input": gql_budget(DOCUMENTED)})
+    created = data["createBudget"]
+    assert (created["unit"], created["period"], created["action"]) == ("TOKENS", "MONTH", "ALERT")
+    assert created["currentExact"] == "2500"
+    assert created["percent"] == 25.0
+
+    rest = (await client.get(f"/v1/budgets/{created['id']}", headers=bearer(key))).json()
+    assert rest["current"] == created["current"] == 2500
+    assert rest["limit"] == created["limit"] == 10000
+    assert rest["team_id"] == created["teamId"] == "team_123"
+    assert rest["period_start"] == created["periodStart"].replace("+00:00", "Z")
+
+    listed = await data_of(client, key, f"{{ budgets {{ {BUDGET_FIELDS} }} }}")
+    assert [b["id"] for b in listed["budgets"]] == [created["id"]]
+
+
+async def test_usd_budgets_show_the_exact_decimal_beside_the_rounded_number(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await client.post("/v1/track", headers=bearer(key), json=event(input_tokens=3))
+    body = {"name": "Tiny", "limit": "0.0000001", "team_id": "team_123"}
+    data = await data_of(client, key, CREATE, {"input": gql_budget(body)})
+    budget = data["createBudget"]
+    assert budget["currentExact"] == "0.0000075"  # 3 tokens of gpt-4o input at $2.50/1M
+    assert budget["limitExact"] == "0.0000001"
+    assert budget["exceeded"] is True
+
+
+async def test_graphql_refuses_what_rest_refuses_with_the_same_code(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    body = gql_budget({**DOCUMENTED, "user_id": "u1"})
+    error = await error_of(client, key, CREATE, {"input": body})
+    assert error["extensions"]["code"] == "invalid_input"
+    assert set(error["extensions"]["details"]["fields"]) == {"team_id", "user_id"}
+    reader = await make_key(org=f"gql-roles-{datetime.now(UTC).timestamp()}", role=Role.READ)
+    forbidden = await error_of(client, reader, CREATE, {"input": gql_budget(DOCUMENTED)})
+    assert forbidden["extensions"]["code"] == "forbidden"
+    missing = await error_of(client, key, '{ budget(id: "bud_nope") { id } }')
+    assert missing["extensions"]["code"] == "not_found"
+
+
+async def test_update_delete_check_and_notifications_through_graphql(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    created = (
+        await data_of(
+            client,
+            key,
+            CREATE,
+            {"input": gql_budget({**DOCUMENTED, "limit": 1000, "action": "block"})},
+        )
+    )["createBudget"]
+    changed = await data_of(
+        client,
+        key,
+        "mutation U($id: ID!) { updateBudget(id: $id, changes: {limit: 500}) { limit } }",
+        {"id": created["id"]},
+    )
+    assert changed["updateBudget"]["limit"] == 500
+
+    tracked = await data_of(
+        client,
+        key,
+        "mutation T($input: TrackUsageInput!) { trackUsage(input: $input) "
+        "{ overBudget overBudgetIds } }",
+        {"input": as_input(event(input_tokens=600))},
+    )
+    assert tracked["trackUsage"] == {"overBudget": True, "overBudgetIds": [created["id"]]}
+
+    check = await data_of(
+        client, key, '{ budgetCheck(teamId: "team_123") { allowed blocking budgets { id } } }'
+    )
+    assert check["budgetCheck"]["allowed"] is False
+    assert check["budgetCheck"]["blocking"] == [created["id"]]
+
+    feed = await data_of(
+        client,
+        key,
+        '{ notifications(types: ["usage.exceeded"]) { nodes { event data } hasNextPage } }',
+    )
+    [exceeded] = feed["notifications"]["nodes"]
+    assert exceeded["event"] == "usage.exceeded"
+    assert (exceeded["data"]["limit"], exceeded["data"]["current"]) == (500, 600)
+
+    deleted = await data_of(
+        client, key, "mutation D($id: ID!) { deleteBudget(id: $id) }", {"id": created["id"]}
+    )
+    assert deleted["deleteBudget"] == created["id"]
+    assert (await client.get(f"/v1/budgets/{created['id']}", headers=bearer(key))).status_code == (
+        404
+    )
