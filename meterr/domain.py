@@ -71,6 +71,8 @@ class UsageEvent:
     tokens: TokenUsage
     cost: CostBreakdown | None
     price: PriceUsed | None
+    # The organization's running number for stored events, in the order they were committed.
+    seq: int | None = None
 
     @property
     def pricing_status(self) -> PricingStatus:

@@ -233,10 +233,11 @@ async def track_events(
 
     for event in outcome.inserted:
         await ctx.services.bus.publish(ctx.org_id, "usage.tracked", event_payload(event))
+    inserted = {event.event_id: event for event in outcome.inserted}
     tracked = [
         TrackedEvent(stored[event.event_id], True)
         if event.event_id in stored
-        else TrackedEvent(event, False)
+        else TrackedEvent(inserted[event.event_id], False)
         for event in events
     ]
     over_budget = await watch_budgets(ctx, [item.event for item in tracked])

@@ -24,6 +24,7 @@ from meterr.store.organizations import OrganizationStore
 from meterr.store.prices import PriceOverrideStore
 from meterr.store.rate_limits import RateCounterStore
 from meterr.store.rollups import RollupStore
+from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import UnitOfWork
 
 __all__ = ["Store", "open_store"]
@@ -50,13 +51,14 @@ class Store:
             self.db["rollups_state"],
             self.unit_of_work,
         )
-        self.notifications = NotificationStore(self.db["events"], self.db["event_sequences"])
+        self.sequences = SequenceStore(self.db["sequences"])
+        self.notifications = NotificationStore(self.db["events"], self.sequences)
         self.budgets = BudgetStore(
             self.db["budgets"], self.db["budget_periods"], self.notifications, self.unit_of_work
         )
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
-        self.writer = EventWriter(self.events, self.rollups, self.unit_of_work)
+        self.writer = EventWriter(self.events, self.rollups, self.sequences, self.unit_of_work)
 
     async def ensure_indexes(self) -> None:
         """Create every index; running it again changes nothing."""

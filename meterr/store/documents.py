@@ -75,6 +75,7 @@ def event_to_document(event: UsageEvent) -> Document:
         "cost_breakdown_nano": cost,
         "unpriced_requests": 1 if cost is None else 0,
         "price": _price_to_document(event.price) if event.price is not None else None,
+        "seq": event.seq,
     }
 
 
@@ -104,4 +105,5 @@ def event_from_document(doc: Document) -> UsageEvent:
         ),
         cost=CostBreakdown.from_nano(breakdown) if breakdown is not None else None,
         price=_price_from_document(price) if price is not None else None,
+        seq=doc.get("seq"),
     )

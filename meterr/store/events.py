@@ -50,6 +50,7 @@ class EventStore:
         # to an inclusive lower bound ($gte) when it scans a descending key.
         IndexModel([("org_id", ASCENDING), ("ts", ASCENDING), ("_id", ASCENDING)]),
         IndexModel([("org_id", ASCENDING), ("unpriced_requests", ASCENDING), ("ts", ASCENDING)]),
+        IndexModel([("org_id", ASCENDING), ("seq", ASCENDING)]),
     )
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
@@ -74,6 +75,15 @@ class EventStore:
                     raise
                 failed.add(int(error["index"]))
         return failed
+
+    async def after_seq(self, org_id: str, seq: int, limit: int) -> list[UsageEvent]:
+        """Up to `limit` events numbered after `seq`, in order."""
+        cursor = (
+            self.collection.find({"org_id": org_id, "seq": {"$gt": seq}})
+            .sort("seq", ASCENDING)
+            .limit(limit)
+        )
+        return [event_from_document(doc) async for doc in cursor]
 
     async def stored_keys_across_tenants(
         self, events: Sequence[UsageEvent]

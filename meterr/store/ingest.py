@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import replace
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from meterr.domain import UsageEvent
 from meterr.store.events import DUPLICATE_KEY, EventStore, InsertOutcome
 from meterr.store.rollups import RollupStore
+from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import Session, UnitOfWork
 
 __all__ = ["EventWriter"]
@@ -32,11 +34,13 @@ class EventWriter:
         self,
         events: EventStore,
         rollups: RollupStore,
+        sequences: SequenceStore,
         unit_of_work: UnitOfWork,
         max_events: int = 5000,
     ) -> None:
         self._events = events
         self._rollups = rollups
+        self._sequences = sequences
         self._unit_of_work = unit_of_work
         self._max_events = max_events
         self._pending: list[tuple[Sequence[UsageEvent], asyncio.Future[InsertOutcome]]] = []
@@ -113,11 +117,11 @@ class EventWriter:
         return outcomes
 
     async def _write(
-        self, flat: Sequence[UsageEvent], stored: set[tuple[str, str]], session: Session
+        self, flat: list[UsageEvent], stored: set[tuple[str, str]], session: Session
     ) -> set[int]:
-        """One unit of work: the new events and their rollup increments, or nothing.
-        `stored` holds the keys found stored before; one stored since trips the unique
-        index and rolls the whole unit back."""
+        """One unit of work: the new events, numbered, and their rollup increments, or
+        nothing. `stored` holds the keys found stored before; one stored since trips the
+        unique index and rolls the whole unit back. Numbers go into `flat` in place."""
         stored = set(stored)
         failed: set[int] = set()
         fresh: list[int] = []
@@ -128,11 +132,21 @@ class EventWriter:
             else:
                 stored.add(key)  # a repeat later in the same flush is a replay of this one
                 fresh.append(index)
+        await self._number(flat, fresh, session)
         # Without transactions (standalone mongod) the unique index still settles races.
         lost = await self._events.insert_all([flat[i] for i in fresh], session)
         failed.update(fresh[i] for i in lost)
         await self._rollups.apply([flat[i] for i in fresh if i not in failed], session=session)
         return failed
+
+    async def _number(self, flat: list[UsageEvent], fresh: list[int], session: Session) -> None:
+        by_org: dict[str, list[int]] = {}
+        for index in fresh:
+            by_org.setdefault(flat[index].org_id, []).append(index)
+        for org_id, indexes in by_org.items():
+            first = await self._sequences.take(org_id, "usage", len(indexes), session)
+            for offset, index in enumerate(indexes):
+                flat[index] = replace(flat[index], seq=first + offset)
 
     async def retract(self, org_id: str, events: Sequence[UsageEvent]) -> None:
         """Remove events this writer stored, with their rollup increments, as one unit."""

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
 from meterr.domain import Notification
 from meterr.store.documents import Document
+from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import Session
 
 __all__ = ["NotificationStore"]
@@ -38,33 +39,28 @@ class NotificationStore:
         IndexModel([("org_id", ASCENDING), ("type", ASCENDING), ("seq", ASCENDING)]),
     )
 
-    def __init__(
-        self, collection: AsyncCollection[Document], sequences: AsyncCollection[Document]
-    ) -> None:
+    def __init__(self, collection: AsyncCollection[Document], sequences: SequenceStore) -> None:
         self.collection = collection
         self._sequences = sequences
 
     async def append(
         self, org_id: str, type_: str, data: dict[str, Any], session: Session = None
     ) -> Notification:
-        counter = await self._sequences.find_one_and_update(
-            {"_id": org_id},
-            {"$inc": {"seq": 1}},
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
-        assert counter is not None
+        seq = await self._sequences.take(org_id, "notifications", 1, session)
         doc = {
             "_id": f"ntf_{secrets.token_hex(12)}",
             "org_id": org_id,
             "type": type_,
             "data": data,
             "created_at": datetime.now(UTC),
-            "seq": int(counter["seq"]),
+            "seq": seq,
         }
         await self.collection.insert_one(doc, session=session)
         return _notification(doc)
+
+    async def seq_of(self, org_id: str, notification_id: str) -> int | None:
+        doc = await self.collection.find_one({"org_id": org_id, "_id": notification_id})
+        return int(doc["seq"]) if doc else None
 
     async def get(self, org_id: str, notification_id: str) -> Notification | None:
         doc = await self.collection.find_one({"org_id": org_id, "_id": notification_id})
