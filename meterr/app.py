@@ -9,7 +9,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 
 from meterr.config import Settings
 from meterr.errors import MeterrError
@@ -44,7 +44,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        bus = EventBus(settings.broadcast_url)
+        bus = EventBus(settings.broadcast_url, feed_bound=settings.live_feed_bound)
         await bus.connect()
         try:
             if store is not None:
@@ -67,6 +67,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
             Mount("/v1", routes=v1_routes()),
         ],
         exception_handlers={

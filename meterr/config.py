@@ -33,6 +33,11 @@ class Settings(BaseSettings):
         description="How long a verified API key is trusted before it is looked up again.",
     )
     embedded_start_timeout: float = 30.0
+    live_feed_bound: int = Field(
+        default=10_000,
+        ge=1,
+        description="Messages a live subscriber may fall behind before its feed is closed.",
+    )
     rollup_interval: float = Field(
         default=2.0,
         gt=0,

@@ -10,6 +10,8 @@ MeterrError                 internal_error        500
 ├── Conflict                conflict              409
 │   └── IdempotencyConflict idempotency_conflict  409
 ├── RateLimited             rate_limited          429
+├── FeedInterrupted         feed_interrupted      503 (live feeds: resume with `after`)
+│   └── SubscriberTooSlow   subscriber_too_slow   503
 └── StoreUnavailable        store_unavailable     503
 """
 
@@ -20,6 +22,7 @@ from typing import Any, ClassVar
 
 __all__ = [
     "Conflict",
+    "FeedInterrupted",
     "Forbidden",
     "IdempotencyConflict",
     "InvalidInput",
@@ -29,6 +32,7 @@ __all__ = [
     "PayloadTooLarge",
     "RateLimited",
     "StoreUnavailable",
+    "SubscriberTooSlow",
     "Unauthenticated",
 ]
 
@@ -98,3 +102,15 @@ class RateLimited(MeterrError):
 class StoreUnavailable(MeterrError):
     code = "store_unavailable"
     status = 503
+
+
+class FeedInterrupted(MeterrError):
+    """A live feed ended before the client asked; `details.resume_after` says where to
+    pick it up."""
+
+    code = "feed_interrupted"
+    status = 503
+
+
+class SubscriberTooSlow(FeedInterrupted):
+    code = "subscriber_too_slow"

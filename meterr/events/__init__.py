@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from meterr.events.bus import EventBus, org_channel
+from meterr.events.bus import BusMessage, EventBus, Feed, FeedLost, FeedOverflow, org_channel
 
-__all__ = ["EventBus", "org_channel"]
+__all__ = ["BusMessage", "EventBus", "Feed", "FeedLost", "FeedOverflow", "org_channel"]

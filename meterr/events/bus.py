@@ -2,48 +2,163 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections import deque
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlparse
 
 from broadcaster import Broadcast
 from broadcaster._base import Unsubscribed
 
-__all__ = ["EventBus", "org_channel"]
+from meterr.events.redis_pubsub import RedisPubSubBackend
+
+__all__ = ["BusMessage", "EventBus", "Feed", "FeedLost", "FeedOverflow", "org_channel"]
 
 
 def org_channel(org_id: str) -> str:
     return f"meterr.org.{org_id}"
 
 
-class EventBus:
-    """Carries the news of events; pub/sub is at-most-once, the store is the truth."""
+@dataclass(frozen=True, slots=True)
+class BusMessage:
+    type: str
+    data: dict[str, Any]
 
-    def __init__(self, url: str) -> None:
-        self._broadcast = Broadcast(url)
+
+class FeedOverflow(Exception):
+    """The subscriber fell further behind than its feed holds."""
+
+    def __init__(self, bound: int) -> None:
+        super().__init__(f"more than {bound} messages waited for this subscriber")
+        self.bound = bound
+
+
+class FeedLost(Exception):
+    """The connection to the broadcast backend was lost: live messages may be missing."""
+
+
+class Feed:
+    """One subscriber's messages, at most `bound` waiting: past that the feed ends with
+    FeedOverflow rather than holding more and more memory for a reader that does not read."""
+
+    def __init__(self, bound: int) -> None:
+        self._bound = bound
+        self._waiting: deque[BusMessage] = deque()
+        self._ready = asyncio.Event()
+        self._overflowed = False
+        self._lost: BaseException | None = None
+
+    def offer(self, messages: Sequence[BusMessage]) -> None:
+        if self._overflowed:
+            return
+        if len(self._waiting) + len(messages) > self._bound:
+            self._overflowed = True
+            self._waiting.clear()
+        else:
+            self._waiting.extend(messages)
+        self._ready.set()
+
+    def lose(self, cause: BaseException) -> None:
+        self._lost = cause
+        self._ready.set()
+
+    def __aiter__(self) -> Feed:
+        return self
+
+    async def __anext__(self) -> BusMessage:
+        while not self._waiting:
+            if self._overflowed:
+                raise FeedOverflow(self._bound)
+            if self._lost is not None:
+                raise FeedLost(str(self._lost)) from self._lost
+            self._ready.clear()
+            await self._ready.wait()
+        return self._waiting.popleft()
+
+
+class EventBus:
+    """Carries the news of stored events to live subscribers on every instance.
+
+    Pub/sub is at-most-once: a message published while a subscriber is away is lost, so
+    the store stays the truth and feeds fill gaps from it. Each instance holds one
+    broadcaster subscription per organization and hands messages to its local feeds.
+    """
+
+    def __init__(self, url: str, feed_bound: int = 10_000) -> None:
+        self._broadcast = (
+            Broadcast(backend=RedisPubSubBackend(url))
+            if urlparse(url).scheme in ("redis", "rediss")
+            else Broadcast(url)
+        )
+        self._feed_bound = feed_bound
+        self._feeds: dict[str, set[Feed]] = {}
+        self._listeners: dict[str, asyncio.Task[None]] = {}
 
     async def connect(self) -> None:
         await self._broadcast.connect()
 
     async def disconnect(self) -> None:
+        for task in list(self._listeners.values()):
+            task.cancel()
+        await asyncio.gather(*self._listeners.values(), return_exceptions=True)
+        self._listeners.clear()
         await self._broadcast.disconnect()
 
-    async def publish(self, org_id: str, event_type: str, payload: Mapping[str, Any]) -> None:
-        message = json.dumps({"type": event_type, "org_id": org_id, "data": payload})
+    async def publish(
+        self, org_id: str, event_type: str, items: Sequence[Mapping[str, Any]]
+    ) -> None:
+        """Announce stored items of one type, in one message however many there are."""
+        if not items:
+            return
+        message = json.dumps({"type": event_type, "items": list(items)}, default=str)
         await self._broadcast.publish(channel=org_channel(org_id), message=message)
 
     @asynccontextmanager
-    async def subscribe(self, org_id: str) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        async with self._broadcast.subscribe(channel=org_channel(org_id)) as subscriber:
+    async def subscribe(self, org_id: str) -> AsyncIterator[Feed]:
+        """A feed of the organization's messages from now on."""
+        feed = Feed(self._feed_bound)
+        self._feeds.setdefault(org_id, set()).add(feed)
+        try:
+            if org_id not in self._listeners:
+                listening = asyncio.Event()
+                listener = asyncio.create_task(self._listen(org_id, listening))
+                self._listeners[org_id] = listener
+                ready = asyncio.create_task(listening.wait())
+                await asyncio.wait({listener, ready}, return_when=asyncio.FIRST_COMPLETED)
+                if not listening.is_set():
+                    ready.cancel()
+                    self._listeners.pop(org_id, None)
+                    listener.result()  # the reason it could not subscribe
+            yield feed
+        finally:
+            feeds = self._feeds.get(org_id, set())
+            feeds.discard(feed)
+            if not feeds:
+                self._feeds.pop(org_id, None)
+                idle = self._listeners.pop(org_id, None)
+                if idle is not None:
+                    idle.cancel()
 
-            async def messages() -> AsyncIterator[dict[str, Any]]:
+    async def _listen(self, org_id: str, listening: asyncio.Event) -> None:
+        try:
+            async with self._broadcast.subscribe(channel=org_channel(org_id)) as subscriber:
+                listening.set()
                 while True:
                     try:
                         event = await subscriber.get()
                     except Unsubscribed:
                         return
-                    decoded: dict[str, Any] = json.loads(event.message)
-                    yield decoded
-
-            yield messages()
+                    decoded = json.loads(event.message)
+                    messages = [BusMessage(decoded["type"], item) for item in decoded["items"]]
+                    for feed in list(self._feeds.get(org_id, ())):
+                        feed.offer(messages)
+        except Exception as exc:
+            if self._listeners.get(org_id) is asyncio.current_task():
+                del self._listeners[org_id]
+            for feed in list(self._feeds.get(org_id, ())):
+                feed.lose(exc)
+            raise

@@ -37,6 +37,7 @@ from meterr.resolvers.costs import (
     usage_filter,
     usage_totals,
 )
+from meterr.resolvers.feeds import COST_FEED_INTERVAL, cost_feed, notification_feed, usage_feed
 from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_events
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
@@ -57,7 +58,11 @@ from meterr.resolvers.timerange import TimeRange, parse_time_range
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 
 __all__ = [
+    "COST_FEED_INTERVAL",
     "MAX_PAGE",
+    "cost_feed",
+    "notification_feed",
+    "usage_feed",
     "NOTIFICATION_TYPES",
     "BudgetCheck",
     "CallScope",

@@ -27,6 +27,7 @@ from meterr.pricing import NANO_PER_USD, normalize_provider, usd_to_nano
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import usage_in
 from meterr.resolvers.inputs import BudgetInput, validate_model
+from meterr.resolvers.messages import notification_message
 from meterr.resolvers.timerange import TimeRange, stored_instant
 
 __all__ = [
@@ -365,8 +366,9 @@ async def _fire_due_alerts(ctx: RequestContext, status: BudgetStatus, now: datet
         if alert in fired:
             continue
         type_, data = _notification(status, alert)
-        if await ctx.store.budgets.fire(ctx.org_id, *key, alert, (type_, data), now):
-            await ctx.services.bus.publish(ctx.org_id, type_, data)
+        notification = await ctx.store.budgets.fire(ctx.org_id, *key, alert, (type_, data), now)
+        if notification is not None:
+            await ctx.services.bus.publish(ctx.org_id, type_, [notification_message(notification)])
         fired.add(alert)
     ctx.services.fired_alerts[key] = frozenset(fired)
 

@@ -17,12 +17,12 @@ from meterr.pricing import ModelPrice, PriceBook, TokenUsage, compute_cost, norm
 from meterr.resolvers.budgets import watch_budgets
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.inputs import TrackEventInput, validate_model
+from meterr.resolvers.messages import event_message
 from meterr.resolvers.timerange import stored_instant
 
 __all__ = [
     "TrackedEvent",
     "Tracking",
-    "event_payload",
     "organization_overrides",
     "price_book",
     "priced",
@@ -231,8 +231,9 @@ async def track_events(
             _raise_conflict(conflicts)
         stored = {event.event_id: event for event in existing}
 
-    for event in outcome.inserted:
-        await ctx.services.bus.publish(ctx.org_id, "usage.tracked", event_payload(event))
+    await ctx.services.bus.publish(
+        ctx.org_id, "usage.tracked", [event_message(event) for event in outcome.inserted]
+    )
     inserted = {event.event_id: event for event in outcome.inserted}
     tracked = [
         TrackedEvent(stored[event.event_id], True)
@@ -246,20 +247,3 @@ async def track_events(
 
 def _has_event_id(raw: object) -> bool:
     return isinstance(raw, Mapping) and raw.get("event_id") is not None
-
-
-def event_payload(event: UsageEvent) -> dict[str, Any]:
-    """The JSON form of an event carried by live feeds."""
-    return {
-        "id": event.id,
-        "event_id": event.event_id,
-        "timestamp": event.timestamp.isoformat(),
-        "provider": event.provider,
-        "model": event.model,
-        "team_id": event.team_id,
-        "user_id": event.user_id,
-        "input_tokens": event.tokens.input_tokens,
-        "output_tokens": event.tokens.output_tokens,
-        "cost": None if event.cost is None else str(event.cost.total),
-        "pricing_status": event.pricing_status.value,
-    }

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
+from meterr.errors import Unauthenticated
 from meterr.resolvers import RequestContext
 
 __all__ = ["GraphQLContext"]
@@ -15,6 +17,16 @@ __all__ = ["GraphQLContext"]
 
 @dataclass
 class GraphQLContext:
+    """Over HTTP the caller is known before the operation runs; over a websocket, once the
+    connection_init payload carried a valid key (`connection_params`)."""
+
     request: Request | WebSocket
     response: Response | WebSocket | None
-    meterr: RequestContext
+    authenticated: RequestContext | None = None
+    connection_params: dict[str, Any] | None = None
+
+    @property
+    def meterr(self) -> RequestContext:
+        if self.authenticated is None:
+            raise Unauthenticated("Missing API key.", {"reason": "missing"})
+        return self.authenticated

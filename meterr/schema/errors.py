@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections.abc import Iterator
+from typing import Any
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
@@ -39,10 +40,23 @@ def _shaped(error: GraphQLError) -> GraphQLError:
     )
 
 
+def _shape_result(result: object) -> None:
+    errors = getattr(result, "errors", None)
+    if result is not None and errors:
+        result.errors = [_shaped(error) for error in errors]  # type: ignore[attr-defined]
+
+
 class MeterrErrorExtension(SchemaExtension):
+    """Shapes the errors of every result: of queries and mutations when the operation ends,
+    of subscriptions as each result is streamed."""
+
     def on_operation(self) -> Iterator[None]:
+        self._streamed = False
         yield
-        result = self.execution_context.result
-        errors = getattr(result, "errors", None)
-        if result is not None and errors:
-            result.errors = [_shaped(error) for error in errors]
+        if not self._streamed:
+            _shape_result(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        self._streamed = True
+        _shape_result(result)
+        yield

@@ -32,12 +32,12 @@ from meterr.schema.types import (
     UsageTotals,
 )
 
-__all__ = ["Mutation", "Query"]
+__all__ = ["Mutation", "Query", "group_by_of", "usage_filter_of"]
 
 GqlInfo = Info[GraphQLContext, None]
 
 
-def _filter(value: UsageFilterInput | None) -> UsageFilter:
+def usage_filter_of(value: UsageFilterInput | None) -> UsageFilter:
     if value is None:
         return UsageFilter()
     return resolvers.usage_filter(
@@ -48,7 +48,7 @@ def _filter(value: UsageFilterInput | None) -> UsageFilter:
     )
 
 
-def _group_by(dimension: CostDimension, metadata_key: str | None) -> GroupBy:
+def group_by_of(dimension: CostDimension, metadata_key: str | None) -> GroupBy:
     if dimension is CostDimension.METADATA:
         return resolvers.parse_group_by(f"metadata.{metadata_key or ''}")
     if metadata_key is not None:
@@ -74,7 +74,10 @@ class Query(BudgetQueries):
     ) -> list[CostGroup]:
         time_range = resolvers.parse_time_range(start_date, end_date, tz)
         groups = await resolvers.cost_groups(
-            info.context.meterr, time_range, _group_by(group_by, metadata_key), _filter(filter)
+            info.context.meterr,
+            time_range,
+            group_by_of(group_by, metadata_key),
+            usage_filter_of(filter),
         )
         return [CostGroup.from_group(group) for group in groups]
 
@@ -88,7 +91,9 @@ class Query(BudgetQueries):
         tz: str | None = None,
     ) -> UsageSummary:
         time_range = resolvers.parse_time_range(start_date, end_date, tz)
-        summary = await resolvers.summed_usage(info.context.meterr, time_range, _filter(filter))
+        summary = await resolvers.summed_usage(
+            info.context.meterr, time_range, usage_filter_of(filter)
+        )
         return UsageSummary(
             start=time_range.start,
             end=time_range.end,
@@ -108,7 +113,7 @@ class Query(BudgetQueries):
     ) -> list[UsagePoint]:
         time_range = resolvers.parse_time_range(start_date, end_date, tz)
         series = await resolvers.usage_totals(
-            info.context.meterr, time_range, _filter(filter), interval
+            info.context.meterr, time_range, usage_filter_of(filter), interval
         )
         return [
             UsagePoint(start=start, **vars(UsageTotals.from_domain(totals)))
@@ -128,7 +133,7 @@ class Query(BudgetQueries):
     ) -> UsageEventConnection:
         time_range = resolvers.parse_time_range(start_date, end_date, tz)
         page = await resolvers.list_events(
-            info.context.meterr, time_range, _filter(filter), limit=first, cursor=after
+            info.context.meterr, time_range, usage_filter_of(filter), limit=first, cursor=after
         )
         return UsageEventConnection(
             nodes=[UsageEvent.from_domain(event) for event in page.events],

@@ -11,6 +11,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 
 from meterr.schema.errors import MeterrErrorExtension
 from meterr.schema.operations import Mutation, Query
+from meterr.schema.subscriptions import Subscription
 
 __all__ = ["build_schema"]
 
@@ -36,6 +37,7 @@ def build_schema() -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             MeterrErrorExtension,
             lambda: _ParserCache(maxsize=512),

@@ -8,6 +8,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.types.unset import UNSET, UnsetType
 
 from meterr.errors import MeterrError, PayloadTooLarge, RateLimited, Unauthenticated
 from meterr.resolvers import Services, admit
@@ -33,10 +35,33 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> GraphQLContext:
+        if isinstance(request, WebSocket):
+            return GraphQLContext(request=request, response=response)  # see on_ws_connect
         meterr = request.scope.get("meterr.context")
         if meterr is None:
             raise Unauthenticated("Missing API key.")
-        return GraphQLContext(request=request, response=response, meterr=meterr)
+        return GraphQLContext(request=request, response=response, authenticated=meterr)
+
+    async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
+        """Authenticate a websocket by its connection_init payload: `{"Authorization":
+        "Bearer <key>"}` or `{"api_key": "<key>"}`. A refusal closes it (4403 Forbidden with
+        graphql-transport-ws; connection_error with graphql-ws). A connection counts as one
+        request against the hour's budget."""
+        params = context.connection_params or {}
+        authorization = params.get("Authorization") or params.get("authorization")
+        api_key = params.get("api_key") or params.get("apiKey")
+        if not authorization and isinstance(api_key, str):
+            authorization = f"Bearer {api_key}"
+        services: Services = context.request.app.state.services
+        try:
+            meterr, _ = await admit(
+                services, authorization if isinstance(authorization, str) else None
+            )
+        except MeterrError as exc:
+            raise ConnectionRejectionError({"code": exc.code, "message": exc.message}) from None
+        context.authenticated = meterr
+        acknowledged: UnsetType = UNSET  # a plain connection_ack
+        return acknowledged
 
     async def handle_http(self, request: Request) -> Response:
         services: Services = request.app.state.services

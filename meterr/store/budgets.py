@@ -9,7 +9,14 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from meterr.domain import Budget, BudgetAction, BudgetPeriod, BudgetScope, BudgetUnit
+from meterr.domain import (
+    Budget,
+    BudgetAction,
+    BudgetPeriod,
+    BudgetScope,
+    BudgetUnit,
+    Notification,
+)
 from meterr.store.documents import Document
 from meterr.store.notifications import NotificationStore
 from meterr.store.unit_of_work import Session, UnitOfWork
@@ -127,13 +134,13 @@ class BudgetStore:
         alert: str,
         notification: tuple[str, dict[str, Any]],
         at: datetime,
-    ) -> bool:
+    ) -> Notification | None:
         """Mark `alert` fired for the period and store its notification, or do nothing and
-        answer False when it had fired already."""
+        answer None when it had fired already."""
         period_id = f"{budget_id}:{period_key}"
         type_, data = notification
 
-        async def work(session: Session) -> None:
+        async def work(session: Session) -> Notification:
             await self.periods.update_one(
                 {"_id": period_id, "fired": {"$ne": alert}},
                 {
@@ -148,11 +155,10 @@ class BudgetStore:
                 upsert=True,
                 session=session,
             )
-            await self._notifications.append(org_id, type_, data, session)
+            return await self._notifications.append(org_id, type_, data, session)
 
         try:
-            await self._unit_of_work.run(work)
+            return await self._unit_of_work.run(work)
         except DuplicateKeyError:
             # The period's document exists and lists the alert: another writer fired it.
-            return False
-        return True
+            return None

@@ -31,3 +31,8 @@ class SequenceStore:
         )
         assert counter is not None
         return int(counter["seq"]) - count + 1
+
+    async def current(self, org_id: str, kind: str) -> int:
+        """The last number taken from the counter (0 before the first)."""
+        counter = await self.collection.find_one({"_id": f"{kind}:{org_id}"})
+        return int(counter["seq"]) if counter else 0

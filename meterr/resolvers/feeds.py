@@ -1,0 +1,212 @@
+"""Live feeds: stored usage events, notifications and running cost totals as they change.
+
+Live messages are only news (broadcaster is at-most-once); the store is the truth. Events and
+notifications carry their organization's sequence number, so a feed resumes after the last
+one a client saw by reading the store first, then follows the live messages, skipping what it
+already gave and reading from the store any number it finds missing: no gap, no duplicate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from typing import Any, Protocol, TypeVar
+
+from meterr.auth import Operation
+from meterr.domain import GroupBy, Notification, UsageEvent, UsageFilter
+from meterr.errors import FeedInterrupted, NotFound, SubscriberTooSlow
+from meterr.events import BusMessage, Feed, FeedLost, FeedOverflow
+from meterr.resolvers.context import RequestContext
+from meterr.resolvers.costs import CostGroup, cost_groups
+from meterr.resolvers.messages import event_from_message, notification_from_message
+from meterr.resolvers.notifications import NOTIFICATION_TYPES
+from meterr.resolvers.timerange import TimeRange
+
+__all__ = ["COST_FEED_INTERVAL", "cost_feed", "notification_feed", "usage_feed"]
+
+# The least time between two updates of one cost feed, in seconds.
+COST_FEED_INTERVAL = 0.25
+_REPLAY_PAGE = 500
+
+
+class _Numbered(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def seq(self) -> int | None: ...
+
+
+N = TypeVar("N", bound=_Numbered)
+
+
+async def _in_order(
+    feed: Feed,
+    message_types: Collection[str],
+    last: int,
+    read_after: Callable[[int, int], Awaitable[Sequence[N]]],
+    decode: Callable[[dict[str, Any]], N],
+) -> AsyncIterator[N]:
+    """The stored items numbered after `last`, then the live ones, each once and in order."""
+    last_id: str | None = None
+
+    async def stored_until(bound: int | None) -> AsyncIterator[N]:
+        nonlocal last, last_id
+        while True:
+            page = await read_after(last, _REPLAY_PAGE)
+            for item in page:
+                seq = item.seq or 0
+                if bound is not None and seq >= bound:
+                    return
+                last, last_id = seq, item.id
+                yield item
+            if len(page) < _REPLAY_PAGE:
+                return
+
+    try:
+        async for item in stored_until(None):
+            yield item
+        async for message in feed:
+            if message.type not in message_types:
+                continue
+            live = decode(message.data)
+            seq = live.seq or 0
+            if seq <= last:
+                continue
+            if seq > last + 1:  # a message lost or overtaken: the store has what is missing
+                async for item in stored_until(seq):
+                    yield item
+            last, last_id = seq, live.id
+            yield live
+    except FeedOverflow as exc:
+        raise SubscriberTooSlow(
+            f"This subscriber fell more than {exc.bound} messages behind and was closed; "
+            "subscribe again with `after` to resume.",
+            {"resume_after": last_id, "bound": exc.bound},
+        ) from None
+    except FeedLost:
+        raise FeedInterrupted(
+            "The live feed lost its broadcast connection; subscribe again with `after` to resume.",
+            {"resume_after": last_id},
+        ) from None
+
+
+def _matches(event: UsageEvent, usage_filter: UsageFilter) -> bool:
+    return all(
+        getattr(event, field) in values for field, values in usage_filter.restrictions().items()
+    )
+
+
+async def usage_feed(
+    ctx: RequestContext, usage_filter: UsageFilter, *, after: str | None = None
+) -> AsyncIterator[UsageEvent]:
+    """Each usage event as it is stored; with `after` (an event id), first those stored
+    since that one."""
+    ctx.principal.require(Operation.READ)
+    store = ctx.store
+    start: int | None = None
+    if after is not None:
+        resumed = await store.events.by_id(ctx.org_id, after)
+        if resumed is None:
+            raise NotFound(f"No usage event {after} to resume after.", {"after": after})
+        start = resumed.seq or 0
+    async with ctx.services.bus.subscribe(ctx.org_id) as feed:
+        if start is None:
+            start = await store.sequences.current(ctx.org_id, "usage")
+
+        async def read_after(seq: int, limit: int) -> list[UsageEvent]:
+            return await store.events.after_seq(ctx.org_id, seq, limit)
+
+        async for event in _in_order(
+            feed, {"usage.tracked"}, start, read_after, event_from_message
+        ):
+            if _matches(event, usage_filter):
+                yield event
+
+
+async def notification_feed(
+    ctx: RequestContext,
+    *,
+    types: Sequence[str] = (),
+    data: dict[str, str] | None = None,
+    after: str | None = None,
+) -> AsyncIterator[Notification]:
+    """Each notification of `types` as it is stored, those whose data hold every item of
+    `data`; with `after` (a notification id), first those stored since that one."""
+    ctx.principal.require(Operation.READ)
+    store = ctx.store
+    start: int | None = None
+    if after is not None:
+        start = await store.notifications.seq_of(ctx.org_id, after)
+        if start is None:
+            raise NotFound(f"No notification {after} to resume after.", {"after": after})
+    wanted = data or {}
+    async with ctx.services.bus.subscribe(ctx.org_id) as feed:
+        if start is None:
+            start = await store.sequences.current(ctx.org_id, "notifications")
+
+        async def read_after(seq: int, limit: int) -> list[Notification]:
+            return await store.notifications.page(
+                ctx.org_id, after_seq=seq, limit=limit, newest_first=False
+            )
+
+        async for notification in _in_order(
+            feed, NOTIFICATION_TYPES, start, read_after, notification_from_message
+        ):
+            if types and notification.type not in types:
+                continue
+            if all(notification.data.get(key) == value for key, value in wanted.items()):
+                yield notification
+
+
+def _moves(message: BusMessage, time_range: TimeRange, usage_filter: UsageFilter) -> bool:
+    if message.type != "usage.tracked":
+        return False
+    event = event_from_message(message.data)
+    return time_range.start <= event.timestamp < time_range.end and _matches(event, usage_filter)
+
+
+async def cost_feed(
+    ctx: RequestContext, time_range: TimeRange, group_by: GroupBy, usage_filter: UsageFilter
+) -> AsyncIterator[list[CostGroup]]:
+    """The cost query's answer now, then again each time it changes, at most every
+    COST_FEED_INTERVAL seconds."""
+    ctx.principal.require(Operation.READ)
+    async with ctx.services.bus.subscribe(ctx.org_id) as feed:
+        changed = asyncio.Event()
+
+        async def watch() -> None:
+            async for message in feed:
+                if _moves(message, time_range, usage_filter):
+                    changed.set()
+
+        watcher = asyncio.create_task(watch())
+        try:
+            previous = await cost_groups(ctx, time_range, group_by, usage_filter)
+            yield previous
+            while True:
+                await _until(changed, watcher)
+                changed.clear()
+                current = await cost_groups(ctx, time_range, group_by, usage_filter)
+                if current != previous:
+                    previous = current
+                    yield current
+                await asyncio.sleep(COST_FEED_INTERVAL)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, FeedLost, FeedOverflow):
+                await watcher
+
+
+async def _until(changed: asyncio.Event, watcher: asyncio.Task[None]) -> None:
+    """Wait for a change; end the feed if the live messages stopped coming."""
+    waiting = asyncio.create_task(changed.wait())
+    try:
+        await asyncio.wait({waiting, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        waiting.cancel()
+    if not changed.is_set() and watcher.done():
+        raise FeedInterrupted(
+            "The live feed lost its broadcast connection; subscribe again.", {}
+        ) from watcher.exception()

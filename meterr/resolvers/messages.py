@@ -1,0 +1,115 @@
+"""Stored events and notifications as live messages (JSON), and back."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from meterr.domain import Notification, PriceUsed, UsageEvent
+from meterr.pricing import CostBreakdown, TokenUsage
+
+__all__ = [
+    "event_from_message",
+    "event_message",
+    "notification_from_message",
+    "notification_message",
+]
+
+_PRICE_RATES = ("input", "output", "cached_input", "cache_write", "reasoning")
+
+
+def event_message(event: UsageEvent) -> dict[str, Any]:
+    """Everything a subscriber needs to rebuild the stored event exactly."""
+    tokens = event.tokens
+    price = event.price
+    return {
+        "id": event.id,
+        "org_id": event.org_id,
+        "event_id": event.event_id,
+        "fingerprint": event.fingerprint,
+        "timestamp": event.timestamp.isoformat(),
+        "received_at": event.received_at.isoformat(),
+        "provider": event.provider,
+        "model": event.model,
+        "endpoint": event.endpoint,
+        "team_id": event.team_id,
+        "user_id": event.user_id,
+        "api_key_id": event.api_key_id,
+        "metadata": event.metadata,
+        "tokens": [
+            tokens.input_tokens,
+            tokens.output_tokens,
+            tokens.cached_input_tokens,
+            tokens.cache_write_tokens,
+            tokens.reasoning_tokens,
+        ],
+        "cost_nano": None if event.cost is None else event.cost.to_nano(),
+        "price": None
+        if price is None
+        else {
+            "provider": price.provider,
+            "model": price.model,
+            "effective_from": price.effective_from.isoformat(),
+            "origin": price.origin,
+            "source": price.source,
+            "long_context": price.long_context,
+            **{name: str(getattr(price, name)) for name in _PRICE_RATES},
+        },
+        "seq": event.seq,
+    }
+
+
+def event_from_message(message: dict[str, Any]) -> UsageEvent:
+    price, cost = message["price"], message["cost_nano"]
+    return UsageEvent(
+        id=message["id"],
+        org_id=message["org_id"],
+        event_id=message["event_id"],
+        fingerprint=message["fingerprint"],
+        timestamp=datetime.fromisoformat(message["timestamp"]),
+        received_at=datetime.fromisoformat(message["received_at"]),
+        provider=message["provider"],
+        model=message["model"],
+        endpoint=message["endpoint"],
+        team_id=message["team_id"],
+        user_id=message["user_id"],
+        api_key_id=message["api_key_id"],
+        metadata=message["metadata"],
+        tokens=TokenUsage(*message["tokens"]),
+        cost=None if cost is None else CostBreakdown.from_nano(cost),
+        price=None
+        if price is None
+        else PriceUsed(
+            provider=price["provider"],
+            model=price["model"],
+            effective_from=datetime.fromisoformat(price["effective_from"]),
+            origin=price["origin"],
+            source=price["source"],
+            long_context=price["long_context"],
+            **{name: Decimal(price[name]) for name in _PRICE_RATES},
+        ),
+        seq=message["seq"],
+    )
+
+
+def notification_message(notification: Notification) -> dict[str, Any]:
+    return {
+        "id": notification.id,
+        "org_id": notification.org_id,
+        "type": notification.type,
+        "data": notification.data,
+        "created_at": notification.created_at.isoformat(),
+        "seq": notification.seq,
+    }
+
+
+def notification_from_message(message: dict[str, Any]) -> Notification:
+    return Notification(
+        id=message["id"],
+        org_id=message["org_id"],
+        type=message["type"],
+        data=message["data"],
+        created_at=datetime.fromisoformat(message["created_at"]),
+        seq=message["seq"],
+    )
