@@ -233,6 +233,8 @@ class BudgetStatus:
     period_start: datetime
     period_end: datetime | None
     current: int
+    # Held by reservations not yet settled: counted against the limit when granting more.
+    reserved: int = 0
 
     @property
     def percent(self) -> Decimal:
@@ -245,7 +247,15 @@ class BudgetStatus:
 
     @property
     def remaining(self) -> int:
-        return max(0, self.budget.limit - self.current)
+        """What may still be spent or reserved."""
+        return max(0, self.budget.limit - self.current - self.reserved)
+
+    @property
+    def period_key(self) -> str:
+        """Names the period among the budget's periods."""
+        if self.budget.period is BudgetPeriod.TOTAL:
+            return "total"
+        return self.period_start.isoformat()
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,12 @@ from meterr.resolvers.prices import (
     reprice,
     set_price_override,
 )
+from meterr.resolvers.reservations import (
+    GrantedReservation,
+    RefusedReservation,
+    Reservation,
+    reserve,
+)
 from meterr.resolvers.timerange import TimeRange, parse_time_range
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 
@@ -67,6 +73,10 @@ __all__ = [
     "BudgetCheck",
     "CallScope",
     "NotificationsPage",
+    "GrantedReservation",
+    "RefusedReservation",
+    "Reservation",
+    "reserve",
     "Tracking",
     "budget_amount",
     "call_scope",

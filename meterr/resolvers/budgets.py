@@ -34,13 +34,17 @@ __all__ = [
     "BudgetCheck",
     "CallScope",
     "budget_amount",
+    "budget_status",
     "call_scope",
     "check_budgets",
+    "covering",
     "create_budget",
     "current_period",
     "delete_budget",
     "get_budget",
     "list_budgets",
+    "organization_budgets",
+    "release_expired",
     "update_budget",
     "watch_budgets",
 ]
@@ -99,7 +103,15 @@ def budget_amount(budget: Budget, amount: int) -> Decimal | int:
     return amount
 
 
-async def _status(ctx: RequestContext, budget: Budget, now: datetime) -> BudgetStatus:
+async def release_expired(ctx: RequestContext) -> None:
+    """Give back what reservations past their time still hold."""
+    now = datetime.now(UTC)
+    for reservation_id in await ctx.store.reservations.expired(ctx.org_id, now):
+        await ctx.store.reservations.release(ctx.org_id, reservation_id, "expired")
+
+
+async def budget_status(ctx: RequestContext, budget: Budget, now: datetime) -> BudgetStatus:
+    """The budget's spend (and holds) in its period holding `now`."""
     start, end = current_period(budget, now)
     # A total budget counts every event so far, including those stamped up to the
     # accepted clock skew ahead.
@@ -108,7 +120,9 @@ async def _status(ctx: RequestContext, budget: Budget, now: datetime) -> BudgetS
         ctx, TimeRange(start, until, ZoneInfo(budget.timezone)), budget.scope.usage_filter()
     )
     current = totals.cost_nano if budget.unit is BudgetUnit.USD else totals.tokens
-    return BudgetStatus(budget, start, end, current)
+    status = BudgetStatus(budget, start, end, current)
+    reserved = await ctx.store.budgets.reserved(ctx.org_id, budget.id, status.period_key)
+    return replace(status, reserved=reserved)
 
 
 def _scope_of(data: BudgetInput) -> BudgetScope:
@@ -181,12 +195,19 @@ def _forget_budgets(services: Services, org_id: str) -> None:
     services.budgets.pop(org_id, None)
 
 
-async def _budgets(services: Services, org_id: str) -> tuple[Budget, ...]:
+async def organization_budgets(services: Services, org_id: str) -> tuple[Budget, ...]:
+    """The organization's budgets, cached for a few seconds."""
     budgets = services.budgets.get(org_id)
     if budgets is None:
         budgets = tuple(await services.store.budgets.list(org_id))
         services.budgets[org_id] = budgets
     return budgets
+
+
+async def covering(ctx: RequestContext, scope: CallScope) -> list[Budget]:
+    """The budgets a call of this scope counts against."""
+    budgets = await organization_budgets(ctx.services, ctx.org_id)
+    return [budget for budget in budgets if budget.scope.covers(scope)]
 
 
 async def create_budget(ctx: RequestContext, body: object) -> BudgetStatus:
@@ -202,7 +223,7 @@ async def create_budget(ctx: RequestContext, body: object) -> BudgetStatus:
     )
     await ctx.store.budgets.insert(budget)
     _forget_budgets(ctx.services, ctx.org_id)
-    status = await _status(ctx, budget, now)
+    status = await budget_status(ctx, budget, now)
     await _fire_due_alerts(ctx, status, now)
     return status
 
@@ -216,13 +237,16 @@ async def _budget(ctx: RequestContext, budget_id: str) -> Budget:
 
 async def get_budget(ctx: RequestContext, budget_id: str) -> BudgetStatus:
     ctx.principal.require(Operation.READ)
-    return await _status(ctx, await _budget(ctx, budget_id), datetime.now(UTC))
+    await release_expired(ctx)
+    return await budget_status(ctx, await _budget(ctx, budget_id), datetime.now(UTC))
 
 
 async def list_budgets(ctx: RequestContext) -> list[BudgetStatus]:
     ctx.principal.require(Operation.READ)
     now = datetime.now(UTC)
-    return [await _status(ctx, budget, now) for budget in await ctx.store.budgets.list(ctx.org_id)]
+    return [
+        await budget_status(ctx, budget, now) for budget in await ctx.store.budgets.list(ctx.org_id)
+    ]
 
 
 async def update_budget(ctx: RequestContext, budget_id: str, body: object) -> BudgetStatus:
@@ -253,7 +277,7 @@ async def update_budget(ctx: RequestContext, budget_id: str, body: object) -> Bu
     if reset:
         for key in [key for key in ctx.services.fired_alerts if key[0] == budget_id]:
             ctx.services.fired_alerts.pop(key, None)
-    status = await _status(ctx, stored, now)
+    status = await budget_status(ctx, stored, now)
     await _fire_due_alerts(ctx, status, now)
     return status
 
@@ -303,8 +327,10 @@ async def check_budgets(
     if problems:
         raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
     now = datetime.now(UTC)
-    covering = [b for b in await _budgets(ctx.services, ctx.org_id) if b.scope.covers(scope)]
-    statuses = [await _status(ctx, budget, now) for budget in covering]
+    covering = [
+        b for b in await organization_budgets(ctx.services, ctx.org_id) if b.scope.covers(scope)
+    ]
+    statuses = [await budget_status(ctx, budget, now) for budget in covering]
     blocking = []
     for status in statuses:
         if status.budget.action is not BudgetAction.BLOCK:
@@ -313,7 +339,7 @@ async def check_budgets(
             extra = usd_to_nano(estimated_cost) if estimated_cost is not None else 0
         else:
             extra = estimated_tokens or 0
-        if status.exceeded or status.current + extra > status.budget.limit:
+        if status.exceeded or status.current + status.reserved + extra > status.budget.limit:
             blocking.append(status.budget.id)
     return BudgetCheck(allowed=not blocking, budgets=statuses, blocking=blocking)
 
@@ -325,20 +351,14 @@ async def watch_budgets(ctx: RequestContext, events: Sequence[UsageEvent]) -> li
         return []
     now = datetime.now(UTC)
     over = []
-    for budget in await _budgets(ctx.services, ctx.org_id):
+    for budget in await organization_budgets(ctx.services, ctx.org_id):
         if not any(budget.scope.covers(event) for event in events):
             continue
-        status = await _status(ctx, budget, now)
+        status = await budget_status(ctx, budget, now)
         await _fire_due_alerts(ctx, status, now)
         if budget.action is BudgetAction.BLOCK and status.exceeded:
             over.append(budget.id)
     return over
-
-
-def _period_key(status: BudgetStatus) -> str:
-    if status.budget.period is BudgetPeriod.TOTAL:
-        return "total"
-    return status.period_start.isoformat()
 
 
 async def _fire_due_alerts(ctx: RequestContext, status: BudgetStatus, now: datetime) -> None:
@@ -355,7 +375,7 @@ async def _fire_due_alerts(ctx: RequestContext, status: BudgetStatus, now: datet
         due.append(_EXCEEDED)
     if not due:
         return
-    key = (budget.id, _period_key(status))
+    key = (budget.id, status.period_key)
     known = ctx.services.fired_alerts.get(key)
     fired = (
         set(known)

@@ -27,6 +27,7 @@ __all__ = [
     "BudgetInput",
     "PriceOverrideInput",
     "RepriceInput",
+    "ReservationInput",
     "TrackEventInput",
     "invalid_input_from",
     "parse_rfc3339",
@@ -76,6 +77,7 @@ class TrackEventInput(BaseModel):
     team_id: Identifier | None = None
     user_id: Identifier | None = None
     event_id: Identifier | None = None
+    reservation_id: Identifier | None = None
 
     @field_validator("timestamp", mode="before")
     @classmethod
@@ -120,6 +122,24 @@ class PriceOverrideInput(BaseModel):
         if isinstance(value, str) and len(value) == 10:
             value = f"{value}T00:00:00Z"
         return parse_rfc3339(value, field="effective_from")
+
+
+class ReservationInput(BaseModel):
+    """A call about to be made: its scope and what it may cost (USD, for USD budgets) or
+    use (tokens, for token budgets)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    team_id: Identifier | None = None
+    user_id: Identifier | None = None
+    provider: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    model: Annotated[str, Field(min_length=1, max_length=256)] | None = None
+    api_key_id: Identifier | None = None
+    estimated_cost: (
+        Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=9, allow_inf_nan=False)] | None
+    ) = None
+    estimated_tokens: Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)] | None = None
+    ttl_seconds: Annotated[StrictInt, Field(ge=1, le=86_400)] = 600
 
 
 class RepriceInput(BaseModel):

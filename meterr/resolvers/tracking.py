@@ -18,6 +18,7 @@ from meterr.resolvers.budgets import watch_budgets
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.inputs import TrackEventInput, validate_model
 from meterr.resolvers.messages import event_message
+from meterr.resolvers.reservations import check_reservations, settle
 from meterr.resolvers.timerange import stored_instant
 
 __all__ = [
@@ -91,7 +92,8 @@ def priced(event: UsageEvent, book: PriceBook) -> UsageEvent:
 
 
 def _fingerprint(event: TrackEventInput) -> str:
-    body = event.model_dump(mode="json", exclude={"event_id"}, exclude_none=True)
+    # The reservation a call settles is not part of what was used.
+    body = event.model_dump(mode="json", exclude={"event_id", "reservation_id"}, exclude_none=True)
     canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -151,14 +153,17 @@ def _validate(
     batch: bool,
     now: datetime,
     book: PriceBook,
-) -> list[UsageEvent]:
+) -> tuple[list[UsageEvent], list[str | None]]:
+    """The events, and the reservation each one settles."""
     events: list[UsageEvent] = []
+    reservations: list[str | None] = []
     problems: dict[str, str] = {}
     for index, raw in enumerate(raw_events):
         where = f"events[{index}]." if batch else ""
         try:
             item = validate_model(TrackEventInput, raw, prefix=where.rstrip("."))
             events.append(_build_event(ctx, item, where, now, book))
+            reservations.append(item.reservation_id)
         except InvalidInput as exc:
             problems.update(exc.details.get("fields", {}))
     if problems:
@@ -172,7 +177,7 @@ def _validate(
         seen.setdefault(event.event_id, index)
     if problems:
         raise InvalidInput("Invalid input: repeated event_id in one batch.", {"fields": problems})
-    return events
+    return events, reservations
 
 
 def _conflicts(events: Sequence[UsageEvent], stored: Sequence[UsageEvent]) -> list[str]:
@@ -213,7 +218,8 @@ async def track_events(
             raw_events = [{**raw, "event_id": idempotency_key}]
     now = stored_instant(datetime.now(UTC))
     book = await price_book(ctx.services, ctx.org_id)
-    events = _validate(ctx, raw_events, batch=batch, now=now, book=book)
+    events, reservations = _validate(ctx, raw_events, batch=batch, now=now, book=book)
+    await check_reservations(ctx, reservations, batch=batch)
     store = ctx.store
 
     if batch and len(events) > 1 and any(_has_event_id(raw) for raw in raw_events):
@@ -241,6 +247,7 @@ async def track_events(
         else TrackedEvent(inserted[event.event_id], False)
         for event in events
     ]
+    await settle(ctx, reservations)
     over_budget = await watch_budgets(ctx, [item.event for item in tracked])
     return Tracking(tracked, over_budget)
 

@@ -50,6 +50,10 @@ _EVENT_INPUT = {
         "team_id": {"type": "string", "minLength": 1, "maxLength": 256},
         "user_id": {"type": "string", "minLength": 1, "maxLength": 256},
         "event_id": {"type": "string", "minLength": 1, "maxLength": 256},
+        "reservation_id": {
+            "type": "string",
+            "description": "The reservation this call's usage settles (POST /budgets/reserve)",
+        },
     },
 }
 
@@ -112,6 +116,41 @@ def _budget_paths() -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _json({"type": "object"}, "{allowed, blocking, budgets}"),
+                    **_STANDARD_ERRORS,
+                },
+            }
+        },
+        "/budgets/reserve": {
+            "post": {
+                "summary": "Hold a call's estimate against every budget it falls under",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    **_SCOPE,
+                                    "estimated_cost": {"type": "number", "minimum": 0},
+                                    "estimated_tokens": {"type": "integer", "minimum": 0},
+                                    "ttl_seconds": {
+                                        "type": "integer",
+                                        "minimum": 1,
+                                        "maximum": 86400,
+                                        "default": 600,
+                                    },
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _json(
+                        {"type": "object"},
+                        "{allowed: true, reservation_id, expires_at} or "
+                        "{allowed: false, budget_id, limit, current}",
+                    ),
                     **_STANDARD_ERRORS,
                 },
             }

@@ -32,6 +32,7 @@ from meterr.resolvers import (
     parse_time_range,
     parse_usage_filter,
     reprice,
+    reserve,
     set_price_override,
     summed_usage,
     track_events,
@@ -50,6 +51,7 @@ from meterr.rest_compat.shapes import (
     notification_json,
     price_json,
     reprice_json,
+    reservation_json,
     totals_json,
     tracked_json,
 )
@@ -245,6 +247,11 @@ async def budget_check(request: Request, ctx: RequestContext) -> Response:
 
 
 @v1_endpoint
+async def budget_reserve(request: Request, ctx: RequestContext) -> Response:
+    return JSONResponse(reservation_json(await reserve(ctx, await read_json(request, 65_536))))
+
+
+@v1_endpoint
 async def budget_detail(request: Request, ctx: RequestContext) -> Response:
     budget_id = request.path_params["budget_id"]
     if request.method == "DELETE":
@@ -289,6 +296,7 @@ def v1_routes() -> list[Route]:
         Route("/budgets", budgets_create, methods=["POST"]),
         Route("/budgets", budgets_list, methods=["GET"], name="budgets_list"),
         Route("/budgets/check", budget_check, methods=["GET"]),
+        Route("/budgets/reserve", budget_reserve, methods=["POST"]),
         Route("/budgets/{budget_id}", budget_detail, methods=["GET", "PATCH", "DELETE"]),
         Route("/events", notifications, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),

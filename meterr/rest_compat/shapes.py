@@ -10,8 +10,10 @@ from meterr.domain import SCOPE_FIELDS, BudgetStatus, Notification, UsageEvent, 
 from meterr.resolvers import (
     BudgetCheck,
     CostGroup,
+    GrantedReservation,
     ModelPrice,
     RepriceReport,
+    Reservation,
     TrackedEvent,
     budget_amount,
     nano_to_usd,
@@ -25,6 +27,7 @@ __all__ = [
     "notification_json",
     "price_json",
     "reprice_json",
+    "reservation_json",
     "totals_json",
     "tracked_json",
     "usd",
@@ -191,6 +194,7 @@ def budget_json(status: BudgetStatus) -> dict[str, Any]:
         "thresholds": list(budget.thresholds),
         "action": budget.action.value,
         "current": _amount(status, status.current),
+        "reserved": _amount(status, status.reserved),
         "remaining": _amount(status, status.remaining),
         "percent": float(status.percent),
         "exceeded": status.exceeded,
@@ -216,4 +220,24 @@ def notification_json(notification: Notification) -> dict[str, Any]:
         "event": notification.type,
         "created": instant(notification.created_at),
         "data": notification.data,
+    }
+
+
+def reservation_json(reservation: Reservation) -> dict[str, Any]:
+    """`{"allowed": true, "reservation_id", "expires_at"}`, or `{"allowed": false,
+    "budget_id", "limit", "current"}` naming the budget that refused."""
+    if isinstance(reservation, GrantedReservation):
+        return {
+            "allowed": True,
+            "reservation_id": reservation.id,
+            "expires_at": instant(reservation.expires_at),
+        }
+    status = reservation.budget
+    return {
+        "allowed": False,
+        "budget_id": status.budget.id,
+        "limit": _amount(status, status.budget.limit),
+        "current": _amount(status, status.current),
+        "reserved": _amount(status, status.reserved),
+        "unit": status.budget.unit.value,
     }

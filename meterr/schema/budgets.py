@@ -69,6 +69,7 @@ class Budget:
     action: BudgetAction
     current: float
     current_exact: str
+    reserved: float
     remaining: float
     percent: float
     exceeded: bool
@@ -98,6 +99,7 @@ class Budget:
             action=BudgetAction(budget.action.value),
             current=current,
             current_exact=current_exact,
+            reserved=_amount(status, status.reserved)[0],
             remaining=_amount(status, status.remaining)[0],
             percent=float(status.percent),
             exceeded=status.exceeded,
@@ -137,6 +139,30 @@ class NotificationConnection:
     nodes: list[Notification]
     next_cursor: str | None
     has_next_page: bool
+
+
+@strawberry.type(
+    description="A granted hold (reservationId, expiresAt) or the budget that refused it."
+)
+class ReservationResult:
+    allowed: bool
+    reservation_id: strawberry.ID | None
+    expires_at: datetime | None
+    budget_id: strawberry.ID | None
+    limit: float | None
+    current: float | None
+
+
+@strawberry.input(description="A call about to be made; as POST /v1/budgets/reserve.")
+class ReservationInput:
+    estimated_cost: Decimal | None = None
+    estimated_tokens: int | None = None
+    ttl_seconds: int | None = None
+    team_id: str | None = None
+    user_id: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    api_key_id: str | None = None
 
 
 @strawberry.input(description="Changes to a budget; only the fields given change.")
@@ -240,6 +266,31 @@ class BudgetMutations:
     ) -> Budget:
         status = await resolvers.update_budget(info.context.meterr, str(id), _body(changes))
         return Budget.from_domain(status)
+
+    @strawberry.mutation(
+        description="Hold a call's estimate against its budgets; settle it by naming the "
+        "reservation in trackUsage."
+    )
+    async def reserve_budget(self, info: GqlInfo, input: ReservationInput) -> ReservationResult:
+        reservation = await resolvers.reserve(info.context.meterr, _body(input))
+        if isinstance(reservation, resolvers.GrantedReservation):
+            return ReservationResult(
+                allowed=True,
+                reservation_id=strawberry.ID(reservation.id),
+                expires_at=reservation.expires_at,
+                budget_id=None,
+                limit=None,
+                current=None,
+            )
+        refused = reservation.budget
+        return ReservationResult(
+            allowed=False,
+            reservation_id=None,
+            expires_at=None,
+            budget_id=strawberry.ID(refused.budget.id),
+            limit=_amount(refused, refused.budget.limit)[0],
+            current=_amount(refused, refused.current)[0],
+        )
 
     @strawberry.mutation(description="Delete a budget; answers its id.")
     async def delete_budget(self, info: GqlInfo, id: strawberry.ID) -> strawberry.ID:

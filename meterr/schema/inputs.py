@@ -33,6 +33,9 @@ class TrackUsageInput:
     team_id: str | None = None
     user_id: str | None = None
     event_id: str | None = None
+    reservation_id: str | None = strawberry.field(
+        default=None, description="The reservation this call's usage settles."
+    )
 
 
 @strawberry.input

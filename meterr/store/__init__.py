@@ -7,6 +7,7 @@ from meterr.store.database import Store, open_store
 from meterr.store.embedded import EmbeddedServer, embedded_url
 from meterr.store.events import EventPage, InsertOutcome
 from meterr.store.organizations import ApiKeyRecord, Organization
+from meterr.store.reservations import Hold
 from meterr.store.rollups import FAMILIES, RebuildReport, family_for
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "ApiKeyRecord",
     "EmbeddedServer",
     "EventPage",
+    "Hold",
     "InsertOutcome",
     "Organization",
     "RebuildReport",

@@ -102,8 +102,10 @@ class BudgetStore:
                 session=session,
             )
             if updated is not None and reset_alerts:
-                await self.periods.delete_many(
-                    {"org_id": budget.org_id, "budget_id": budget.id}, session=session
+                await self.periods.update_many(
+                    {"org_id": budget.org_id, "budget_id": budget.id},
+                    {"$set": {"fired": []}},
+                    session=session,
                 )
             return updated
 
@@ -124,7 +126,12 @@ class BudgetStore:
 
     async def fired(self, org_id: str, budget_id: str, period_key: str) -> set[str]:
         doc = await self.periods.find_one({"_id": f"{budget_id}:{period_key}", "org_id": org_id})
-        return set(doc["fired"]) if doc else set()
+        return set(doc.get("fired") or ()) if doc else set()
+
+    async def reserved(self, org_id: str, budget_id: str, period_key: str) -> int:
+        """The amount reservations hold on the budget's period."""
+        doc = await self.periods.find_one({"_id": f"{budget_id}:{period_key}", "org_id": org_id})
+        return int(doc.get("reserved") or 0) if doc else 0
 
     async def fire(
         self,

@@ -23,6 +23,7 @@ from meterr.store.notifications import NotificationStore
 from meterr.store.organizations import OrganizationStore
 from meterr.store.prices import PriceOverrideStore
 from meterr.store.rate_limits import RateCounterStore
+from meterr.store.reservations import ReservationStore
 from meterr.store.rollups import RollupStore
 from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import UnitOfWork
@@ -56,6 +57,9 @@ class Store:
         self.budgets = BudgetStore(
             self.db["budgets"], self.db["budget_periods"], self.notifications, self.unit_of_work
         )
+        self.reservations = ReservationStore(
+            self.db["reservations"], self.db["budget_periods"], self.unit_of_work
+        )
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
         self.writer = EventWriter(self.events, self.rollups, self.sequences, self.unit_of_work)
@@ -72,6 +76,7 @@ class Store:
             (self.notifications.collection, self.notifications.indexes),
             (self.budgets.collection, self.budgets.indexes),
             (self.budgets.periods, self.budgets.period_indexes),
+            (self.reservations.collection, self.reservations.indexes),
             (self.rate_counters.collection, self.rate_counters.indexes),
         ):
             await collection.create_indexes(list(indexes))
