@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from meterr.config import Settings
 from meterr.errors import MeterrError
-from meterr.events import EventBus
+from meterr.events import EventBus, RetryPolicy, WebhookDispatcher
 from meterr.pricing import load_catalogue
 from meterr.resolvers import Services
 from meterr.rest_compat import (
@@ -43,20 +44,38 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
     """The service; pass `store` to share an already open store (tests, embedding)."""
 
     @asynccontextmanager
+    async def running(app: Starlette, opened: Store, bus: EventBus) -> AsyncIterator[None]:
+        """The store's background work and the webhook dispatcher, for the app's lifetime."""
+        dispatcher = WebhookDispatcher(
+            opened.webhooks,
+            RetryPolicy(
+                base=settings.webhook_retry_base,
+                longest=settings.webhook_retry_max,
+                window=settings.webhook_retry_window,
+            ),
+            allow_private=settings.webhook_allow_private,
+            timeout=settings.webhook_timeout,
+        )
+        app.state.services = Services(settings, opened, load_catalogue(), bus, dispatcher)
+        stop = asyncio.Event()
+        delivering = asyncio.create_task(dispatcher.run(stop))
+        try:
+            async with opened.compacting(settings.rollup_interval):
+                yield
+        finally:
+            stop.set()
+            await delivering
+
+    @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         bus = EventBus(settings.broadcast_url, feed_bound=settings.live_feed_bound)
         await bus.connect()
         try:
             if store is not None:
-                app.state.services = Services(settings, store, load_catalogue(), bus)
-                async with store.compacting(settings.rollup_interval):
+                async with running(app, store, bus):
                     yield
             else:
-                async with (
-                    open_store(settings) as opened,
-                    opened.compacting(settings.rollup_interval),
-                ):
-                    app.state.services = Services(settings, opened, load_catalogue(), bus)
+                async with open_store(settings) as opened, running(app, opened, bus):
                     yield
         finally:
             await bus.disconnect()

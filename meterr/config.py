@@ -38,6 +38,23 @@ class Settings(BaseSettings):
         ge=1,
         description="Messages a live subscriber may fall behind before its feed is closed.",
     )
+    webhook_allow_private: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("WEBHOOK_ALLOW_PRIVATE", "METERR_WEBHOOK_ALLOW_PRIVATE"),
+        description="Let webhooks reach private, loopback and link-local addresses.",
+    )
+    webhook_timeout: float = Field(default=10.0, gt=0, description="Seconds per delivery attempt.")
+    webhook_retry_base: float = Field(
+        default=5.0, gt=0, description="Seconds before the first retry; each retry doubles it."
+    )
+    webhook_retry_max: float = Field(
+        default=4 * 3600.0, gt=0, description="The longest wait between two retries, in seconds."
+    )
+    webhook_retry_window: float = Field(
+        default=26 * 3600.0,
+        gt=0,
+        description="Seconds after which an undelivered notification is given up.",
+    )
     rollup_interval: float = Field(
         default=2.0,
         gt=0,

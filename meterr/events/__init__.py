@@ -3,5 +3,24 @@
 from __future__ import annotations
 
 from meterr.events.bus import BusMessage, EventBus, Feed, FeedLost, FeedOverflow, org_channel
+from meterr.events.webhooks import (
+    DestinationRefused,
+    RetryPolicy,
+    WebhookDispatcher,
+    check_destination,
+    signed_headers,
+)
 
-__all__ = ["BusMessage", "EventBus", "Feed", "FeedLost", "FeedOverflow", "org_channel"]
+__all__ = [
+    "BusMessage",
+    "DestinationRefused",
+    "EventBus",
+    "Feed",
+    "FeedLost",
+    "FeedOverflow",
+    "RetryPolicy",
+    "WebhookDispatcher",
+    "check_destination",
+    "org_channel",
+    "signed_headers",
+]

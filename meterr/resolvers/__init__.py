@@ -1,7 +1,7 @@
 """Application logic shared by the GraphQL schema and the REST layer: every rule lives here.
 
-It also hands the doors the price types its functions return (ModelPrice, nano_to_usd), so
-that they depend on this layer alone."""
+It also hands the doors the price and webhook types its functions return (ModelPrice,
+nano_to_usd, WebhookEndpoint, Delivery), so that they depend on this layer alone."""
 
 from __future__ import annotations
 
@@ -62,9 +62,21 @@ from meterr.resolvers.reservations import (
 )
 from meterr.resolvers.timerange import TimeRange, parse_time_range
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
+from meterr.resolvers.webhooks import (
+    NewWebhook,
+    create_webhook,
+    delete_webhook,
+    list_deliveries,
+    list_webhooks,
+    resend_delivery,
+)
+from meterr.store import Delivery, WebhookEndpoint, delivery_payload
 
 __all__ = [
     "COST_FEED_INTERVAL",
+    "Delivery",
+    "WebhookEndpoint",
+    "delivery_payload",
     "MAX_PAGE",
     "cost_feed",
     "notification_feed",
@@ -73,6 +85,12 @@ __all__ = [
     "BudgetCheck",
     "CallScope",
     "NotificationsPage",
+    "NewWebhook",
+    "create_webhook",
+    "delete_webhook",
+    "list_deliveries",
+    "list_webhooks",
+    "resend_delivery",
     "GrantedReservation",
     "RefusedReservation",
     "Reservation",

@@ -388,6 +388,7 @@ async def _fire_due_alerts(ctx: RequestContext, status: BudgetStatus, now: datet
         type_, data = _notification(status, alert)
         notification = await ctx.store.budgets.fire(ctx.org_id, *key, alert, (type_, data), now)
         if notification is not None:
+            ctx.services.wake_dispatcher()
             await ctx.services.bus.publish(ctx.org_id, type_, [notification_message(notification)])
         fired.add(alert)
     ctx.services.fired_alerts[key] = frozenset(fired)

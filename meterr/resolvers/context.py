@@ -9,7 +9,7 @@ from cachetools import TTLCache
 from meterr.auth import Principal
 from meterr.config import Settings
 from meterr.domain import Budget
-from meterr.events import EventBus
+from meterr.events import EventBus, WebhookDispatcher
 from meterr.pricing import Catalogue, ModelPrice
 from meterr.store import Store
 
@@ -27,6 +27,7 @@ class Services:
     principals: TTLCache[str, Principal] = field(init=False)
     overrides: TTLCache[str, tuple[ModelPrice, ...]] = field(init=False)
     budgets: TTLCache[str, tuple[Budget, ...]] = field(init=False)
+    dispatcher: WebhookDispatcher | None = None
     fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -39,6 +40,11 @@ class Services:
         # Alerts known to have fired (budget id, period) never unfire, except when their
         # budget is changed: then this instance forgets them at once, others within `ttl`.
         self.fired_alerts = TTLCache(maxsize=100_000, ttl=max(ttl, 60))
+
+    def wake_dispatcher(self) -> None:
+        """Deliveries were queued: the webhook dispatcher need not wait for its next round."""
+        if self.dispatcher is not None:
+            self.dispatcher.wake()
 
 
 @dataclass(frozen=True, slots=True)

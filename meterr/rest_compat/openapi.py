@@ -85,7 +85,12 @@ _BUDGET_INPUT = {
     },
 }
 
-_BUDGET_ID = {"name": "budget_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+def _path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+_BUDGET_ID = _path("budget_id")
 
 
 def _budget_paths() -> dict[str, Any]:
@@ -169,6 +174,68 @@ def _budget_paths() -> dict[str, Any]:
             "delete": {
                 "summary": "Delete a budget",
                 "responses": {"204": {"description": "Deleted"}, "404": _ERROR},
+            },
+        },
+        "/webhooks": {
+            "post": {
+                "summary": "Add a webhook endpoint; the answer carries its signing secret, once",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "required": ["url"],
+                                "properties": {
+                                    "url": {"type": "string", "format": "uri"},
+                                    "events": {
+                                        "type": "array",
+                                        "items": {"type": "string"},
+                                        "description": "Notification types (default: all)",
+                                    },
+                                    "description": {"type": "string", "maxLength": 500},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "201": _json({"type": "object"}, "The endpoint and its secret"),
+                    **_STANDARD_ERRORS,
+                },
+            },
+            "get": {
+                "summary": "The organization's webhook endpoints (without secrets)",
+                "responses": {"200": _json({"type": "object"}, "{webhooks}"), **_STANDARD_ERRORS},
+            },
+        },
+        "/webhooks/{webhook_id}": {
+            "parameters": [_path("webhook_id")],
+            "delete": {
+                "summary": "Remove an endpoint; what it was still owed is cancelled",
+                "responses": {"204": {"description": "Deleted"}, "404": _ERROR},
+            },
+        },
+        "/webhooks/{webhook_id}/deliveries": {
+            "parameters": [_path("webhook_id")],
+            "get": {
+                "summary": "Deliveries to the endpoint, newest first, with every attempt",
+                "parameters": [
+                    _query("limit", "1 to 100", {"type": "integer", "minimum": 1}),
+                    _query("before", "next_before of the previous page"),
+                ],
+                "responses": {
+                    "200": _json({"type": "object"}, "{deliveries, next_before}"),
+                    "404": _ERROR,
+                },
+            },
+        },
+        "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend": {
+            "parameters": [_path("webhook_id"), _path("delivery_id")],
+            "post": {
+                "summary": "Deliver again now",
+                "responses": {"202": _json({"type": "object"}, "The delivery"), "404": _ERROR},
             },
         },
         "/events": {

@@ -21,17 +21,22 @@ from meterr.resolvers import (
     check_budgets,
     cost_groups,
     create_budget,
+    create_webhook,
     delete_budget,
+    delete_webhook,
     get_budget,
     get_event,
     list_budgets,
+    list_deliveries,
     list_events,
     list_notifications,
     list_prices,
+    list_webhooks,
     parse_group_by,
     parse_time_range,
     parse_usage_filter,
     reprice,
+    resend_delivery,
     reserve,
     set_price_override,
     summed_usage,
@@ -46,6 +51,7 @@ from meterr.rest_compat.shapes import (
     budget_check_json,
     budget_json,
     cost_groups_json,
+    delivery_json,
     event_json,
     instant,
     notification_json,
@@ -54,6 +60,7 @@ from meterr.rest_compat.shapes import (
     reservation_json,
     totals_json,
     tracked_json,
+    webhook_json,
 )
 
 __all__ = ["v1_routes"]
@@ -278,6 +285,46 @@ async def notifications(request: Request, ctx: RequestContext) -> Response:
     )
 
 
+@v1_endpoint
+async def webhooks_create(request: Request, ctx: RequestContext) -> Response:
+    created = await create_webhook(ctx, await read_json(request, 65_536))
+    return JSONResponse(webhook_json(created.endpoint, with_secret=True), status_code=201)
+
+
+@v1_endpoint
+async def webhooks_list(_request: Request, ctx: RequestContext) -> Response:
+    endpoints = await list_webhooks(ctx)
+    return JSONResponse({"webhooks": [webhook_json(endpoint) for endpoint in endpoints]})
+
+
+@v1_endpoint
+async def webhook_delete(request: Request, ctx: RequestContext) -> Response:
+    await delete_webhook(ctx, request.path_params["webhook_id"])
+    return Response(status_code=204)
+
+
+@v1_endpoint
+async def webhook_deliveries(request: Request, ctx: RequestContext) -> Response:
+    limit = _int_query(request, "limit", 50)
+    deliveries = await list_deliveries(
+        ctx, request.path_params["webhook_id"], limit=limit, before=_query(request, "before")
+    )
+    return JSONResponse(
+        {
+            "deliveries": [delivery_json(delivery) for delivery in deliveries],
+            "next_before": deliveries[-1].id if len(deliveries) == limit else None,
+        }
+    )
+
+
+@v1_endpoint
+async def webhook_resend(request: Request, ctx: RequestContext) -> Response:
+    delivery = await resend_delivery(
+        ctx, request.path_params["webhook_id"], request.path_params["delivery_id"]
+    )
+    return JSONResponse(delivery_json(delivery), status_code=202)
+
+
 async def openapi(_request: Request) -> Response:
     return JSONResponse(openapi_document(max_page=MAX_PAGE))
 
@@ -299,5 +346,14 @@ def v1_routes() -> list[Route]:
         Route("/budgets/reserve", budget_reserve, methods=["POST"]),
         Route("/budgets/{budget_id}", budget_detail, methods=["GET", "PATCH", "DELETE"]),
         Route("/events", notifications, methods=["GET"]),
+        Route("/webhooks", webhooks_create, methods=["POST"]),
+        Route("/webhooks", webhooks_list, methods=["GET"], name="webhooks_list"),
+        Route("/webhooks/{webhook_id}", webhook_delete, methods=["DELETE"]),
+        Route("/webhooks/{webhook_id}/deliveries", webhook_deliveries, methods=["GET"]),
+        Route(
+            "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend",
+            webhook_resend,
+            methods=["POST"],
+        ),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]

@@ -10,12 +10,15 @@ from meterr.domain import SCOPE_FIELDS, BudgetStatus, Notification, UsageEvent, 
 from meterr.resolvers import (
     BudgetCheck,
     CostGroup,
+    Delivery,
     GrantedReservation,
     ModelPrice,
     RepriceReport,
     Reservation,
     TrackedEvent,
+    WebhookEndpoint,
     budget_amount,
+    delivery_payload,
     nano_to_usd,
 )
 
@@ -23,6 +26,7 @@ __all__ = [
     "budget_check_json",
     "budget_json",
     "cost_groups_json",
+    "delivery_json",
     "event_json",
     "notification_json",
     "price_json",
@@ -31,6 +35,7 @@ __all__ = [
     "totals_json",
     "tracked_json",
     "usd",
+    "webhook_json",
 ]
 
 _MICRO = Decimal("0.000001")
@@ -215,12 +220,7 @@ def budget_check_json(check: BudgetCheck) -> dict[str, Any]:
 
 def notification_json(notification: Notification) -> dict[str, Any]:
     """As webhooks deliver it: `{"id", "event", "created", "data"}`."""
-    return {
-        "id": notification.id,
-        "event": notification.type,
-        "created": instant(notification.created_at),
-        "data": notification.data,
-    }
+    return delivery_payload(notification)
 
 
 def reservation_json(reservation: Reservation) -> dict[str, Any]:
@@ -240,4 +240,44 @@ def reservation_json(reservation: Reservation) -> dict[str, Any]:
         "current": _amount(status, status.current),
         "reserved": _amount(status, status.reserved),
         "unit": status.budget.unit.value,
+    }
+
+
+def webhook_json(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
+    """An endpoint; its signing secret only in the answer to its creation."""
+    shaped: dict[str, Any] = {
+        "id": endpoint.id,
+        "url": endpoint.url,
+        "events": list(endpoint.events),
+        "description": endpoint.description,
+        "created_at": instant(endpoint.created_at),
+    }
+    if with_secret:
+        shaped["secret"] = endpoint.secret
+    return shaped
+
+
+def delivery_json(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "id": delivery.id,
+        "webhook_id": delivery.endpoint_id,
+        "event_id": delivery.notification_id,
+        "event": delivery.type,
+        "status": delivery.status,
+        "attempt_count": delivery.attempt_count,
+        "next_attempt_at": None
+        if delivery.next_attempt_at is None or delivery.status != "pending"
+        else instant(delivery.next_attempt_at),
+        "created_at": instant(delivery.created_at),
+        "delivered_at": None if delivery.delivered_at is None else instant(delivery.delivered_at),
+        "attempts": [
+            {
+                "at": instant(attempt.at),
+                "status_code": attempt.status_code,
+                "error": attempt.error,
+                "duration_ms": attempt.duration_ms,
+            }
+            for attempt in delivery.attempts
+        ],
+        "payload": delivery.payload,
     }

@@ -6,14 +6,18 @@ from meterr.store.aggregates import TimeBucket, TotalsRow, sum_usage
 from meterr.store.database import Store, open_store
 from meterr.store.embedded import EmbeddedServer, embedded_url
 from meterr.store.events import EventPage, InsertOutcome
+from meterr.store.notifications import delivery_payload
 from meterr.store.organizations import ApiKeyRecord, Organization
 from meterr.store.reservations import Hold
 from meterr.store.rollups import FAMILIES, RebuildReport, family_for
+from meterr.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint
 
 __all__ = [
     "FAMILIES",
     "ApiKeyRecord",
     "EmbeddedServer",
+    "Delivery",
+    "DeliveryAttempt",
     "EventPage",
     "Hold",
     "InsertOutcome",
@@ -22,6 +26,8 @@ __all__ = [
     "Store",
     "TimeBucket",
     "TotalsRow",
+    "WebhookEndpoint",
+    "delivery_payload",
     "embedded_url",
     "family_for",
     "open_store",

@@ -27,6 +27,7 @@ from meterr.store.reservations import ReservationStore
 from meterr.store.rollups import RollupStore
 from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import UnitOfWork
+from meterr.store.webhooks import WebhookStore
 
 __all__ = ["Store", "open_store"]
 
@@ -53,7 +54,8 @@ class Store:
             self.unit_of_work,
         )
         self.sequences = SequenceStore(self.db["sequences"])
-        self.notifications = NotificationStore(self.db["events"], self.sequences)
+        self.webhooks = WebhookStore(self.db["webhook_endpoints"], self.db["webhook_deliveries"])
+        self.notifications = NotificationStore(self.db["events"], self.sequences, self.webhooks)
         self.budgets = BudgetStore(
             self.db["budgets"], self.db["budget_periods"], self.notifications, self.unit_of_work
         )
@@ -77,6 +79,8 @@ class Store:
             (self.budgets.collection, self.budgets.indexes),
             (self.budgets.periods, self.budgets.period_indexes),
             (self.reservations.collection, self.reservations.indexes),
+            (self.webhooks.endpoints, self.webhooks.endpoint_indexes),
+            (self.webhooks.deliveries, self.webhooks.delivery_indexes),
             (self.rate_counters.collection, self.rate_counters.indexes),
         ):
             await collection.create_indexes(list(indexes))

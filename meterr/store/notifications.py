@@ -14,8 +14,19 @@ from meterr.domain import Notification
 from meterr.store.documents import Document
 from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import Session
+from meterr.store.webhooks import WebhookStore
 
-__all__ = ["NotificationStore"]
+__all__ = ["NotificationStore", "delivery_payload"]
+
+
+def delivery_payload(notification: Notification) -> dict[str, Any]:
+    """What a webhook receives: `{"id", "event", "created", "data"}`."""
+    return {
+        "id": notification.id,
+        "event": notification.type,
+        "created": notification.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "data": notification.data,
+    }
 
 
 def _notification(doc: Document) -> Notification:
@@ -39,9 +50,15 @@ class NotificationStore:
         IndexModel([("org_id", ASCENDING), ("type", ASCENDING), ("seq", ASCENDING)]),
     )
 
-    def __init__(self, collection: AsyncCollection[Document], sequences: SequenceStore) -> None:
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        sequences: SequenceStore,
+        webhooks: WebhookStore,
+    ) -> None:
         self.collection = collection
         self._sequences = sequences
+        self._webhooks = webhooks
 
     async def append(
         self, org_id: str, type_: str, data: dict[str, Any], session: Session = None
@@ -56,7 +73,10 @@ class NotificationStore:
             "seq": seq,
         }
         await self.collection.insert_one(doc, session=session)
-        return _notification(doc)
+        notification = _notification(doc)
+        # The outbox: what each webhook endpoint is owed, stored with the notification.
+        await self._webhooks.enqueue(notification, delivery_payload(notification), session)
+        return notification
 
     async def seq_of(self, org_id: str, notification_id: str) -> int | None:
         doc = await self.collection.find_one({"org_id": org_id, "_id": notification_id})

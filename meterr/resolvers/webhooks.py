@@ -1,0 +1,129 @@
+"""Webhook endpoints: where notifications are delivered, signed, with a durable outbox."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from meterr.auth import Operation
+from meterr.errors import InvalidInput, NotFound
+from meterr.events import DestinationRefused, check_destination
+from meterr.resolvers.context import RequestContext
+from meterr.resolvers.inputs import validate_model
+from meterr.resolvers.notifications import NOTIFICATION_TYPES
+from meterr.resolvers.timerange import stored_instant
+from meterr.store import Delivery, WebhookEndpoint
+
+__all__ = [
+    "NewWebhook",
+    "create_webhook",
+    "delete_webhook",
+    "list_deliveries",
+    "list_webhooks",
+    "resend_delivery",
+]
+
+_MAX_DELIVERIES_PAGE = 100
+
+
+class WebhookInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    events: list[str] | None = None
+    description: Annotated[str, Field(max_length=500)] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewWebhook:
+    """An endpoint just created, with its signing secret: shown this once."""
+
+    endpoint: WebhookEndpoint
+
+
+async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
+    ctx.principal.require(Operation.MANAGE)
+    data = validate_model(WebhookInput, body)
+    unknown = sorted(set(data.events or ()) - set(NOTIFICATION_TYPES))
+    if unknown:
+        raise InvalidInput(
+            f"Unknown event types: {', '.join(unknown)}.",
+            {"fields": {"events": f"known types: {', '.join(NOTIFICATION_TYPES)}"}},
+        )
+    try:
+        await check_destination(data.url, allow_private=ctx.services.settings.webhook_allow_private)
+    except DestinationRefused as refused:
+        raise InvalidInput(
+            f"Webhook URL refused: {refused}.", {"fields": {"url": str(refused)}}
+        ) from None
+    endpoint = WebhookEndpoint(
+        id=f"whk_{secrets.token_hex(12)}",
+        org_id=ctx.org_id,
+        url=data.url,
+        events=tuple(sorted(set(data.events or ()))),
+        description=data.description,
+        secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        created_at=stored_instant(datetime.now(UTC)),
+    )
+    await ctx.store.webhooks.create_endpoint(endpoint)
+    return NewWebhook(endpoint)
+
+
+async def list_webhooks(ctx: RequestContext) -> list[WebhookEndpoint]:
+    ctx.principal.require(Operation.MANAGE)
+    return await ctx.store.webhooks.list_endpoints(ctx.org_id)
+
+
+async def _endpoint(ctx: RequestContext, endpoint_id: str) -> WebhookEndpoint:
+    endpoint = await ctx.store.webhooks.get_endpoint(ctx.org_id, endpoint_id)
+    if endpoint is None:
+        raise NotFound(f"No webhook {endpoint_id}.", {"id": endpoint_id})
+    return endpoint
+
+
+async def delete_webhook(ctx: RequestContext, endpoint_id: str) -> None:
+    """Remove an endpoint; what it was still owed is cancelled."""
+    ctx.principal.require(Operation.MANAGE)
+    if not await ctx.store.webhooks.delete_endpoint(ctx.org_id, endpoint_id):
+        raise NotFound(f"No webhook {endpoint_id}.", {"id": endpoint_id})
+
+
+async def list_deliveries(
+    ctx: RequestContext, endpoint_id: str, *, limit: int = 50, before: str | None = None
+) -> list[Delivery]:
+    """An endpoint's deliveries, newest first, each with its attempts."""
+    ctx.principal.require(Operation.MANAGE)
+    if not 1 <= limit <= _MAX_DELIVERIES_PAGE:
+        raise InvalidInput(
+            f"limit must be between 1 and {_MAX_DELIVERIES_PAGE}.",
+            {"fields": {"limit": f"1 to {_MAX_DELIVERIES_PAGE}"}},
+        )
+    await _endpoint(ctx, endpoint_id)
+    bound = None
+    if before is not None:
+        cursor_delivery = await ctx.store.webhooks.get_delivery(ctx.org_id, before)
+        if cursor_delivery is None:
+            raise InvalidInput("before names no delivery.", {"fields": {"before": "unknown"}})
+        bound = cursor_delivery.created_at
+    return await ctx.store.webhooks.list_deliveries(
+        ctx.org_id, endpoint_id, limit=limit, before=bound
+    )
+
+
+async def resend_delivery(ctx: RequestContext, endpoint_id: str, delivery_id: str) -> Delivery:
+    """Queue a delivery again now, delivered, failed or pending alike."""
+    ctx.principal.require(Operation.MANAGE)
+    await _endpoint(ctx, endpoint_id)
+    delivery = await ctx.store.webhooks.get_delivery(ctx.org_id, delivery_id)
+    if delivery is None or delivery.endpoint_id != endpoint_id:
+        raise NotFound(f"No delivery {delivery_id} for webhook {endpoint_id}.", {"id": delivery_id})
+    resent = await ctx.store.webhooks.resend(ctx.org_id, delivery_id, datetime.now(UTC))
+    if resent is None:
+        raise NotFound(f"No delivery {delivery_id}.", {"id": delivery_id})
+    ctx.services.wake_dispatcher()
+    return resent

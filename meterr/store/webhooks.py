@@ -1,0 +1,241 @@
+"""Webhook endpoints and their deliveries: the outbox a dispatcher works through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+
+from meterr.domain import Notification
+from meterr.store.documents import Document
+from meterr.store.unit_of_work import Session
+
+__all__ = ["Delivery", "DeliveryAttempt", "WebhookEndpoint", "WebhookStore"]
+
+_KEPT_ATTEMPTS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    id: str
+    org_id: str
+    url: str
+    events: tuple[str, ...]  # empty: every type
+    description: str | None
+    secret: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One notification owed to one endpoint: pending until delivered, or failed once its
+    retries ran out (or its endpoint was deleted)."""
+
+    id: str
+    org_id: str
+    endpoint_id: str
+    notification_id: str
+    type: str
+    payload: dict[str, Any]
+    status: str
+    attempts: tuple[DeliveryAttempt, ...]
+    attempt_count: int
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+def _endpoint(doc: Document) -> WebhookEndpoint:
+    return WebhookEndpoint(
+        id=doc["_id"],
+        org_id=doc["org_id"],
+        url=doc["url"],
+        events=tuple(doc.get("events") or ()),
+        description=doc.get("description"),
+        secret=doc["secret"],
+        created_at=doc["created_at"],
+    )
+
+
+def _delivery(doc: Document) -> Delivery:
+    return Delivery(
+        id=doc["_id"],
+        org_id=doc["org_id"],
+        endpoint_id=doc["endpoint_id"],
+        notification_id=doc["notification_id"],
+        type=doc["type"],
+        payload=doc["payload"],
+        status=doc["status"],
+        attempts=tuple(
+            DeliveryAttempt(a["at"], a.get("status_code"), a.get("error"), a["duration_ms"])
+            for a in doc.get("attempts") or ()
+        ),
+        attempt_count=int(doc.get("attempt_count") or 0),
+        next_attempt_at=doc.get("next_attempt_at"),
+        created_at=doc["created_at"],
+        delivered_at=doc.get("delivered_at"),
+    )
+
+
+class WebhookStore:
+    """Deliveries are written in the unit of work that stores their notification, so a
+    notification and what it owes each endpoint exist together or not at all; a dispatcher
+    claims a due delivery with one conditional update, so that one instance sends it."""
+
+    endpoint_indexes = (IndexModel([("org_id", ASCENDING), ("created_at", ASCENDING)]),)
+    delivery_indexes = (
+        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
+        IndexModel([("org_id", ASCENDING), ("endpoint_id", ASCENDING), ("created_at", ASCENDING)]),
+    )
+
+    def __init__(
+        self, endpoints: AsyncCollection[Document], deliveries: AsyncCollection[Document]
+    ) -> None:
+        self.endpoints = endpoints
+        self.deliveries = deliveries
+
+    async def create_endpoint(self, endpoint: WebhookEndpoint) -> None:
+        await self.endpoints.insert_one(
+            {
+                "_id": endpoint.id,
+                "org_id": endpoint.org_id,
+                "url": endpoint.url,
+                "events": list(endpoint.events),
+                "description": endpoint.description,
+                "secret": endpoint.secret,
+                "created_at": endpoint.created_at,
+            }
+        )
+
+    async def list_endpoints(self, org_id: str) -> list[WebhookEndpoint]:
+        cursor = self.endpoints.find({"org_id": org_id}).sort("created_at", ASCENDING)
+        return [_endpoint(doc) async for doc in cursor]
+
+    async def get_endpoint(self, org_id: str, endpoint_id: str) -> WebhookEndpoint | None:
+        doc = await self.endpoints.find_one({"org_id": org_id, "_id": endpoint_id})
+        return _endpoint(doc) if doc else None
+
+    async def delete_endpoint(self, org_id: str, endpoint_id: str) -> bool:
+        deleted = await self.endpoints.delete_one({"org_id": org_id, "_id": endpoint_id})
+        if deleted.deleted_count:
+            await self.deliveries.update_many(
+                {"org_id": org_id, "endpoint_id": endpoint_id, "status": "pending"},
+                {"$set": {"status": "cancelled", "next_attempt_at": None}},
+            )
+        return deleted.deleted_count == 1
+
+    async def enqueue(
+        self, notification: Notification, payload: dict[str, Any], session: Session = None
+    ) -> int:
+        """A pending delivery of the notification to each endpoint that wants its type."""
+        org_id = notification.org_id
+        wanted = self.endpoints.find(
+            {"org_id": org_id, "$or": [{"events": []}, {"events": notification.type}]},
+            session=session,
+        )
+        docs = [
+            {
+                "_id": f"dlv_{notification.id.removeprefix('ntf_')}_{endpoint['_id']}",
+                "org_id": org_id,
+                "endpoint_id": endpoint["_id"],
+                "notification_id": notification.id,
+                "type": notification.type,
+                "payload": payload,
+                "status": "pending",
+                "attempts": [],
+                "attempt_count": 0,
+                "next_attempt_at": notification.created_at,
+                "created_at": notification.created_at,
+            }
+            async for endpoint in wanted
+        ]
+        if docs:
+            await self.deliveries.insert_many(docs, session=session)
+        return len(docs)
+
+    async def claim_due_across_tenants(
+        self, now: datetime, lease_until: datetime
+    ) -> Delivery | None:
+        """Take the next due delivery of any organization for this dispatcher until
+        `lease_until`: another dispatcher sees it due again only if this one dies."""
+        doc = await self.deliveries.find_one_and_update(
+            {"status": "pending", "next_attempt_at": {"$lte": now}},
+            {"$set": {"next_attempt_at": lease_until}},
+            sort=[("next_attempt_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
+        return _delivery(doc) if doc else None
+
+    async def next_due_across_tenants(self) -> datetime | None:
+        doc = await self.deliveries.find_one(
+            {"status": "pending"}, sort=[("next_attempt_at", ASCENDING)]
+        )
+        return doc["next_attempt_at"] if doc else None
+
+    async def record_attempt(
+        self,
+        delivery: Delivery,
+        attempt: DeliveryAttempt,
+        *,
+        status: str,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        changes: Document = {"status": status, "next_attempt_at": next_attempt_at}
+        if status == "delivered":
+            changes["delivered_at"] = attempt.at
+        await self.deliveries.update_one(
+            {"_id": delivery.id, "org_id": delivery.org_id},
+            {
+                "$set": changes,
+                "$inc": {"attempt_count": 1},
+                "$push": {
+                    "attempts": {
+                        "$each": [
+                            {
+                                "at": attempt.at,
+                                "status_code": attempt.status_code,
+                                "error": attempt.error,
+                                "duration_ms": attempt.duration_ms,
+                            }
+                        ],
+                        "$slice": -_KEPT_ATTEMPTS,
+                    }
+                },
+            },
+        )
+
+    async def list_deliveries(
+        self, org_id: str, endpoint_id: str, *, limit: int, before: datetime | None = None
+    ) -> list[Delivery]:
+        query: Document = {"org_id": org_id, "endpoint_id": endpoint_id}
+        if before is not None:
+            query["created_at"] = {"$lt": before}
+        cursor = self.deliveries.find(query).sort("created_at", DESCENDING).limit(limit)
+        return [_delivery(doc) async for doc in cursor]
+
+    async def get_delivery(self, org_id: str, delivery_id: str) -> Delivery | None:
+        doc = await self.deliveries.find_one({"org_id": org_id, "_id": delivery_id})
+        return _delivery(doc) if doc else None
+
+    async def resend(self, org_id: str, delivery_id: str, now: datetime) -> Delivery | None:
+        """Queue a delivery again, whatever became of it, for its endpoint now."""
+        doc = await self.deliveries.find_one_and_update(
+            {"org_id": org_id, "_id": delivery_id},
+            {"$set": {"status": "pending", "next_attempt_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return _delivery(doc) if doc else None
+
+    async def endpoint_for(self, delivery: Delivery) -> WebhookEndpoint | None:
+        return await self.get_endpoint(delivery.org_id, delivery.endpoint_id)

@@ -1,0 +1,290 @@
+"""Webhooks: signed deliveries to a real local receiver, retried through outages and restarts."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from standardwebhooks.webhooks import Webhook
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from meterr.app import create_app
+from meterr.auth import Role
+from meterr.config import Settings
+from meterr.store import Store
+from tests.api.test_budgets import DOCUMENTED, event
+from tests.conftest import KeyFactory, bearer, eventually
+from tests.test_serve import free_port
+
+
+class Receiver:
+    """A webhook receiver on a loopback port that can be stopped and started again; it
+    answers the queued status codes, then 204."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.received: list[tuple[dict[str, str], str]] = []
+        self.answers: deque[int] = deque()
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def _hook(self, request: Request) -> Response:
+        self.received.append((dict(request.headers), (await request.body()).decode()))
+        return Response(status_code=self.answers.popleft() if self.answers else 204)
+
+    async def start(self) -> None:
+        app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
+        )
+        server = uvicorn.Server(config)
+        self._server, self._task = server, asyncio.create_task(server.serve())
+
+        async def started() -> bool:
+            return server.started
+
+        await eventually(started)
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        assert self._task is not None
+        self._server.should_exit = True
+        await self._task
+
+    def bodies(self) -> list[dict[str, Any]]:
+        return [json.loads(body) for _, body in self.received]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    running = Receiver()
+    await running.start()
+    yield running
+    if running.running:
+        await running.stop()
+
+
+def webhook_settings(settings: Settings, **changes: Any) -> Settings:
+    fast = {
+        "webhook_allow_private": True,
+        "webhook_retry_base": 0.05,
+        "webhook_retry_max": 0.2,
+        "webhook_retry_window": 60.0,
+        **changes,
+    }
+    return settings.model_copy(update=fast)
+
+
+@asynccontextmanager
+async def meterr(settings: Settings, store: Store) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, store=store)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://meterr.test") as http:
+            yield http
+
+
+async def subscribe(http: httpx.AsyncClient, key: str, url: str, **body: Any) -> dict[str, Any]:
+    response = await http.post("/v1/webhooks", headers=bearer(key), json={"url": url, **body})
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def exceed(http: httpx.AsyncClient, key: str) -> None:
+    """Fire three alerts: threshold 50, threshold 100 and usage.exceeded."""
+    body = {**DOCUMENTED, "limit": 100, "thresholds": [50, 100]}
+    assert (await http.post("/v1/budgets", headers=bearer(key), json=body)).status_code == 201
+    await http.post("/v1/track", headers=bearer(key), json=event(input_tokens=150))
+
+
+async def deliveries(http: httpx.AsyncClient, key: str, webhook_id: str) -> list[dict[str, Any]]:
+    response = await http.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=bearer(key))
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()["deliveries"]
+    return found
+
+
+async def test_deliveries_are_signed_in_the_standard_webhooks_format(
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    key = await make_key()
+    async with meterr(webhook_settings(settings), store) as http:
+        hook = await subscribe(http, key, receiver.url, description="on-call")
+        assert hook["secret"].startswith("whsec_")
+        listed = (await http.get("/v1/webhooks", headers=bearer(key))).json()["webhooks"]
+        assert [h["id"] for h in listed] == [hook["id"]]
+        assert "secret" not in listed[0]
+        await exceed(http, key)
+
+        async def three() -> bool:
+            return len(receiver.received) == 3
+
+        await eventually(three)
+    verifier = Webhook(hook["secret"])
+    for headers, body in receiver.received:
+        verifier.verify(body, headers)  # raises when the signature does not match
+        assert headers["webhook-id"] == json.loads(body)["id"]
+    exceeded = next(b for b in receiver.bodies() if b["event"] == "usage.exceeded")
+    assert set(exceeded) == {"id", "event", "created", "data"}
+    assert exceeded["data"]["team_id"] == "team_123"
+    assert (exceeded["data"]["limit"], exceeded["data"]["current"]) == (100, 150)
+    with pytest.raises(Exception, match="signature"):
+        Webhook("whsec_" + "A" * 44).verify(receiver.received[0][1], receiver.received[0][0])
+
+
+async def test_a_failing_receiver_is_retried_with_every_attempt_logged(
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    key = await make_key()
+    receiver.answers.extend([500, 503])
+    async with meterr(webhook_settings(settings), store) as http:
+        hook = await subscribe(http, key, receiver.url, events=["usage.exceeded"])
+        await exceed(http, key)
+
+        async def delivered() -> bool:
+            found = await deliveries(http, key, hook["id"])
+            return bool(found) and found[0]["status"] == "delivered"
+
+        await eventually(delivered)
+        [delivery] = await deliveries(http, key, hook["id"])
+    assert delivery["event"] == "usage.exceeded", "only the types the endpoint asked for"
+    assert [a["status_code"] for a in delivery["attempts"]] == [500, 503, 204]
+    assert delivery["attempts"][0]["error"] == "answered 500"
+    assert delivery["attempt_count"] == 3
+    assert len(receiver.received) == 3
+
+
+async def test_nothing_is_lost_while_the_receiver_and_meterr_are_down(
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    key = await make_key()
+    await receiver.stop()
+    fast = webhook_settings(settings)
+    async with meterr(fast, store) as http:
+        hook = await subscribe(http, key, receiver.url)
+        await exceed(http, key)
+
+        async def tried() -> bool:
+            found = await deliveries(http, key, hook["id"])
+            return len(found) == 3 and all(d["attempt_count"] >= 1 for d in found)
+
+        await eventually(tried)
+    # Meterr has stopped with three deliveries pending; the receiver comes back, then Meterr.
+    await receiver.start()
+    async with meterr(fast, store) as http:
+
+        async def all_delivered() -> bool:
+            found = await deliveries(http, key, hook["id"])
+            return [d["status"] for d in found] == ["delivered"] * 3
+
+        await eventually(all_delivered)
+        found = await deliveries(http, key, hook["id"])
+    assert all(d["attempts"][0]["status_code"] is None for d in found)
+    assert all("ConnectError" in d["attempts"][0]["error"] for d in found)
+    assert len({body["id"] for body in receiver.bodies()}) == 3
+
+
+async def test_a_delivery_past_its_retry_window_fails_and_can_be_resent(
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    key = await make_key()
+    receiver.answers.extend([500] * 1000)
+    async with meterr(webhook_settings(settings, webhook_retry_window=0.3), store) as http:
+        hook = await subscribe(http, key, receiver.url, events=["usage.exceeded"])
+        await exceed(http, key)
+
+        async def failed() -> bool:
+            found = await deliveries(http, key, hook["id"])
+            return bool(found) and found[0]["status"] == "failed"
+
+        await eventually(failed)
+        [delivery] = await deliveries(http, key, hook["id"])
+        receiver.answers.clear()
+        resent = await http.post(
+            f"/v1/webhooks/{hook['id']}/deliveries/{delivery['id']}/resend", headers=bearer(key)
+        )
+        assert resent.status_code == 202
+        assert resent.json()["status"] == "pending"
+
+        async def delivered() -> bool:
+            return (await deliveries(http, key, hook["id"]))[0]["status"] == "delivered"
+
+        await eventually(delivered)
+
+
+async def test_webhooks_refuse_private_addresses_unless_allowed_and_other_schemes(
+    client: httpx.AsyncClient, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    key = await make_key()
+    for url in (
+        receiver.url,
+        "http://10.0.0.8/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]:8080/hook",
+        "ftp://example.com/hook",
+        "http://no-such-host.invalid/hook",
+    ):
+        response = await client.post("/v1/webhooks", headers=bearer(key), json={"url": url})
+        assert response.status_code == 400, url
+        assert "url" in response.json()["error"]["details"]["fields"]
+    bad_type = await client.post(
+        "/v1/webhooks", headers=bearer(key), json={"url": receiver.url, "events": ["x.y"]}
+    )
+    assert bad_type.status_code == 400
+    assert (await client.get("/v1/webhooks", headers=bearer(key))).json()["webhooks"] == []
+
+
+async def test_webhooks_are_deleted_belong_to_their_organization_and_need_admin(
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    org = "webhook-owners"
+    key = await make_key(org=org)
+    reader = await make_key(org=org, role=Role.READ)
+    stranger = await make_key()
+    async with meterr(webhook_settings(settings), store) as http:
+        hook = await subscribe(http, key, receiver.url)
+        path = f"/v1/webhooks/{hook['id']}"
+        assert (await http.delete(path, headers=bearer(stranger))).status_code == 404
+        assert (await http.get(f"{path}/deliveries", headers=bearer(stranger))).status_code == 404
+        assert (await http.get("/v1/webhooks", headers=bearer(reader))).status_code == 403
+        assert (await http.delete(path, headers=bearer(key))).status_code == 204
+        assert (await http.delete(path, headers=bearer(key))).status_code == 404
+        await exceed(http, key)
+    assert receiver.received == []
+
+
+async def test_the_address_check_applies_again_at_delivery_time(
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    key = await make_key()
+    async with meterr(webhook_settings(settings), store) as http:
+        hook = await subscribe(http, key, receiver.url, events=["usage.exceeded"])
+    strict = webhook_settings(settings, webhook_allow_private=False)
+    async with meterr(strict, store) as http:
+        await exceed(http, key)
+
+        async def refused() -> bool:
+            found = await deliveries(http, key, hook["id"])
+            return bool(found) and found[0]["attempt_count"] >= 1
+
+        await eventually(refused)
+        [delivery] = await deliveries(http, key, hook["id"])
+    assert delivery["attempts"][0]["error"].startswith("refused: ")
+    assert "127.0.0.1" in delivery["attempts"][0]["error"]
+    assert receiver.received == []
