@@ -15,9 +15,6 @@ from meterr.resolvers.access import (
 )
 from meterr.resolvers.budgets import (
     BudgetCheck,
-    CallScope,
-    budget_amount,
-    call_scope,
     check_budgets,
     create_budget,
     delete_budget,
@@ -60,6 +57,7 @@ from meterr.resolvers.reservations import (
     Reservation,
     reserve,
 )
+from meterr.resolvers.spend import CallScope, budget_amount, call_scope
 from meterr.resolvers.timerange import TimeRange, parse_time_range
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 from meterr.resolvers.webhooks import (

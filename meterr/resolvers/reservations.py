@@ -12,9 +12,9 @@ from meterr.auth import Operation
 from meterr.domain import BudgetAction, BudgetStatus, BudgetUnit
 from meterr.errors import InvalidInput
 from meterr.pricing import usd_to_nano
-from meterr.resolvers.budgets import budget_status, call_scope, covering, release_expired
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.inputs import ReservationInput, validate_model
+from meterr.resolvers.spend import budget_status, call_scope, covering, release_expired
 from meterr.resolvers.timerange import stored_instant
 from meterr.store import Hold
 

@@ -14,7 +14,7 @@ from meterr.auth import Operation
 from meterr.domain import PriceUsed, UsageEvent
 from meterr.errors import IdempotencyConflict, InvalidInput
 from meterr.pricing import ModelPrice, PriceBook, TokenUsage, compute_cost, normalize_provider
-from meterr.resolvers.budgets import watch_budgets
+from meterr.resolvers.alerts import watch_budgets
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.inputs import TrackEventInput, validate_model
 from meterr.resolvers.messages import event_message

@@ -1,0 +1,102 @@
+"""Budget alerts: each threshold, then the limit, fires once per budget and period, as a
+notification stored with its webhook deliveries and announced on the bus."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from meterr.domain import Budget, BudgetAction, BudgetStatus, UsageEvent
+from meterr.resolvers.context import RequestContext
+from meterr.resolvers.messages import notification_message
+from meterr.resolvers.spend import budget_amount, budget_status, organization_budgets
+
+__all__ = ["fire_due_alerts", "watch_budgets"]
+
+_EXCEEDED = "exceeded"
+
+
+async def watch_budgets(ctx: RequestContext, events: Sequence[UsageEvent]) -> list[str]:
+    """After events are stored: fire the alerts now due on the budgets they fall under, and
+    answer the ids of the blocking budgets among those that are spent."""
+    if not events:
+        return []
+    now = datetime.now(UTC)
+    over = []
+    for budget in await organization_budgets(ctx.services, ctx.org_id):
+        if not any(budget.scope.covers(event) for event in events):
+            continue
+        status = await budget_status(ctx, budget, now)
+        await fire_due_alerts(ctx, status, now)
+        if budget.action is BudgetAction.BLOCK and status.exceeded:
+            over.append(budget.id)
+    return over
+
+
+async def fire_due_alerts(ctx: RequestContext, status: BudgetStatus, now: datetime) -> None:
+    """Fire each alert the spend has reached and that has not fired in this period. Every
+    check looks at the whole spend, not at what one request added, so an alert missed
+    (a crash between a write and its check) fires at the next event."""
+    budget = status.budget
+    due = [
+        f"threshold:{threshold}"
+        for threshold in budget.thresholds
+        if status.current * 100 >= threshold * budget.limit
+    ]
+    if status.exceeded:
+        due.append(_EXCEEDED)
+    if not due:
+        return
+    key = (budget.id, status.period_key)
+    known = ctx.services.fired_alerts.get(key)
+    fired = (
+        set(known)
+        if known is not None and set(due) <= known
+        else await ctx.store.budgets.fired(ctx.org_id, *key)
+    )
+    for alert in due:
+        if alert in fired:
+            continue
+        type_, data = _notification(status, alert)
+        notification = await ctx.store.budgets.fire(ctx.org_id, *key, alert, (type_, data), now)
+        if notification is not None:
+            ctx.services.wake_dispatcher()
+            await ctx.services.bus.publish(ctx.org_id, type_, [notification_message(notification)])
+        fired.add(alert)
+    ctx.services.fired_alerts[key] = frozenset(fired)
+
+
+def _json_amount(budget: Budget, amount: int) -> float | int:
+    value = budget_amount(budget, amount)
+    return round(float(value), 6) if isinstance(value, Decimal) else value
+
+
+def _notification(status: BudgetStatus, alert: str) -> tuple[str, dict[str, Any]]:
+    """The documented payload: the scope field, limit and current in the budget's unit,
+    then the budget and its period."""
+    budget = status.budget
+    data: dict[str, Any] = {}
+    if budget.scope.field is not None:
+        data[budget.scope.field] = budget.scope.value
+    data.update(
+        {
+            "limit": _json_amount(budget, budget.limit),
+            "current": _json_amount(budget, status.current),
+            "unit": budget.unit.value,
+            "percent": float(status.percent),
+            "budget_id": budget.id,
+            "budget_name": budget.name,
+            "action": budget.action.value,
+            "scope": {budget.scope.field: budget.scope.value} if budget.scope.field else {},
+            "period": budget.period.value,
+            "period_start": status.period_start.isoformat().replace("+00:00", "Z"),
+            "period_end": None
+            if status.period_end is None
+            else status.period_end.isoformat().replace("+00:00", "Z"),
+        }
+    )
+    if alert == _EXCEEDED:
+        return "usage.exceeded", data
+    return "budget.threshold_reached", {**data, "threshold": int(alert.split(":")[1])}
