@@ -39,6 +39,7 @@ from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_event
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
 from meterr.resolvers.maintenance import rebuild_rollups
+from meterr.resolvers.messages import event_json, instant, usd
 from meterr.resolvers.notifications import (
     NOTIFICATION_TYPES,
     NotificationsPage,
@@ -75,6 +76,9 @@ __all__ = [
     "Delivery",
     "WebhookEndpoint",
     "delivery_payload",
+    "event_json",
+    "instant",
+    "usd",
     "MAX_PAGE",
     "cost_feed",
     "notification_feed",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from meterr.domain import Notification, PriceUsed, UsageEvent
@@ -11,6 +11,9 @@ from meterr.pricing import CostBreakdown, TokenUsage
 
 __all__ = [
     "event_from_message",
+    "event_json",
+    "instant",
+    "usd",
     "event_message",
     "notification_from_message",
     "notification_message",
@@ -113,3 +116,65 @@ def notification_from_message(message: dict[str, Any]) -> Notification:
         created_at=datetime.fromisoformat(message["created_at"]),
         seq=message["seq"],
     )
+
+
+_MICRO = Decimal("0.000001")
+
+
+def usd(amount: Decimal) -> float:
+    """USD at the JSON edge: a number rounded to 6 decimals."""
+    return float(amount.quantize(_MICRO, rounding=ROUND_HALF_EVEN))
+
+
+def instant(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def event_json(event: UsageEvent) -> dict[str, Any]:
+    """A stored event as every JSON answer and message shows it: USD to 6 decimals."""
+    cost = event.cost
+    return {
+        "id": event.id,
+        "event_id": event.event_id,
+        "timestamp": instant(event.timestamp),
+        "provider": event.provider,
+        "model": event.model,
+        "endpoint": event.endpoint,
+        "team_id": event.team_id,
+        "user_id": event.user_id,
+        "api_key_id": event.api_key_id,
+        "metadata": event.metadata,
+        "input_tokens": event.tokens.input_tokens,
+        "output_tokens": event.tokens.output_tokens,
+        "cached_input_tokens": event.tokens.cached_input_tokens,
+        "cache_write_tokens": event.tokens.cache_write_tokens,
+        "reasoning_tokens": event.tokens.reasoning_tokens,
+        "cost": None if cost is None else usd(cost.total),
+        "currency": "USD",
+        "cost_breakdown": None
+        if cost is None
+        else {
+            "input": usd(cost.input),
+            "output": usd(cost.output),
+            "cache_read": usd(cost.cache_read),
+            "cache_write": usd(cost.cache_write),
+            "reasoning": usd(cost.reasoning),
+        },
+        "pricing_status": event.pricing_status.value,
+        "price": None
+        if event.price is None
+        else {
+            "provider": event.price.provider,
+            "model": event.price.model,
+            "effective_from": instant(event.price.effective_from),
+            "origin": event.price.origin,
+            "source": event.price.source,
+            "long_context": event.price.long_context,
+            "unit": "USD per 1M tokens",
+            "input": str(event.price.input),
+            "output": str(event.price.output),
+            "cached_input": str(event.price.cached_input),
+            "cache_write": str(event.price.cache_write),
+            "reasoning": str(event.price.reasoning),
+        },
+    }

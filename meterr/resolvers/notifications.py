@@ -1,4 +1,5 @@
-"""The organization's notifications (alerts and the like), newest first, with cursors."""
+"""The organization's events as feeds and webhooks deliver them, newest first, with cursors:
+its notifications (alerts), and its usage events as `usage.tracked`."""
 
 from __future__ import annotations
 
@@ -6,13 +7,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from meterr.auth import Operation
-from meterr.domain import Notification
+from meterr.domain import Notification, UsageEvent
 from meterr.errors import InvalidInput
 from meterr.resolvers.context import RequestContext
+from meterr.resolvers.messages import event_json
 
-__all__ = ["NOTIFICATION_TYPES", "NotificationsPage", "list_notifications"]
+__all__ = [
+    "EVENT_TYPES",
+    "NOTIFICATION_TYPES",
+    "USAGE_TRACKED",
+    "NotificationsPage",
+    "list_notifications",
+    "usage_tracked",
+]
 
 NOTIFICATION_TYPES = ("budget.threshold_reached", "usage.exceeded")
+USAGE_TRACKED = "usage.tracked"
+EVENT_TYPES = (USAGE_TRACKED, *NOTIFICATION_TYPES)
 _MAX_PAGE = 1000
 
 
@@ -38,21 +49,35 @@ async def list_notifications(
     cursor: str | None = None,
 ) -> NotificationsPage:
     ctx.principal.require(Operation.READ)
-    unknown = sorted(set(types) - set(NOTIFICATION_TYPES))
+    unknown = sorted(set(types) - set(EVENT_TYPES))
     problems = {}
     if unknown:
-        problems["type"] = (
-            f"unknown type {', '.join(unknown)}; one of {', '.join(NOTIFICATION_TYPES)}"
-        )
+        problems["type"] = f"unknown type {', '.join(unknown)}; one of {', '.join(EVENT_TYPES)}"
+    elif USAGE_TRACKED in types and len(set(types)) > 1:
+        problems["type"] = f"{USAGE_TRACKED} is listed on its own"
     if not 1 <= limit <= _MAX_PAGE:
         problems["limit"] = f"1 to {_MAX_PAGE}"
     if problems:
         raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
-    found = await ctx.store.notifications.page(
-        ctx.org_id,
-        types=types,
-        before_seq=_seq_cursor(cursor) if cursor else None,
-        limit=limit + 1,
-    )
+    before = _seq_cursor(cursor) if cursor else None
+    if USAGE_TRACKED in types:
+        events = await ctx.store.events.before_seq(ctx.org_id, before, limit + 1)
+        found = [usage_tracked(event) for event in events]
+    else:
+        found = await ctx.store.notifications.page(
+            ctx.org_id, types=types, before_seq=before, limit=limit + 1
+        )
     page, more = found[:limit], len(found) > limit
     return NotificationsPage(page, str(page[-1].seq) if more else None)
+
+
+def usage_tracked(event: UsageEvent) -> Notification:
+    """A stored usage event as the `usage.tracked` event that announces it."""
+    return Notification(
+        id=event.id,
+        org_id=event.org_id,
+        type=USAGE_TRACKED,
+        data=event_json(event),
+        created_at=event.received_at,
+        seq=event.seq or 0,
+    )

@@ -85,6 +85,16 @@ class EventStore:
         )
         return [event_from_document(doc) async for doc in cursor]
 
+    async def before_seq(self, org_id: str, seq: int | None, limit: int) -> list[UsageEvent]:
+        """Up to `limit` numbered events before `seq` (or the newest), newest first."""
+        bound: Document = {"$lt": seq} if seq is not None else {"$ne": None}
+        cursor = (
+            self.collection.find({"org_id": org_id, "seq": bound})
+            .sort("seq", DESCENDING)
+            .limit(limit)
+        )
+        return [event_from_document(doc) async for doc in cursor]
+
     async def stored_keys_across_tenants(
         self, events: Sequence[UsageEvent]
     ) -> set[tuple[str, str]]:

@@ -345,3 +345,36 @@ async def test_notifications_page_newest_first_and_refuse_unknown_types(
     bad = await client.get("/v1/events", headers=bearer(key), params={"type": "usage.explode"})
     assert bad.status_code == 400
     assert "type" in bad.json()["error"]["details"]["fields"]
+
+
+async def test_usage_tracked_events_are_listed_on_their_own_newest_first(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    tracked = []
+    for tokens in (10, 20, 30):
+        response = await client.post(
+            "/v1/track", headers=bearer(key), json=event(input_tokens=tokens)
+        )
+        tracked.append(response.json())
+    first = await client.get(
+        "/v1/events", headers=bearer(key), params={"type": "usage.tracked", "limit": 2}
+    )
+    page = first.json()
+    assert first.status_code == 200, page
+    assert [e["id"] for e in page["events"]] == [tracked[2]["id"], tracked[1]["id"]]
+    assert page["events"][0]["event"] == "usage.tracked"
+    assert page["events"][0]["data"]["input_tokens"] == 30
+    assert page["events"][0]["data"]["cost"] == tracked[2]["cost"]
+    rest = await client.get(
+        "/v1/events",
+        headers=bearer(key),
+        params={"type": "usage.tracked", "cursor": page["next_cursor"]},
+    )
+    assert [e["id"] for e in rest.json()["events"]] == [tracked[0]["id"]]
+    assert rest.json()["next_cursor"] is None
+    mixed = await client.get(
+        "/v1/events", headers=bearer(key), params={"type": "usage.tracked,usage.exceeded"}
+    )
+    assert mixed.status_code == 400
+    assert (await client.get("/v1/events", headers=bearer(key))).json()["events"] == []
