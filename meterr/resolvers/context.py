@@ -28,6 +28,7 @@ class Services:
     overrides: TTLCache[str, tuple[ModelPrice, ...]] = field(init=False)
     budgets: TTLCache[str, tuple[Budget, ...]] = field(init=False)
     dispatcher: WebhookDispatcher | None = None
+    usage_webhooks: TTLCache[str, tuple[str, ...]] = field(init=False)
     fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -37,6 +38,7 @@ class Services:
         self.principals = TTLCache(maxsize=10_000, ttl=ttl)
         self.overrides = TTLCache(maxsize=10_000, ttl=ttl)
         self.budgets = TTLCache(maxsize=10_000, ttl=ttl)
+        self.usage_webhooks = TTLCache(maxsize=10_000, ttl=ttl)
         # Alerts known to have fired (budget id, period) never unfire, except when their
         # budget is changed: then this instance forgets them at once, others within `ttl`.
         self.fired_alerts = TTLCache(maxsize=100_000, ttl=max(ttl, 60))

@@ -18,8 +18,10 @@ from meterr.resolvers.alerts import watch_budgets
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.inputs import TrackEventInput, validate_model
 from meterr.resolvers.messages import event_message
+from meterr.resolvers.notifications import USAGE_TRACKED, usage_tracked
 from meterr.resolvers.reservations import check_reservations, settle
 from meterr.resolvers.timerange import stored_instant
+from meterr.store import AfterInsert, Session, delivery_payload
 
 __all__ = [
     "TrackedEvent",
@@ -228,7 +230,7 @@ async def track_events(
         if conflicts := _conflicts(events, known):
             _raise_conflict(conflicts)
 
-    outcome = await store.writer.write(events)
+    outcome = await store.writer.write(events, await _usage_deliveries(ctx))
     stored: dict[str, UsageEvent] = {}
     if outcome.duplicate_event_ids:
         existing = await store.events.by_event_ids(ctx.org_id, list(outcome.duplicate_event_ids))
@@ -238,8 +240,10 @@ async def track_events(
         stored = {event.event_id: event for event in existing}
 
     await ctx.services.bus.publish(
-        ctx.org_id, "usage.tracked", [event_message(event) for event in outcome.inserted]
+        ctx.org_id, USAGE_TRACKED, [event_message(event) for event in outcome.inserted]
     )
+    if outcome.inserted and ctx.services.usage_webhooks.get(ctx.org_id):
+        ctx.services.wake_dispatcher()
     inserted = {event.event_id: event for event in outcome.inserted}
     tracked = [
         TrackedEvent(stored[event.event_id], True)
@@ -250,6 +254,29 @@ async def track_events(
     await settle(ctx, reservations)
     over_budget = await watch_budgets(ctx, [item.event for item in tracked])
     return Tracking(tracked, over_budget)
+
+
+async def _usage_deliveries(ctx: RequestContext) -> AfterInsert | None:
+    """The webhook deliveries of `usage.tracked`, written with the events they announce,
+    when the organization has endpoints for them."""
+    services = ctx.services
+    endpoint_ids = services.usage_webhooks.get(ctx.org_id)
+    if endpoint_ids is None:
+        endpoint_ids = tuple(await ctx.store.webhooks.subscribed(ctx.org_id, USAGE_TRACKED))
+        services.usage_webhooks[ctx.org_id] = endpoint_ids
+    if not endpoint_ids:
+        return None
+
+    async def enqueue(inserted: list[UsageEvent], session: Session) -> None:
+        messages = [
+            (event.id, event.received_at, delivery_payload(usage_tracked(event)))
+            for event in inserted
+        ]
+        await ctx.store.webhooks.enqueue_messages(
+            ctx.org_id, endpoint_ids, USAGE_TRACKED, messages, session
+        )
+
+    return enqueue
 
 
 def _has_event_id(raw: object) -> bool:

@@ -15,7 +15,7 @@ from meterr.errors import InvalidInput, NotFound
 from meterr.events import DestinationRefused, check_destination
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.inputs import validate_model
-from meterr.resolvers.notifications import NOTIFICATION_TYPES
+from meterr.resolvers.notifications import EVENT_TYPES
 from meterr.resolvers.timerange import stored_instant
 from meterr.store import Delivery, WebhookEndpoint
 
@@ -49,11 +49,11 @@ class NewWebhook:
 async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
     ctx.principal.require(Operation.MANAGE)
     data = validate_model(WebhookInput, body)
-    unknown = sorted(set(data.events or ()) - set(NOTIFICATION_TYPES))
+    unknown = sorted(set(data.events or ()) - set(EVENT_TYPES))
     if unknown:
         raise InvalidInput(
             f"Unknown event types: {', '.join(unknown)}.",
-            {"fields": {"events": f"known types: {', '.join(NOTIFICATION_TYPES)}"}},
+            {"fields": {"events": f"known types: {', '.join(EVENT_TYPES)}"}},
         )
     try:
         await check_destination(data.url, allow_private=ctx.services.settings.webhook_allow_private)
@@ -71,6 +71,7 @@ async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
         created_at=stored_instant(datetime.now(UTC)),
     )
     await ctx.store.webhooks.create_endpoint(endpoint)
+    ctx.services.usage_webhooks.pop(ctx.org_id, None)
     return NewWebhook(endpoint)
 
 
@@ -91,6 +92,7 @@ async def delete_webhook(ctx: RequestContext, endpoint_id: str) -> None:
     ctx.principal.require(Operation.MANAGE)
     if not await ctx.store.webhooks.delete_endpoint(ctx.org_id, endpoint_id):
         raise NotFound(f"No webhook {endpoint_id}.", {"id": endpoint_id})
+    ctx.services.usage_webhooks.pop(ctx.org_id, None)
 
 
 async def list_deliveries(

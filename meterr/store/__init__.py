@@ -6,14 +6,18 @@ from meterr.store.aggregates import TimeBucket, TotalsRow, sum_usage
 from meterr.store.database import Store, open_store
 from meterr.store.embedded import EmbeddedServer, embedded_url
 from meterr.store.events import EventPage, InsertOutcome
+from meterr.store.ingest import AfterInsert
 from meterr.store.notifications import delivery_payload
 from meterr.store.organizations import ApiKeyRecord, Organization
 from meterr.store.reservations import Hold
 from meterr.store.rollups import FAMILIES, RebuildReport, family_for
+from meterr.store.unit_of_work import Session
 from meterr.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint
 
 __all__ = [
     "FAMILIES",
+    "AfterInsert",
+    "Session",
     "ApiKeyRecord",
     "EmbeddedServer",
     "Delivery",

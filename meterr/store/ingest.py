@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -14,9 +14,20 @@ from meterr.store.rollups import RollupStore
 from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import Session, UnitOfWork
 
-__all__ = ["EventWriter"]
+__all__ = ["AfterInsert", "EventWriter"]
 
 _ATTEMPTS = 5
+
+# Work that belongs to the unit of work storing a request's events: given the events
+# actually inserted (replays left out), it writes with the same session.
+AfterInsert = Callable[[list[UsageEvent], Session], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    events: Sequence[UsageEvent]
+    after_insert: AfterInsert | None
+    answer: asyncio.Future[InsertOutcome]
 
 
 class EventWriter:
@@ -43,14 +54,16 @@ class EventWriter:
         self._sequences = sequences
         self._unit_of_work = unit_of_work
         self._max_events = max_events
-        self._pending: list[tuple[Sequence[UsageEvent], asyncio.Future[InsertOutcome]]] = []
+        self._pending: list[_Request] = []
         self._drainer: asyncio.Task[None] | None = None
 
-    async def write(self, events: Sequence[UsageEvent]) -> InsertOutcome:
+    async def write(
+        self, events: Sequence[UsageEvent], after_insert: AfterInsert | None = None
+    ) -> InsertOutcome:
         if not events:
             return InsertOutcome([], set())
         future: asyncio.Future[InsertOutcome] = asyncio.get_running_loop().create_future()
-        self._pending.append((events, future))
+        self._pending.append(_Request(events, after_insert, future))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())
         return await future
@@ -60,10 +73,10 @@ class EventWriter:
         if self._drainer is not None:
             await self._drainer
 
-    def _take(self) -> list[tuple[Sequence[UsageEvent], asyncio.Future[InsertOutcome]]]:
+    def _take(self) -> list[_Request]:
         taken, size = 0, 0
         while taken < len(self._pending):
-            size += len(self._pending[taken][0])
+            size += len(self._pending[taken].events)
             taken += 1
             if size >= self._max_events:
                 break
@@ -74,27 +87,27 @@ class EventWriter:
         while self._pending:
             group = self._take()
             try:
-                outcomes = await self._flush([events for events, _ in group])
+                outcomes = await self._flush(group)
             except BaseException as exc:
-                for _, future in group:
-                    if not future.done():
-                        future.set_exception(exc)
+                for request in group:
+                    if not request.answer.done():
+                        request.answer.set_exception(exc)
                 if not isinstance(exc, Exception):
                     raise
                 continue
-            for (_, future), outcome in zip(group, outcomes, strict=True):
-                if not future.done():
-                    future.set_result(outcome)
+            for request, outcome in zip(group, outcomes, strict=True):
+                if not request.answer.done():
+                    request.answer.set_result(outcome)
 
-    async def _flush(self, requests: list[Sequence[UsageEvent]]) -> list[InsertOutcome]:
-        flat = [event for events in requests for event in events]
+    async def _flush(self, requests: list[_Request]) -> list[InsertOutcome]:
+        flat = [event for request in requests for event in request.events]
         failed: set[int] = set()
         for attempt in range(_ATTEMPTS):
             # Looked up outside the transaction: SecantusDB reads inside one without indexes.
             stored = await self._events.stored_keys_across_tenants(flat)
 
             async def work(session: Session, stored: set[tuple[str, str]] = stored) -> set[int]:
-                return await self._write(flat, stored, session)
+                return await self._write(flat, stored, session, requests)
 
             try:
                 failed = await self._unit_of_work.run(work)
@@ -105,19 +118,23 @@ class EventWriter:
                 if not _is_duplicate(exc) or attempt == _ATTEMPTS - 1:
                     raise
         outcomes, offset = [], 0
-        for events in requests:
-            indexes = range(offset, offset + len(events))
+        for request in requests:
+            indexes = range(offset, offset + len(request.events))
             outcomes.append(
                 InsertOutcome(
                     inserted=[flat[i] for i in indexes if i not in failed],
                     duplicate_event_ids={flat[i].event_id for i in indexes if i in failed},
                 )
             )
-            offset += len(events)
+            offset += len(request.events)
         return outcomes
 
     async def _write(
-        self, flat: list[UsageEvent], stored: set[tuple[str, str]], session: Session
+        self,
+        flat: list[UsageEvent],
+        stored: set[tuple[str, str]],
+        session: Session,
+        requests: Sequence[_Request],
     ) -> set[int]:
         """One unit of work: the new events, numbered, and their rollup increments, or
         nothing. `stored` holds the keys found stored before; one stored since trips the
@@ -137,6 +154,13 @@ class EventWriter:
         lost = await self._events.insert_all([flat[i] for i in fresh], session)
         failed.update(fresh[i] for i in lost)
         await self._rollups.apply([flat[i] for i in fresh if i not in failed], session=session)
+        offset = 0
+        for request in requests:
+            indexes = range(offset, offset + len(request.events))
+            offset += len(request.events)
+            inserted = [flat[i] for i in indexes if i not in failed]
+            if request.after_insert is not None and inserted:
+                await request.after_insert(inserted, session)
         return failed
 
     async def _number(self, flat: list[UsageEvent], fresh: list[int], session: Session) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -137,32 +138,54 @@ class WebhookStore:
 
     async def enqueue(
         self, notification: Notification, payload: dict[str, Any], session: Session = None
-    ) -> int:
+    ) -> None:
         """A pending delivery of the notification to each endpoint that wants its type."""
-        org_id = notification.org_id
-        wanted = self.endpoints.find(
-            {"org_id": org_id, "$or": [{"events": []}, {"events": notification.type}]},
+        endpoint_ids = await self.subscribed(notification.org_id, notification.type, session)
+        await self.enqueue_messages(
+            notification.org_id,
+            endpoint_ids,
+            notification.type,
+            [(notification.id, notification.created_at, payload)],
+            session,
+        )
+
+    async def subscribed(self, org_id: str, type_: str, session: Session = None) -> list[str]:
+        """The endpoints that want this type: by name, or by asking for every type."""
+        found = self.endpoints.find(
+            {"org_id": org_id, "$or": [{"events": []}, {"events": type_}]},
+            {"_id": 1},
             session=session,
         )
+        return [doc["_id"] async for doc in found]
+
+    async def enqueue_messages(
+        self,
+        org_id: str,
+        endpoint_ids: Sequence[str],
+        type_: str,
+        messages: Sequence[tuple[str, datetime, dict[str, Any]]],
+        session: Session = None,
+    ) -> None:
+        """Pending deliveries of (message id, time, payload) to each endpoint."""
         docs = [
             {
-                "_id": f"dlv_{notification.id.removeprefix('ntf_')}_{endpoint['_id']}",
+                "_id": f"dlv_{message_id}_{endpoint_id}",
                 "org_id": org_id,
-                "endpoint_id": endpoint["_id"],
-                "notification_id": notification.id,
-                "type": notification.type,
+                "endpoint_id": endpoint_id,
+                "notification_id": message_id,
+                "type": type_,
                 "payload": payload,
                 "status": "pending",
                 "attempts": [],
                 "attempt_count": 0,
-                "next_attempt_at": notification.created_at,
-                "created_at": notification.created_at,
+                "next_attempt_at": at,
+                "created_at": at,
             }
-            async for endpoint in wanted
+            for message_id, at, payload in messages
+            for endpoint_id in endpoint_ids
         ]
         if docs:
             await self.deliveries.insert_many(docs, session=session)
-        return len(docs)
 
     async def claim_due_across_tenants(
         self, now: datetime, lease_until: datetime

@@ -132,14 +132,24 @@ async def test_deliveries_are_signed_in_the_standard_webhooks_format(
         assert "secret" not in listed[0]
         await exceed(http, key)
 
-        async def three() -> bool:
-            return len(receiver.received) == 3
+        async def four() -> bool:
+            return len(receiver.received) == 4
 
-        await eventually(three)
+        await eventually(four)
     verifier = Webhook(hook["secret"])
     for headers, body in receiver.received:
         verifier.verify(body, headers)  # raises when the signature does not match
         assert headers["webhook-id"] == json.loads(body)["id"]
+    events = sorted(body["event"] for body in receiver.bodies())
+    assert events == [
+        "budget.threshold_reached",
+        "budget.threshold_reached",
+        "usage.exceeded",
+        "usage.tracked",
+    ], "an endpoint without `events` gets every type"
+    tracked = next(b for b in receiver.bodies() if b["event"] == "usage.tracked")
+    assert tracked["data"]["input_tokens"] == 150
+    assert tracked["id"] == tracked["data"]["id"]
     exceeded = next(b for b in receiver.bodies() if b["event"] == "usage.exceeded")
     assert set(exceeded) == {"id", "event", "created", "data"}
     assert exceeded["data"]["team_id"] == "team_123"
@@ -182,7 +192,7 @@ async def test_nothing_is_lost_while_the_receiver_and_meterr_are_down(
 
         async def tried() -> bool:
             found = await deliveries(http, key, hook["id"])
-            return len(found) == 3 and all(d["attempt_count"] >= 1 for d in found)
+            return len(found) == 4 and all(d["attempt_count"] >= 1 for d in found)
 
         await eventually(tried)
     # Meterr has stopped with three deliveries pending; the receiver comes back, then Meterr.
@@ -191,13 +201,13 @@ async def test_nothing_is_lost_while_the_receiver_and_meterr_are_down(
 
         async def all_delivered() -> bool:
             found = await deliveries(http, key, hook["id"])
-            return [d["status"] for d in found] == ["delivered"] * 3
+            return [d["status"] for d in found] == ["delivered"] * 4
 
         await eventually(all_delivered)
         found = await deliveries(http, key, hook["id"])
     assert all(d["attempts"][0]["status_code"] is None for d in found)
     assert all("ConnectError" in d["attempts"][0]["error"] for d in found)
-    assert len({body["id"] for body in receiver.bodies()}) == 3
+    assert len({body["id"] for body in receiver.bodies()}) == 4
 
 
 async def test_a_delivery_past_its_retry_window_fails_and_can_be_resent(
@@ -229,25 +239,27 @@ async def test_a_delivery_past_its_retry_window_fails_and_can_be_resent(
 
 
 async def test_webhooks_refuse_private_addresses_unless_allowed_and_other_schemes(
-    client: httpx.AsyncClient, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
 ) -> None:
     key = await make_key()
-    for url in (
-        receiver.url,
-        "http://10.0.0.8/hook",
-        "http://169.254.169.254/latest/meta-data",
-        "http://[::1]:8080/hook",
-        "ftp://example.com/hook",
-        "http://no-such-host.invalid/hook",
-    ):
-        response = await client.post("/v1/webhooks", headers=bearer(key), json={"url": url})
-        assert response.status_code == 400, url
-        assert "url" in response.json()["error"]["details"]["fields"]
-    bad_type = await client.post(
-        "/v1/webhooks", headers=bearer(key), json={"url": receiver.url, "events": ["x.y"]}
-    )
-    assert bad_type.status_code == 400
-    assert (await client.get("/v1/webhooks", headers=bearer(key))).json()["webhooks"] == []
+    strict = webhook_settings(settings, webhook_allow_private=False)
+    async with meterr(strict, store) as http:
+        for url in (
+            receiver.url,
+            "http://10.0.0.8/hook",
+            "http://169.254.169.254/latest/meta-data",
+            "http://[::1]:8080/hook",
+            "ftp://example.com/hook",
+            "http://no-such-host.invalid/hook",
+        ):
+            response = await http.post("/v1/webhooks", headers=bearer(key), json={"url": url})
+            assert response.status_code == 400, url
+            assert "url" in response.json()["error"]["details"]["fields"]
+        bad_type = await http.post(
+            "/v1/webhooks", headers=bearer(key), json={"url": receiver.url, "events": ["x.y"]}
+        )
+        assert bad_type.status_code == 400
+        assert (await http.get("/v1/webhooks", headers=bearer(key))).json()["webhooks"] == []
 
 
 async def test_webhooks_are_deleted_belong_to_their_organization_and_need_admin(
@@ -288,3 +300,26 @@ async def test_the_address_check_applies_again_at_delivery_time(
     assert delivery["attempts"][0]["error"].startswith("refused: ")
     assert "127.0.0.1" in delivery["attempts"][0]["error"]
     assert receiver.received == []
+
+
+async def test_usage_tracked_deliveries_are_owed_once_per_stored_event(
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+) -> None:
+    key = await make_key()
+    async with meterr(webhook_settings(settings), store) as http:
+        hook = await subscribe(http, key, receiver.url, events=["usage.tracked"])
+        batch = {"events": [event(event_id=f"call-{i}", input_tokens=i + 1) for i in range(3)]}
+        for _ in range(2):  # the second time a replay: nothing new is stored, nothing owed
+            response = await http.post("/v1/track", headers=bearer(key), json=batch)
+            assert response.status_code in (200, 201)
+
+        async def delivered() -> bool:
+            found = await deliveries(http, key, hook["id"])
+            return [d["status"] for d in found] == ["delivered"] * 3
+
+        await eventually(delivered)
+    assert sorted(b["data"]["event_id"] for b in receiver.bodies()) == [
+        "call-0",
+        "call-1",
+        "call-2",
+    ]
