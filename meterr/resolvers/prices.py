@@ -10,6 +10,7 @@ from meterr.auth import Operation
 from meterr.domain import UsageEvent
 from meterr.errors import InvalidInput
 from meterr.pricing import ModelPrice, Rates, normalize_provider
+from meterr.resolvers.alerts import watch_budgets
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.costs import parse_usage_filter
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput
@@ -151,6 +152,7 @@ async def reprice(ctx: RequestContext, body: RepriceInput) -> RepriceReport:
             new.append(again)
     if not body.dry_run and new:
         await ctx.store.writer.replace(ctx.org_id, old, new)
+        await watch_budgets(ctx, new)  # their spend moved: alerts may be due
     return RepriceReport(
         lines=[RepriceLine(p, m, *values) for (p, m), values in sorted(stats.items())],
         applied=not body.dry_run,

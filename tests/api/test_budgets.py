@@ -378,3 +378,20 @@ async def test_usage_tracked_events_are_listed_on_their_own_newest_first(
     )
     assert mixed.status_code == 400
     assert (await client.get("/v1/events", headers=bearer(key))).json()["events"] == []
+
+
+async def test_repricing_that_takes_a_budget_past_a_threshold_fires_its_alert(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    unpriced = {**event(input_tokens=1_000_000), "model": "house-model-7"}
+    await client.post("/v1/track", headers=bearer(key), json=unpriced)
+    await create(
+        client, key, {"name": "USD", "team_id": "team_123", "limit": 1, "thresholds": [50]}
+    )
+    assert await notifications(client, key, "budget.threshold_reached") == []
+    override = {"provider": "openai", "model": "house-model-7", "input": "0.75", "output": "1"}
+    response = await client.post("/v1/prices/overrides", headers=bearer(key), json=override)
+    assert response.status_code == 201  # prices the stored event: $0.75 of $1
+    [reached] = await notifications(client, key, "budget.threshold_reached")
+    assert (reached["data"]["threshold"], reached["data"]["current"]) == (50, 0.75)
