@@ -22,14 +22,22 @@ class Tier(enum.StrEnum):
 
 
 class Role(enum.StrEnum):
+    """Organization keys are admin, write (ingest only) or read. Keys of team members are
+    confined to their team: team_admin (ingest, read, invite), member (ingest, read) or
+    viewer (read)."""
+
     ADMIN = "admin"
     WRITE = "write"
     READ = "read"
+    TEAM_ADMIN = "team_admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
 
 
 class Operation(enum.StrEnum):
     INGEST = "ingest"
     READ = "read"
+    INVITE = "invite"
     MANAGE = "manage"
 
 
@@ -37,6 +45,9 @@ _ALLOWED: dict[Role, frozenset[Operation]] = {
     Role.ADMIN: frozenset(Operation),
     Role.WRITE: frozenset({Operation.INGEST}),
     Role.READ: frozenset({Operation.READ}),
+    Role.TEAM_ADMIN: frozenset({Operation.INGEST, Operation.READ, Operation.INVITE}),
+    Role.MEMBER: frozenset({Operation.INGEST, Operation.READ}),
+    Role.VIEWER: frozenset({Operation.READ}),
 }
 
 
@@ -49,7 +60,10 @@ class Principal:
     tier: Tier
     key_id: str
     role: Role
+    # The key's team: the default team of the events it reports, and, for a confined key
+    # (a team member's), the only team whose usage it may report or see.
     team_id: str | None = None
+    confined: bool = False
 
     def require(self, operation: Operation, *alternatives: Operation) -> None:
         """Refuse unless the key's role allows `operation` (or one of `alternatives`)."""

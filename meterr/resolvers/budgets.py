@@ -138,9 +138,15 @@ async def create_budget(ctx: RequestContext, body: object) -> BudgetStatus:
     return status
 
 
+def _visible(ctx: RequestContext, budget: Budget) -> bool:
+    """A team's keys see the budgets of their team only."""
+    team = ctx.team_scope
+    return team is None or (budget.scope.field == "team_id" and budget.scope.value == team)
+
+
 async def _budget(ctx: RequestContext, budget_id: str) -> Budget:
     budget = await ctx.store.budgets.get(ctx.org_id, budget_id)
-    if budget is None:
+    if budget is None or not _visible(ctx, budget):
         raise NotFound(f"No budget {budget_id}.", {"id": budget_id})
     return budget
 
@@ -155,9 +161,8 @@ async def list_budgets(ctx: RequestContext) -> list[BudgetStatus]:
     ctx.principal.require(Operation.READ)
     await release_expired(ctx)
     now = datetime.now(UTC)
-    return [
-        await budget_status(ctx, budget, now) for budget in await ctx.store.budgets.list(ctx.org_id)
-    ]
+    budgets = [b for b in await ctx.store.budgets.list(ctx.org_id) if _visible(ctx, b)]
+    return [await budget_status(ctx, budget, now) for budget in budgets]
 
 
 async def update_budget(ctx: RequestContext, budget_id: str, body: object) -> BudgetStatus:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from cachetools import TTLCache
 
 from meterr.auth import Principal
 from meterr.config import Settings
-from meterr.domain import Budget
+from meterr.domain import Budget, UsageFilter
+from meterr.errors import Forbidden
 from meterr.events import EventBus, WebhookDispatcher
 from meterr.pricing import Catalogue, ModelPrice
 from meterr.store import Store
@@ -63,3 +64,22 @@ class RequestContext:
     @property
     def store(self) -> Store:
         return self.services.store
+
+    @property
+    def team_scope(self) -> str | None:
+        """The one team a confined (team member's) key may see and report; None for
+        organization keys."""
+        return self.principal.team_id if self.principal.confined else None
+
+    def confine(self, usage_filter: UsageFilter) -> UsageFilter:
+        """The filter as this caller may apply it: a confined key sees only its team, and
+        asking for other teams is refused."""
+        team = self.team_scope
+        if team is None:
+            return usage_filter
+        if usage_filter.team_ids and set(usage_filter.team_ids) != {team}:
+            raise Forbidden(
+                "This key sees only its own team's usage.",
+                {"team_id": team, "requested": list(usage_filter.team_ids)},
+            )
+        return replace(usage_filter, team_ids=(team,))

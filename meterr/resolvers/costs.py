@@ -177,6 +177,7 @@ async def cost_groups(
 ) -> list[CostGroup]:
     """Totals per group, largest cost first (time groups in calendar order)."""
     ctx.principal.require(Operation.READ)
+    usage_filter = ctx.confine(usage_filter)
     if group_by.dimension.is_time:
         rows = await _rows(ctx, time_range, usage_filter, None, bucketed=True, day_buckets=True)
         merged: dict[str, UsageTotals] = defaultdict(UsageTotals)
@@ -222,6 +223,7 @@ async def usage_totals(
 ) -> list[tuple[datetime, UsageTotals]]:
     """A gap-free time series: one point per interval start in the range's zone."""
     ctx.principal.require(Operation.READ)
+    usage_filter = ctx.confine(usage_filter)
     intervals = ("hour", "day", "week", "month")
     if interval not in intervals:
         raise InvalidInput(

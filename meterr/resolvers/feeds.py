@@ -104,6 +104,7 @@ async def usage_feed(
     """Each usage event as it is stored; with `after` (an event id), first those stored
     since that one."""
     ctx.principal.require(Operation.READ)
+    usage_filter = ctx.confine(usage_filter)
     store = ctx.store
     start: int | None = None
     if after is not None:
@@ -141,7 +142,9 @@ async def notification_feed(
         start = await store.notifications.seq_of(ctx.org_id, after)
         if start is None:
             raise NotFound(f"No notification {after} to resume after.", {"after": after})
-    wanted = data or {}
+    wanted = dict(data or {})
+    if ctx.team_scope is not None:
+        wanted["team_id"] = ctx.team_scope  # a team's keys hear of its own budgets only
     async with ctx.services.bus.subscribe(ctx.org_id) as feed:
         if start is None:
             start = await store.sequences.current(ctx.org_id, "notifications")
@@ -173,6 +176,7 @@ async def cost_feed(
     """The cost query's answer now, then again each time it changes, at most every
     COST_FEED_INTERVAL seconds."""
     ctx.principal.require(Operation.READ)
+    usage_filter = ctx.confine(usage_filter)
     async with ctx.services.bus.subscribe(ctx.org_id) as feed:
         changed = asyncio.Event()
 

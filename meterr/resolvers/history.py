@@ -50,6 +50,7 @@ async def list_events(
     cursor: str | None = None,
 ) -> EventsPage:
     ctx.principal.require(Operation.READ)
+    usage_filter = ctx.confine(usage_filter)
     if not 1 <= limit <= MAX_PAGE:
         raise InvalidInput(
             f"limit must be between 1 and {MAX_PAGE}.", {"fields": {"limit": f"1 to {MAX_PAGE}"}}
@@ -69,6 +70,6 @@ async def get_event(ctx: RequestContext, event_id: str) -> UsageEvent:
     """One stored event by its id; another organization's events do not exist here."""
     ctx.principal.require(Operation.READ)
     event = await ctx.store.events.by_id(ctx.org_id, event_id)
-    if event is None:
+    if event is None or (ctx.team_scope is not None and event.team_id != ctx.team_scope):
         raise NotFound(f"No usage event {event_id}.", {"id": event_id})
     return event

@@ -61,11 +61,13 @@ async def list_notifications(
         raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
     before = _seq_cursor(cursor) if cursor else None
     if USAGE_TRACKED in types:
-        events = await ctx.store.events.before_seq(ctx.org_id, before, limit + 1)
+        events = await ctx.store.events.before_seq(
+            ctx.org_id, before, limit + 1, team_id=ctx.team_scope
+        )
         found = [usage_tracked(event) for event in events]
     else:
         found = await ctx.store.notifications.page(
-            ctx.org_id, types=types, before_seq=before, limit=limit + 1
+            ctx.org_id, types=types, before_seq=before, limit=limit + 1, team_id=ctx.team_scope
         )
     page, more = found[:limit], len(found) > limit
     return NotificationsPage(page, str(page[-1].seq) if more else None)

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from meterr.domain import Budget, BudgetPeriod, BudgetStatus, BudgetUnit
+from meterr.errors import Forbidden
 from meterr.pricing import NANO_PER_USD, normalize_provider
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import usage_in
@@ -52,7 +53,12 @@ def call_scope(
     api_key_id: str | None = None,
 ) -> CallScope:
     """The call's scope; the key's default team and the key itself when not given, as
-    for the events it will track."""
+    for the events it will track. A team's key speaks for its own team only."""
+    if team_id and ctx.team_scope is not None and team_id != ctx.team_scope:
+        raise Forbidden(
+            "This key acts for its own team only.",
+            {"team_id": ctx.team_scope, "requested": team_id},
+        )
     return CallScope(
         team_id=team_id or ctx.principal.team_id,
         user_id=user_id,

@@ -12,7 +12,7 @@ from typing import Any
 
 from meterr.auth import Operation
 from meterr.domain import PriceUsed, UsageEvent
-from meterr.errors import IdempotencyConflict, InvalidInput
+from meterr.errors import Forbidden, IdempotencyConflict, InvalidInput
 from meterr.pricing import ModelPrice, PriceBook, TokenUsage, compute_cost, normalize_provider
 from meterr.resolvers.alerts import watch_budgets
 from meterr.resolvers.context import RequestContext, Services
@@ -221,6 +221,7 @@ async def track_events(
     now = stored_instant(datetime.now(UTC))
     book = await price_book(ctx.services, ctx.org_id)
     events, reservations = _validate(ctx, raw_events, batch=batch, now=now, book=book)
+    _check_team(ctx, events, batch=batch)
     await check_reservations(ctx, reservations, batch=batch)
     store = ctx.store
 
@@ -254,6 +255,22 @@ async def track_events(
     await settle(ctx, reservations)
     over_budget = await watch_budgets(ctx, [item.event for item in tracked])
     return Tracking(tracked, over_budget)
+
+
+def _check_team(ctx: RequestContext, events: Sequence[UsageEvent], *, batch: bool) -> None:
+    """A team's key reports its own team's usage only."""
+    team = ctx.team_scope
+    if team is None:
+        return
+    others = {
+        (f"events[{index}].team_id" if batch else "team_id"): str(event.team_id)
+        for index, event in enumerate(events)
+        if event.team_id != team
+    }
+    if others:
+        raise Forbidden(
+            f"This key reports usage of team {team} only.", {"team_id": team, "fields": others}
+        )
 
 
 async def _usage_deliveries(ctx: RequestContext) -> AfterInsert | None:

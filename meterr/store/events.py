@@ -85,14 +85,16 @@ class EventStore:
         )
         return [event_from_document(doc) async for doc in cursor]
 
-    async def before_seq(self, org_id: str, seq: int | None, limit: int) -> list[UsageEvent]:
-        """Up to `limit` numbered events before `seq` (or the newest), newest first."""
-        bound: Document = {"$lt": seq} if seq is not None else {"$ne": None}
-        cursor = (
-            self.collection.find({"org_id": org_id, "seq": bound})
-            .sort("seq", DESCENDING)
-            .limit(limit)
-        )
+    async def before_seq(
+        self, org_id: str, seq: int | None, limit: int, *, team_id: str | None = None
+    ) -> list[UsageEvent]:
+        """Up to `limit` numbered events before `seq` (or the newest), newest first; of one
+        team when `team_id` is given."""
+        query: Document = {"org_id": org_id}
+        query["seq"] = {"$lt": seq} if seq is not None else {"$ne": None}
+        if team_id is not None:
+            query["team_id"] = team_id
+        cursor = self.collection.find(query).sort("seq", DESCENDING).limit(limit)
         return [event_from_document(doc) async for doc in cursor]
 
     async def stored_keys_across_tenants(

@@ -95,9 +95,13 @@ class NotificationStore:
         after_seq: int | None = None,
         limit: int,
         newest_first: bool = True,
+        team_id: str | None = None,
     ) -> list[Notification]:
-        """Up to `limit` notifications with seq in (after_seq, before_seq)."""
+        """Up to `limit` notifications with seq in (after_seq, before_seq), of one team's
+        budgets when `team_id` is given."""
         query: Document = {"org_id": org_id}
+        if team_id is not None:
+            query["data.team_id"] = team_id
         if types:
             query["type"] = types[0] if len(types) == 1 else {"$in": list(types)}
         bounds: Document = {}

@@ -116,6 +116,7 @@ class OrganizationStore:
         role: Role,
         team_id: str | None,
         name: str | None,
+        confined: bool = False,
     ) -> ApiKeyRecord:
         doc: Document = {
             "_id": f"key_{secrets.token_hex(8)}",
@@ -124,6 +125,7 @@ class OrganizationStore:
             "display_prefix": display_prefix,
             "role": role.value,
             "team_id": team_id,
+            "confined": confined,
             "name": name,
             "created_at": datetime.now(UTC),
             "revoked_at": None,
@@ -158,4 +160,5 @@ class OrganizationStore:
             key_id=key["_id"],
             role=Role(key["role"]),
             team_id=key.get("team_id"),
+            confined=bool(key.get("confined")),
         )
