@@ -8,7 +8,9 @@ MeterrError                 internal_error        500
 ├── NotFound                not_found             404
 ├── MethodNotAllowed        method_not_allowed    405
 ├── Conflict                conflict              409
-│   └── IdempotencyConflict idempotency_conflict  409
+│   ├── IdempotencyConflict idempotency_conflict  409
+│   └── InvitationUsed      invitation_used       409
+├── InvitationExpired       invitation_expired    410
 ├── RateLimited             rate_limited          429
 ├── FeedInterrupted         feed_interrupted      503 (live feeds: resume with `after`)
 │   └── SubscriberTooSlow   subscriber_too_slow   503
@@ -25,6 +27,8 @@ __all__ = [
     "FeedInterrupted",
     "Forbidden",
     "IdempotencyConflict",
+    "InvitationExpired",
+    "InvitationUsed",
     "InvalidInput",
     "MeterrError",
     "MethodNotAllowed",
@@ -114,3 +118,12 @@ class FeedInterrupted(MeterrError):
 
 class SubscriberTooSlow(FeedInterrupted):
     code = "subscriber_too_slow"
+
+
+class InvitationUsed(Conflict):
+    code = "invitation_used"
+
+
+class InvitationExpired(MeterrError):
+    code = "invitation_expired"
+    status = 410

@@ -59,6 +59,19 @@ from meterr.resolvers.reservations import (
     reserve,
 )
 from meterr.resolvers.spend import CallScope, budget_amount, call_scope
+from meterr.resolvers.teams import (
+    Joined,
+    NewInvitation,
+    TeamView,
+    accept_invitation,
+    create_team,
+    delete_team,
+    get_team,
+    invite_member,
+    list_teams,
+    remove_member,
+    update_team,
+)
 from meterr.resolvers.timerange import TimeRange, parse_time_range
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 from meterr.resolvers.webhooks import (
@@ -87,6 +100,17 @@ __all__ = [
     "BudgetCheck",
     "CallScope",
     "NotificationsPage",
+    "Joined",
+    "NewInvitation",
+    "TeamView",
+    "accept_invitation",
+    "create_team",
+    "delete_team",
+    "get_team",
+    "invite_member",
+    "list_teams",
+    "remove_member",
+    "update_team",
     "NewWebhook",
     "create_webhook",
     "delete_webhook",

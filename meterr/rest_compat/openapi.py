@@ -93,6 +93,97 @@ def _path(name: str) -> dict[str, Any]:
 _BUDGET_ID = _path("budget_id")
 
 
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _team_paths() -> dict[str, Any]:
+    team = _json({"type": "object"}, "The team with its members and spend this month")
+    team_body = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 100},
+            "description": {"type": "string", "maxLength": 1000},
+        },
+    }
+    return {
+        "/teams": {
+            "post": {
+                "summary": "Create a team",
+                "requestBody": _body({**team_body, "required": ["name"]}),
+                "responses": {"201": team, "409": _ERROR, **_STANDARD_ERRORS},
+            },
+            "get": {
+                "summary": "The organization's teams (a team's key: its own)",
+                "parameters": [
+                    _query("limit", "1 to 100", {"type": "integer", "minimum": 1}),
+                    _query("cursor", "next_cursor of the previous page"),
+                ],
+                "responses": {
+                    "200": _json({"type": "object"}, "{teams, next_cursor}"),
+                    **_STANDARD_ERRORS,
+                },
+            },
+        },
+        "/teams/{team_id}": {
+            "parameters": [_path("team_id")],
+            "get": {"summary": "One team", "responses": {"200": team, "404": _ERROR}},
+            "patch": {
+                "summary": "Rename or describe a team",
+                "requestBody": _body(team_body),
+                "responses": {"200": team, "404": _ERROR, "409": _ERROR, **_STANDARD_ERRORS},
+            },
+            "delete": {
+                "summary": "Delete a team; its usage stays, its members' keys are revoked",
+                "responses": {"204": {"description": "Deleted"}, "404": _ERROR},
+            },
+        },
+        "/teams/{team_id}/invite": {
+            "parameters": [_path("team_id")],
+            "post": {
+                "summary": "Invite an email; the answer carries the single-use token",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["email"],
+                        "properties": {
+                            "email": {"type": "string", "format": "email"},
+                            "role": {"enum": ["admin", "member", "viewer"], "default": "member"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": _json({"type": "object"}, "The invitation and its token"),
+                    "404": _ERROR,
+                    **_STANDARD_ERRORS,
+                },
+            },
+        },
+        "/teams/{team_id}/members/{member_id}": {
+            "parameters": [_path("team_id"), _path("member_id")],
+            "delete": {
+                "summary": "Remove a member and revoke its key",
+                "responses": {"204": {"description": "Removed"}, "404": _ERROR},
+            },
+        },
+        "/invitations/{token}/accept": {
+            "parameters": [_path("token")],
+            "post": {
+                "summary": "Accept an invitation (no key needed): the member's team-scoped key",
+                "security": [],
+                "responses": {
+                    "201": _json({"type": "object"}, "{team, member, api_key}"),
+                    "404": _ERROR,
+                    "409": _ERROR,
+                    "410": _ERROR,
+                },
+            },
+        },
+    }
+
+
 def _budget_paths() -> dict[str, Any]:
     body = {
         "required": True,
@@ -238,6 +329,7 @@ def _budget_paths() -> dict[str, Any]:
                 "responses": {"202": _json({"type": "object"}, "The delivery"), "404": _ERROR},
             },
         },
+        **_team_paths(),
         "/events": {
             "get": {
                 "summary": "Notifications (budget.threshold_reached, usage.exceeded), newest first",

@@ -10,31 +10,38 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from meterr.domain import UsageFilter
-from meterr.errors import InvalidInput
+from meterr.errors import InvalidInput, MeterrError
 from meterr.resolvers import (
     MAX_PAGE,
     PriceOverrideInput,
     RepriceInput,
     RequestContext,
     TimeRange,
+    accept_invitation,
     call_scope,
     check_budgets,
     cost_groups,
     create_budget,
+    create_team,
     create_webhook,
     delete_budget,
+    delete_team,
     delete_webhook,
     get_budget,
     get_event,
+    get_team,
+    invite_member,
     list_budgets,
     list_deliveries,
     list_events,
     list_notifications,
     list_prices,
+    list_teams,
     list_webhooks,
     parse_group_by,
     parse_time_range,
     parse_usage_filter,
+    remove_member,
     reprice,
     resend_delivery,
     reserve,
@@ -42,10 +49,12 @@ from meterr.resolvers import (
     summed_usage,
     track_events,
     update_budget,
+    update_team,
     usage_totals,
     validate_model,
 )
 from meterr.rest_compat.endpoint import read_json, v1_endpoint
+from meterr.rest_compat.errors import error_response
 from meterr.rest_compat.openapi import openapi_document
 from meterr.rest_compat.shapes import (
     budget_check_json,
@@ -54,10 +63,13 @@ from meterr.rest_compat.shapes import (
     delivery_json,
     event_json,
     instant,
+    invitation_json,
+    joined_json,
     notification_json,
     price_json,
     reprice_json,
     reservation_json,
+    team_json,
     totals_json,
     tracked_json,
     webhook_json,
@@ -325,6 +337,54 @@ async def webhook_resend(request: Request, ctx: RequestContext) -> Response:
     return JSONResponse(delivery_json(delivery), status_code=202)
 
 
+@v1_endpoint
+async def teams_create(request: Request, ctx: RequestContext) -> Response:
+    view = await create_team(ctx, await read_json(request, 65_536))
+    return JSONResponse(team_json(view), status_code=201)
+
+
+@v1_endpoint
+async def teams_list(request: Request, ctx: RequestContext) -> Response:
+    views, next_cursor = await list_teams(
+        ctx, limit=_int_query(request, "limit", 100), cursor=_query(request, "cursor")
+    )
+    return JSONResponse({"teams": [team_json(view) for view in views], "next_cursor": next_cursor})
+
+
+@v1_endpoint
+async def team_detail(request: Request, ctx: RequestContext) -> Response:
+    team_id = request.path_params["team_id"]
+    if request.method == "DELETE":
+        await delete_team(ctx, team_id)
+        return Response(status_code=204)
+    if request.method == "PATCH":
+        view = await update_team(ctx, team_id, await read_json(request, 65_536))
+    else:
+        view = await get_team(ctx, team_id)
+    return JSONResponse(team_json(view))
+
+
+@v1_endpoint
+async def team_invite(request: Request, ctx: RequestContext) -> Response:
+    new = await invite_member(ctx, request.path_params["team_id"], await read_json(request, 65_536))
+    return JSONResponse(invitation_json(new), status_code=201)
+
+
+@v1_endpoint
+async def team_member_remove(request: Request, ctx: RequestContext) -> Response:
+    await remove_member(ctx, request.path_params["team_id"], request.path_params["member_id"])
+    return Response(status_code=204)
+
+
+async def invitation_accept(request: Request) -> Response:
+    """The invitee has no key yet: the invitation's token is the credential."""
+    try:
+        joined = await accept_invitation(request.app.state.services, request.path_params["token"])
+    except MeterrError as exc:
+        return error_response(exc)
+    return JSONResponse(joined_json(joined), status_code=201)
+
+
 async def openapi(_request: Request) -> Response:
     return JSONResponse(openapi_document(max_page=MAX_PAGE))
 
@@ -355,5 +415,11 @@ def v1_routes() -> list[Route]:
             webhook_resend,
             methods=["POST"],
         ),
+        Route("/teams", teams_create, methods=["POST"]),
+        Route("/teams", teams_list, methods=["GET"], name="teams_list"),
+        Route("/teams/{team_id}", team_detail, methods=["GET", "PATCH", "DELETE"]),
+        Route("/teams/{team_id}/invite", team_invite, methods=["POST"]),
+        Route("/teams/{team_id}/members/{member_id}", team_member_remove, methods=["DELETE"]),
+        Route("/invitations/{token}/accept", invitation_accept, methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]

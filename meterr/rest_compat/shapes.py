@@ -11,9 +11,12 @@ from meterr.resolvers import (
     CostGroup,
     Delivery,
     GrantedReservation,
+    Joined,
     ModelPrice,
+    NewInvitation,
     RepriceReport,
     Reservation,
+    TeamView,
     TrackedEvent,
     WebhookEndpoint,
     budget_amount,
@@ -31,6 +34,9 @@ __all__ = [
     "budget_json",
     "cost_groups_json",
     "delivery_json",
+    "invitation_json",
+    "joined_json",
+    "team_json",
     "event_json",
     "notification_json",
     "price_json",
@@ -224,4 +230,60 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
             for attempt in delivery.attempts
         ],
         "payload": delivery.payload,
+    }
+
+
+def team_json(view: TeamView) -> dict[str, Any]:
+    """A team with its members and its spend this calendar month (UTC)."""
+    team = view.team
+    return {
+        "id": team.id,
+        "name": team.name,
+        "description": team.description,
+        "created_at": instant(team.created_at),
+        "updated_at": instant(team.updated_at),
+        "members": [
+            {
+                "id": member.id,
+                "email": member.email,
+                "role": member.role,
+                "joined_at": instant(member.joined_at),
+            }
+            for member in view.members
+        ],
+        "spend_this_month": {
+            "total": usd(view.month_spend.cost),
+            "tokens": view.month_spend.tokens,
+            "requests": view.month_spend.requests,
+        },
+    }
+
+
+def invitation_json(new: NewInvitation) -> dict[str, Any]:
+    """An invitation just made, its single-use token included (shown only here)."""
+    invitation = new.invitation
+    return {
+        "id": invitation.id,
+        "team_id": invitation.team_id,
+        "email": invitation.email,
+        "role": invitation.role,
+        "status": invitation.status,
+        "created_at": instant(invitation.created_at),
+        "expires_at": instant(invitation.expires_at),
+        "token": new.token,
+    }
+
+
+def joined_json(joined: Joined) -> dict[str, Any]:
+    """The new member, its team and its API key (shown only here)."""
+    member = joined.member
+    return {
+        "team": {"id": joined.team.id, "name": joined.team.name},
+        "member": {
+            "id": member.id,
+            "email": member.email,
+            "role": member.role,
+            "joined_at": instant(member.joined_at),
+        },
+        "api_key": joined.key,
     }

@@ -11,6 +11,7 @@ from meterr.store.notifications import delivery_payload
 from meterr.store.organizations import ApiKeyRecord, Organization
 from meterr.store.reservations import Hold
 from meterr.store.rollups import FAMILIES, RebuildReport, family_for
+from meterr.store.teams import Invitation, Member, Team, TeamNameTaken
 from meterr.store.unit_of_work import Session
 from meterr.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint
 
@@ -24,11 +25,15 @@ __all__ = [
     "DeliveryAttempt",
     "EventPage",
     "Hold",
+    "Invitation",
+    "Member",
     "InsertOutcome",
     "Organization",
     "RebuildReport",
     "Store",
     "TimeBucket",
+    "Team",
+    "TeamNameTaken",
     "TotalsRow",
     "WebhookEndpoint",
     "delivery_payload",

@@ -26,6 +26,7 @@ from meterr.store.rate_limits import RateCounterStore
 from meterr.store.reservations import ReservationStore
 from meterr.store.rollups import RollupStore
 from meterr.store.sequences import SequenceStore
+from meterr.store.teams import TeamStore
 from meterr.store.unit_of_work import UnitOfWork
 from meterr.store.webhooks import WebhookStore
 
@@ -62,6 +63,7 @@ class Store:
         self.reservations = ReservationStore(
             self.db["reservations"], self.db["budget_periods"], self.unit_of_work
         )
+        self.teams = TeamStore(self.db["teams"], self.db["team_members"], self.db["invitations"])
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
         self.writer = EventWriter(self.events, self.rollups, self.sequences, self.unit_of_work)
@@ -80,6 +82,9 @@ class Store:
             (self.budgets.periods, self.budgets.period_indexes),
             (self.reservations.collection, self.reservations.indexes),
             (self.webhooks.endpoints, self.webhooks.endpoint_indexes),
+            (self.teams.teams, self.teams.team_indexes),
+            (self.teams.members, self.teams.member_indexes),
+            (self.teams.invitations, self.teams.invitation_indexes),
             (self.webhooks.deliveries, self.webhooks.delivery_indexes),
             (self.rate_counters.collection, self.rate_counters.indexes),
         ):

@@ -12,6 +12,7 @@ from pymongo.errors import DuplicateKeyError
 
 from meterr.auth import Principal, Role, Tier
 from meterr.store.documents import Document
+from meterr.store.unit_of_work import Session
 
 __all__ = ["ApiKeyRecord", "Organization", "OrganizationStore"]
 
@@ -117,6 +118,7 @@ class OrganizationStore:
         team_id: str | None,
         name: str | None,
         confined: bool = False,
+        session: Session = None,
     ) -> ApiKeyRecord:
         doc: Document = {
             "_id": f"key_{secrets.token_hex(8)}",
@@ -130,7 +132,7 @@ class OrganizationStore:
             "created_at": datetime.now(UTC),
             "revoked_at": None,
         }
-        await self.api_keys.insert_one(doc)
+        await self.api_keys.insert_one(doc, session=session)
         return _key(doc)
 
     async def list_keys(self, org_id: str) -> list[ApiKeyRecord]:
@@ -144,6 +146,13 @@ class OrganizationStore:
             return_document=ReturnDocument.AFTER,
         )
         return _key(doc) if doc is not None else None
+
+    async def revoke_keys(self, org_id: str, key_ids: list[str], session: Session = None) -> None:
+        await self.api_keys.update_many(
+            {"org_id": org_id, "_id": {"$in": key_ids}, "revoked_at": None},
+            {"$set": {"revoked_at": datetime.now(UTC)}},
+            session=session,
+        )
 
     async def principal_for_key_hash_across_tenants(self, key_hash: str) -> Principal | None:
         """Authentication is the one read that starts without an organization."""
