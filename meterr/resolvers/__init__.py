@@ -82,11 +82,12 @@ from meterr.resolvers.webhooks import (
     list_webhooks,
     resend_delivery,
 )
-from meterr.store import Delivery, WebhookEndpoint, delivery_payload
+from meterr.store import Delivery, Member, WebhookEndpoint, delivery_payload
 
 __all__ = [
     "COST_FEED_INTERVAL",
     "Delivery",
+    "Member",
     "WebhookEndpoint",
     "delivery_payload",
     "event_json",

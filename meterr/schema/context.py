@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 
 from meterr.errors import Unauthenticated
-from meterr.resolvers import RequestContext
+from meterr.resolvers import RequestContext, Services
 
 __all__ = ["GraphQLContext"]
 
@@ -24,6 +24,12 @@ class GraphQLContext:
     response: Response | WebSocket | None
     authenticated: RequestContext | None = None
     connection_params: dict[str, Any] | None = None
+
+    @property
+    def services(self) -> Services:
+        """The service's shared parts, for the few fields that need no caller."""
+        services: Services = self.request.app.state.services
+        return services
 
     @property
     def meterr(self) -> RequestContext:

@@ -19,6 +19,7 @@ from meterr.schema.inputs import (
     UsageFilterInput,
     as_body,
 )
+from meterr.schema.teams import TeamMutations, TeamQueries
 from meterr.schema.types import (
     CostDimension,
     CostGroup,
@@ -60,7 +61,7 @@ def group_by_of(dimension: CostDimension, metadata_key: str | None) -> GroupBy:
 
 
 @strawberry.type
-class Query(BudgetQueries):
+class Query(BudgetQueries, TeamQueries):
     @strawberry.field(description="Costs grouped by a dimension over [startDate, endDate].")
     async def costs(
         self,
@@ -148,7 +149,7 @@ class Query(BudgetQueries):
 
 
 @strawberry.type
-class Mutation(BudgetMutations):
+class Mutation(BudgetMutations, TeamMutations):
     @strawberry.mutation(description="Record one usage event (same rules as POST /v1/track).")
     async def track_usage(
         self, info: GqlInfo, input: TrackUsageInput, idempotency_key: str | None = None

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from graphql import FieldNode, GraphQLError, OperationDefinitionNode, OperationType, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
@@ -11,7 +13,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
-from meterr.errors import MeterrError, PayloadTooLarge, RateLimited, Unauthenticated
+from meterr.errors import MeterrError, PayloadTooLarge, RateLimited
 from meterr.resolvers import Services, admit
 from meterr.schema.context import GraphQLContext
 
@@ -29,6 +31,28 @@ def _error(exc: MeterrError) -> Response:
     return response
 
 
+_KEYLESS_FIELDS = frozenset({"acceptInvitation"})
+
+
+async def _accepts_an_invitation_only(request: Request) -> bool:
+    """Whether the request is one mutation selecting nothing but acceptInvitation."""
+    if request.method != "POST":
+        return False
+    try:
+        body = json.loads(await request.body())
+        document = parse(body["query"])
+    except (ValueError, KeyError, TypeError, GraphQLError):
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if len(operations) != 1 or len(document.definitions) != 1:
+        return False
+    [operation] = operations
+    selections = operation.selection_set.selections
+    return operation.operation is OperationType.MUTATION and all(
+        isinstance(field, FieldNode) and field.name.value in _KEYLESS_FIELDS for field in selections
+    )
+
+
 class MeterrGraphQL(GraphQL[GraphQLContext, None]):
     """Strawberry's ASGI view with Meterr's authentication in front."""
 
@@ -37,9 +61,8 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
     ) -> GraphQLContext:
         if isinstance(request, WebSocket):
             return GraphQLContext(request=request, response=response)  # see on_ws_connect
+        # None only for the keyless operations handle_http lets through.
         meterr = request.scope.get("meterr.context")
-        if meterr is None:
-            raise Unauthenticated("Missing API key.")
         return GraphQLContext(request=request, response=response, authenticated=meterr)
 
     async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
@@ -77,8 +100,12 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
                     {"limit_bytes": limit},
                 )
             )
+        authorization = request.headers.get("authorization")
+        if not authorization and await _accepts_an_invitation_only(request):
+            # The invitee has no key yet: the invitation's token is the credential.
+            return await self.run(request)
         try:
-            meterr, status = await admit(services, request.headers.get("authorization"))
+            meterr, status = await admit(services, authorization)
         except MeterrError as exc:
             return _error(exc)
         request.scope["meterr.context"] = meterr

@@ -1,0 +1,186 @@
+"""Teams, invitations and members in GraphQL, each field a thin call into resolvers/."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from meterr import resolvers
+from meterr.schema.context import GraphQLContext
+from meterr.schema.types import UsageTotals
+
+__all__ = ["TeamMutations", "TeamQueries"]
+
+GqlInfo = Info[GraphQLContext, None]
+
+
+@strawberry.enum
+class MemberRole(enum.Enum):
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+
+@strawberry.type
+class TeamMember:
+    id: strawberry.ID
+    email: str
+    role: MemberRole
+    joined_at: datetime
+
+    @classmethod
+    def from_domain(cls, member: resolvers.Member) -> TeamMember:
+        return cls(
+            id=strawberry.ID(member.id),
+            email=member.email,
+            role=MemberRole(member.role),
+            joined_at=member.joined_at,
+        )
+
+
+@strawberry.type(description="A team, its members and what it spent this calendar month (UTC).")
+class Team:
+    id: strawberry.ID
+    name: str
+    description: str | None
+    created_at: datetime
+    updated_at: datetime
+    members: list[TeamMember]
+    spend_this_month: UsageTotals
+
+    @classmethod
+    def from_view(cls, view: resolvers.TeamView) -> Team:
+        team = view.team
+        return cls(
+            id=strawberry.ID(team.id),
+            name=team.name,
+            description=team.description,
+            created_at=team.created_at,
+            updated_at=team.updated_at,
+            members=[TeamMember.from_domain(member) for member in view.members],
+            spend_this_month=UsageTotals.from_domain(view.month_spend),
+        )
+
+
+@strawberry.type
+class TeamConnection:
+    nodes: list[Team]
+    next_cursor: str | None
+    has_next_page: bool
+
+
+@strawberry.type(description="An invitation and its single-use token (shown only here).")
+class Invitation:
+    id: strawberry.ID
+    team_id: strawberry.ID
+    email: str
+    role: MemberRole
+    status: str
+    expires_at: datetime
+    token: str
+
+
+@strawberry.type(description="An accepted invitation: the member and its key (shown only here).")
+class JoinedTeam:
+    team_id: strawberry.ID
+    team_name: str
+    member: TeamMember
+    api_key: str
+
+
+@strawberry.input
+class TeamInput:
+    name: str
+    description: str | None = None
+
+
+@strawberry.input
+class TeamChanges:
+    name: str | None = None
+    description: str | None = None
+
+
+def _changes(changes: TeamChanges) -> dict[str, object]:
+    return {name: value for name, value in vars(changes).items() if value is not None}
+
+
+@strawberry.type
+class TeamQueries:
+    @strawberry.field(description="The organization's teams (a team's key: its own).")
+    async def teams(
+        self, info: GqlInfo, first: int = 100, after: str | None = None
+    ) -> TeamConnection:
+        views, next_cursor = await resolvers.list_teams(
+            info.context.meterr, limit=first, cursor=after
+        )
+        return TeamConnection(
+            nodes=[Team.from_view(view) for view in views],
+            next_cursor=next_cursor,
+            has_next_page=next_cursor is not None,
+        )
+
+    @strawberry.field
+    async def team(self, info: GqlInfo, id: strawberry.ID) -> Team:
+        return Team.from_view(await resolvers.get_team(info.context.meterr, str(id)))
+
+
+@strawberry.type
+class TeamMutations:
+    @strawberry.mutation
+    async def create_team(self, info: GqlInfo, input: TeamInput) -> Team:
+        body = {"name": input.name, "description": input.description}
+        return Team.from_view(await resolvers.create_team(info.context.meterr, body))
+
+    @strawberry.mutation
+    async def update_team(self, info: GqlInfo, id: strawberry.ID, changes: TeamChanges) -> Team:
+        view = await resolvers.update_team(info.context.meterr, str(id), _changes(changes))
+        return Team.from_view(view)
+
+    @strawberry.mutation(description="Delete a team; answers its id. Its usage stays.")
+    async def delete_team(self, info: GqlInfo, id: strawberry.ID) -> strawberry.ID:
+        await resolvers.delete_team(info.context.meterr, str(id))
+        return id
+
+    @strawberry.mutation
+    async def invite_member(
+        self,
+        info: GqlInfo,
+        team_id: strawberry.ID,
+        email: str,
+        role: MemberRole = MemberRole.MEMBER,
+    ) -> Invitation:
+        new = await resolvers.invite_member(
+            info.context.meterr, str(team_id), {"email": email, "role": role.value}
+        )
+        invitation = new.invitation
+        return Invitation(
+            id=strawberry.ID(invitation.id),
+            team_id=strawberry.ID(invitation.team_id),
+            email=invitation.email,
+            role=MemberRole(invitation.role),
+            status=invitation.status,
+            expires_at=invitation.expires_at,
+            token=new.token,
+        )
+
+    @strawberry.mutation(
+        description="Accept an invitation; needs no API key (the token is the credential)."
+    )
+    async def accept_invitation(self, info: GqlInfo, token: str) -> JoinedTeam:
+        joined = await resolvers.accept_invitation(info.context.services, token)
+        return JoinedTeam(
+            team_id=strawberry.ID(joined.team.id),
+            team_name=joined.team.name,
+            member=TeamMember.from_domain(joined.member),
+            api_key=joined.key,
+        )
+
+    @strawberry.mutation(description="Remove a member and revoke its key; answers its id.")
+    async def remove_member(
+        self, info: GqlInfo, team_id: strawberry.ID, member_id: strawberry.ID
+    ) -> strawberry.ID:
+        await resolvers.remove_member(info.context.meterr, str(team_id), str(member_id))
+        return member_id

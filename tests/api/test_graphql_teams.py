@@ -1,0 +1,74 @@
+"""Teams through GraphQL: the same rules as through REST, invitations accepted without a key."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.api.test_graphql import data_of, error_of, graphql
+from tests.conftest import KeyFactory, bearer
+
+TEAM_FIELDS = "id name description members { email role } spendThisMonth { tokens total }"
+
+
+async def test_a_team_is_created_joined_and_confines_its_members_key(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    admin = await make_key()
+    created = await data_of(
+        client,
+        admin,
+        f'mutation {{ createTeam(input: {{name: "Search"}}) {{ {TEAM_FIELDS} }} }}',
+    )
+    team = created["createTeam"]
+    rest = (await client.get(f"/v1/teams/{team['id']}", headers=bearer(admin))).json()
+    assert rest["name"] == team["name"] == "Search"
+
+    invited = await data_of(
+        client,
+        admin,
+        'mutation I($team: ID!) { inviteMember(teamId: $team, email: "kim@x.io", '
+        "role: VIEWER) { token role status } }",
+        {"team": team["id"]},
+    )
+    invitation = invited["inviteMember"]
+    assert (invitation["role"], invitation["status"]) == ("VIEWER", "pending")
+
+    accept = """
+    mutation A($token: String!) {
+      acceptInvitation(token: $token) { teamId apiKey member { email role } }
+    }
+    """
+    body = await graphql(client, None, accept, {"token": invitation["token"]})
+    assert "errors" not in body, body
+    joined = body["data"]["acceptInvitation"]
+    assert joined["teamId"] == team["id"]
+    assert joined["member"] == {"email": "kim@x.io", "role": "VIEWER"}
+
+    viewer = joined["apiKey"]
+    listed = await data_of(client, viewer, "{ teams { nodes { id members { email } } } }")
+    assert [t["id"] for t in listed["teams"]["nodes"]] == [team["id"]]
+    denied = await error_of(client, viewer, 'mutation { createTeam(input: {name: "Mine"}) { id } }')
+    assert denied["extensions"]["code"] == "forbidden"
+    used = await graphql(client, None, accept, {"token": invitation["token"]})
+    assert used["errors"][0]["extensions"]["code"] == "invitation_used"
+
+
+async def test_other_operations_without_a_key_are_still_refused(
+    client: httpx.AsyncClient,
+) -> None:
+    mixed = (
+        'mutation { acceptInvitation(token: "x") { apiKey } createTeam(input: {name: "y"}) { id } }'
+    )
+    await graphql(client, None, mixed, status=401)
+    await graphql(client, None, "{ teams { nodes { id } } }", status=401)
+
+
+async def test_graphql_refuses_a_taken_name_with_the_rest_code(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    admin = await make_key()
+    create = 'mutation { createTeam(input: {name: "Ops"}) { id } }'
+    await data_of(client, admin, create)
+    error = await error_of(client, admin, create)
+    assert error["extensions"]["code"] == "conflict"
+    assert error["extensions"]["details"]["fields"] == {"name": "already taken"}
