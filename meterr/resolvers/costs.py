@@ -44,8 +44,13 @@ _FIELDS = {
 
 @dataclass(frozen=True, slots=True)
 class CostGroup:
+    """One group's totals; a group of teams Meterr knows carries the team's name, and
+    whether the team was deleted (its usage stays)."""
+
     key: str
     totals: UsageTotals
+    name: str | None = None
+    deleted: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +200,19 @@ async def cost_groups(
     groups: dict[str, UsageTotals] = defaultdict(UsageTotals)
     for row in rows:
         groups[row.key if row.key is not None else NO_VALUE] += row.totals
+    teams = {}
+    if group_by.dimension is Dimension.TEAM and groups:
+        teams = await ctx.store.teams.named(ctx.org_id, list(groups))
     return sorted(
-        (CostGroup(key, totals) for key, totals in groups.items()),
+        (
+            CostGroup(
+                key,
+                totals,
+                name=teams[key].name if key in teams else None,
+                deleted=key in teams and teams[key].deleted_at is not None,
+            )
+            for key, totals in groups.items()
+        ),
         key=lambda group: (-group.totals.cost_nano, -group.totals.tokens, group.key),
     )
 

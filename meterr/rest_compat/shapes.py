@@ -68,11 +68,15 @@ def totals_json(totals: UsageTotals) -> dict[str, Any]:
 
 
 def cost_groups_json(groups: list[CostGroup]) -> dict[str, Any]:
-    """`{"openai": {"total": 145.23, "tokens": 1500000}, ...}`, as documented."""
-    return {
-        group.key: {"total": usd(group.totals.cost), "tokens": group.totals.tokens}
-        for group in groups
-    }
+    """`{"openai": {"total": 145.23, "tokens": 1500000}, ...}`, as documented; groups of
+    known teams also carry `name` and `deleted`."""
+    shaped: dict[str, Any] = {}
+    for group in groups:
+        entry: dict[str, Any] = {"total": usd(group.totals.cost), "tokens": group.totals.tokens}
+        if group.name is not None:
+            entry.update(name=group.name, deleted=group.deleted)
+        shaped[group.key] = entry
+    return shaped
 
 
 def _rates_json(price: ModelPrice, long_context: bool) -> dict[str, Any]:

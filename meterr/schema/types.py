@@ -209,11 +209,17 @@ class UsageTotals:
 @strawberry.type(description="Cost and usage of one group.")
 class CostGroup(UsageTotals):
     key: str
+    name: str | None = strawberry.field(
+        default=None, description="The team's name, for groups of teams Meterr knows."
+    )
+    deleted: bool = strawberry.field(
+        default=False, description="Whether that team was deleted (its usage stays)."
+    )
 
     @classmethod
     def from_group(cls, group: CostGroupResult) -> CostGroup:
         totals = UsageTotals.from_domain(group.totals)
-        return cls(key=group.key, **vars(totals))
+        return cls(key=group.key, name=group.name, deleted=group.deleted, **vars(totals))
 
 
 @strawberry.type(description="A period's totals with a per-provider breakdown.")

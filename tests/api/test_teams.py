@@ -240,7 +240,12 @@ async def test_deleting_a_team_keeps_its_usage_and_revokes_its_members_keys(
     by_team = (
         await client.get("/v1/costs", headers=bearer(admin), params={"group_by": "team"})
     ).json()
-    assert by_team[team["id"]]["tokens"] == 1000, "the usage stays"
+    assert by_team[team["id"]] == {
+        "total": 0.0025,
+        "tokens": 1000,
+        "name": "Research",
+        "deleted": True,
+    }, "the usage stays, marked deleted"
     await create_team(client, admin, "Research")  # the name is free again
 
 
