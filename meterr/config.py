@@ -21,6 +21,11 @@ class Settings(BaseSettings):
         description="MongoDB server to use; unset starts the embedded store.",
     )
     database: str = "meterr"
+    secret_key: str | None = Field(
+        default=None,
+        description="URL-safe base64 of 32 bytes sealing stored credentials; unset: a key "
+        "kept in the data directory (set one shared key for several instances).",
+    )
     data_dir: Path = Path("meterr-data")
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)

@@ -52,6 +52,14 @@ from meterr.resolvers.prices import (
     reprice,
     set_price_override,
 )
+from meterr.resolvers.providers import (
+    CONNECTABLE,
+    ProviderInfo,
+    connect_provider,
+    disconnect_provider,
+    get_connection,
+    list_providers,
+)
 from meterr.resolvers.reservations import (
     GrantedReservation,
     RefusedReservation,
@@ -82,11 +90,18 @@ from meterr.resolvers.webhooks import (
     list_webhooks,
     resend_delivery,
 )
-from meterr.store import Delivery, Member, WebhookEndpoint, delivery_payload
+from meterr.store import Connection, Delivery, Member, WebhookEndpoint, delivery_payload
 
 __all__ = [
     "COST_FEED_INTERVAL",
+    "CONNECTABLE",
+    "Connection",
     "Delivery",
+    "ProviderInfo",
+    "connect_provider",
+    "disconnect_provider",
+    "get_connection",
+    "list_providers",
     "Member",
     "WebhookEndpoint",
     "delivery_payload",

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, replace
 
 from cachetools import TTLCache
 
-from meterr.auth import Principal
+from meterr.auth import Principal, Sealer, load_secret_key
 from meterr.config import Settings
 from meterr.domain import Budget, UsageFilter
 from meterr.errors import Forbidden
@@ -30,6 +30,7 @@ class Services:
     budgets: TTLCache[str, tuple[Budget, ...]] = field(init=False)
     dispatcher: WebhookDispatcher | None = None
     usage_webhooks: TTLCache[str, tuple[str, ...]] = field(init=False)
+    sealer: Sealer = field(init=False)
     fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -40,6 +41,8 @@ class Services:
         self.overrides = TTLCache(maxsize=10_000, ttl=ttl)
         self.budgets = TTLCache(maxsize=10_000, ttl=ttl)
         self.usage_webhooks = TTLCache(maxsize=10_000, ttl=ttl)
+        # Read once, at start-up: the key that seals provider credentials and webhook secrets.
+        self.sealer = Sealer(load_secret_key(self.settings.secret_key, self.settings.data_dir))
         # Alerts known to have fired (budget id, period) never unfire, except when their
         # budget is changed: then this instance forgets them at once, others within `ttl`.
         self.fired_alerts = TTLCache(maxsize=100_000, ttl=max(ttl, 60))

@@ -26,7 +26,7 @@ from meterr.resolvers.costs import usage_in
 from meterr.resolvers.inputs import validate_model
 from meterr.resolvers.messages import notification_message
 from meterr.resolvers.timerange import TimeRange, stored_instant
-from meterr.store import Invitation, Member, Session, Team, TeamNameTaken
+from meterr.store import Invitation, Member, NameTaken, Session, Team
 
 __all__ = [
     "INVITATION_DAYS",
@@ -131,7 +131,7 @@ async def create_team(ctx: RequestContext, body: object) -> TeamView:
     )
     try:
         await ctx.store.teams.insert(team)
-    except TeamNameTaken:
+    except NameTaken:
         raise _name_taken(data.name) from None
     return TeamView(team, [], UsageTotals())
 
@@ -174,7 +174,7 @@ async def update_team(ctx: RequestContext, team_id: str, body: object) -> TeamVi
             description=data.description,
             at=stored_instant(datetime.now(UTC)),
         )
-    except TeamNameTaken:
+    except NameTaken:
         raise _name_taken(data.name) from None
     if updated is None:
         raise NotFound(f"No team {team_id}.", {"id": team_id})

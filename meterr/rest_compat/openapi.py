@@ -330,6 +330,47 @@ def _budget_paths() -> dict[str, Any]:
             },
         },
         **_team_paths(),
+        "/providers": {
+            "get": {
+                "summary": "Providers, their models' prices now, and the organization's links",
+                "responses": {"200": _json({"type": "object"}, "{providers}"), **_STANDARD_ERRORS},
+            }
+        },
+        "/providers/connect": {
+            "post": {
+                "summary": "Connect a provider's API; the credential is sealed, never shown again",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["provider", "api_key"],
+                        "properties": {
+                            "provider": {"enum": ["openai", "anthropic"]},
+                            "name": {"type": "string", "maxLength": 100, "default": "default"},
+                            "api_key": {"type": "string", "minLength": 8},
+                            "mode": {"enum": ["import", "reconcile"], "default": "import"},
+                            "options": {"type": "object"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "201": _json({"type": "object"}, "The connection"),
+                    "409": _ERROR,
+                    **_STANDARD_ERRORS,
+                },
+            }
+        },
+        "/providers/{connection_id}": {
+            "parameters": [_path("connection_id")],
+            "get": {
+                "summary": "A connection and its last sync",
+                "responses": {"200": _json({"type": "object"}, "The connection"), "404": _ERROR},
+            },
+            "delete": {
+                "summary": "Remove a connection and its stored credential",
+                "responses": {"204": {"description": "Removed"}, "404": _ERROR},
+            },
+        },
         "/events": {
             "get": {
                 "summary": "Notifications (budget.threshold_reached, usage.exceeded), newest first",

@@ -20,6 +20,7 @@ from meterr.resolvers import (
     accept_invitation,
     call_scope,
     check_budgets,
+    connect_provider,
     cost_groups,
     create_budget,
     create_team,
@@ -27,7 +28,9 @@ from meterr.resolvers import (
     delete_budget,
     delete_team,
     delete_webhook,
+    disconnect_provider,
     get_budget,
+    get_connection,
     get_event,
     get_team,
     invite_member,
@@ -36,6 +39,7 @@ from meterr.resolvers import (
     list_events,
     list_notifications,
     list_prices,
+    list_providers,
     list_teams,
     list_webhooks,
     parse_group_by,
@@ -59,6 +63,7 @@ from meterr.rest_compat.openapi import openapi_document
 from meterr.rest_compat.shapes import (
     budget_check_json,
     budget_json,
+    connection_json,
     cost_groups_json,
     delivery_json,
     event_json,
@@ -67,6 +72,7 @@ from meterr.rest_compat.shapes import (
     joined_json,
     notification_json,
     price_json,
+    provider_json,
     reprice_json,
     reservation_json,
     team_json,
@@ -376,6 +382,27 @@ async def team_member_remove(request: Request, ctx: RequestContext) -> Response:
     return Response(status_code=204)
 
 
+@v1_endpoint
+async def providers(_request: Request, ctx: RequestContext) -> Response:
+    infos = await list_providers(ctx)
+    return JSONResponse({"providers": [provider_json(info) for info in infos]})
+
+
+@v1_endpoint
+async def provider_connect(request: Request, ctx: RequestContext) -> Response:
+    connection = await connect_provider(ctx, await read_json(request, 65_536))
+    return JSONResponse(connection_json(connection), status_code=201)
+
+
+@v1_endpoint
+async def provider_connection(request: Request, ctx: RequestContext) -> Response:
+    connection_id = request.path_params["connection_id"]
+    if request.method == "DELETE":
+        await disconnect_provider(ctx, connection_id)
+        return Response(status_code=204)
+    return JSONResponse(connection_json(await get_connection(ctx, connection_id)))
+
+
 async def invitation_accept(request: Request) -> Response:
     """The invitee has no key yet: the invitation's token is the credential."""
     try:
@@ -421,5 +448,8 @@ def v1_routes() -> list[Route]:
         Route("/teams/{team_id}/invite", team_invite, methods=["POST"]),
         Route("/teams/{team_id}/members/{member_id}", team_member_remove, methods=["DELETE"]),
         Route("/invitations/{token}/accept", invitation_accept, methods=["POST"]),
+        Route("/providers", providers, methods=["GET"]),
+        Route("/providers/connect", provider_connect, methods=["POST"]),
+        Route("/providers/{connection_id}", provider_connection, methods=["GET", "DELETE"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]

@@ -8,12 +8,14 @@ from typing import Any
 from meterr.domain import SCOPE_FIELDS, BudgetStatus, Notification, UsageTotals
 from meterr.resolvers import (
     BudgetCheck,
+    Connection,
     CostGroup,
     Delivery,
     GrantedReservation,
     Joined,
     ModelPrice,
     NewInvitation,
+    ProviderInfo,
     RepriceReport,
     Reservation,
     TeamView,
@@ -33,7 +35,9 @@ __all__ = [
     "budget_check_json",
     "budget_json",
     "cost_groups_json",
+    "connection_json",
     "delivery_json",
+    "provider_json",
     "invitation_json",
     "joined_json",
     "team_json",
@@ -290,4 +294,32 @@ def joined_json(joined: Joined) -> dict[str, Any]:
             "joined_at": instant(member.joined_at),
         },
         "api_key": joined.key,
+    }
+
+
+def connection_json(connection: Connection) -> dict[str, Any]:
+    """A provider connection; of its credential, only the last four characters."""
+    return {
+        "id": connection.id,
+        "provider": connection.provider,
+        "name": connection.name,
+        "mode": connection.mode,
+        "options": connection.options,
+        "api_key": f"...{connection.credential_hint}",
+        "created_at": instant(connection.created_at),
+        "last_sync_at": None
+        if connection.last_sync_at is None
+        else instant(connection.last_sync_at),
+        "last_sync_status": connection.last_sync_status,
+        "last_sync_error": connection.last_sync_error,
+    }
+
+
+def provider_json(info: ProviderInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "connectable": info.connectable,
+        "connected": bool(info.connections),
+        "connections": [connection_json(c) for c in info.connections],
+        "models": [price_json(price) for price in info.models],
     }

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from meterr.store.aggregates import TimeBucket, TotalsRow, sum_usage
+from meterr.store.connections import Connection
 from meterr.store.database import Store, open_store
+from meterr.store.documents import NameTaken
 from meterr.store.embedded import EmbeddedServer, embedded_url
 from meterr.store.events import EventPage, InsertOutcome
 from meterr.store.ingest import AfterInsert
@@ -11,13 +13,14 @@ from meterr.store.notifications import delivery_payload
 from meterr.store.organizations import ApiKeyRecord, Organization
 from meterr.store.reservations import Hold
 from meterr.store.rollups import FAMILIES, RebuildReport, family_for
-from meterr.store.teams import Invitation, Member, Team, TeamNameTaken
+from meterr.store.teams import Invitation, Member, Team
 from meterr.store.unit_of_work import Session
 from meterr.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint
 
 __all__ = [
     "FAMILIES",
     "AfterInsert",
+    "Connection",
     "Session",
     "ApiKeyRecord",
     "EmbeddedServer",
@@ -27,13 +30,13 @@ __all__ = [
     "Hold",
     "Invitation",
     "Member",
+    "NameTaken",
     "InsertOutcome",
     "Organization",
     "RebuildReport",
     "Store",
     "TimeBucket",
     "Team",
-    "TeamNameTaken",
     "TotalsRow",
     "WebhookEndpoint",
     "delivery_payload",

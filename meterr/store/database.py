@@ -15,6 +15,7 @@ from pymongo.errors import PyMongoError
 
 from meterr.config import Settings
 from meterr.store.budgets import BudgetStore
+from meterr.store.connections import ConnectionStore
 from meterr.store.documents import Document
 from meterr.store.embedded import EmbeddedServer, find_running_server
 from meterr.store.events import EventStore
@@ -64,6 +65,7 @@ class Store:
             self.db["reservations"], self.db["budget_periods"], self.unit_of_work
         )
         self.teams = TeamStore(self.db["teams"], self.db["team_members"], self.db["invitations"])
+        self.connections = ConnectionStore(self.db["provider_connections"])
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
         self.writer = EventWriter(self.events, self.rollups, self.sequences, self.unit_of_work)
@@ -83,6 +85,7 @@ class Store:
             (self.reservations.collection, self.reservations.indexes),
             (self.webhooks.endpoints, self.webhooks.endpoint_indexes),
             (self.teams.teams, self.teams.team_indexes),
+            (self.connections.collection, self.connections.indexes),
             (self.teams.members, self.teams.member_indexes),
             (self.teams.invitations, self.teams.invitation_indexes),
             (self.webhooks.deliveries, self.webhooks.delivery_indexes),

@@ -9,11 +9,15 @@ from typing import Any
 from meterr.domain import PriceUsed, UsageEvent
 from meterr.pricing import CostBreakdown, TokenUsage
 
-__all__ = ["Document", "event_from_document", "event_to_document", "hour_of"]
+__all__ = ["Document", "NameTaken", "event_from_document", "event_to_document", "hour_of"]
 
 Document = dict[str, Any]
 
 _RATE_FIELDS = ("input", "output", "cached_input", "cache_write", "reasoning")
+
+
+class NameTaken(Exception):
+    """Another record of the organization already has this name."""
 
 
 def hour_of(moment: datetime) -> datetime:

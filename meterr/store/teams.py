@@ -9,14 +9,10 @@ from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
-from meterr.store.documents import Document
+from meterr.store.documents import Document, NameTaken
 from meterr.store.unit_of_work import Session
 
-__all__ = ["Invitation", "Member", "Team", "TeamNameTaken", "TeamStore"]
-
-
-class TeamNameTaken(Exception):
-    """An active team of the organization already has the name."""
+__all__ = ["Invitation", "Member", "Team", "TeamStore"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,11 +117,11 @@ class TeamStore:
         self.invitations = invitations
 
     async def insert(self, team: Team) -> None:
-        """Raises TeamNameTaken when an active team of the organization has the name."""
+        """Raises NameTaken when an active team of the organization has the name."""
         try:
             await self._insert(team)
         except DuplicateKeyError:
-            raise TeamNameTaken(team.name) from None
+            raise NameTaken(team.name) from None
 
     async def _insert(self, team: Team) -> None:
         await self.teams.insert_one(
@@ -163,11 +159,11 @@ class TeamStore:
     async def update(
         self, org_id: str, team_id: str, *, name: str, description: str | None, at: datetime
     ) -> Team | None:
-        """Raises TeamNameTaken when another active team has the name."""
+        """Raises NameTaken when another active team has the name."""
         try:
             doc = await self._update(org_id, team_id, name=name, description=description, at=at)
         except DuplicateKeyError:
-            raise TeamNameTaken(name) from None
+            raise NameTaken(name) from None
         return _team(doc) if doc else None
 
     async def _update(

@@ -1,0 +1,140 @@
+"""Providers: what Meterr prices for each, and the organization's connections to their own
+APIs, whose credentials are sealed at rest and never shown again."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from meterr.auth import Operation
+from meterr.errors import Conflict, InvalidInput, NotFound
+from meterr.pricing import ModelPrice, normalize_provider
+from meterr.resolvers.context import RequestContext
+from meterr.resolvers.inputs import validate_model
+from meterr.resolvers.prices import list_prices
+from meterr.resolvers.timerange import stored_instant
+from meterr.store import Connection, NameTaken
+
+__all__ = [
+    "CONNECTABLE",
+    "ProviderInfo",
+    "connect_provider",
+    "disconnect_provider",
+    "get_connection",
+    "list_providers",
+]
+
+# Providers whose own usage APIs Meterr can read.
+CONNECTABLE = ("openai", "anthropic")
+_MAX_OPTIONS_BYTES = 4096
+
+
+class ConnectionInput(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    provider: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=100)] = "default"
+    api_key: Annotated[str, Field(min_length=8, max_length=1000)]
+    mode: Literal["import", "reconcile"] = "import"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _small_options(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if len(json.dumps(value)) > _MAX_OPTIONS_BYTES:
+            raise ValueError(f"options may hold at most {_MAX_OPTIONS_BYTES} bytes")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    """A provider, the prices of its models in force now, and the organization's
+    connections to it."""
+
+    name: str
+    connectable: bool
+    models: list[ModelPrice]
+    connections: list[Connection]
+
+
+async def list_providers(ctx: RequestContext) -> list[ProviderInfo]:
+    ctx.principal.require(Operation.READ)
+    prices = await list_prices(ctx)
+    connections = await ctx.store.connections.list(ctx.org_id)
+    names = sorted({price.provider for price in prices} | {c.provider for c in connections})
+    return [
+        ProviderInfo(
+            name=name,
+            connectable=name in CONNECTABLE,
+            models=[price for price in prices if price.provider == name],
+            connections=[c for c in connections if c.provider == name],
+        )
+        for name in names
+    ]
+
+
+def _bound_to(org_id: str, connection_id: str) -> str:
+    return f"provider-connection:{org_id}:{connection_id}"
+
+
+async def connect_provider(ctx: RequestContext, body: object) -> Connection:
+    """Store a connection; its credential is sealed and only its last four characters are
+    ever shown."""
+    ctx.principal.require(Operation.MANAGE)
+    data = validate_model(ConnectionInput, body)
+    provider = normalize_provider(data.provider)
+    if provider not in CONNECTABLE:
+        raise InvalidInput(
+            f"Meterr cannot read {provider}'s usage API; it can connect to "
+            f"{', '.join(CONNECTABLE)}.",
+            {"fields": {"provider": f"one of {', '.join(CONNECTABLE)}"}},
+        )
+    connection_id = f"conn_{secrets.token_hex(8)}"
+    connection = Connection(
+        id=connection_id,
+        org_id=ctx.org_id,
+        provider=provider,
+        name=data.name,
+        mode=data.mode,
+        options=data.options,
+        sealed_credential=ctx.services.sealer.seal(
+            data.api_key, _bound_to(ctx.org_id, connection_id)
+        ),
+        credential_hint=data.api_key[-4:],
+        created_at=stored_instant(datetime.now(UTC)),
+    )
+    try:
+        await ctx.store.connections.insert(connection)
+    except NameTaken:
+        raise Conflict(
+            f"A connection to {provider} named '{data.name}' already exists.",
+            {"fields": {"name": "already taken for this provider"}},
+        ) from None
+    return connection
+
+
+async def get_connection(ctx: RequestContext, connection_id: str) -> Connection:
+    ctx.principal.require(Operation.READ)
+    connection = await ctx.store.connections.get(ctx.org_id, connection_id)
+    if connection is None:
+        raise NotFound(f"No provider connection {connection_id}.", {"id": connection_id})
+    return connection
+
+
+async def disconnect_provider(ctx: RequestContext, connection_id: str) -> None:
+    """Remove a connection and its stored credential."""
+    ctx.principal.require(Operation.MANAGE)
+    if not await ctx.store.connections.delete(ctx.org_id, connection_id):
+        raise NotFound(f"No provider connection {connection_id}.", {"id": connection_id})
+
+
+def credential_of(ctx: RequestContext, connection: Connection) -> str:
+    """The connection's credential in clear, for a call to the provider."""
+    return ctx.services.sealer.open(
+        connection.sealed_credential, _bound_to(connection.org_id, connection.id)
+    )

@@ -1,0 +1,98 @@
+"""Provider connections: an organization's credentials for a provider's own APIs, sealed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from meterr.store.documents import Document, NameTaken
+
+__all__ = ["Connection", "ConnectionStore"]
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """`sealed_credential` opens only with the service's secret key and this connection's
+    identity; `credential_hint` is the credential's last four characters."""
+
+    id: str
+    org_id: str
+    provider: str
+    name: str
+    mode: str  # import: counts like tracked usage; reconcile: kept aside and compared
+    options: dict[str, Any]
+    sealed_credential: dict[str, Any]
+    credential_hint: str
+    created_at: datetime
+    last_sync_at: datetime | None = None
+    last_sync_status: str | None = None
+    last_sync_error: str | None = None
+
+
+def _connection(doc: Document) -> Connection:
+    return Connection(
+        id=doc["_id"],
+        org_id=doc["org_id"],
+        provider=doc["provider"],
+        name=doc["name"],
+        mode=doc["mode"],
+        options=doc.get("options") or {},
+        sealed_credential=doc["sealed_credential"],
+        credential_hint=doc["credential_hint"],
+        created_at=doc["created_at"],
+        last_sync_at=doc.get("last_sync_at"),
+        last_sync_status=doc.get("last_sync_status"),
+        last_sync_error=doc.get("last_sync_error"),
+    )
+
+
+class ConnectionStore:
+    indexes = (
+        IndexModel(
+            [("org_id", ASCENDING), ("provider", ASCENDING), ("name", ASCENDING)], unique=True
+        ),
+    )
+
+    def __init__(self, collection: AsyncCollection[Document]) -> None:
+        self.collection = collection
+
+    async def insert(self, connection: Connection) -> None:
+        """Raises NameTaken when the organization has a connection of that name to the
+        provider."""
+        try:
+            await self._insert(connection)
+        except DuplicateKeyError:
+            raise NameTaken(connection.name) from None
+
+    async def _insert(self, connection: Connection) -> None:
+        await self.collection.insert_one(
+            {
+                "_id": connection.id,
+                "org_id": connection.org_id,
+                "provider": connection.provider,
+                "name": connection.name,
+                "mode": connection.mode,
+                "options": connection.options,
+                "sealed_credential": connection.sealed_credential,
+                "credential_hint": connection.credential_hint,
+                "created_at": connection.created_at,
+            }
+        )
+
+    async def list(self, org_id: str) -> list[Connection]:
+        cursor = self.collection.find({"org_id": org_id}).sort("created_at", ASCENDING)
+        return [_connection(doc) async for doc in cursor]
+
+    async def get(self, org_id: str, connection_id: str) -> Connection | None:
+        doc = await self.collection.find_one({"org_id": org_id, "_id": connection_id})
+        return _connection(doc) if doc else None
+
+    async def delete(self, org_id: str, connection_id: str) -> bool:
+        """Remove the connection and, with it, the only copy of its credential."""
+        deleted = await self.collection.delete_one({"org_id": org_id, "_id": connection_id})
+        return deleted.deleted_count == 1
