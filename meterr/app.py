@@ -46,6 +46,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
     @asynccontextmanager
     async def running(app: Starlette, opened: Store, bus: EventBus) -> AsyncIterator[None]:
         """The store's background work and the webhook dispatcher, for the app's lifetime."""
+        services = Services(settings, opened, load_catalogue(), bus)
         dispatcher = WebhookDispatcher(
             opened.webhooks,
             RetryPolicy(
@@ -53,10 +54,12 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
                 longest=settings.webhook_retry_max,
                 window=settings.webhook_retry_window,
             ),
+            services.sealer,
             allow_private=settings.webhook_allow_private,
             timeout=settings.webhook_timeout,
         )
-        app.state.services = Services(settings, opened, load_catalogue(), bus, dispatcher)
+        services.dispatcher = dispatcher
+        app.state.services = services
         stop = asyncio.Event()
         delivering = asyncio.create_task(dispatcher.run(stop))
         try:

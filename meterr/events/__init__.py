@@ -9,6 +9,7 @@ from meterr.events.webhooks import (
     WebhookDispatcher,
     check_destination,
     signed_headers,
+    webhook_bound_to,
 )
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "check_destination",
     "org_channel",
     "signed_headers",
+    "webhook_bound_to",
 ]

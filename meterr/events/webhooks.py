@@ -17,6 +17,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from meterr.auth import Sealer
 from meterr.store import Delivery, DeliveryAttempt, WebhookEndpoint
 from meterr.store.webhooks import WebhookStore
 
@@ -26,6 +27,7 @@ __all__ = [
     "WebhookDispatcher",
     "check_destination",
     "signed_headers",
+    "webhook_bound_to",
 ]
 
 log = logging.getLogger(__name__)
@@ -66,6 +68,11 @@ async def check_destination(url: str, *, allow_private: bool) -> list[str]:
     return addresses
 
 
+def webhook_bound_to(endpoint_id: str) -> str:
+    """What a webhook endpoint's sealed secret is bound to."""
+    return f"webhook-endpoint:{endpoint_id}"
+
+
 def signed_headers(secret: str, message_id: str, body: str, at: datetime) -> dict[str, str]:
     """Standard Webhooks headers: receivers verify them with any Standard Webhooks library
     (or HMAC-SHA256 over "id.timestamp.body")."""
@@ -103,6 +110,7 @@ class WebhookDispatcher:
         self,
         store: WebhookStore,
         policy: RetryPolicy,
+        sealer: Sealer,
         *,
         allow_private: bool,
         timeout: float,
@@ -110,6 +118,7 @@ class WebhookDispatcher:
     ) -> None:
         self._store = store
         self._policy = policy
+        self._sealer = sealer
         self._allow_private = allow_private
         self._timeout = timeout
         self._lease = lease
@@ -178,7 +187,8 @@ class WebhookDispatcher:
         except DestinationRefused as refused:
             return DeliveryAttempt(at, None, f"refused: {refused}", took())
         body = json.dumps(delivery.payload, separators=(",", ":"))
-        headers = signed_headers(endpoint.secret, delivery.notification_id, body, at)
+        secret = self._sealer.open(endpoint.sealed_secret, webhook_bound_to(endpoint.id))
+        headers = signed_headers(secret, delivery.notification_id, body, at)
         parts = urlsplit(endpoint.url)
         # Connect to the address just checked, not to whatever the name resolves to next.
         pinned = _with_address(parts, addresses[0])

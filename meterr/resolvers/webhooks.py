@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from meterr.auth import Operation
 from meterr.errors import InvalidInput, NotFound
-from meterr.events import DestinationRefused, check_destination
+from meterr.events import DestinationRefused, check_destination, webhook_bound_to
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.inputs import validate_model
 from meterr.resolvers.notifications import EVENT_TYPES
@@ -44,6 +44,7 @@ class NewWebhook:
     """An endpoint just created, with its signing secret: shown this once."""
 
     endpoint: WebhookEndpoint
+    secret: str
 
 
 async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
@@ -61,18 +62,20 @@ async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
         raise InvalidInput(
             f"Webhook URL refused: {refused}.", {"fields": {"url": str(refused)}}
         ) from None
+    endpoint_id = f"whk_{secrets.token_hex(12)}"
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     endpoint = WebhookEndpoint(
-        id=f"whk_{secrets.token_hex(12)}",
+        id=endpoint_id,
         org_id=ctx.org_id,
         url=data.url,
         events=tuple(sorted(set(data.events or ()))),
         description=data.description,
-        secret="whsec_" + base64.b64encode(secrets.token_bytes(32)).decode(),
+        sealed_secret=ctx.services.sealer.seal(secret, webhook_bound_to(endpoint_id)),
         created_at=stored_instant(datetime.now(UTC)),
     )
     await ctx.store.webhooks.create_endpoint(endpoint)
     ctx.services.usage_webhooks.pop(ctx.org_id, None)
-    return NewWebhook(endpoint)
+    return NewWebhook(endpoint, secret)
 
 
 async def list_webhooks(ctx: RequestContext) -> list[WebhookEndpoint]:

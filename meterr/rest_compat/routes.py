@@ -306,7 +306,7 @@ async def notifications(request: Request, ctx: RequestContext) -> Response:
 @v1_endpoint
 async def webhooks_create(request: Request, ctx: RequestContext) -> Response:
     created = await create_webhook(ctx, await read_json(request, 65_536))
-    return JSONResponse(webhook_json(created.endpoint, with_secret=True), status_code=201)
+    return JSONResponse(webhook_json(created.endpoint, secret=created.secret), status_code=201)
 
 
 @v1_endpoint

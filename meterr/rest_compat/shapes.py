@@ -201,7 +201,7 @@ def reservation_json(reservation: Reservation) -> dict[str, Any]:
     }
 
 
-def webhook_json(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dict[str, Any]:
+def webhook_json(endpoint: WebhookEndpoint, *, secret: str | None = None) -> dict[str, Any]:
     """An endpoint; its signing secret only in the answer to its creation."""
     shaped: dict[str, Any] = {
         "id": endpoint.id,
@@ -210,8 +210,8 @@ def webhook_json(endpoint: WebhookEndpoint, *, with_secret: bool = False) -> dic
         "description": endpoint.description,
         "created_at": instant(endpoint.created_at),
     }
-    if with_secret:
-        shaped["secret"] = endpoint.secret
+    if secret is not None:
+        shaped["secret"] = secret
     return shaped
 
 

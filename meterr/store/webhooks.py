@@ -26,7 +26,7 @@ class WebhookEndpoint:
     url: str
     events: tuple[str, ...]  # empty: every type
     description: str | None
-    secret: str
+    sealed_secret: dict[str, Any]  # the signing secret, sealed; opens with the service key
     created_at: datetime
 
 
@@ -64,7 +64,7 @@ def _endpoint(doc: Document) -> WebhookEndpoint:
         url=doc["url"],
         events=tuple(doc.get("events") or ()),
         description=doc.get("description"),
-        secret=doc["secret"],
+        sealed_secret=doc["sealed_secret"],
         created_at=doc["created_at"],
     )
 
@@ -114,7 +114,7 @@ class WebhookStore:
                 "url": endpoint.url,
                 "events": list(endpoint.events),
                 "description": endpoint.description,
-                "secret": endpoint.secret,
+                "sealed_secret": endpoint.sealed_secret,
                 "created_at": endpoint.created_at,
             }
         )

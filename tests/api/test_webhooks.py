@@ -127,6 +127,8 @@ async def test_deliveries_are_signed_in_the_standard_webhooks_format(
     async with meterr(webhook_settings(settings), store) as http:
         hook = await subscribe(http, key, receiver.url, description="on-call")
         assert hook["secret"].startswith("whsec_")
+        stored = await store.webhooks.endpoints.find_one({"_id": hook["id"]})
+        assert hook["secret"] not in json.dumps(stored, default=str), "sealed at rest"
         listed = (await http.get("/v1/webhooks", headers=bearer(key))).json()["webhooks"]
         assert [h["id"] for h in listed] == [hook["id"]]
         assert "secret" not in listed[0]
