@@ -60,6 +60,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds after which an undelivered notification is given up.",
     )
+    openai_api_base: str = Field(
+        default="https://api.openai.com", description="Where OpenAI's usage API answers."
+    )
+    anthropic_api_base: str = Field(
+        default="https://api.anthropic.com", description="Where Anthropic's usage API answers."
+    )
     rollup_interval: float = Field(
         default=2.0,
         gt=0,

@@ -12,6 +12,7 @@ MeterrError                 internal_error        500
 │   └── InvitationUsed      invitation_used       409
 ├── InvitationExpired       invitation_expired    410
 ├── RateLimited             rate_limited          429
+├── ProviderUnavailable     provider_error        502 (a provider's API refused or failed)
 ├── FeedInterrupted         feed_interrupted      503 (live feeds: resume with `after`)
 │   └── SubscriberTooSlow   subscriber_too_slow   503
 └── StoreUnavailable        store_unavailable     503
@@ -34,6 +35,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
+    "ProviderUnavailable",
     "RateLimited",
     "StoreUnavailable",
     "SubscriberTooSlow",
@@ -127,3 +129,8 @@ class InvitationUsed(Conflict):
 class InvitationExpired(MeterrError):
     code = "invitation_expired"
     status = 410
+
+
+class ProviderUnavailable(MeterrError):
+    code = "provider_error"
+    status = 502

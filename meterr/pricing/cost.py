@@ -68,12 +68,16 @@ def _component(tokens: int, rate_per_million: Decimal) -> Decimal:
     return quantize_usd(amount)
 
 
-def compute_cost(usage: TokenUsage, price: ModelPrice) -> CostBreakdown:
-    """Price one event; the long-context tier applies when the prompt is long enough."""
+def compute_cost(
+    usage: TokenUsage, price: ModelPrice, *, prompt_tokens: int | None = None
+) -> CostBreakdown:
+    """Price one event; the long-context tier applies when the prompt is long enough.
+    `prompt_tokens` is the prompt size that picks the tier when it is not input_tokens
+    (usage summed over many calls)."""
     problems = usage.violations()
     if problems:
         raise ValueError("invalid token usage: " + "; ".join(problems.values()))
-    rates = price.rates_for(usage.input_tokens)
+    rates = price.rates_for(usage.input_tokens if prompt_tokens is None else prompt_tokens)
     uncached = usage.input_tokens - usage.cached_input_tokens - usage.cache_write_tokens
     visible_output = usage.output_tokens - usage.reasoning_tokens
     return CostBreakdown(

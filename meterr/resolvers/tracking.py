@@ -86,11 +86,20 @@ def priced(event: UsageEvent, book: PriceBook) -> UsageEvent:
     price = book.lookup(event.provider, event.model, event.timestamp)
     if price is None:
         return replace(event, cost=None, price=None)
+    prompt = _prompt_tokens(event)
     return replace(
         event,
-        cost=compute_cost(event.tokens, price),
-        price=_price_used(price, event.tokens.input_tokens),
+        cost=compute_cost(event.tokens, price, prompt_tokens=prompt),
+        price=_price_used(price, prompt),
     )
+
+
+def _prompt_tokens(event: UsageEvent) -> int:
+    """The prompt size that picks a long-context tier. An imported event sums many calls,
+    so its tier is the one the provider reported (`metadata.long_context`), not its sum."""
+    if event.metadata.get("source") == "import":
+        return 10**12 if event.metadata.get("long_context") else 0
+    return event.tokens.input_tokens
 
 
 def _fingerprint(event: TrackEventInput) -> str:

@@ -360,6 +360,29 @@ def _budget_paths() -> dict[str, Any]:
                 },
             }
         },
+        "/providers/{connection_id}/sync": {
+            "parameters": [_path("connection_id")],
+            "post": {
+                "summary": "Import the provider's usage for a range of whole days",
+                "requestBody": _body(
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["start_date", "end_date"],
+                        "properties": {
+                            "start_date": {"type": "string", "format": "date"},
+                            "end_date": {"type": "string", "format": "date"},
+                        },
+                    }
+                ),
+                "responses": {
+                    "200": _json({"type": "object"}, "{rows, imported, already_imported, ...}"),
+                    "404": _ERROR,
+                    "502": _ERROR,
+                    **_STANDARD_ERRORS,
+                },
+            },
+        },
         "/providers/{connection_id}": {
             "parameters": [_path("connection_id")],
             "get": {

@@ -51,6 +51,7 @@ from meterr.resolvers import (
     reserve,
     set_price_override,
     summed_usage,
+    sync_connection,
     track_events,
     update_budget,
     update_team,
@@ -403,6 +404,24 @@ async def provider_connection(request: Request, ctx: RequestContext) -> Response
     return JSONResponse(connection_json(await get_connection(ctx, connection_id)))
 
 
+@v1_endpoint
+async def provider_sync(request: Request, ctx: RequestContext) -> Response:
+    report = await sync_connection(
+        ctx, request.path_params["connection_id"], await read_json(request, 65_536)
+    )
+    return JSONResponse(
+        {
+            "connection": connection_json(report.connection),
+            "start": instant(report.start),
+            "end": instant(report.end),
+            "rows": report.rows,
+            "imported": report.imported,
+            "already_imported": report.already_imported,
+            "open_buckets": report.open_buckets,
+        }
+    )
+
+
 async def invitation_accept(request: Request) -> Response:
     """The invitee has no key yet: the invitation's token is the credential."""
     try:
@@ -451,5 +470,6 @@ def v1_routes() -> list[Route]:
         Route("/providers", providers, methods=["GET"]),
         Route("/providers/connect", provider_connect, methods=["POST"]),
         Route("/providers/{connection_id}", provider_connection, methods=["GET", "DELETE"]),
+        Route("/providers/{connection_id}/sync", provider_sync, methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]

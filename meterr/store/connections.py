@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,8 +59,15 @@ class ConnectionStore:
         ),
     )
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    imported_indexes = (
+        IndexModel([("org_id", ASCENDING), ("connection_id", ASCENDING), ("start", ASCENDING)]),
+    )
+
+    def __init__(
+        self, collection: AsyncCollection[Document], imported: AsyncCollection[Document]
+    ) -> None:
         self.collection = collection
+        self.imported = imported
 
     async def insert(self, connection: Connection) -> None:
         """Raises NameTaken when the organization has a connection of that name to the
@@ -91,6 +99,33 @@ class ConnectionStore:
     async def get(self, org_id: str, connection_id: str) -> Connection | None:
         doc = await self.collection.find_one({"org_id": org_id, "_id": connection_id})
         return _connection(doc) if doc else None
+
+    async def record_sync(
+        self, org_id: str, connection_id: str, at: datetime, *, error: str | None
+    ) -> None:
+        await self.collection.update_one(
+            {"org_id": org_id, "_id": connection_id},
+            {
+                "$set": {
+                    "last_sync_at": at,
+                    "last_sync_status": "failed" if error else "ok",
+                    "last_sync_error": error,
+                }
+            },
+        )
+
+    async def keep_aside(self, org_id: str, connection_id: str, rows: Sequence[Document]) -> int:
+        """Store imported usage rows apart from tracked usage (reconcile mode), each
+        replacing the same bucket's earlier copy; answers how many were new."""
+        new = 0
+        for row in rows:
+            result = await self.imported.replace_one(
+                {"_id": row["_id"], "org_id": org_id},
+                {**row, "org_id": org_id, "connection_id": connection_id},
+                upsert=True,
+            )
+            new += result.upserted_id is not None
+        return new
 
     async def delete(self, org_id: str, connection_id: str) -> bool:
         """Remove the connection and, with it, the only copy of its credential."""

@@ -65,7 +65,9 @@ class Store:
             self.db["reservations"], self.db["budget_periods"], self.unit_of_work
         )
         self.teams = TeamStore(self.db["teams"], self.db["team_members"], self.db["invitations"])
-        self.connections = ConnectionStore(self.db["provider_connections"])
+        self.connections = ConnectionStore(
+            self.db["provider_connections"], self.db["imported_usage"]
+        )
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
         self.writer = EventWriter(self.events, self.rollups, self.sequences, self.unit_of_work)
@@ -86,6 +88,7 @@ class Store:
             (self.webhooks.endpoints, self.webhooks.endpoint_indexes),
             (self.teams.teams, self.teams.team_indexes),
             (self.connections.collection, self.connections.indexes),
+            (self.connections.imported, self.connections.imported_indexes),
             (self.teams.members, self.teams.member_indexes),
             (self.teams.invitations, self.teams.invitation_indexes),
             (self.webhooks.deliveries, self.webhooks.delivery_indexes),

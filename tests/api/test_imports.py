@@ -1,0 +1,289 @@
+"""Usage import from the providers' own usage APIs, against a local server that answers in
+their documented shapes (pagination and errors included)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from meterr.app import create_app
+from meterr.config import Settings
+from meterr.store import Store
+from tests.conftest import KeyFactory, bearer, eventually
+from tests.test_serve import free_port
+
+DAY1 = datetime(2025, 6, 1, tzinfo=UTC)
+DAY2 = DAY1 + timedelta(days=1)
+
+
+def openai_bucket(start: datetime, results: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "object": "bucket",
+        "start_time": int(start.timestamp()),
+        "end_time": int((start + timedelta(days=1)).timestamp()),
+        "results": [{"object": "organization.usage.completions.result", **r} for r in results],
+    }
+
+
+class FakeProviders:
+    """OpenAI's and Anthropic's usage endpoints, answering what a test puts in `pages`."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.requests: list[Request] = []
+        self.openai_pages: dict[str | None, dict[str, Any]] = {}
+        self.anthropic_pages: dict[str | None, dict[str, Any]] = {}
+        self.fail: tuple[int, dict[str, Any]] | None = None
+
+    async def _openai(self, request: Request) -> Response:
+        self.requests.append(request)
+        if self.fail:
+            return JSONResponse(self.fail[1], status_code=self.fail[0])
+        return JSONResponse(self.openai_pages[request.query_params.get("page")])
+
+    async def _anthropic(self, request: Request) -> Response:
+        self.requests.append(request)
+        if self.fail:
+            return JSONResponse(self.fail[1], status_code=self.fail[0])
+        return JSONResponse(self.anthropic_pages[request.query_params.get("page")])
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[FakeProviders]:
+        app = Starlette(
+            routes=[
+                Route("/v1/organization/usage/completions", self._openai),
+                Route("/v1/organizations/usage_report/messages", self._anthropic),
+            ]
+        )
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        server = uvicorn.Server(config)
+        task = asyncio.create_task(server.serve())
+
+        async def started() -> bool:
+            return server.started
+
+        await eventually(started)
+        try:
+            yield self
+        finally:
+            server.should_exit = True
+            await task
+
+
+@pytest.fixture
+async def providers() -> AsyncIterator[FakeProviders]:
+    async with FakeProviders().running() as fake:
+        yield fake
+
+
+@asynccontextmanager
+async def meterr(settings: Settings, store: Store, base: str) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(
+        settings.model_copy(update={"openai_api_base": base, "anthropic_api_base": base}),
+        store=store,
+    )
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://meterr.test") as http:
+            yield http
+
+
+async def connect(
+    http: httpx.AsyncClient, key: str, provider: str, mode: str = "import"
+) -> dict[str, Any]:
+    body = {"provider": provider, "api_key": f"admin-key-{provider}-9876", "mode": mode}
+    response = await http.post("/v1/providers/connect", headers=bearer(key), json=body)
+    assert response.status_code == 201, response.text
+    created: dict[str, Any] = response.json()
+    return created
+
+
+async def sync(http: httpx.AsyncClient, key: str, connection_id: str) -> httpx.Response:
+    return await http.post(
+        f"/v1/providers/{connection_id}/sync",
+        headers=bearer(key),
+        json={"start_date": "2025-06-01", "end_date": "2025-06-02"},
+    )
+
+
+JUNE = {"start_date": "2025-06-01", "end_date": "2025-06-02"}
+
+
+async def test_openai_usage_is_imported_page_by_page_and_counted_once(
+    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+) -> None:
+    gpt4o = {
+        "model": "gpt-4o-2024-08-06",
+        "input_tokens": 1_000_000,
+        "input_cached_tokens": 400_000,
+        "output_tokens": 100_000,
+        "num_model_requests": 120,
+        "project_id": "proj_a",
+    }
+    mini = {
+        "model": "gpt-4o-mini",
+        "input_tokens": 2_000_000,
+        "output_tokens": 0,
+        "input_cached_tokens": 0,
+        "num_model_requests": 40,
+        "project_id": None,
+    }
+    providers.openai_pages = {
+        None: {"object": "page", "data": [openai_bucket(DAY1, [gpt4o, mini])],
+               "has_more": True, "next_page": "page_2"},
+        "page_2": {"object": "page", "data": [openai_bucket(DAY2, [gpt4o])], "has_more": False,
+                   "next_page": None},
+    }  # fmt: skip
+    key = await make_key()
+    async with meterr(settings, store, providers.url) as http:
+        connection = await connect(http, key, "openai")
+        first = await sync(http, key, connection["id"])
+        assert first.status_code == 200, first.text
+        report = first.json()
+        assert (report["rows"], report["imported"], report["already_imported"]) == (3, 3, 0)
+        assert report["connection"]["last_sync_status"] == "ok"
+
+        again = (await sync(http, key, connection["id"])).json()
+        assert (again["imported"], again["already_imported"]) == (0, 3)
+
+        costs = await http.get(
+            "/v1/costs", headers=bearer(key), params={**JUNE, "group_by": "model"}
+        )
+        by_model = costs.json()
+        # gpt-4o: 600k uncached at $2.50, 400k cached at $1.25, 100k output at $10 = $3.00 a day
+        assert by_model["gpt-4o-2024-08-06"] == {"total": 6.0, "tokens": 2_200_000}
+        assert by_model["gpt-4o-mini"] == {"total": 0.3, "tokens": 2_000_000}
+    first_call = providers.requests[0]
+    assert first_call.headers["authorization"] == "Bearer admin-key-openai-9876"
+    assert first_call.query_params["bucket_width"] == "1d"
+    assert first_call.query_params.getlist("group_by") == ["model", "project_id"]
+    assert first_call.query_params["start_time"] == str(int(DAY1.timestamp()))
+    assert providers.requests[1].query_params["page"] == "page_2"
+
+
+async def test_anthropic_cache_tokens_are_counted_in_meterrs_convention(
+    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+) -> None:
+    providers.anthropic_pages = {
+        None: {
+            "data": [
+                {
+                    "starting_at": "2025-06-01T00:00:00Z",
+                    "ending_at": "2025-06-02T00:00:00Z",
+                    "results": [
+                        {
+                            "uncached_input_tokens": 100_000,
+                            "cache_creation": {
+                                "ephemeral_1h_input_tokens": 0,
+                                "ephemeral_5m_input_tokens": 200_000,
+                            },
+                            "cache_read_input_tokens": 700_000,
+                            "output_tokens": 50_000,
+                            "model": "claude-sonnet-4-20250514",
+                            "workspace_id": "wrkspc_1",
+                            "context_window": "0-200k",
+                        },
+                        {
+                            "uncached_input_tokens": 1_000_000,
+                            "cache_read_input_tokens": 0,
+                            "output_tokens": 0,
+                            "model": "claude-sonnet-4-20250514",
+                            "context_window": "200k-1M",
+                        },
+                    ],
+                }
+            ],
+            "has_more": False,
+            "next_page": None,
+        }
+    }
+    key = await make_key()
+    async with meterr(settings, store, providers.url) as http:
+        connection = await connect(http, key, "anthropic")
+        report = (await sync(http, key, connection["id"])).json()
+        assert report["imported"] == 2
+        page = (await http.get("/v1/usage/history", headers=bearer(key), params=JUNE)).json()
+    long_calls = next(e for e in page["events"] if e["metadata"]["context_window"] == "200k-1M")
+    assert long_calls["price"]["long_context"] is True
+    assert long_calls["cost"] == 6.0, "the provider's context window picks the tier: $6/1M"
+    [imported] = [e for e in page["events"] if e["metadata"]["context_window"] == "0-200k"]
+    assert imported["price"]["long_context"] is False
+    assert (imported["input_tokens"], imported["cached_input_tokens"]) == (1_000_000, 700_000)
+    assert imported["cache_write_tokens"] == 200_000
+    assert imported["metadata"]["source"] == "import"
+    assert imported["metadata"]["workspace_id"] == "wrkspc_1"
+    # $3/1M uncached, $0.30 cache reads, $3.75 cache writes, $15 output
+    assert imported["cost"] == pytest.approx(0.3 + 0.21 + 0.75 + 0.75)
+    request = providers.requests[0]
+    assert request.headers["x-api-key"] == "admin-key-anthropic-9876"
+    assert request.headers["anthropic-version"] == "2023-06-01"
+    assert request.query_params["starting_at"] == "2025-06-01T00:00:00Z"
+
+
+async def test_a_refusing_provider_fails_the_sync_with_its_own_message(
+    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+) -> None:
+    providers.fail = (401, {"error": {"message": "Invalid admin key", "type": "invalid_request"}})
+    key = await make_key()
+    async with meterr(settings, store, providers.url) as http:
+        connection = await connect(http, key, "openai")
+        failed = await sync(http, key, connection["id"])
+        assert failed.status_code == 502
+        error = failed.json()["error"]
+        assert error["code"] == "provider_error"
+        assert "Invalid admin key" in error["message"]
+        shown = (await http.get(f"/v1/providers/{connection['id']}", headers=bearer(key))).json()
+    assert shown["last_sync_status"] == "failed"
+    assert "Invalid admin key" in shown["last_sync_error"]
+
+
+async def test_reconcile_mode_keeps_imported_usage_aside(
+    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+) -> None:
+    row = {"model": "gpt-4o", "input_tokens": 1000, "output_tokens": 10,
+           "input_cached_tokens": 0, "num_model_requests": 3, "project_id": None}  # fmt: skip
+    providers.openai_pages = {
+        None: {"object": "page", "data": [openai_bucket(DAY1, [row])], "has_more": False}
+    }
+    key = await make_key()
+    async with meterr(settings, store, providers.url) as http:
+        connection = await connect(http, key, "openai", mode="reconcile")
+        report = (await sync(http, key, connection["id"])).json()
+        assert (report["imported"], report["already_imported"]) == (1, 0)
+        assert (await sync(http, key, connection["id"])).json()["already_imported"] == 1
+        costs = (await http.get("/v1/costs", headers=bearer(key), params=JUNE)).json()
+    assert costs == {}, "kept aside: not counted as spend"
+    kept = await store.connections.imported.count_documents({"connection_id": connection["id"]})
+    assert kept == 1
+
+
+async def test_an_open_bucket_waits_until_it_is_complete(
+    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+) -> None:
+    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    row = {"model": "gpt-4o", "input_tokens": 5, "output_tokens": 5, "num_model_requests": 1}
+    providers.openai_pages = {
+        None: {"object": "page", "data": [openai_bucket(today, [row])], "has_more": False}
+    }
+    key = await make_key()
+    async with meterr(settings, store, providers.url) as http:
+        connection = await connect(http, key, "openai")
+        day = today.date().isoformat()
+        report = await http.post(
+            f"/v1/providers/{connection['id']}/sync",
+            headers=bearer(key),
+            json={"start_date": day, "end_date": day},
+        )
+    assert (report.json()["imported"], report.json()["open_buckets"]) == (0, 1)
