@@ -61,6 +61,7 @@ from meterr.resolvers.providers import (
     get_connection,
     list_providers,
 )
+from meterr.resolvers.reconciliation import Reconciliation, ReconciliationLine, reconcile
 from meterr.resolvers.reservations import (
     GrantedReservation,
     RefusedReservation,
@@ -100,6 +101,9 @@ __all__ = [
     "Delivery",
     "ProviderInfo",
     "SyncReport",
+    "Reconciliation",
+    "ReconciliationLine",
+    "reconcile",
     "sync_connection",
     "connect_provider",
     "disconnect_provider",

@@ -184,5 +184,6 @@ def _aside(connection: Connection, row: ImportedUsage) -> dict[str, object]:
         "cached_input_tokens": row.cached_input_tokens,
         "cache_write_tokens": row.cache_write_tokens,
         "requests": row.requests,
+        "long_context": row.long_context,
         "group": row.group,
     }

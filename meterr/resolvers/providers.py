@@ -65,7 +65,7 @@ class ProviderInfo:
 async def list_providers(ctx: RequestContext) -> list[ProviderInfo]:
     ctx.principal.require(Operation.READ)
     prices = await list_prices(ctx)
-    connections = await ctx.store.connections.list(ctx.org_id)
+    connections = await ctx.store.connections.of_organization(ctx.org_id)
     names = sorted({price.provider for price in prices} | {c.provider for c in connections})
     return [
         ProviderInfo(

@@ -383,6 +383,22 @@ def _budget_paths() -> dict[str, Any]:
                 },
             },
         },
+        "/providers/{connection_id}/reconciliation": {
+            "parameters": [_path("connection_id")],
+            "get": {
+                "summary": "Tracked beside reported usage per day and model, differences flagged",
+                "parameters": [
+                    _query("start_date", "YYYY-MM-DD (inclusive)"),
+                    _query("end_date", "YYYY-MM-DD (inclusive)"),
+                    _query("tolerance", "Percent a day may differ unflagged (default 5)"),
+                ],
+                "responses": {
+                    "200": _json({"type": "object"}, "{days, flagged_days, ...}"),
+                    "404": _ERROR,
+                    **_STANDARD_ERRORS,
+                },
+            },
+        },
         "/providers/{connection_id}": {
             "parameters": [_path("connection_id")],
             "get": {

@@ -45,6 +45,7 @@ from meterr.resolvers import (
     parse_group_by,
     parse_time_range,
     parse_usage_filter,
+    reconcile,
     remove_member,
     reprice,
     resend_delivery,
@@ -74,6 +75,7 @@ from meterr.rest_compat.shapes import (
     notification_json,
     price_json,
     provider_json,
+    reconciliation_json,
     reprice_json,
     reservation_json,
     team_json,
@@ -422,6 +424,19 @@ async def provider_sync(request: Request, ctx: RequestContext) -> Response:
     )
 
 
+@v1_endpoint
+async def provider_reconciliation(request: Request, ctx: RequestContext) -> Response:
+    time_range = parse_time_range(_query(request, "start_date"), _query(request, "end_date"), None)
+    tolerance = _decimal_query(request, "tolerance")
+    report = await reconcile(
+        ctx,
+        request.path_params["connection_id"],
+        time_range,
+        Decimal(5) if tolerance is None else tolerance,
+    )
+    return JSONResponse(reconciliation_json(report))
+
+
 async def invitation_accept(request: Request) -> Response:
     """The invitee has no key yet: the invitation's token is the credential."""
     try:
@@ -471,5 +486,10 @@ def v1_routes() -> list[Route]:
         Route("/providers/connect", provider_connect, methods=["POST"]),
         Route("/providers/{connection_id}", provider_connection, methods=["GET", "DELETE"]),
         Route("/providers/{connection_id}/sync", provider_sync, methods=["POST"]),
+        Route(
+            "/providers/{connection_id}/reconciliation",
+            provider_reconciliation,
+            methods=["GET"],
+        ),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]

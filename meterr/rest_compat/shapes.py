@@ -16,6 +16,7 @@ from meterr.resolvers import (
     ModelPrice,
     NewInvitation,
     ProviderInfo,
+    Reconciliation,
     RepriceReport,
     Reservation,
     TeamView,
@@ -38,6 +39,7 @@ __all__ = [
     "connection_json",
     "delivery_json",
     "provider_json",
+    "reconciliation_json",
     "invitation_json",
     "joined_json",
     "team_json",
@@ -322,4 +324,33 @@ def provider_json(info: ProviderInfo) -> dict[str, Any]:
         "connected": bool(info.connections),
         "connections": [connection_json(c) for c in info.connections],
         "models": [price_json(price) for price in info.models],
+    }
+
+
+def _side(totals: UsageTotals) -> dict[str, Any]:
+    return {"tokens": totals.tokens, "cost": usd(totals.cost), "requests": totals.requests}
+
+
+def reconciliation_json(report: Reconciliation) -> dict[str, Any]:
+    """Per day and model: tracked by clients, reported by the provider, the difference."""
+    return {
+        "connection": connection_json(report.connection),
+        "start": instant(report.time_range.start),
+        "end": instant(report.time_range.end),
+        "tolerance_percent": float(report.tolerance_percent),
+        "flagged_days": len({line.day for line in report.lines if line.flagged}),
+        "days": [
+            {
+                "date": line.day.isoformat(),
+                "model": line.model,
+                "tracked": _side(line.tracked),
+                "reported": _side(line.reported),
+                "difference": {
+                    "tokens": line.tracked.tokens - line.reported.tokens,
+                    "cost": usd(line.tracked.cost - line.reported.cost),
+                },
+                "flagged": line.flagged,
+            }
+            for line in report.lines
+        ],
     }

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meterr.store.aggregates import TimeBucket, TotalsRow, sum_usage
-from meterr.store.connections import Connection
+from meterr.store.connections import Connection, KeptUsage
 from meterr.store.database import Store, open_store
 from meterr.store.documents import NameTaken
 from meterr.store.embedded import EmbeddedServer, embedded_url
@@ -29,6 +29,7 @@ __all__ = [
     "EventPage",
     "Hold",
     "Invitation",
+    "KeptUsage",
     "Member",
     "NameTaken",
     "InsertOutcome",

@@ -13,7 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from meterr.store.documents import Document, NameTaken
 
-__all__ = ["Connection", "ConnectionStore"]
+__all__ = ["Connection", "ConnectionStore", "KeptUsage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,20 @@ class Connection:
     last_sync_at: datetime | None = None
     last_sync_status: str | None = None
     last_sync_error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeptUsage:
+    """A provider's usage row kept aside (reconcile mode), in Meterr's token convention."""
+
+    start: datetime
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cached_input_tokens: int
+    cache_write_tokens: int
+    requests: int
+    long_context: bool
 
 
 def _connection(doc: Document) -> Connection:
@@ -92,7 +106,7 @@ class ConnectionStore:
             }
         )
 
-    async def list(self, org_id: str) -> list[Connection]:
+    async def of_organization(self, org_id: str) -> list[Connection]:
         cursor = self.collection.find({"org_id": org_id}).sort("created_at", ASCENDING)
         return [_connection(doc) async for doc in cursor]
 
@@ -126,6 +140,30 @@ class ConnectionStore:
             )
             new += result.upserted_id is not None
         return new
+
+    async def kept_aside(
+        self, org_id: str, connection_id: str, *, start: datetime, end: datetime
+    ) -> list[KeptUsage]:
+        cursor = self.imported.find(
+            {
+                "org_id": org_id,
+                "connection_id": connection_id,
+                "start": {"$gte": start, "$lt": end},
+            }
+        )
+        return [
+            KeptUsage(
+                start=doc["start"],
+                model=doc["model"],
+                input_tokens=int(doc["input_tokens"]),
+                output_tokens=int(doc["output_tokens"]),
+                cached_input_tokens=int(doc["cached_input_tokens"]),
+                cache_write_tokens=int(doc["cache_write_tokens"]),
+                requests=int(doc.get("requests") or 0),
+                long_context=bool(doc.get("long_context")),
+            )
+            async for doc in cursor
+        ]
 
     async def delete(self, org_id: str, connection_id: str) -> bool:
         """Remove the connection and, with it, the only copy of its credential."""

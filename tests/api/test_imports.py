@@ -287,3 +287,45 @@ async def test_an_open_bucket_waits_until_it_is_complete(
             json={"start_date": day, "end_date": day},
         )
     assert (report.json()["imported"], report.json()["open_buckets"]) == (0, 1)
+
+
+async def test_reconciliation_sets_tracked_beside_reported_and_flags_the_days_that_differ(
+    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+) -> None:
+    def row(tokens: int) -> dict[str, Any]:
+        return {"model": "gpt-4o-2024-08-06", "input_tokens": tokens, "output_tokens": 0,
+                "input_cached_tokens": 0, "num_model_requests": 1}  # fmt: skip
+
+    providers.openai_pages = {
+        None: {
+            "object": "page",
+            "data": [openai_bucket(DAY1, [row(1000)]), openai_bucket(DAY2, [row(5000)])],
+            "has_more": False,
+        }
+    }
+    key = await make_key()
+    tracked = [
+        {"provider": "openai", "model": "gpt-4o", "input_tokens": 990,
+         "timestamp": "2025-06-01T10:00:00Z"},
+        {"provider": "openai", "model": "gpt-4o", "input_tokens": 2000,
+         "timestamp": "2025-06-02T10:00:00Z"},
+    ]  # fmt: skip
+    async with meterr(settings, store, providers.url) as http:
+        await http.post("/v1/track", headers=bearer(key), json={"events": tracked})
+        connection = await connect(http, key, "openai", mode="reconcile")
+        await sync(http, key, connection["id"])
+        response = await http.get(
+            f"/v1/providers/{connection['id']}/reconciliation",
+            headers=bearer(key),
+            params={**JUNE, "tolerance": "5"},
+        )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    days = {(d["date"], d["model"]): d for d in report["days"]}
+    first, second = days[("2025-06-01", "gpt-4o")], days[("2025-06-02", "gpt-4o")]
+    assert (first["tracked"]["tokens"], first["reported"]["tokens"]) == (990, 1000)
+    assert first["flagged"] is False, "1% apart: within the tolerance"
+    assert (second["tracked"]["tokens"], second["reported"]["tokens"]) == (2000, 5000)
+    assert second["difference"] == {"tokens": -3000, "cost": -0.0075}
+    assert second["flagged"] is True, "calls nobody tracked"
+    assert report["flagged_days"] == 1
