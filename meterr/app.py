@@ -16,7 +16,7 @@ from meterr.config import Settings
 from meterr.errors import MeterrError
 from meterr.events import EventBus, RetryPolicy, WebhookDispatcher
 from meterr.pricing import load_catalogue
-from meterr.resolvers import Services
+from meterr.resolvers import Services, sync_due_connections
 from meterr.rest_compat import (
     http_exception_handler,
     meterr_error_handler,
@@ -61,13 +61,16 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
         services.dispatcher = dispatcher
         app.state.services = services
         stop = asyncio.Event()
-        delivering = asyncio.create_task(dispatcher.run(stop))
+        background = [
+            asyncio.create_task(dispatcher.run(stop)),
+            asyncio.create_task(sync_due_connections(services, stop)),
+        ]
         try:
             async with opened.compacting(settings.rollup_interval):
                 yield
         finally:
             stop.set()
-            await delivering
+            await asyncio.gather(*background)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

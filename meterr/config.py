@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     anthropic_api_base: str = Field(
         default="https://api.anthropic.com", description="Where Anthropic's usage API answers."
     )
+    provider_sync_interval: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds between two scheduled usage imports of a provider connection.",
+    )
     rollup_interval: float = Field(
         default=2.0,
         gt=0,

@@ -55,6 +55,9 @@ def settings(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
         mongodb_url=mongodb_url,
         data_dir=Path(tmp_path_factory.mktemp("data")),
         key_cache_seconds=0,
+        # No test reaches the internet: the providers' APIs are a closed local port.
+        openai_api_base="http://127.0.0.1:9",
+        anthropic_api_base="http://127.0.0.1:9",
     )
 
 

@@ -36,7 +36,7 @@ from meterr.resolvers.costs import (
 )
 from meterr.resolvers.feeds import COST_FEED_INTERVAL, cost_feed, notification_feed, usage_feed
 from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_events
-from meterr.resolvers.imports import SyncReport, sync_connection
+from meterr.resolvers.imports import SyncReport, sync_connection, sync_due_connections
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
 from meterr.resolvers.maintenance import rebuild_rollups
@@ -105,6 +105,7 @@ __all__ = [
     "ReconciliationLine",
     "reconcile",
     "sync_connection",
+    "sync_due_connections",
     "connect_provider",
     "disconnect_provider",
     "get_connection",

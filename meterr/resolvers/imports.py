@@ -4,8 +4,11 @@ it is kept aside, to be compared with what clients tracked."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -13,9 +16,9 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from pydantic import BaseModel, ConfigDict
 
-from meterr.auth import Operation
+from meterr.auth import Operation, Principal, Role
 from meterr.domain import UsageEvent
-from meterr.errors import InvalidInput, ProviderUnavailable
+from meterr.errors import InvalidInput, MeterrError, ProviderUnavailable
 from meterr.importers import (
     ImportedUsage,
     ProviderAPIError,
@@ -24,7 +27,7 @@ from meterr.importers import (
 )
 from meterr.pricing import TokenUsage
 from meterr.resolvers.alerts import watch_budgets
-from meterr.resolvers.context import RequestContext
+from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.inputs import validate_model
 from meterr.resolvers.messages import event_message
 from meterr.resolvers.providers import credential_of, get_connection
@@ -32,7 +35,9 @@ from meterr.resolvers.timerange import parse_time_range, stored_instant
 from meterr.resolvers.tracking import price_book, priced
 from meterr.store import Connection
 
-__all__ = ["SyncReport", "sync_connection"]
+__all__ = ["SyncReport", "sync_connection", "sync_due_connections"]
+
+log = logging.getLogger(__name__)
 
 _MAX_SYNC_DAYS = 93
 
@@ -187,3 +192,40 @@ def _aside(connection: Connection, row: ImportedUsage) -> dict[str, object]:
         "long_context": row.long_context,
         "group": row.group,
     }
+
+
+async def sync_due_connections(services: Services, stop: asyncio.Event) -> None:
+    """The scheduled imports: each connection, when due, imports the last two days (the
+    day that closed and the one still open), once every `provider_sync_interval`."""
+    interval = timedelta(seconds=services.settings.provider_sync_interval)
+    pause = min(5.0, services.settings.provider_sync_interval)
+    while not stop.is_set():
+        try:
+            synced = await _sync_next_due(services, interval)
+        except Exception:
+            log.exception("Scheduled usage import failed; trying again.")
+            synced = False
+        if not synced:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), pause)
+
+
+async def _sync_next_due(services: Services, interval: timedelta) -> bool:
+    """Import the most overdue connection's last two days; False when none was due."""
+    now = datetime.now(UTC)
+    connection = await services.store.connections.claim_due_across_tenants(now, now + interval)
+    if connection is None:
+        return False
+    organization = await services.store.organizations.organization(connection.org_id)
+    if organization is None:
+        return True
+    scheduler = Principal(
+        organization.id, organization.name, organization.tier, "scheduler", Role.ADMIN
+    )
+    today = now.date()
+    days = {"start_date": (today - timedelta(days=1)).isoformat(), "end_date": today.isoformat()}
+    try:
+        await sync_connection(RequestContext(scheduler, services), connection.id, days)
+    except MeterrError as exc:  # recorded on the connection; the next round tries again
+        log.warning("Scheduled import of %s failed: %s", connection.id, exc.message)
+    return True

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -109,7 +109,11 @@ async def connect_provider(ctx: RequestContext, body: object) -> Connection:
         created_at=stored_instant(datetime.now(UTC)),
     )
     try:
-        await ctx.store.connections.insert(connection)
+        # The first scheduled import comes one interval later; POST .../sync imports now.
+        interval = timedelta(seconds=ctx.services.settings.provider_sync_interval)
+        await ctx.store.connections.insert(
+            connection, first_sync_at=connection.created_at + interval
+        )
     except NameTaken:
         raise Conflict(
             f"A connection to {provider} named '{data.name}' already exists.",

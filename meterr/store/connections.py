@@ -83,15 +83,15 @@ class ConnectionStore:
         self.collection = collection
         self.imported = imported
 
-    async def insert(self, connection: Connection) -> None:
+    async def insert(self, connection: Connection, *, first_sync_at: datetime) -> None:
         """Raises NameTaken when the organization has a connection of that name to the
         provider."""
         try:
-            await self._insert(connection)
+            await self._insert(connection, first_sync_at)
         except DuplicateKeyError:
             raise NameTaken(connection.name) from None
 
-    async def _insert(self, connection: Connection) -> None:
+    async def _insert(self, connection: Connection, first_sync_at: datetime) -> None:
         await self.collection.insert_one(
             {
                 "_id": connection.id,
@@ -103,6 +103,7 @@ class ConnectionStore:
                 "sealed_credential": connection.sealed_credential,
                 "credential_hint": connection.credential_hint,
                 "created_at": connection.created_at,
+                "next_sync_at": first_sync_at,
             }
         )
 
@@ -112,6 +113,16 @@ class ConnectionStore:
 
     async def get(self, org_id: str, connection_id: str) -> Connection | None:
         doc = await self.collection.find_one({"org_id": org_id, "_id": connection_id})
+        return _connection(doc) if doc else None
+
+    async def claim_due_across_tenants(self, now: datetime, until: datetime) -> Connection | None:
+        """Take the connection most overdue for its scheduled sync, of any organization,
+        until `until`: another instance finds it due again only then."""
+        doc = await self.collection.find_one_and_update(
+            {"next_sync_at": {"$lte": now}},
+            {"$set": {"next_sync_at": until}},
+            sort=[("next_sync_at", ASCENDING)],
+        )
         return _connection(doc) if doc else None
 
     async def record_sync(

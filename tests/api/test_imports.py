@@ -329,3 +329,29 @@ async def test_reconciliation_sets_tracked_beside_reported_and_flags_the_days_th
     assert second["difference"] == {"tokens": -3000, "cost": -0.0075}
     assert second["flagged"] is True, "calls nobody tracked"
     assert report["flagged_days"] == 1
+
+
+async def test_connections_import_on_a_schedule_without_being_asked(
+    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+) -> None:
+    row = {"model": "gpt-4o", "input_tokens": 100, "output_tokens": 1, "num_model_requests": 1}
+    providers.openai_pages = {
+        None: {"object": "page", "data": [openai_bucket(DAY1, [row])], "has_more": False}
+    }
+    key = await make_key()
+    hourly = settings.model_copy(update={"provider_sync_interval": 0.2})
+    async with meterr(hourly, store, providers.url) as http:
+        connection = await connect(http, key, "openai")
+        path = f"/v1/providers/{connection['id']}"
+
+        async def synced() -> bool:
+            shown = (await http.get(path, headers=bearer(key))).json()
+            return shown["last_sync_status"] == "ok"
+
+        await eventually(synced)
+        costs = (await http.get("/v1/costs", headers=bearer(key), params=JUNE)).json()
+    assert costs["openai"]["tokens"] == 101
+    today = datetime.now(UTC).date()
+    asked = providers.requests[0].query_params["start_time"]
+    yesterday = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=1)
+    assert asked == str(int(yesterday.timestamp())), "the scheduled import reads the last days"
