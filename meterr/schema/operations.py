@@ -19,6 +19,7 @@ from meterr.schema.inputs import (
     UsageFilterInput,
     as_body,
 )
+from meterr.schema.providers import ProviderMutations, ProviderQueries
 from meterr.schema.teams import TeamMutations, TeamQueries
 from meterr.schema.types import (
     CostDimension,
@@ -61,7 +62,7 @@ def group_by_of(dimension: CostDimension, metadata_key: str | None) -> GroupBy:
 
 
 @strawberry.type
-class Query(BudgetQueries, TeamQueries):
+class Query(BudgetQueries, TeamQueries, ProviderQueries):
     @strawberry.field(description="Costs grouped by a dimension over [startDate, endDate].")
     async def costs(
         self,
@@ -149,7 +150,7 @@ class Query(BudgetQueries, TeamQueries):
 
 
 @strawberry.type
-class Mutation(BudgetMutations, TeamMutations):
+class Mutation(BudgetMutations, TeamMutations, ProviderMutations):
     @strawberry.mutation(description="Record one usage event (same rules as POST /v1/track).")
     async def track_usage(
         self, info: GqlInfo, input: TrackUsageInput, idempotency_key: str | None = None

@@ -355,3 +355,53 @@ async def test_connections_import_on_a_schedule_without_being_asked(
     asked = providers.requests[0].query_params["start_time"]
     yesterday = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=1)
     assert asked == str(int(yesterday.timestamp())), "the scheduled import reads the last days"
+
+
+async def test_graphql_connects_syncs_and_reconciles_like_rest(
+    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+) -> None:
+    row = {"model": "gpt-4o", "input_tokens": 400, "output_tokens": 0, "num_model_requests": 2}
+    providers.openai_pages = {
+        None: {"object": "page", "data": [openai_bucket(DAY1, [row])], "has_more": False}
+    }
+    key = await make_key()
+    async with meterr(settings, store, providers.url) as http:
+
+        async def gql(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+            response = await http.post(
+                "/graphql", headers=bearer(key), json={"query": query, "variables": variables}
+            )
+            body: dict[str, Any] = response.json()
+            assert "errors" not in body, body
+            data: dict[str, Any] = body["data"]
+            return data
+
+        connected = await gql(
+            'mutation { connectProvider(input: {provider: "openai", apiKey: "sk-admin-5555", '
+            "mode: RECONCILE}) { id apiKeyHint mode } }"
+        )
+        connection = connected["connectProvider"]
+        assert (connection["apiKeyHint"], connection["mode"]) == ("...5555", "RECONCILE")
+        synced = await gql(
+            'mutation S($id: ID!) { syncProvider(id: $id, startDate: "2025-06-01", '
+            'endDate: "2025-06-02") { imported connection { lastSyncStatus } } }',
+            {"id": connection["id"]},
+        )
+        assert synced["syncProvider"] == {"imported": 1, "connection": {"lastSyncStatus": "ok"}}
+        report = await gql(
+            'query R($id: ID!) { reconciliation(connectionId: $id, startDate: "2025-06-01", '
+            'endDate: "2025-06-02") { flaggedDays days { model flagged '
+            "tracked { tokens } reported { tokens } } } }",
+            {"id": connection["id"]},
+        )
+        listed = await gql("{ providers { name connected connections { id } } }")
+        removed = await gql(
+            "mutation D($id: ID!) { disconnectProvider(id: $id) }", {"id": connection["id"]}
+        )
+    assert report["reconciliation"]["days"] == [
+        {"model": "gpt-4o", "flagged": True, "tracked": {"tokens": 0}, "reported": {"tokens": 400}}
+    ]
+    assert report["reconciliation"]["flaggedDays"] == 1
+    openai = next(p for p in listed["providers"] if p["name"] == "openai")
+    assert openai["connected"] is True
+    assert removed["disconnectProvider"] == connection["id"]
