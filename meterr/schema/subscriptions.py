@@ -87,6 +87,23 @@ class Subscription:
             yield Notification.from_domain(notification)
 
     @strawberry.subscription(
+        description="Notifications of the given types (all when none are given): "
+        "budget.threshold_reached, usage.exceeded, team.member_joined. With `after` (a "
+        "notification id), those since that one come first."
+    )
+    async def notifications(
+        self,
+        info: GqlInfo,
+        types: list[str] | None = None,
+        after: strawberry.ID | None = None,
+    ) -> AsyncGenerator[Notification, None]:
+        feed = resolvers.notification_feed(
+            info.context.meterr, types=types or (), after=None if after is None else str(after)
+        )
+        async for notification in feed:
+            yield Notification.from_domain(notification)
+
+    @strawberry.subscription(
         description="usage.exceeded notifications, of one team's budgets or of all."
     )
     async def usage_exceeded(

@@ -279,3 +279,33 @@ async def test_a_subscriber_that_falls_behind_is_closed_with_a_clear_reason(
     errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
     assert errors[0]["extensions"]["code"] == "subscriber_too_slow"
     assert "behind" in errors[0]["message"]
+
+
+async def test_a_member_joining_is_announced_to_notification_subscribers(
+    server: str, http: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    team = (await http.post("/v1/teams", headers=bearer(key), json={"name": "Live"})).json()
+
+    async def invite(email: str) -> str:
+        response = await http.post(
+            f"/v1/teams/{team['id']}/invite", headers=bearer(key), json={"email": email}
+        )
+        token: str = response.json()["token"]
+        return token
+
+    await http.post(f"/v1/invitations/{await invite('first@x.io')}/accept")
+    [first] = (
+        await http.get("/v1/events", headers=bearer(key), params={"type": "team.member_joined"})
+    ).json()["events"]
+    query = """
+    subscription Joined($after: ID) {
+      notifications(types: ["team.member_joined"], after: $after) { event data }
+    }
+    """
+    async with subscriber(server, key) as client:
+        await client.subscribe(query, {"after": first["id"]})
+        await http.post(f"/v1/invitations/{await invite('second@x.io')}/accept")
+        joined = (await client.next_data())["notifications"]
+    assert joined["event"] == "team.member_joined"
+    assert (joined["data"]["email"], joined["data"]["team_id"]) == ("second@x.io", team["id"])
