@@ -72,3 +72,26 @@ async def test_graphql_refuses_a_taken_name_with_the_rest_code(
     error = await error_of(client, admin, create)
     assert error["extensions"]["code"] == "conflict"
     assert error["extensions"]["details"]["fields"] == {"name": "already taken"}
+
+
+async def test_another_organizations_team_and_connection_do_not_exist_in_graphql(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    owner, stranger = await make_key(), await make_key()
+    team = await data_of(client, owner, 'mutation { createTeam(input: {name: "Own"}) { id } }')
+    connection = await client.post(
+        "/v1/providers/connect",
+        headers=bearer(owner),
+        json={"provider": "openai", "api_key": "sk-owner-key-0000"},
+    )
+    ids = {"team": team["createTeam"]["id"], "conn": connection.json()["id"]}
+    for query in (
+        "query Q($team: ID!) { team(id: $team) { id } }",
+        "query Q($conn: ID!) { providerConnection(id: $conn) { id } }",
+        'mutation M($team: ID!) { inviteMember(teamId: $team, email: "x@y.io") { token } }',
+        "mutation M($conn: ID!) { disconnectProvider(id: $conn) }",
+        'mutation M($team: ID!) { updateTeam(id: $team, changes: {name: "Mine"}) { id } }',
+    ):
+        variables = {k: v for k, v in ids.items() if f"${k}" in query}
+        error = await error_of(client, stranger, query, variables)
+        assert error["extensions"]["code"] == "not_found", query
