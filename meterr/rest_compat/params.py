@@ -1,0 +1,47 @@
+"""Query parameters of /v1 requests, parsed with errors that name them."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from starlette.requests import Request
+
+from meterr.errors import InvalidInput
+
+__all__ = ["decimal_param", "int_param", "optional_int_param", "query_param"]
+
+
+def query_param(request: Request, name: str) -> str | None:
+    value = request.query_params.get(name)
+    return value if value not in (None, "") else None
+
+
+def int_param(request: Request, name: str, default: int) -> int:
+    raw = query_param(request, name)
+    if raw is None:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"{name} must be an integer.", {"fields": {name: "not an integer"}}
+        ) from None
+
+
+def optional_int_param(request: Request, name: str) -> int | None:
+    return None if query_param(request, name) is None else int_param(request, name, 0)
+
+
+def decimal_param(request: Request, name: str) -> Decimal | None:
+    raw = query_param(request, name)
+    if raw is None:
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise InvalidInput(
+            f"{name} must be a number.", {"fields": {name: "not a number"}}
+        ) from None
+    if not value.is_finite():
+        raise InvalidInput(f"{name} must be a number.", {"fields": {name: "not a number"}})
+    return value
