@@ -95,3 +95,51 @@ async def test_another_organizations_team_and_connection_do_not_exist_in_graphql
         variables = {k: v for k, v in ids.items() if f"${k}" in query}
         error = await error_of(client, stranger, query, variables)
         assert error["extensions"]["code"] == "not_found", query
+
+
+async def test_members_are_removed_and_teams_deleted_through_graphql(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    admin = await make_key()
+    team = (await data_of(client, admin, 'mutation { createTeam(input: {name: "Tmp"}) { id } }'))[
+        "createTeam"
+    ]
+    invited = await data_of(
+        client,
+        admin,
+        'mutation I($t: ID!) { inviteMember(teamId: $t, email: "g@x.io") { token } }',
+        {"t": team["id"]},
+    )
+    accept = "mutation A($k: String!) { acceptInvitation(token: $k) { apiKey member { id } } }"
+    joined = (await graphql(client, None, accept, {"k": invited["inviteMember"]["token"]}))["data"][
+        "acceptInvitation"
+    ]
+    renamed = await data_of(
+        client,
+        admin,
+        'mutation U($t: ID!) { updateTeam(id: $t, changes: {description: "short-lived"}) '
+        "{ name description members { email } } }",
+        {"t": team["id"]},
+    )
+    assert renamed["updateTeam"] == {
+        "name": "Tmp",
+        "description": "short-lived",
+        "members": [{"email": "g@x.io"}],
+    }
+    removed = await data_of(
+        client,
+        admin,
+        "mutation R($t: ID!, $m: ID!) { removeMember(teamId: $t, memberId: $m) }",
+        {"t": team["id"], "m": joined["member"]["id"]},
+    )
+    assert removed["removeMember"] == joined["member"]["id"]
+    revoked = await client.get("/v1/costs", headers=bearer(joined["apiKey"]))
+    assert revoked.status_code == 401
+    deleted = await data_of(
+        client, admin, "mutation D($t: ID!) { deleteTeam(id: $t) }", {"t": team["id"]}
+    )
+    assert deleted["deleteTeam"] == team["id"]
+    gone = await error_of(
+        client, admin, "query Q($t: ID!) { team(id: $t) { id } }", {"t": team["id"]}
+    )
+    assert gone["extensions"]["code"] == "not_found"
