@@ -17,7 +17,7 @@ from urllib.parse import SplitResult, urlsplit, urlunsplit
 import httpx
 from standardwebhooks.webhooks import Webhook
 
-from meterr.auth import Sealer
+from meterr.auth import Sealer, SealError
 from meterr.store import Delivery, DeliveryAttempt, WebhookEndpoint
 from meterr.store.webhooks import WebhookStore
 
@@ -187,7 +187,16 @@ class WebhookDispatcher:
         except DestinationRefused as refused:
             return DeliveryAttempt(at, None, f"refused: {refused}", took())
         body = json.dumps(delivery.payload, separators=(",", ":"))
-        secret = self._sealer.open(endpoint.sealed_secret, webhook_bound_to(endpoint.id))
+        try:
+            secret = self._sealer.open(endpoint.sealed_secret, webhook_bound_to(endpoint.id))
+        except SealError:
+            return DeliveryAttempt(
+                at,
+                None,
+                "the signing secret does not open with this instance's key: give every "
+                "instance the same METERR_SECRET_KEY",
+                took(),
+            )
         headers = signed_headers(secret, delivery.notification_id, body, at)
         parts = urlsplit(endpoint.url)
         # Connect to the address just checked, not to whatever the name resolves to next.
