@@ -35,6 +35,13 @@ from meterr.resolvers.costs import (
     usage_totals,
 )
 from meterr.resolvers.feeds import COST_FEED_INTERVAL, cost_feed, notification_feed, usage_feed
+from meterr.resolvers.forecasts import (
+    MAX_HORIZON,
+    CostForecast,
+    MonthProjection,
+    SeriesForecast,
+    cost_forecast,
+)
 from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_events
 from meterr.resolvers.imports import SyncReport, sync_connection, sync_due_connections
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
@@ -82,7 +89,7 @@ from meterr.resolvers.teams import (
     remove_member,
     update_team,
 )
-from meterr.resolvers.timerange import TimeRange, parse_time_range
+from meterr.resolvers.timerange import TimeRange, parse_day, parse_time_range
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 from meterr.resolvers.webhooks import (
     NewWebhook,
@@ -96,6 +103,11 @@ from meterr.store import Connection, Delivery, Member, WebhookEndpoint, delivery
 
 __all__ = [
     "COST_FEED_INTERVAL",
+    "MAX_HORIZON",
+    "CostForecast",
+    "MonthProjection",
+    "SeriesForecast",
+    "cost_forecast",
     "CONNECTABLE",
     "Connection",
     "Delivery",
@@ -181,6 +193,7 @@ __all__ = [
     "list_events",
     "list_prices",
     "parse_group_by",
+    "parse_day",
     "parse_time_range",
     "parse_usage_filter",
     "rebuild_rollups",

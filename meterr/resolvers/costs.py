@@ -22,6 +22,8 @@ __all__ = [
     "CostGroup",
     "UsageSummary",
     "cost_groups",
+    "daily_cost_nano",
+    "group_field_of",
     "parse_group_by",
     "parse_usage_filter",
     "summed_usage",
@@ -191,11 +193,7 @@ async def cost_groups(
             bucket = row.bucket.replace(tzinfo=UTC) if row.bucket.tzinfo is None else row.bucket
             merged[_time_key(bucket, group_by.dimension, time_range.zone)] += row.totals
         return [CostGroup(key, merged[key]) for key in sorted(merged)]
-    field = (
-        f"metadata.{group_by.metadata_key}"
-        if group_by.dimension is Dimension.METADATA
-        else _FIELDS[group_by.dimension]
-    )
+    field = group_field_of(group_by)
     rows = await _rows(ctx, time_range, usage_filter, field, bucketed=False)
     groups: dict[str, UsageTotals] = defaultdict(UsageTotals)
     for row in rows:
@@ -215,6 +213,28 @@ async def cost_groups(
         ),
         key=lambda group: (-group.totals.cost_nano, -group.totals.tokens, group.key),
     )
+
+
+def group_field_of(group_by: GroupBy) -> str:
+    """The stored field a (non-time) grouping reads."""
+    if group_by.dimension is Dimension.METADATA:
+        return f"metadata.{group_by.metadata_key}"
+    return _FIELDS[group_by.dimension]
+
+
+async def daily_cost_nano(
+    ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter, field: str | None
+) -> dict[str | None, dict[date, int]]:
+    """Cost per UTC day, per value of `field` (one None key without one); for the
+    service's own use (forecasts), with no role checked."""
+    rows = await _rows(ctx, time_range, usage_filter, field, bucketed=True, day_buckets=True)
+    by_key: dict[str | None, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    for row in rows:
+        assert row.bucket is not None
+        moment = row.bucket if row.bucket.tzinfo else row.bucket.replace(tzinfo=UTC)
+        key = None if field is None else (row.key if row.key is not None else NO_VALUE)
+        by_key[key][moment.astimezone(UTC).date()] += row.totals.cost_nano
+    return {key: dict(days) for key, days in by_key.items()}
 
 
 async def usage_in(

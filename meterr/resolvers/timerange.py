@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from meterr.errors import InvalidInput
 from meterr.resolvers.inputs import parse_rfc3339
 
-__all__ = ["TimeRange", "parse_time_range", "parse_zone", "stored_instant"]
+__all__ = ["TimeRange", "parse_day", "parse_time_range", "parse_zone", "stored_instant"]
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_RANGE = timedelta(days=3 * 366)
@@ -62,15 +62,24 @@ def parse_zone(name: str | None) -> ZoneInfo:
         ) from None
 
 
+def parse_day(value: str, field: str) -> date:
+    """A calendar day, YYYY-MM-DD."""
+    value = value.strip()
+    try:
+        if not _DATE_RE.match(value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(
+            f"{field} '{value}' is not a valid date (YYYY-MM-DD).",
+            {"fields": {field: "invalid date"}},
+        ) from None
+
+
 def _parse_bound(value: str, field: str, zone: ZoneInfo, *, is_end: bool) -> datetime:
     value = value.strip()
     if _DATE_RE.match(value):
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            raise InvalidInput(
-                f"{field} '{value}' is not a valid date.", {"fields": {field: "invalid date"}}
-            ) from None
+        day = parse_day(value, field)
         if is_end:
             day += timedelta(days=1)  # whole days: the end date is included
         return datetime.combine(day, time(), zone).astimezone(UTC)

@@ -201,6 +201,26 @@ def openapi_document(*, max_page: int) -> dict[str, Any]:
                     },
                 }
             },
+            "/costs/forecast": {
+                "get": {
+                    "summary": "Daily cost forecast with 80%/95% intervals and the month's total",
+                    "parameters": [
+                        query_param(
+                            "horizon", "Days ahead, 1 to 366 (default 30)", {"type": "integer"}
+                        ),
+                        query_param(
+                            "group_by",
+                            "provider, model, team, user, endpoint, api_key or metadata.KEY",
+                        ),
+                        query_param("start_date", "First day of history (default 90 days ago)"),
+                        *_RANGE[3:],
+                    ],
+                    "responses": {
+                        "200": json_response({"type": "object"}, "History and forecast"),
+                        **STANDARD_ERRORS,
+                    },
+                }
+            },
             "/prices": {
                 "get": {
                     "summary": "Prices in force now, with this organization's overrides",

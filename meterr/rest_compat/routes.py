@@ -16,10 +16,12 @@ from meterr.resolvers import (
     RepriceInput,
     RequestContext,
     TimeRange,
+    cost_forecast,
     cost_groups,
     get_event,
     list_events,
     list_prices,
+    parse_day,
     parse_group_by,
     parse_time_range,
     parse_usage_filter,
@@ -38,6 +40,7 @@ from meterr.rest_compat.params import int_param, query_param
 from meterr.rest_compat.shapes import (
     cost_groups_json,
     event_json,
+    forecast_json,
     instant,
     price_json,
     reprice_json,
@@ -106,6 +109,25 @@ async def costs(request: Request, ctx: RequestContext) -> Response:
         ctx, time_range, parse_group_by(query_param(request, "group_by")), usage_filter
     )
     return JSONResponse(cost_groups_json(groups))
+
+
+@v1_endpoint
+async def costs_forecast(request: Request, ctx: RequestContext) -> Response:
+    grouping = query_param(request, "group_by")
+    start = query_param(request, "start_date")
+    forecast = await cost_forecast(
+        ctx,
+        horizon=int_param(request, "horizon", 30),
+        group_by=parse_group_by(grouping) if grouping else None,
+        history_start=parse_day(start, "start_date") if start else None,
+        usage_filter=parse_usage_filter(
+            provider=query_param(request, "provider"),
+            model=query_param(request, "model"),
+            team_id=query_param(request, "team_id"),
+            user_id=query_param(request, "user_id"),
+        ),
+    )
+    return JSONResponse(forecast_json(forecast))
 
 
 @v1_endpoint
@@ -183,6 +205,7 @@ def v1_routes() -> list[Route]:
         Route("/usage/history", usage_history, methods=["GET"]),
         Route("/usage/events/{event_id}", usage_event, methods=["GET"]),
         Route("/costs", costs, methods=["GET"]),
+        Route("/costs/forecast", costs_forecast, methods=["GET"]),
         Route("/prices", prices, methods=["GET"]),
         Route("/prices/overrides", price_overrides, methods=["POST"]),
         Route("/prices/reprice", reprice_events, methods=["POST"]),

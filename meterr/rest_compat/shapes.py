@@ -9,6 +9,7 @@ from meterr.domain import SCOPE_FIELDS, BudgetStatus, Notification, UsageTotals
 from meterr.resolvers import (
     BudgetCheck,
     Connection,
+    CostForecast,
     CostGroup,
     Delivery,
     GrantedReservation,
@@ -19,6 +20,7 @@ from meterr.resolvers import (
     Reconciliation,
     RepriceReport,
     Reservation,
+    SeriesForecast,
     TeamView,
     TrackedEvent,
     WebhookEndpoint,
@@ -38,6 +40,7 @@ __all__ = [
     "cost_groups_json",
     "connection_json",
     "delivery_json",
+    "forecast_json",
     "provider_json",
     "reconciliation_json",
     "invitation_json",
@@ -354,3 +357,53 @@ def reconciliation_json(report: Reconciliation) -> dict[str, Any]:
             for line in report.lines
         ],
     }
+
+
+def _money(amount: float) -> float:
+    return round(amount, 6)
+
+
+def _series_json(series: SeriesForecast) -> dict[str, Any]:
+    month = series.month
+    return {
+        "method": series.forecast.method,
+        "history_days": series.forecast.history_days,
+        "history": [
+            {"date": day.isoformat(), "cost": _money(cost)} for day, cost in series.history
+        ],
+        "forecast": [
+            {
+                "date": day.day.isoformat(),
+                "cost": _money(day.expected),
+                "low80": _money(day.low80),
+                "high80": _money(day.high80),
+                "low95": _money(day.low95),
+                "high95": _money(day.high95),
+            }
+            for day in series.forecast.days
+        ],
+        "month_to_date": _money(month.month_to_date),
+        "month_end": {
+            "expected": _money(month.expected),
+            "low80": _money(month.low80),
+            "high80": _money(month.high80),
+            "low95": _money(month.low95),
+            "high95": _money(month.high95),
+        },
+    }
+
+
+def forecast_json(forecast: CostForecast) -> dict[str, Any]:
+    """The organization's forecast, and each group's when grouped: USD per day with 80%
+    and 95% prediction intervals, and the month's projected total."""
+    shaped: dict[str, Any] = {
+        "horizon": forecast.horizon,
+        "today": forecast.today.isoformat(),
+        "history_start": forecast.history_start.isoformat(),
+        "currency": "USD",
+        **_series_json(forecast.total),
+    }
+    if forecast.group_by is not None:
+        shaped["group_by"] = forecast.group_by.label
+        shaped["groups"] = {group.key: _series_json(group) for group in forecast.groups}
+    return shaped

@@ -1,0 +1,144 @@
+"""Cost forecasts: each day ahead with its intervals, and the month's projected total, for
+the organization and for each group."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from meterr.auth import Operation
+from meterr.domain import GroupBy, UsageFilter
+from meterr.errors import InvalidInput
+from meterr.forecasting import Forecast, forecast_daily
+from meterr.pricing import NANO_PER_USD
+from meterr.resolvers.context import RequestContext
+from meterr.resolvers.costs import daily_cost_nano, group_field_of, usage_in
+from meterr.resolvers.timerange import TimeRange
+
+__all__ = ["CostForecast", "MonthProjection", "SeriesForecast", "cost_forecast"]
+
+MAX_HORIZON = 366
+_DEFAULT_HISTORY_DAYS = 90
+_Z80, _Z95 = 1.2816, 1.96
+
+
+@dataclass(frozen=True, slots=True)
+class MonthProjection:
+    """The current calendar month (UTC): spent so far, and its projected total."""
+
+    month_to_date: float
+    expected: float
+    low80: float
+    high80: float
+    low95: float
+    high95: float
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesForecast:
+    """One series (the organization's, or a group's): its daily history in USD and the
+    forecast from today on."""
+
+    key: str | None
+    history: list[tuple[date, float]]
+    forecast: Forecast
+    month: MonthProjection
+
+
+@dataclass(frozen=True, slots=True)
+class CostForecast:
+    horizon: int
+    history_start: date
+    today: date
+    total: SeriesForecast
+    groups: list[SeriesForecast]
+    group_by: GroupBy | None
+
+
+def _utc_range(start: date, end: date) -> TimeRange:
+    zone = ZoneInfo("UTC")
+    return TimeRange(datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC), zone)
+
+
+def _series(
+    key: str | None,
+    by_day: dict[date, int],
+    first: date,
+    today: date,
+    horizon: int,
+    today_so_far: int,
+) -> SeriesForecast:
+    days = [first + timedelta(days=k) for k in range((today - first).days)]
+    values = [by_day.get(day, 0) / NANO_PER_USD for day in days]
+    # History starts with the series' first spend: days before it are not zeros of a
+    # running series, they are days before it existed.
+    while values and values[0] == 0:
+        values.pop(0)
+        days.pop(0)
+    forecast = forecast_daily(values, days[0] if days else today, horizon)
+    month_start = today.replace(day=1)
+    month_end = (month_start + timedelta(days=32)).replace(day=1)
+    spent = sum(v for d, v in zip(days, values, strict=True) if d >= month_start)
+    ahead = [f for f in forecast.days if f.day < month_end]
+    expected = spent + sum(f.expected for f in ahead)
+    sd = math.sqrt(sum(f.sd**2 for f in ahead))
+    month = MonthProjection(
+        month_to_date=spent + today_so_far / NANO_PER_USD,
+        expected=expected,
+        low80=max(spent, expected - _Z80 * sd),
+        high80=expected + _Z80 * sd,
+        low95=max(spent, expected - _Z95 * sd),
+        high95=expected + _Z95 * sd,
+    )
+    return SeriesForecast(key, list(zip(days, values, strict=True)), forecast, month)
+
+
+async def cost_forecast(
+    ctx: RequestContext,
+    *,
+    horizon: int = 30,
+    group_by: GroupBy | None = None,
+    history_start: date | None = None,
+    usage_filter: UsageFilter | None = None,
+) -> CostForecast:
+    """Forecast daily cost from today (UTC) `horizon` days ahead, from the complete days
+    since `history_start` (default 90 days back)."""
+    ctx.principal.require(Operation.READ)
+    usage_filter = ctx.confine(usage_filter or UsageFilter())
+    if not 1 <= horizon <= MAX_HORIZON:
+        raise InvalidInput(
+            f"horizon must be between 1 and {MAX_HORIZON} days.",
+            {"fields": {"horizon": f"1 to {MAX_HORIZON}"}},
+        )
+    if group_by is not None and group_by.dimension.is_time:
+        raise InvalidInput(
+            "A forecast is grouped by provider, model, team, user, endpoint, api_key or "
+            "metadata.KEY; its days are the forecast itself.",
+            {"fields": {"group_by": "not a time dimension"}},
+        )
+    today = datetime.now(UTC).date()
+    first = history_start or today - timedelta(days=_DEFAULT_HISTORY_DAYS)
+    if first >= today:
+        raise InvalidInput(
+            "start_date must be before today.", {"fields": {"start_date": "before today"}}
+        )
+    field = group_field_of(group_by) if group_by is not None else None
+    history = await daily_cost_nano(ctx, _utc_range(first, today), usage_filter, field)
+    now = datetime.now(UTC)
+    so_far_range = TimeRange(datetime.combine(today, time(), UTC), now, ZoneInfo("UTC"))
+    total_by_day: dict[date, int] = defaultdict(int)
+    for by_day in history.values():
+        for day, nano in by_day.items():
+            total_by_day[day] += nano
+    today_total = (await usage_in(ctx, so_far_range, usage_filter)).cost_nano
+    total = _series(None, total_by_day, first, today, horizon, today_total)
+    groups = []
+    if field is not None:
+        today_by_group = await daily_cost_nano(ctx, so_far_range, usage_filter, field)
+        for key in sorted(history, key=lambda k: -sum(history[k].values())):
+            so_far = sum(today_by_group.get(key, {}).values())
+            groups.append(_series(key, history[key], first, today, horizon, so_far))
+    return CostForecast(horizon, first, today, total, groups, group_by)

@@ -1,0 +1,106 @@
+"""GET /v1/costs/forecast over stored usage: the weekly rhythm carried forward, the month
+projected, groups forecast apart."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+import httpx
+
+from tests.conftest import KeyFactory, bearer
+
+
+def history(days: int) -> list[dict[str, Any]]:
+    """Ten gpt-4o calls of 1M input tokens ($2.50 each) each weekday, two on weekends, for
+    the complete days before today; and one Anthropic call a day ($1)."""
+    today = datetime.now(UTC).date()
+    events = []
+    for back in range(days, 0, -1):
+        day = today - timedelta(days=back)
+        at = datetime.combine(day, time(12), UTC).isoformat()
+        calls = 2 if day.weekday() >= 5 else 10
+        events += [
+            {"provider": "openai", "model": "gpt-4o", "input_tokens": 1_000_000, "timestamp": at}
+        ] * calls
+        events.append(
+            {"provider": "anthropic", "model": "claude-3-haiku", "input_tokens": 4_000_000,
+             "timestamp": at}
+        )  # fmt: skip
+    return events
+
+
+async def track(client: httpx.AsyncClient, key: str, events: list[dict[str, Any]]) -> None:
+    for start in range(0, len(events), 1000):
+        response = await client.post(
+            "/v1/track", headers=bearer(key), json={"events": events[start : start + 1000]}
+        )
+        assert response.status_code == 201, response.text
+
+
+async def test_the_forecast_carries_the_weekly_rhythm_and_projects_the_month(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await track(client, key, history(42))
+    response = await client.get(
+        "/v1/costs/forecast", headers=bearer(key), params={"horizon": 14, "group_by": "provider"}
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["method"], body["history_days"]) == ("trend+weekly", 42)
+    assert len(body["forecast"]) == 14
+    for day in body["forecast"]:
+        weekend = datetime.fromisoformat(day["date"]).weekday() >= 5
+        assert abs(day["cost"] - (6.0 if weekend else 26.0)) < 0.1, day
+        assert day["low95"] <= day["low80"] <= day["cost"] <= day["high80"] <= day["high95"]
+    openai = body["groups"]["openai"]
+    assert abs(openai["forecast"][0]["cost"] - body["forecast"][0]["cost"] + 1.0) < 0.01
+
+    today = datetime.now(UTC).date()
+    month_days = [d for d in body["history"] if d["date"] >= today.replace(day=1).isoformat()]
+    spent = sum(d["cost"] for d in month_days)
+    assert abs(body["month_to_date"] - spent) < 0.01
+    next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1).isoformat()
+    ahead = sum(d["cost"] for d in body["forecast"] if d["date"] < next_month)
+    days_left = (datetime.fromisoformat(next_month).date() - today).days
+    if days_left <= 14:
+        month_end = body["month_end"]
+        assert abs(month_end["expected"] - (spent + ahead)) < 0.05
+        assert month_end["low95"] <= month_end["expected"] <= month_end["high95"]
+
+
+async def test_short_and_empty_histories_give_sensible_forecasts(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    empty = (await client.get("/v1/costs/forecast", headers=bearer(key))).json()
+    assert (empty["method"], empty["history_days"]) == ("none", 0)
+    assert {day["cost"] for day in empty["forecast"]} == {0.0}
+    assert len(empty["forecast"]) == 30
+
+    await track(client, key, history(3))
+    short = (
+        await client.get("/v1/costs/forecast", headers=bearer(key), params={"horizon": 3})
+    ).json()
+    assert (short["method"], short["history_days"]) == ("level", 3)
+    assert all(day["cost"] > 0 for day in short["forecast"])
+
+
+async def test_bad_forecast_parameters_are_refused_naming_them(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    future = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    for params, field in (
+        ({"horizon": 0}, "horizon"),
+        ({"horizon": 1000}, "horizon"),
+        ({"horizon": "soon"}, "horizon"),
+        ({"group_by": "day"}, "group_by"),
+        ({"group_by": "colour"}, "group_by"),
+        ({"start_date": "2025-13-01"}, "start_date"),
+        ({"start_date": future}, "start_date"),
+    ):
+        response = await client.get("/v1/costs/forecast", headers=bearer(key), params=params)
+        assert response.status_code == 400, params
+        assert field in response.json()["error"]["details"]["fields"], params
