@@ -6,12 +6,12 @@ import strawberry
 from strawberry.types import Info
 
 from meterr import resolvers
-from meterr.domain import Dimension, GroupBy, UsageFilter
-from meterr.errors import InvalidInput
 from meterr.resolvers.inputs import PriceOverrideInput as PriceOverrideBody
 from meterr.resolvers.inputs import RepriceInput
+from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.budgets import BudgetMutations, BudgetQueries
 from meterr.schema.context import GraphQLContext
+from meterr.schema.forecasts import ForecastQueries
 from meterr.schema.inputs import (
     PriceOverrideInput,
     RepriceEventsInput,
@@ -34,35 +34,13 @@ from meterr.schema.types import (
     UsageTotals,
 )
 
-__all__ = ["Mutation", "Query", "group_by_of", "usage_filter_of"]
+__all__ = ["Mutation", "Query"]
 
 GqlInfo = Info[GraphQLContext, None]
 
 
-def usage_filter_of(value: UsageFilterInput | None) -> UsageFilter:
-    if value is None:
-        return UsageFilter()
-    return resolvers.usage_filter(
-        providers=value.providers or (),
-        models=value.models or (),
-        team_ids=value.team_ids or (),
-        user_ids=value.user_ids or (),
-    )
-
-
-def group_by_of(dimension: CostDimension, metadata_key: str | None) -> GroupBy:
-    if dimension is CostDimension.METADATA:
-        return resolvers.parse_group_by(f"metadata.{metadata_key or ''}")
-    if metadata_key is not None:
-        raise InvalidInput(
-            "metadataKey is only used with groupBy: METADATA.",
-            {"fields": {"metadataKey": "only with METADATA"}},
-        )
-    return GroupBy(Dimension(dimension.value))
-
-
 @strawberry.type
-class Query(BudgetQueries, TeamQueries, ProviderQueries):
+class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries):
     @strawberry.field(description="Costs grouped by a dimension over [startDate, endDate].")
     async def costs(
         self,

@@ -9,10 +9,10 @@ import strawberry
 from strawberry.types import Info
 
 from meterr import resolvers
+from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.budgets import Notification
 from meterr.schema.context import GraphQLContext
 from meterr.schema.inputs import UsageFilterInput
-from meterr.schema.operations import group_by_of, usage_filter_of
 from meterr.schema.types import CostDimension, CostGroup, UsageEvent
 
 __all__ = ["Subscription"]

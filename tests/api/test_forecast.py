@@ -104,3 +104,29 @@ async def test_bad_forecast_parameters_are_refused_naming_them(
         response = await client.get("/v1/costs/forecast", headers=bearer(key), params=params)
         assert response.status_code == 400, params
         assert field in response.json()["error"]["details"]["fields"], params
+
+
+async def test_graphql_forecasts_the_same_numbers(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await track(client, key, history(21))
+    rest = (
+        await client.get("/v1/costs/forecast", headers=bearer(key), params={"horizon": 7})
+    ).json()
+    query = """
+    { costForecast(horizon: 7, groupBy: PROVIDER) {
+        total { method historyDays forecast { date cost low80 high80 } monthEnd { expected } }
+        groups { key }
+    } }
+    """
+    response = await client.post("/graphql", headers=bearer(key), json={"query": query})
+    body = response.json()
+    assert "errors" not in body, body
+    forecast = body["data"]["costForecast"]
+    assert forecast["total"]["method"] == rest["method"]
+    assert [d["cost"] for d in forecast["total"]["forecast"]] == [
+        d["cost"] for d in rest["forecast"]
+    ]
+    assert forecast["total"]["monthEnd"]["expected"] == rest["month_end"]["expected"]
+    assert {g["key"] for g in forecast["groups"]} == {"openai", "anthropic"}

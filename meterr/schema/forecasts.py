@@ -1,0 +1,120 @@
+"""The cost forecast in GraphQL, a thin call into resolvers/."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import strawberry
+from strawberry.types import Info
+
+from meterr import resolvers
+from meterr.schema.arguments import group_by_of, usage_filter_of
+from meterr.schema.context import GraphQLContext
+from meterr.schema.inputs import UsageFilterInput
+from meterr.schema.types import CostDimension
+
+__all__ = ["ForecastQueries"]
+
+GqlInfo = Info[GraphQLContext, None]
+
+
+@strawberry.type
+class ForecastDay:
+    date: date
+    cost: float
+    low80: float
+    high80: float
+    low95: float
+    high95: float
+
+
+@strawberry.type
+class HistoryDay:
+    date: date
+    cost: float
+
+
+@strawberry.type(description="The month (UTC): spent so far and its projected total.")
+class MonthProjection:
+    month_to_date: float
+    expected: float
+    low80: float
+    high80: float
+    low95: float
+    high95: float
+
+
+@strawberry.type
+class SeriesForecast:
+    key: str | None
+    method: str
+    history_days: int
+    history: list[HistoryDay]
+    forecast: list[ForecastDay]
+    month_end: MonthProjection
+
+    @classmethod
+    def from_domain(cls, series: resolvers.SeriesForecast) -> SeriesForecast:
+        month = series.month
+        return cls(
+            key=series.key,
+            method=series.forecast.method,
+            history_days=series.forecast.history_days,
+            history=[HistoryDay(date=d, cost=round(c, 6)) for d, c in series.history],
+            forecast=[
+                ForecastDay(
+                    date=f.day,
+                    cost=round(f.expected, 6),
+                    low80=round(f.low80, 6),
+                    high80=round(f.high80, 6),
+                    low95=round(f.low95, 6),
+                    high95=round(f.high95, 6),
+                )
+                for f in series.forecast.days
+            ],
+            month_end=MonthProjection(
+                month_to_date=round(month.month_to_date, 6),
+                expected=round(month.expected, 6),
+                low80=round(month.low80, 6),
+                high80=round(month.high80, 6),
+                low95=round(month.low95, 6),
+                high95=round(month.high95, 6),
+            ),
+        )
+
+
+@strawberry.type(description="The organization's forecast, and each group's when grouped.")
+class CostForecast:
+    horizon: int
+    total: SeriesForecast
+    groups: list[SeriesForecast]
+
+
+@strawberry.type
+class ForecastQueries:
+    @strawberry.field(
+        description="Daily cost ahead with 80%/95% intervals (GET /v1/costs/forecast)."
+    )
+    async def cost_forecast(
+        self,
+        info: GqlInfo,
+        horizon: int = 30,
+        group_by: CostDimension | None = None,
+        metadata_key: str | None = None,
+        start_date: str | None = None,
+        filter: UsageFilterInput | None = None,
+    ) -> CostForecast:
+        forecast = await resolvers.cost_forecast(
+            info.context.meterr,
+            horizon=horizon,
+            group_by=None if group_by is None else group_by_of(group_by, metadata_key),
+            history_start=None
+            if start_date is None
+            else resolvers.parse_day(start_date, "startDate"),
+            usage_filter=usage_filter_of(filter),
+        )
+        return CostForecast(
+            horizon=forecast.horizon,
+            total=SeriesForecast.from_domain(forecast.total),
+            groups=[SeriesForecast.from_domain(group) for group in forecast.groups],
+        )
