@@ -25,6 +25,7 @@ from meterr.resolvers import (
     Services,
     bootstrap_admin_key,
     create_key,
+    forecast_backtest,
     rebuild_rollups,
     reprice,
 )
@@ -284,3 +285,32 @@ def rollups_rebuild(org_name: str | None, data_dir: Path | None) -> None:
 
     if not _run(run):
         raise SystemExit(1)
+
+
+@main.group()
+def forecast() -> None:
+    """Cost forecasts."""
+
+
+@forecast.command("backtest")
+@click.option("--org", "org_name", required=True)
+@click.option("--days", type=int, default=30, show_default=True, help="Past days to replay.")
+@_data_dir
+def forecast_backtest_command(org_name: str, days: int, data_dir: Path | None) -> None:
+    """Forecast each of the last days from the days before it, and say how it did."""
+    settings = _settings(data_dir)
+
+    async def run() -> None:
+        async with open_store(settings) as store, _operator(store, settings, org_name) as ctx:
+            report = await forecast_backtest(ctx, days=days)
+
+        def percent(value: float | None) -> str:
+            return "n/a" if value is None else f"{value * 100:.1f}%"
+
+        click.echo(f"days replayed: {report.days}")
+        click.echo(f"MAPE: {percent(report.mape)}")
+        click.echo(f"bias: {percent(report.bias)}")
+        click.echo(f"inside the 80% interval: {percent(report.coverage80)}")
+        click.echo(f"inside the 95% interval: {percent(report.coverage95)}")
+
+    _run(run)

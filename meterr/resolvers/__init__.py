@@ -5,6 +5,7 @@ nano_to_usd, WebhookEndpoint, Delivery), so that they depend on this layer alone
 
 from __future__ import annotations
 
+from meterr.forecasting import Backtest
 from meterr.pricing import ModelPrice, nano_to_usd
 from meterr.resolvers.access import (
     RateLimitStatus,
@@ -41,6 +42,7 @@ from meterr.resolvers.forecasts import (
     MonthProjection,
     SeriesForecast,
     cost_forecast,
+    forecast_backtest,
 )
 from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_events
 from meterr.resolvers.imports import SyncReport, sync_connection, sync_due_connections
@@ -108,6 +110,8 @@ __all__ = [
     "MonthProjection",
     "SeriesForecast",
     "cost_forecast",
+    "forecast_backtest",
+    "Backtest",
     "CONNECTABLE",
     "Connection",
     "Delivery",

@@ -12,13 +12,20 @@ from zoneinfo import ZoneInfo
 from meterr.auth import Operation
 from meterr.domain import GroupBy, UsageFilter
 from meterr.errors import InvalidInput
-from meterr.forecasting import Forecast, forecast_daily
+from meterr.forecasting import Backtest, Forecast, backtest, forecast_daily
 from meterr.pricing import NANO_PER_USD
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.costs import daily_cost_nano, group_field_of, usage_in
 from meterr.resolvers.timerange import TimeRange
 
-__all__ = ["CostForecast", "MonthProjection", "SeriesForecast", "cost_forecast"]
+__all__ = [
+    "MAX_BACKTEST_DAYS",
+    "CostForecast",
+    "MonthProjection",
+    "SeriesForecast",
+    "cost_forecast",
+    "forecast_backtest",
+]
 
 MAX_HORIZON = 366
 _DEFAULT_HISTORY_DAYS = 90
@@ -142,3 +149,34 @@ async def cost_forecast(
             so_far = sum(today_by_group.get(key, {}).values())
             groups.append(_series(key, history[key], first, today, horizon, so_far))
     return CostForecast(horizon, first, today, total, groups, group_by)
+
+
+MAX_BACKTEST_DAYS = 366
+
+
+async def forecast_backtest(
+    ctx: RequestContext, *, days: int = 30, usage_filter: UsageFilter | None = None
+) -> Backtest:
+    """Replay the last `days` complete days: each forecast one day ahead from the 90 days
+    before it, then compared with what was spent."""
+    ctx.principal.require(Operation.READ)
+    usage_filter = ctx.confine(usage_filter or UsageFilter())
+    if not 1 <= days <= MAX_BACKTEST_DAYS:
+        raise InvalidInput(
+            f"days must be between 1 and {MAX_BACKTEST_DAYS}.",
+            {"fields": {"days": f"1 to {MAX_BACKTEST_DAYS}"}},
+        )
+    today = datetime.now(UTC).date()
+    first = today - timedelta(days=days + _DEFAULT_HISTORY_DAYS)
+    by_day: dict[date, int] = defaultdict(int)
+    for series in (
+        await daily_cost_nano(ctx, _utc_range(first, today), usage_filter, None)
+    ).values():
+        for day, nano in series.items():
+            by_day[day] += nano
+    all_days = [first + timedelta(days=k) for k in range((today - first).days)]
+    values = [by_day.get(day, 0) / NANO_PER_USD for day in all_days]
+    while values and values[0] == 0:
+        values.pop(0)
+        all_days.pop(0)
+    return backtest(values, all_days[0] if all_days else today, days)

@@ -221,6 +221,18 @@ def openapi_document(*, max_page: int) -> dict[str, Any]:
                     },
                 }
             },
+            "/costs/forecast/backtest": {
+                "get": {
+                    "summary": "How the forecast did on past days: MAPE, bias, interval coverage",
+                    "parameters": [
+                        query_param("days", "Past days to replay, 1 to 366", {"type": "integer"})
+                    ],
+                    "responses": {
+                        "200": json_response({"type": "object"}, "Backtest figures"),
+                        **STANDARD_ERRORS,
+                    },
+                }
+            },
             "/prices": {
                 "get": {
                     "summary": "Prices in force now, with this organization's overrides",

@@ -18,6 +18,7 @@ from meterr.resolvers import (
     TimeRange,
     cost_forecast,
     cost_groups,
+    forecast_backtest,
     get_event,
     list_events,
     list_prices,
@@ -38,6 +39,7 @@ from meterr.rest_compat.openapi import openapi_document
 from meterr.rest_compat.org_routes import organization_routes
 from meterr.rest_compat.params import int_param, query_param
 from meterr.rest_compat.shapes import (
+    backtest_json,
     cost_groups_json,
     event_json,
     forecast_json,
@@ -131,6 +133,12 @@ async def costs_forecast(request: Request, ctx: RequestContext) -> Response:
 
 
 @v1_endpoint
+async def costs_backtest(request: Request, ctx: RequestContext) -> Response:
+    report = await forecast_backtest(ctx, days=int_param(request, "days", 30))
+    return JSONResponse(backtest_json(report))
+
+
+@v1_endpoint
 async def usage(request: Request, ctx: RequestContext) -> Response:
     time_range, usage_filter = _range_and_filter(request)
     summary = await summed_usage(ctx, time_range, usage_filter)
@@ -206,6 +214,7 @@ def v1_routes() -> list[Route]:
         Route("/usage/events/{event_id}", usage_event, methods=["GET"]),
         Route("/costs", costs, methods=["GET"]),
         Route("/costs/forecast", costs_forecast, methods=["GET"]),
+        Route("/costs/forecast/backtest", costs_backtest, methods=["GET"]),
         Route("/prices", prices, methods=["GET"]),
         Route("/prices/overrides", price_overrides, methods=["POST"]),
         Route("/prices/reprice", reprice_events, methods=["POST"]),

@@ -7,6 +7,7 @@ from typing import Any
 
 from meterr.domain import SCOPE_FIELDS, BudgetStatus, Notification, UsageTotals
 from meterr.resolvers import (
+    Backtest,
     BudgetCheck,
     Connection,
     CostForecast,
@@ -35,6 +36,7 @@ from meterr.resolvers import (
 __all__ = [
     "instant",
     "usd",
+    "backtest_json",
     "budget_check_json",
     "budget_json",
     "cost_groups_json",
@@ -407,3 +409,18 @@ def forecast_json(forecast: CostForecast) -> dict[str, Any]:
         shaped["group_by"] = forecast.group_by.label
         shaped["groups"] = {group.key: _series_json(group) for group in forecast.groups}
     return shaped
+
+
+def backtest_json(report: Backtest) -> dict[str, Any]:
+    """Percentages as fractions (0.085 is 8.5%); None where there was nothing to measure."""
+
+    def fraction(value: float | None) -> float | None:
+        return None if value is None else round(value, 4)
+
+    return {
+        "days": report.days,
+        "mape": fraction(report.mape),
+        "bias": fraction(report.bias),
+        "coverage80": fraction(report.coverage80),
+        "coverage95": fraction(report.coverage95),
+    }

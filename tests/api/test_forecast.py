@@ -130,3 +130,19 @@ async def test_graphql_forecasts_the_same_numbers(
     ]
     assert forecast["total"]["monthEnd"]["expected"] == rest["month_end"]["expected"]
     assert {g["key"] for g in forecast["groups"]} == {"openai", "anthropic"}
+
+
+async def test_the_backtest_replays_the_organizations_own_history(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await track(client, key, history(35))
+    response = await client.get(
+        "/v1/costs/forecast/backtest", headers=bearer(key), params={"days": 14}
+    )
+    assert response.status_code == 200, response.text
+    report = response.json()
+    assert report["days"] == 14
+    assert report["mape"] < 0.05, "a perfectly regular rhythm is forecast almost exactly"
+    bad = await client.get("/v1/costs/forecast/backtest", headers=bearer(key), params={"days": 0})
+    assert bad.status_code == 400

@@ -6,7 +6,7 @@ from datetime import date, timedelta
 
 import numpy as np
 
-from meterr.forecasting import forecast_daily
+from meterr.forecasting import Backtest, backtest, forecast_daily
 
 MONDAY = date(2025, 1, 6)
 
@@ -87,3 +87,19 @@ def test_a_falling_trend_never_forecasts_negative_cost() -> None:
     forecast = forecast_daily(history, MONDAY, 60)
     assert all(d.expected >= 0 and d.low95 >= 0 for d in forecast.days)
     assert forecast.days[-1].expected == 0
+
+
+def test_a_backtest_replays_history_and_reports_its_errors() -> None:
+    rng = np.random.default_rng(5)
+    series = [v + rng.normal(0, 5) for v in weekly(90)]
+    report = backtest(series, MONDAY, 28)
+    assert report.days == 28
+    assert report.mape is not None
+    assert report.mape < 0.2
+    assert report.bias is not None
+    assert abs(report.bias) < 0.1
+    assert report.coverage80 is not None
+    assert 0.5 <= report.coverage80 <= 1.0
+    assert backtest([], MONDAY, 10) == Backtest(0, None, None, None, None)
+    zero_days = backtest([0.0] * 20, MONDAY, 5)
+    assert (zero_days.days, zero_days.mape, zero_days.coverage95) == (5, None, 1.0)
