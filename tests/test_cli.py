@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import sys
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -108,3 +109,29 @@ async def test_prices_reprice_dry_run_shows_the_difference_and_changes_nothing(
     code, out, _ = await meterr(store, mongodb_url, *args)
     assert "repriced 1 events" in out
     assert (await client.get("/v1/costs", headers=bearer(key))).json()["openai"]["total"] == 0.003
+
+
+async def test_forecast_backtest_reports_how_the_forecast_did(
+    store: Store, mongodb_url: str, client: httpx.AsyncClient
+) -> None:
+    code, out, _ = await meterr(
+        store, mongodb_url, "keys", "create", "--org", "forecast-co", "--tier", "pro", "--json"
+    )
+    key = json.loads(out)["key"]
+    today = datetime.now(UTC).date()
+    events = [
+        {
+            "provider": "openai",
+            "model": "gpt-4o",
+            "input_tokens": 100_000,
+            "timestamp": f"{today - timedelta(days=back)}T12:00:00Z",
+        }
+        for back in range(1, 21)
+    ]
+    await client.post("/v1/track", headers=bearer(key), json={"events": events})
+    code, out, _ = await meterr(
+        store, mongodb_url, "forecast", "backtest", "--org", "forecast-co", "--days", "5"
+    )
+    assert code == 0
+    assert "days replayed: 5" in out
+    assert "MAPE: 0.0%" in out, out
