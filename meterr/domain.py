@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +14,7 @@ __all__ = [
     "SCOPE_FIELDS",
     "Budget",
     "BudgetAction",
+    "BudgetForecast",
     "BudgetPeriod",
     "BudgetScope",
     "BudgetStatus",
@@ -226,6 +227,16 @@ class Budget:
 
 
 @dataclass(frozen=True, slots=True)
+class BudgetForecast:
+    """Where the budget's spend is heading: its projected total at the end of the period
+    (None for a total budget), and the day the limit is forecast to be reached, if it is
+    within the period (or the coming year, for a total budget)."""
+
+    projected: int | None
+    exceeds_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
 class BudgetStatus:
     """A budget's spend over its current period, in its unit."""
 
@@ -235,6 +246,7 @@ class BudgetStatus:
     current: int
     # Held by reservations not yet settled: counted against the limit when granting more.
     reserved: int = 0
+    forecast: BudgetForecast | None = None
 
     @property
     def percent(self) -> Decimal:

@@ -4,18 +4,21 @@ notification stored with its webhook deliveries and announced on the bus."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from meterr.domain import Budget, BudgetAction, BudgetStatus, UsageEvent
 from meterr.resolvers.context import RequestContext
+from meterr.resolvers.forecasts import budget_forecast
 from meterr.resolvers.messages import notification_message
 from meterr.resolvers.spend import budget_amount, budget_status, organization_budgets
 
-__all__ = ["fire_due_alerts", "watch_budgets"]
+__all__ = ["fire_due_alerts", "fire_forecast_alert", "watch_budgets", "with_forecast"]
 
 _EXCEEDED = "exceeded"
+_FORECAST = "forecast_exceeded"
 
 
 async def watch_budgets(ctx: RequestContext, events: Sequence[UsageEvent]) -> list[str]:
@@ -30,9 +33,26 @@ async def watch_budgets(ctx: RequestContext, events: Sequence[UsageEvent]) -> li
             continue
         status = await budget_status(ctx, budget, now)
         await fire_due_alerts(ctx, status, now)
+        if budget.id not in ctx.services.forecasts_checked:
+            # A forecast reads 90 days of history: at most one per budget every few minutes.
+            ctx.services.forecasts_checked[budget.id] = True
+            await fire_forecast_alert(ctx, await with_forecast(ctx, status), now)
         if budget.action is BudgetAction.BLOCK and status.exceeded:
             over.append(budget.id)
     return over
+
+
+async def with_forecast(ctx: RequestContext, status: BudgetStatus) -> BudgetStatus:
+    return replace(status, forecast=await budget_forecast(ctx, status))
+
+
+async def fire_forecast_alert(ctx: RequestContext, status: BudgetStatus, now: datetime) -> None:
+    """`budget.forecast_exceeded`, once per period, when the forecast first reaches the
+    limit within the period while the spend has not yet."""
+    forecast = status.forecast
+    if forecast is None or forecast.exceeds_on is None or status.exceeded:
+        return
+    await _fire(ctx, status, [_FORECAST], now)
 
 
 async def fire_due_alerts(ctx: RequestContext, status: BudgetStatus, now: datetime) -> None:
@@ -49,6 +69,12 @@ async def fire_due_alerts(ctx: RequestContext, status: BudgetStatus, now: dateti
         due.append(_EXCEEDED)
     if not due:
         return
+    await _fire(ctx, status, due, now)
+
+
+async def _fire(ctx: RequestContext, status: BudgetStatus, due: list[str], now: datetime) -> None:
+    """Fire the alerts of `due` that have not fired in the period, each once."""
+    budget = status.budget
     key = (budget.id, status.period_key)
     known = ctx.services.fired_alerts.get(key)
     fired = (
@@ -99,4 +125,13 @@ def _notification(status: BudgetStatus, alert: str) -> tuple[str, dict[str, Any]
     )
     if alert == _EXCEEDED:
         return "usage.exceeded", data
+    if alert == _FORECAST:
+        forecast = status.forecast
+        assert forecast is not None
+        projected = forecast.projected
+        return "budget.forecast_exceeded", {
+            **data,
+            "exceeds_on": None if forecast.exceeds_on is None else forecast.exceeds_on.isoformat(),
+            "projected": None if projected is None else _json_amount(budget, projected),
+        }
     return "budget.threshold_reached", {**data, "threshold": int(alert.split(":")[1])}

@@ -21,7 +21,7 @@ from meterr.domain import (
 )
 from meterr.errors import InvalidInput, NotFound
 from meterr.pricing import normalize_provider, usd_to_nano
-from meterr.resolvers.alerts import fire_due_alerts
+from meterr.resolvers.alerts import fire_due_alerts, fire_forecast_alert, with_forecast
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.inputs import BudgetInput, validate_model
 from meterr.resolvers.spend import (
@@ -133,7 +133,7 @@ async def create_budget(ctx: RequestContext, body: object) -> BudgetStatus:
     )
     await ctx.store.budgets.insert(budget)
     forget_budgets(ctx.services, ctx.org_id)
-    status = await budget_status(ctx, budget, now)
+    status = await _forecast_status(ctx, budget, now)
     await fire_due_alerts(ctx, status, now)
     return status
 
@@ -151,10 +151,18 @@ async def _budget(ctx: RequestContext, budget_id: str) -> Budget:
     return budget
 
 
+async def _forecast_status(ctx: RequestContext, budget: Budget, now: datetime) -> BudgetStatus:
+    """The budget's spend and forecast; a forecast reaching the limit fires its alert."""
+    status = await with_forecast(ctx, await budget_status(ctx, budget, now))
+    await fire_forecast_alert(ctx, status, now)
+    return status
+
+
 async def get_budget(ctx: RequestContext, budget_id: str) -> BudgetStatus:
+    """The budget, its spend and holds in the current period, and its forecast."""
     ctx.principal.require(Operation.READ)
     await release_expired(ctx)
-    return await budget_status(ctx, await _budget(ctx, budget_id), datetime.now(UTC))
+    return await _forecast_status(ctx, await _budget(ctx, budget_id), datetime.now(UTC))
 
 
 async def list_budgets(ctx: RequestContext) -> list[BudgetStatus]:
@@ -162,7 +170,7 @@ async def list_budgets(ctx: RequestContext) -> list[BudgetStatus]:
     await release_expired(ctx)
     now = datetime.now(UTC)
     budgets = [b for b in await ctx.store.budgets.list(ctx.org_id) if _visible(ctx, b)]
-    return [await budget_status(ctx, budget, now) for budget in budgets]
+    return [await _forecast_status(ctx, budget, now) for budget in budgets]
 
 
 async def update_budget(ctx: RequestContext, budget_id: str, body: object) -> BudgetStatus:
@@ -193,7 +201,7 @@ async def update_budget(ctx: RequestContext, budget_id: str, body: object) -> Bu
     if reset:
         for key in [key for key in ctx.services.fired_alerts if key[0] == budget_id]:
             ctx.services.fired_alerts.pop(key, None)
-    status = await budget_status(ctx, stored, now)
+    status = await _forecast_status(ctx, stored, now)
     await fire_due_alerts(ctx, status, now)
     return status
 

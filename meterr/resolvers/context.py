@@ -31,6 +31,7 @@ class Services:
     dispatcher: WebhookDispatcher | None = None
     usage_webhooks: TTLCache[str, tuple[str, ...]] = field(init=False)
     sealer: Sealer = field(init=False)
+    forecasts_checked: TTLCache[str, bool] = field(init=False)
     fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -41,6 +42,7 @@ class Services:
         self.overrides = TTLCache(maxsize=10_000, ttl=ttl)
         self.budgets = TTLCache(maxsize=10_000, ttl=ttl)
         self.usage_webhooks = TTLCache(maxsize=10_000, ttl=ttl)
+        self.forecasts_checked = TTLCache(maxsize=100_000, ttl=300)
         # Read once, at start-up: the key that seals provider credentials and webhook secrets.
         self.sealer = Sealer(load_secret_key(self.settings.secret_key, self.settings.data_dir))
         # Alerts known to have fired (budget id, period) never unfire, except when their

@@ -22,7 +22,7 @@ __all__ = [
     "CostGroup",
     "UsageSummary",
     "cost_groups",
-    "daily_cost_nano",
+    "daily_totals",
     "group_field_of",
     "parse_group_by",
     "parse_usage_filter",
@@ -222,18 +222,20 @@ def group_field_of(group_by: GroupBy) -> str:
     return _FIELDS[group_by.dimension]
 
 
-async def daily_cost_nano(
+async def daily_totals(
     ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter, field: str | None
-) -> dict[str | None, dict[date, int]]:
-    """Cost per UTC day, per value of `field` (one None key without one); for the
+) -> dict[str | None, dict[date, UsageTotals]]:
+    """Totals per UTC day, per value of `field` (one None key without one); for the
     service's own use (forecasts), with no role checked."""
     rows = await _rows(ctx, time_range, usage_filter, field, bucketed=True, day_buckets=True)
-    by_key: dict[str | None, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+    by_key: dict[str | None, dict[date, UsageTotals]] = defaultdict(
+        lambda: defaultdict(UsageTotals)
+    )
     for row in rows:
         assert row.bucket is not None
         moment = row.bucket if row.bucket.tzinfo else row.bucket.replace(tzinfo=UTC)
         key = None if field is None else (row.key if row.key is not None else NO_VALUE)
-        by_key[key][moment.astimezone(UTC).date()] += row.totals.cost_nano
+        by_key[key][moment.astimezone(UTC).date()] += row.totals
     return {key: dict(days) for key, days in by_key.items()}
 
 

@@ -10,16 +10,25 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from meterr.auth import Operation
-from meterr.domain import GroupBy, UsageFilter
+from meterr.domain import (
+    Budget,
+    BudgetForecast,
+    BudgetStatus,
+    BudgetUnit,
+    GroupBy,
+    UsageFilter,
+    UsageTotals,
+)
 from meterr.errors import InvalidInput
 from meterr.forecasting import Backtest, Forecast, backtest, forecast_daily
 from meterr.pricing import NANO_PER_USD
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.costs import daily_cost_nano, group_field_of, usage_in
+from meterr.resolvers.costs import daily_totals, group_field_of, usage_in
 from meterr.resolvers.timerange import TimeRange
 
 __all__ = [
     "MAX_BACKTEST_DAYS",
+    "budget_forecast",
     "CostForecast",
     "MonthProjection",
     "SeriesForecast",
@@ -63,6 +72,10 @@ class CostForecast:
     total: SeriesForecast
     groups: list[SeriesForecast]
     group_by: GroupBy | None
+
+
+def _costs(daily: dict[str | None, dict[date, UsageTotals]]) -> dict[str | None, dict[date, int]]:
+    return {key: {day: t.cost_nano for day, t in days.items()} for key, days in daily.items()}
 
 
 def _utc_range(start: date, end: date) -> TimeRange:
@@ -133,7 +146,7 @@ async def cost_forecast(
             "start_date must be before today.", {"fields": {"start_date": "before today"}}
         )
     field = group_field_of(group_by) if group_by is not None else None
-    history = await daily_cost_nano(ctx, _utc_range(first, today), usage_filter, field)
+    history = _costs(await daily_totals(ctx, _utc_range(first, today), usage_filter, field))
     now = datetime.now(UTC)
     so_far_range = TimeRange(datetime.combine(today, time(), UTC), now, ZoneInfo("UTC"))
     total_by_day: dict[date, int] = defaultdict(int)
@@ -144,7 +157,7 @@ async def cost_forecast(
     total = _series(None, total_by_day, first, today, horizon, today_total)
     groups = []
     if field is not None:
-        today_by_group = await daily_cost_nano(ctx, so_far_range, usage_filter, field)
+        today_by_group = _costs(await daily_totals(ctx, so_far_range, usage_filter, field))
         for key in sorted(history, key=lambda k: -sum(history[k].values())):
             so_far = sum(today_by_group.get(key, {}).values())
             groups.append(_series(key, history[key], first, today, horizon, so_far))
@@ -169,9 +182,8 @@ async def forecast_backtest(
     today = datetime.now(UTC).date()
     first = today - timedelta(days=days + _DEFAULT_HISTORY_DAYS)
     by_day: dict[date, int] = defaultdict(int)
-    for series in (
-        await daily_cost_nano(ctx, _utc_range(first, today), usage_filter, None)
-    ).values():
+    daily = _costs(await daily_totals(ctx, _utc_range(first, today), usage_filter, None))
+    for series in daily.values():
         for day, nano in series.items():
             by_day[day] += nano
     all_days = [first + timedelta(days=k) for k in range((today - first).days)]
@@ -180,3 +192,38 @@ async def forecast_backtest(
         values.pop(0)
         all_days.pop(0)
     return backtest(values, all_days[0] if all_days else today, days)
+
+
+async def budget_forecast(ctx: RequestContext, status: BudgetStatus) -> BudgetForecast:
+    """Where the budget is heading: its spend so far plus the forecast of its scope's
+    remaining days (today's rest included), and the first day that total reaches the limit."""
+    budget = status.budget
+    now = datetime.now(UTC)
+    today = now.date()
+    first = today - timedelta(days=_DEFAULT_HISTORY_DAYS)
+    daily = await daily_totals(ctx, _utc_range(first, today), budget.scope.usage_filter(), None)
+    by_day = daily.get(None, {})
+    days = [first + timedelta(days=k) for k in range(_DEFAULT_HISTORY_DAYS)]
+    values = [_amount(budget, by_day.get(day, UsageTotals())) for day in days]
+    while values and values[0] == 0:
+        values.pop(0)
+        days.pop(0)
+    end = status.period_end.astimezone(UTC).date() if status.period_end else None
+    horizon = min(MAX_HORIZON, max(1, ((end or today + timedelta(days=365)) - today).days + 1))
+    forecast = forecast_daily(values, days[0] if days else today, horizon)
+    rest_of_today = 1 - (now - datetime.combine(today, time(), UTC)).total_seconds() / 86_400
+    cumulative = float(status.current)
+    exceeds_on = today if status.current >= budget.limit else None
+    for ahead in forecast.days:
+        if end is not None and ahead.day > end:
+            break
+        cumulative += ahead.expected * (rest_of_today if ahead.day == today else 1.0)
+        if exceeds_on is None and cumulative >= budget.limit:
+            exceeds_on = ahead.day
+    return BudgetForecast(
+        projected=round(cumulative) if end is not None else None, exceeds_on=exceeds_on
+    )
+
+
+def _amount(budget: Budget, totals: UsageTotals) -> float:
+    return float(totals.cost_nano if budget.unit is BudgetUnit.USD else totals.tokens)

@@ -21,7 +21,12 @@ __all__ = [
     "usage_tracked",
 ]
 
-NOTIFICATION_TYPES = ("budget.threshold_reached", "usage.exceeded", "team.member_joined")
+NOTIFICATION_TYPES = (
+    "budget.threshold_reached",
+    "budget.forecast_exceeded",
+    "usage.exceeded",
+    "team.member_joined",
+)
 USAGE_TRACKED = "usage.tracked"
 EVENT_TYPES = (USAGE_TRACKED, *NOTIFICATION_TYPES)
 _MAX_PAGE = 1000

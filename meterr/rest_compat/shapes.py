@@ -170,8 +170,22 @@ def budget_json(status: BudgetStatus) -> dict[str, Any]:
         "exceeded": status.exceeded,
         "period_start": instant(status.period_start),
         "period_end": None if status.period_end is None else instant(status.period_end),
+        **_budget_forecast_json(status),
         "created_at": instant(budget.created_at),
         "updated_at": instant(budget.updated_at),
+    }
+
+
+def _budget_forecast_json(status: BudgetStatus) -> dict[str, Any]:
+    forecast = status.forecast
+    if forecast is None:
+        return {}
+    projected = forecast.projected
+    return {
+        "forecast": {
+            "period_end": None if projected is None else _amount(status, projected),
+            "exceeds_on": None if forecast.exceeds_on is None else forecast.exceeds_on.isoformat(),
+        }
     }
 
 

@@ -4,7 +4,7 @@ inherit, each a thin call into resolvers/."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
@@ -75,6 +75,12 @@ class Budget:
     exceeded: bool
     period_start: datetime
     period_end: datetime | None
+    projected: float | None = strawberry.field(
+        description="Forecast spend at the end of the period, in the budget's unit."
+    )
+    exceeds_on: date | None = strawberry.field(
+        description="The day the forecast reaches the limit within the period, if it does."
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -105,6 +111,10 @@ class Budget:
             exceeded=status.exceeded,
             period_start=status.period_start,
             period_end=status.period_end,
+            projected=None
+            if status.forecast is None or status.forecast.projected is None
+            else _amount(status, status.forecast.projected)[0],
+            exceeds_on=None if status.forecast is None else status.forecast.exceeds_on,
             created_at=budget.created_at,
             updated_at=budget.updated_at,
         )

@@ -18,7 +18,7 @@ from meterr.schema.types import CostDimension, CostGroup, UsageEvent
 __all__ = ["Subscription"]
 
 GqlInfo = Info[GraphQLContext, None]
-_BUDGET_EVENTS = ("budget.threshold_reached", "usage.exceeded")
+_BUDGET_EVENTS = ("budget.threshold_reached", "budget.forecast_exceeded", "usage.exceeded")
 
 
 @strawberry.type

@@ -146,3 +146,37 @@ async def test_the_backtest_replays_the_organizations_own_history(
     assert report["mape"] < 0.05, "a perfectly regular rhythm is forecast almost exactly"
     bad = await client.get("/v1/costs/forecast/backtest", headers=bearer(key), params={"days": 0})
     assert bad.status_code == 400
+
+
+async def test_a_budget_shows_its_forecast_and_warns_once_before_it_runs_out(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await track(client, key, history(42))
+    outlook = (await client.get("/v1/costs/forecast", headers=bearer(key))).json()
+    spent, heading_to = outlook["month_to_date"], outlook["month_end"]["expected"]
+    assert heading_to > spent
+    limit = round((spent + heading_to) / 2, 2)
+    created = await client.post(
+        "/v1/budgets", headers=bearer(key), json={"name": "Month", "limit": limit}
+    )
+    budget = created.json()
+    assert budget["exceeded"] is False
+    forecast = budget["forecast"]
+    assert forecast["period_end"] > limit
+    assert budget["period_start"][:10] <= forecast["exceeds_on"] < budget["period_end"][:10]
+
+    await client.get(f"/v1/budgets/{budget['id']}", headers=bearer(key))
+    warnings = (
+        await client.get(
+            "/v1/events", headers=bearer(key), params={"type": "budget.forecast_exceeded"}
+        )
+    ).json()["events"]
+    assert len(warnings) == 1, "once per period"
+    assert warnings[0]["data"]["exceeds_on"] == forecast["exceeds_on"]
+    assert warnings[0]["data"]["limit"] == limit
+
+    roomy = await client.post(
+        "/v1/budgets", headers=bearer(key), json={"name": "Roomy", "limit": heading_to * 3}
+    )
+    assert roomy.json()["forecast"]["exceeds_on"] is None
