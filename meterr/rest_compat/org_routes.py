@@ -29,15 +29,17 @@ from meterr.resolvers import (
 )
 from meterr.rest_compat.endpoint import read_json, v1_endpoint
 from meterr.rest_compat.errors import error_response
-from meterr.rest_compat.params import decimal_param, int_param, query_param
-from meterr.rest_compat.shapes import (
+from meterr.rest_compat.org_shapes import (
     connection_json,
-    instant,
     invitation_json,
     joined_json,
     provider_json,
     reconciliation_json,
     team_json,
+)
+from meterr.rest_compat.params import decimal_param, int_param, query_param
+from meterr.rest_compat.shapes import (
+    instant,
 )
 
 __all__ = ["organization_routes"]
