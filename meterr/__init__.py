@@ -1,7 +1,14 @@
-"""Meterr: self-hosted AI cost tracking."""
+"""Meterr: self-hosted AI cost tracking. `meterr.Client` is its Python SDK."""
 
 from __future__ import annotations
 
-__all__ = ["__version__"]
+from meterr.sdk import (
+    AsyncClient,
+    Client,
+    MeterrAPIError,
+    MeterrConnectionError,
+)
+
+__all__ = ["AsyncClient", "Client", "MeterrAPIError", "MeterrConnectionError", "__version__"]
 
 __version__ = "0.1.0"

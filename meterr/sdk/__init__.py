@@ -1,0 +1,32 @@
+"""The Python SDK: talks to a Meterr server over HTTP only, never to its internals."""
+
+from __future__ import annotations
+
+from meterr.sdk.client import AsyncClient, Client, CostGroup, TrackedEvent
+from meterr.sdk.errors import (
+    AuthenticationError,
+    ConflictError,
+    InvalidRequestError,
+    MeterrAPIError,
+    MeterrConnectionError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitedError,
+    ServerError,
+)
+
+__all__ = [
+    "AsyncClient",
+    "AuthenticationError",
+    "Client",
+    "ConflictError",
+    "CostGroup",
+    "InvalidRequestError",
+    "MeterrAPIError",
+    "MeterrConnectionError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "ServerError",
+    "TrackedEvent",
+]

@@ -1,0 +1,150 @@
+"""The SDK against a real uvicorn server, and against a server that fails on purpose."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+import meterr
+from meterr.app import create_app
+from meterr.config import Settings
+from meterr.sdk import AuthenticationError, InvalidRequestError, RateLimitedError
+from meterr.store import Store
+from tests.conftest import KeyFactory, eventually
+from tests.test_serve import free_port
+
+
+@asynccontextmanager
+async def serving(app: Any) -> AsyncIterator[str]:
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+
+    async def started() -> bool:
+        return server.started
+
+    await eventually(started)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="module")
+async def server(settings: Settings, store: Store) -> AsyncIterator[str]:
+    async with serving(create_app(settings, store=store)) as url:
+        yield url
+
+
+async def test_the_documented_example_works_as_written(server: str, make_key: KeyFactory) -> None:
+    key = await make_key()
+
+    def documented() -> tuple[Any, list[meterr.sdk.CostGroup]]:
+        client = meterr.Client(api_key=key, base_url=server)
+        with client:
+            tracked = client.track_usage(
+                provider="cohere",
+                model="command-r-plus",
+                input_tokens=1100,
+                output_tokens=550,
+                endpoint="/v1/generate",
+                metadata={"team_id": "team_123", "feature": "summaries"},
+            )
+            return tracked, client.costs(group_by="provider")
+
+    tracked, groups = await asyncio.to_thread(documented)
+    # command-r-plus: $2.50 per 1M input, $10 per 1M output
+    assert tracked.cost == Decimal("0.00825")
+    assert tracked.pricing_status == "priced"
+    assert tracked.data["team_id"] == "team_123"
+    assert groups == [meterr.sdk.CostGroup("cohere", Decimal("0.00825"), 1650)]
+
+
+async def test_the_async_client_reads_its_key_and_url_from_the_environment(
+    server: str, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = await make_key()
+    monkeypatch.setenv("METERR_API_KEY", key)
+    monkeypatch.setenv("METERR_BASE_URL", server)
+    async with meterr.AsyncClient() as client:
+        first = await client.track_usage("openai", "gpt-4o", 1000, 100, event_id="call-1")
+        again = await client.track_usage("openai", "gpt-4o", 1000, 100, event_id="call-1")
+        usage = await client.usage()
+    assert (first.replayed, again.replayed) == (False, True)
+    assert usage["requests"] == 1, "a resent event counts once"
+
+
+async def test_api_errors_raise_typed_exceptions_with_the_apis_details(
+    server: str, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    async with meterr.AsyncClient(api_key=key, base_url=server) as client:
+        with pytest.raises(InvalidRequestError) as invalid:
+            await client.track_usage("openai", "gpt-4o", -5)
+    assert invalid.value.code == "invalid_input"
+    assert "input_tokens" in invalid.value.details["fields"]
+    async with meterr.AsyncClient(api_key="mtr_wrong_key", base_url=server) as client:
+        with pytest.raises(AuthenticationError) as refused:
+            await client.costs()
+    assert refused.value.status == 401
+
+
+class Flaky:
+    """Answers 503, then 429 with Retry-After, then stores: a server failing on purpose."""
+
+    def __init__(self) -> None:
+        self.bodies: list[dict[str, Any]] = []
+        self.answers = [503, 429]
+
+    async def track(self, request: Request) -> Response:
+        body = await request.json()
+        self.bodies.append(body)
+        if self.answers:
+            status = self.answers.pop(0)
+            headers = {"Retry-After": "0"} if status == 429 else {}
+            return JSONResponse(
+                {"error": {"code": "busy", "message": "try again", "details": {}}},
+                status_code=status,
+                headers=headers,
+            )
+        return JSONResponse(
+            {**body, "id": "evt_1", "cost": 0.01, "pricing_status": "priced"}, status_code=201
+        )
+
+
+async def test_retries_keep_the_same_event_id_so_a_retry_never_counts_twice() -> None:
+    flaky = Flaky()
+    app = Starlette(routes=[Route("/v1/track", flaky.track, methods=["POST"])])
+    async with serving(app) as url, meterr.AsyncClient("mtr_x_y", url, backoff=0.01) as client:
+        tracked = await client.track_usage("openai", "gpt-4o", 10)
+    assert len(flaky.bodies) == 3
+    assert len({body["event_id"] for body in flaky.bodies}) == 1
+    assert tracked.event_id == flaky.bodies[0]["event_id"]
+
+
+async def test_giving_up_raises_the_last_error_or_a_connection_error() -> None:
+    flaky = Flaky()
+    flaky.answers = [429] * 10
+    app = Starlette(routes=[Route("/v1/track", flaky.track, methods=["POST"])])
+    async with serving(app) as url:
+        client = meterr.AsyncClient("mtr_x_y", url, max_retries=2, backoff=0.01)
+        with pytest.raises(RateLimitedError) as limited:
+            await client.track_usage("openai", "gpt-4o", 10)
+        await client.aclose()
+    assert (len(flaky.bodies), limited.value.retry_after) == (3, 0)
+    closed = f"http://127.0.0.1:{free_port()}"
+    async with meterr.AsyncClient("mtr_x_y", closed, max_retries=1, backoff=0.01) as client:
+        with pytest.raises(meterr.MeterrConnectionError):
+            await client.costs()
