@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -15,6 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from meterr.config import Settings
 from meterr.errors import MeterrError
 from meterr.events import EventBus, RetryPolicy, WebhookDispatcher
+from meterr.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
 from meterr.pricing import load_catalogue
 from meterr.resolvers import Services, sync_due_connections
 from meterr.rest_compat import (
@@ -46,7 +48,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
     @asynccontextmanager
     async def running(app: Starlette, opened: Store, bus: EventBus) -> AsyncIterator[None]:
         """The store's background work and the webhook dispatcher, for the app's lifetime."""
-        services = Services(settings, opened, load_catalogue(), bus)
+        services = Services(settings, opened, load_catalogue(), bus, metrics=metrics)
+        metrics.count_subscriptions(lambda: bus.feed_count)
         dispatcher = WebhookDispatcher(
             opened.webhooks,
             RetryPolicy(
@@ -57,6 +60,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
             services.sealer,
             allow_private=settings.webhook_allow_private,
             timeout=settings.webhook_timeout,
+            observe=lambda outcome: metrics.deliveries.labels(outcome).inc(),
         )
         services.dispatcher = dispatcher
         app.state.services = services
@@ -87,10 +91,16 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
             await bus.disconnect()
 
     graphql = MeterrGraphQL(build_schema())
+    metrics = Metrics()
+
+    async def metrics_endpoint(_request: Request) -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
     return Starlette(
         routes=[
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
+            Route("/metrics", metrics_endpoint, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Mount("/v1", routes=v1_routes()),
@@ -101,4 +111,5 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
             Exception: unexpected_error_handler,
         },
         lifespan=lifespan,
+        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
     )

@@ -98,6 +98,11 @@ class EventBus:
         self._feeds: dict[str, set[Feed]] = {}
         self._listeners: dict[str, asyncio.Task[None]] = {}
 
+    @property
+    def feed_count(self) -> int:
+        """Live feeds open on this instance."""
+        return sum(len(feeds) for feeds in self._feeds.values())
+
     async def connect(self) -> None:
         await self._broadcast.connect()
 

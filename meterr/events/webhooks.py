@@ -10,6 +10,7 @@ import logging
 import random
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -115,6 +116,7 @@ class WebhookDispatcher:
         allow_private: bool,
         timeout: float,
         lease: float = 60.0,
+        observe: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
         self._policy = policy
@@ -122,6 +124,7 @@ class WebhookDispatcher:
         self._allow_private = allow_private
         self._timeout = timeout
         self._lease = lease
+        self._observe = observe or (lambda _outcome: None)
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -163,8 +166,10 @@ class WebhookDispatcher:
             await self._store.record_attempt(
                 delivery, attempt, status="delivered", next_attempt_at=None
             )
+            self._observe("delivered")
             return True
         retry_at = self._policy.next_attempt(delivery, attempt.at)
+        self._observe("retrying" if retry_at is not None else "failed")
         await self._store.record_attempt(
             delivery,
             attempt,

@@ -11,6 +11,7 @@ from meterr.config import Settings
 from meterr.domain import Budget, UsageFilter
 from meterr.errors import Forbidden
 from meterr.events import EventBus, WebhookDispatcher
+from meterr.metrics import Metrics
 from meterr.pricing import Catalogue, ModelPrice
 from meterr.store import Store
 
@@ -29,6 +30,7 @@ class Services:
     overrides: TTLCache[str, tuple[ModelPrice, ...]] = field(init=False)
     budgets: TTLCache[str, tuple[Budget, ...]] = field(init=False)
     dispatcher: WebhookDispatcher | None = None
+    metrics: Metrics = field(default_factory=Metrics)
     usage_webhooks: TTLCache[str, tuple[str, ...]] = field(init=False)
     sealer: Sealer = field(init=False)
     forecasts_checked: TTLCache[str, bool] = field(init=False)

@@ -255,6 +255,8 @@ async def track_events(
     if outcome.inserted and ctx.services.usage_webhooks.get(ctx.org_id):
         ctx.services.wake_dispatcher()
     inserted = {event.event_id: event for event in outcome.inserted}
+    for event in outcome.inserted:
+        ctx.services.metrics.events.labels(event.pricing_status.value).inc()
     tracked = [
         TrackedEvent(stored[event.event_id], True)
         if event.event_id in stored

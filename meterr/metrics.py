@@ -1,0 +1,95 @@
+"""Prometheus metrics of one service instance, in a registry of its own."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsMiddleware"]
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "meterr_http_requests",
+            "HTTP requests by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.request_seconds = Histogram(
+            "meterr_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route.",
+            ["route"],
+            registry=self.registry,
+        )
+        self.events = Counter(
+            "meterr_events_ingested",
+            "Usage events stored, by pricing status.",
+            ["pricing_status"],
+            registry=self.registry,
+        )
+        self.ingest_seconds = Histogram(
+            "meterr_ingest_duration_seconds",
+            "Time to validate, price and store one track request.",
+            registry=self.registry,
+        )
+        self.deliveries = Counter(
+            "meterr_webhook_deliveries",
+            "Webhook delivery attempts by outcome (delivered, retrying, failed).",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.subscriptions = Gauge(
+            "meterr_live_subscriptions",
+            "Live feeds (GraphQL subscriptions) open on this instance.",
+            registry=self.registry,
+        )
+
+    def count_subscriptions(self, current: Callable[[], int]) -> None:
+        self.subscriptions.set_function(lambda: float(current()))
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+def _route(scope: dict[str, Any]) -> str:
+    """The route template, so that ids do not multiply the series: /v1/budgets/{budget_id}."""
+    path = str(scope.get("path", ""))
+    for name, value in (scope.get("path_params") or {}).items():
+        path = path.replace(f"/{value}", f"/{{{name}}}")
+    return path
+
+
+class MetricsMiddleware:
+    """Counts and times every HTTP request (ASGI middleware)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def sending(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = _route(scope) if scope.get("path_params") is not None else "unmatched"
+            if status == 404 and not scope.get("endpoint"):
+                route = "unmatched"
+            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            self.metrics.request_seconds.labels(route).observe(time.perf_counter() - started)
