@@ -217,6 +217,17 @@ async def track_events(
     """Store each event once: a replayed event_id answers the stored event, a batch is
     all or nothing."""
     ctx.principal.require(Operation.INGEST)
+    with ctx.services.metrics.ingest_seconds.time():
+        return await _track(ctx, raw_events, batch=batch, idempotency_key=idempotency_key)
+
+
+async def _track(
+    ctx: RequestContext,
+    raw_events: Sequence[object],
+    *,
+    batch: bool,
+    idempotency_key: str | None,
+) -> Tracking:
     limit = ctx.services.settings.max_batch_events
     if batch and not 1 <= len(raw_events) <= limit:
         raise InvalidInput(

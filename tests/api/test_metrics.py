@@ -48,3 +48,4 @@ async def test_metrics_count_requests_by_route_template_and_events_by_pricing(
     assert grew("meterr_events_ingested_total", pricing_status="unpriced") == 1
     assert ("meterr_live_subscriptions", frozenset()) in after
     assert grew("meterr_http_request_duration_seconds_count", route="/v1/track") == 2
+    assert grew("meterr_ingest_duration_seconds_count") == 2
