@@ -55,6 +55,7 @@ from meterr.resolvers.notifications import (
     NotificationsPage,
     list_notifications,
 )
+from meterr.resolvers.otlp import GenAISpan, OtlpOutcome, ingest_spans
 from meterr.resolvers.prices import (
     RepriceLine,
     RepriceReport,
@@ -140,6 +141,9 @@ __all__ = [
     "BudgetCheck",
     "CallScope",
     "NotificationsPage",
+    "GenAISpan",
+    "OtlpOutcome",
+    "ingest_spans",
     "Joined",
     "NewInvitation",
     "TeamView",

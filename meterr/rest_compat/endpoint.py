@@ -14,7 +14,7 @@ from meterr.errors import InvalidInput, MeterrError, PayloadTooLarge
 from meterr.resolvers import RequestContext, Services, admit
 from meterr.rest_compat.errors import error_response
 
-__all__ = ["Handler", "read_json", "v1_endpoint"]
+__all__ = ["Handler", "read_body", "read_json", "v1_endpoint"]
 
 Handler = Callable[[Request, RequestContext], Awaitable[Response]]
 
@@ -38,6 +38,21 @@ def v1_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 async def read_json(request: Request, max_bytes: int) -> Any:
     """The request body as JSON, refusing bodies over max_bytes before reading them whole."""
+    body = await read_body(request, max_bytes)
+    if not body.strip():
+        raise InvalidInput(
+            "The request body is empty; send a JSON object.", {"fields": {"body": "empty"}}
+        )
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InvalidInput(
+            f"The body is not valid JSON: {exc}.", {"fields": {"body": "not JSON"}}
+        ) from None
+
+
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, refusing one over max_bytes before reading it whole."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise PayloadTooLarge(
@@ -51,13 +66,4 @@ async def read_json(request: Request, max_bytes: int) -> Any:
             raise PayloadTooLarge(
                 f"The body exceeds {max_bytes} bytes.", {"limit_bytes": max_bytes}
             )
-    if not body.strip():
-        raise InvalidInput(
-            "The request body is empty; send a JSON object.", {"fields": {"body": "empty"}}
-        )
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            f"The body is not valid JSON: {exc}.", {"fields": {"body": "not JSON"}}
-        ) from None
+    return bytes(body)

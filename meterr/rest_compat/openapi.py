@@ -270,6 +270,26 @@ def openapi_document(*, max_page: int) -> dict[str, Any]:
                 }
             },
             **area_paths(),
+            "/otlp/v1/traces": {
+                "post": {
+                    "summary": "OTLP/HTTP trace export: GenAI spans become usage events",
+                    "description": "Spans following the OpenTelemetry GenAI semantic "
+                    "conventions (gen_ai.system or gen_ai.provider.name, gen_ai.request.model "
+                    "or gen_ai.response.model, gen_ai.usage.input_tokens and output_tokens, "
+                    "cache attributes) are stored once each, by trace and span id.",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/x-protobuf": {"schema": {"type": "string"}},
+                            "application/json": {"schema": {"type": "object"}},
+                        },
+                    },
+                    "responses": {
+                        "200": json_response({"type": "object"}, "ExportTraceServiceResponse"),
+                        **STANDARD_ERRORS,
+                    },
+                }
+            },
             "/openapi.json": {
                 "get": {
                     "summary": "This document",

@@ -37,6 +37,7 @@ from meterr.rest_compat.alert_routes import alert_routes
 from meterr.rest_compat.endpoint import read_json, v1_endpoint
 from meterr.rest_compat.openapi import openapi_document
 from meterr.rest_compat.org_routes import organization_routes
+from meterr.rest_compat.otlp import otlp_traces
 from meterr.rest_compat.params import int_param, query_param
 from meterr.rest_compat.shapes import (
     backtest_json,
@@ -220,5 +221,6 @@ def v1_routes() -> list[Route]:
         Route("/prices/reprice", reprice_events, methods=["POST"]),
         *alert_routes(),
         *organization_routes(),
+        Route("/otlp/v1/traces", otlp_traces, methods=["POST"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
