@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from meterr.sdk.batching import EventBatcher
 from meterr.sdk.client import AsyncClient, Client, CostGroup, TrackedEvent
 from meterr.sdk.errors import (
     AuthenticationError,
@@ -21,6 +22,7 @@ __all__ = [
     "Client",
     "ConflictError",
     "CostGroup",
+    "EventBatcher",
     "InvalidRequestError",
     "MeterrAPIError",
     "MeterrConnectionError",

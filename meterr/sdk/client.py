@@ -6,15 +6,17 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import threading
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, overload
 
 import httpx
 
+from meterr.sdk.batching import EventBatcher
 from meterr.sdk.errors import MeterrConnectionError, error_from
 
 __all__ = ["AsyncClient", "Client", "CostGroup", "TrackedEvent"]
@@ -135,6 +137,19 @@ class Client(_Base):
     ) -> None:
         super().__init__(api_key, base_url, max_retries, backoff)
         self._http = httpx.Client(base_url=self.base_url, headers=self._headers, timeout=timeout)
+        self._batcher: EventBatcher | None = None
+        self._batcher_lock = threading.Lock()
+
+    @property
+    def batcher(self) -> EventBatcher:
+        """The background sender of `track_usage(..., background=True)`, made on first use."""
+        with self._batcher_lock:
+            if self._batcher is None:
+                self._batcher = EventBatcher(self._send_batch)
+            return self._batcher
+
+    def _send_batch(self, events: list[dict[str, Any]]) -> None:
+        self.request("POST", "/track", json={"events": events})
 
     def __enter__(self) -> Client:
         return self
@@ -143,6 +158,9 @@ class Client(_Base):
         self.close()
 
     def close(self) -> None:
+        """Send what background tracking still holds, then close the connections."""
+        if self._batcher is not None:
+            self._batcher.close()
         self._http.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
@@ -161,17 +179,47 @@ class Client(_Base):
             return self._result(response)
         raise AssertionError("unreachable")
 
+    @overload
+    def track_usage(
+        self,
+        provider: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int = ...,
+        *,
+        background: Literal[False] = ...,
+        **fields: Any,
+    ) -> TrackedEvent: ...
+
+    @overload
+    def track_usage(
+        self,
+        provider: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int = ...,
+        *,
+        background: Literal[True],
+        **fields: Any,
+    ) -> None: ...
+
     def track_usage(
         self,
         provider: str,
         model: str,
         input_tokens: int,
         output_tokens: int = 0,
+        *,
+        background: bool = False,
         **fields: Any,
-    ) -> TrackedEvent:
+    ) -> TrackedEvent | None:
         """Record one call: endpoint, metadata, team_id, user_id, timestamp, cached_input_tokens,
-        cache_write_tokens, reasoning_tokens, event_id and reservation_id as keywords."""
+        cache_write_tokens, reasoning_tokens, event_id and reservation_id as keywords. With
+        `background=True` it is queued and sent in a batch; the call returns at once."""
         body = _event(provider, model, input_tokens, output_tokens, fields)
+        if background:
+            self.batcher.add(body)
+            return None
         return TrackedEvent.from_json(self.request("POST", "/track", json=body))
 
     def track_batch(self, events: list[dict[str, Any]]) -> list[TrackedEvent]:

@@ -148,3 +148,71 @@ async def test_giving_up_raises_the_last_error_or_a_connection_error() -> None:
     async with meterr.AsyncClient("mtr_x_y", closed, max_retries=1, backoff=0.01) as client:
         with pytest.raises(meterr.MeterrConnectionError):
             await client.costs()
+
+
+class Restartable:
+    """The service behind uvicorn on a fixed port, which a test stops and starts again."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        server = uvicorn.Server(config)
+        self._server, self._task = server, asyncio.create_task(server.serve())
+
+        async def started() -> bool:
+            return server.started
+
+        await eventually(started)
+
+    async def stop(self) -> None:
+        assert self._server is not None
+        assert self._task is not None
+        self._server.should_exit = True
+        await self._task
+
+
+async def test_background_tracking_survives_meterr_going_down_and_coming_back(
+    settings: Settings, store: Store, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    service = Restartable(create_app(settings, store=store))
+    await service.start()
+    client = meterr.Client(api_key=key, base_url=service.url, max_retries=0)
+    try:
+        await service.stop()
+        for i in range(25):
+            returned = client.track_usage("openai", "gpt-4o", 100 + i, background=True)
+            assert returned is None, "queued, not sent: the call does not wait for Meterr"
+        assert client.batcher.pending == 25
+        await service.start()
+        assert await asyncio.to_thread(client.batcher.flush, 20.0)
+        assert client.batcher.dropped == 0
+    finally:
+        await asyncio.to_thread(client.close)
+        await service.stop()
+    async with meterr.AsyncClient(api_key=key, base_url=service.url) as reader:
+        await service.start()
+        usage = await reader.usage()
+        await service.stop()
+    assert usage["requests"] == 25, "every event once, none lost, none twice"
+
+
+def test_a_full_buffer_drops_the_oldest_and_says_how_many() -> None:
+    sent: list[list[dict[str, Any]]] = []
+
+    def unreachable(batch: list[dict[str, Any]]) -> None:
+        sent.append(batch)
+        raise meterr.MeterrConnectionError("down")
+
+    batcher = meterr.sdk.EventBatcher(unreachable, batch_size=3, interval=0.01, buffer=5)
+    for i in range(12):
+        batcher.add({"event_id": str(i)})
+    assert batcher.dropped >= 7
+    assert batcher.pending <= 5
+    batcher.close(timeout=0.2)
