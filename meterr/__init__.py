@@ -7,8 +7,16 @@ from meterr.sdk import (
     Client,
     MeterrAPIError,
     MeterrConnectionError,
+    instrument,
 )
 
-__all__ = ["AsyncClient", "Client", "MeterrAPIError", "MeterrConnectionError", "__version__"]
+__all__ = [
+    "AsyncClient",
+    "Client",
+    "MeterrAPIError",
+    "MeterrConnectionError",
+    "__version__",
+    "instrument",
+]
 
 __version__ = "0.1.0"

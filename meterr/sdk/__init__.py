@@ -15,6 +15,7 @@ from meterr.sdk.errors import (
     RateLimitedError,
     ServerError,
 )
+from meterr.sdk.instrument import instrument
 
 __all__ = [
     "AsyncClient",
@@ -31,4 +32,5 @@ __all__ = [
     "RateLimitedError",
     "ServerError",
     "TrackedEvent",
+    "instrument",
 ]
