@@ -1,4 +1,4 @@
-"""The `meterr` command: serve, keys, prices, rollups."""
+"""The `meterr` command: serve, keys, prices, rollups, forecast, import, export."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import json
 import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,19 +18,26 @@ import uvicorn
 from meterr.app import create_app
 from meterr.auth import Principal, Role, Tier
 from meterr.config import Settings
+from meterr.domain import UsageFilter
 from meterr.events import EventBus
 from meterr.pricing import load_catalogue, nano_to_usd
 from meterr.resolvers import (
+    BulkReport,
     RepriceInput,
     RequestContext,
     Services,
     bootstrap_admin_key,
     create_key,
+    event_json,
     forecast_backtest,
+    import_usage,
+    list_events,
+    parse_time_range,
     rebuild_rollups,
     reprice,
 )
 from meterr.store import Store, open_store
+from meterr.usage_files import file_format, read_usage_file, write_events
 
 __all__ = ["main"]
 
@@ -314,3 +322,74 @@ def forecast_backtest_command(org_name: str, days: int, data_dir: Path | None) -
         click.echo(f"inside the 95% interval: {percent(report.coverage95)}")
 
     _run(run)
+
+
+@main.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_name", required=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
+    help="Default: csv for a .csv file, else JSON Lines.",
+)  # fmt: skip
+@_data_dir
+def import_command(path: Path, org_name: str, fmt: str | None, data_dir: Path | None) -> None:
+    """Import usage events from a CSV or JSON Lines file (one event per line, the fields of
+    POST /v1/track). Good lines are stored; every refused line is listed with why."""
+    settings = _settings(data_dir)
+    rows, unreadable = read_usage_file(path, file_format(path, fmt))
+
+    async def run() -> BulkReport:
+        async with open_store(settings) as store, _operator(store, settings, org_name) as ctx:
+            with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+                return await import_usage(ctx, rows, progress=bar.update)
+
+    report = _run(run)
+    refused = {**unreadable, **{line: _reasons(why) for line, why in report.rejected.items()}}
+    click.echo(f"stored {report.stored}, already stored {report.replayed}, refused {len(refused)}")
+    for line in sorted(refused):
+        click.echo(f"line {line}: {refused[line]}")
+    if refused:
+        raise SystemExit(1)
+
+
+def _reasons(fields: dict[str, str]) -> str:
+    return "; ".join(f"{name}: {why}" for name, why in fields.items())
+
+
+@main.command("export")
+@click.option("--org", "org_name", required=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl")
+@click.option("--from", "start_date", default=None, help="YYYY-MM-DD (default: a month back).")
+@click.option("--to", "end_date", default=None, help="YYYY-MM-DD, inclusive (default: today).")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@_data_dir
+def export_command(
+    org_name: str,
+    fmt: str,
+    start_date: str | None,
+    end_date: str | None,
+    output: Path | None,
+    data_dir: Path | None,
+) -> None:
+    """Export an organization's usage events for a range, newest first."""
+    settings = _settings(data_dir)
+
+    async def run() -> list[dict[str, Any]]:
+        async with open_store(settings) as store, _operator(store, settings, org_name) as ctx:
+            time_range = parse_time_range(start_date, end_date, None)
+            events: list[dict[str, Any]] = []
+            cursor = None
+            while True:
+                page = await list_events(ctx, time_range, UsageFilter(), limit=1000, cursor=cursor)
+                events += [event_json(event) for event in page.events]
+                cursor = page.next_cursor
+                if cursor is None:
+                    return events
+
+    events = _run(run)
+    if output is None:
+        count = write_events(events, fmt, sys.stdout)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            count = write_events(events, fmt, handle)
+    click.echo(f"exported {count} events", err=True)

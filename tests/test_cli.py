@@ -7,6 +7,8 @@ import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -135,3 +137,63 @@ async def test_forecast_backtest_reports_how_the_forecast_did(
     assert code == 0
     assert "days replayed: 5" in out
     assert "MAPE: 0.0%" in out, out
+
+
+async def test_import_and_export_round_trip_and_name_every_refused_line(
+    store: Store, mongodb_url: str, tmp_path: Path
+) -> None:
+    today = datetime.now(UTC).date()
+    lines = [
+        {"provider": "openai", "model": "gpt-4o", "input_tokens": 1000 + i, "output_tokens": 10,
+         "timestamp": f"{today - timedelta(days=i % 5)}T10:00:00Z", "event_id": f"row-{i}",
+         "metadata": {"batch": "nightly"}}
+        for i in range(1500)
+    ]  # fmt: skip
+    source = tmp_path / "usage.jsonl"
+    bad = [
+        json.dumps({"provider": "openai", "model": "gpt-4o", "input_tokens": -1}),
+        "{not json",
+        json.dumps({"provider": "openai", "input_tokens": 5}),
+    ]
+    source.write_text(
+        "\n".join([*map(json.dumps, lines[:700]), *bad, *map(json.dumps, lines[700:])]) + "\n"
+    )
+    code, out, _ = await meterr(store, mongodb_url, "import", str(source), "--org", "import-co")
+    assert code == 1, out
+    assert "stored 1500, already stored 0, refused 3" in out
+    assert "line 701: input_tokens:" in out
+    assert "line 702: not JSON" in out
+    assert "line 703: model: required" in out
+    code, out, _ = await meterr(store, mongodb_url, "import", str(source), "--org", "import-co")
+    assert "stored 0, already stored 1500" in out, "importing again counts nothing twice"
+
+    exported = tmp_path / "usage.csv"
+    code, _, err = await meterr(
+        store, mongodb_url, "export", "--org", "import-co", "--format", "csv",
+        "--from", str(today - timedelta(days=10)), "--output", str(exported),
+    )  # fmt: skip
+    assert code == 0
+    assert "exported 1500 events" in err
+    code, out, _ = await meterr(store, mongodb_url, "import", str(exported), "--org", "copy-co")
+    assert code == 0, out
+    assert "stored 1500, already stored 0, refused 0" in out
+
+    def totals(org: str) -> Any:
+        return store.events.collection.aggregate(
+            [
+                {"$match": {"org_id": org}},
+                {"$group": {"_id": None, "tokens": {"$sum": "$input_tokens"},
+                            "cost": {"$sum": "$cost_nano"}, "n": {"$sum": 1}}},
+            ]
+        )  # fmt: skip
+
+    org_ids = {
+        doc["name"]: doc["_id"]
+        async for doc in store.organizations.organizations.find(
+            {"name": {"$in": ["import-co", "copy-co"]}}
+        )
+    }
+    original = await (await totals(org_ids["import-co"])).to_list()
+    copy = await (await totals(org_ids["copy-co"])).to_list()
+    assert original == copy
+    assert original[0]["n"] == 1500

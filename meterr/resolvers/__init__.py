@@ -23,6 +23,7 @@ from meterr.resolvers.budgets import (
     list_budgets,
     update_budget,
 )
+from meterr.resolvers.bulk import BulkReport, import_usage
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import (
     NO_VALUE,
@@ -139,6 +140,8 @@ __all__ = [
     "usage_feed",
     "NOTIFICATION_TYPES",
     "BudgetCheck",
+    "BulkReport",
+    "import_usage",
     "CallScope",
     "NotificationsPage",
     "GenAISpan",

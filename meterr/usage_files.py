@@ -1,0 +1,106 @@
+"""Usage events in files: CSV (a header line, one event per row) or JSON Lines."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TextIO
+
+__all__ = ["CSV_COLUMNS", "file_format", "read_usage_file", "write_events"]
+
+CSV_COLUMNS = (
+    "event_id",
+    "timestamp",
+    "provider",
+    "model",
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "endpoint",
+    "team_id",
+    "user_id",
+    "metadata",
+    "cost",
+    "pricing_status",
+)
+_COUNTS = {
+    "input_tokens",
+    "output_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+}
+# Read back from an export, but the service's to compute, not the file's to say.
+_COMPUTED = {"cost", "pricing_status", "id", "api_key_id", "currency", "cost_breakdown", "price"}
+
+
+def file_format(path: Path, given: str | None) -> str:
+    if given:
+        return given
+    return "csv" if path.suffix.lower() == ".csv" else "jsonl"
+
+
+def _from_csv_row(row: dict[str, str]) -> dict[str, Any]:
+    event: dict[str, Any] = {}
+    for name, value in row.items():
+        if name is None or value is None or value == "" or name in _COMPUTED:
+            continue
+        if name in _COUNTS:
+            event[name] = int(value) if value.strip().lstrip("-").isdigit() else value
+        elif name == "metadata":
+            event[name] = json.loads(value)
+        else:
+            event[name] = value
+    return event
+
+
+def read_usage_file(path: Path, fmt: str) -> tuple[list[tuple[int, Any]], dict[int, str]]:
+    """(line, event) rows, and the lines that could not be read at all, with why."""
+    rows: list[tuple[int, Any]] = []
+    unreadable: dict[int, str] = {}
+    with path.open(encoding="utf-8", newline="") as handle:
+        if fmt == "csv":
+            for number, row in enumerate(csv.DictReader(handle), start=2):
+                try:
+                    rows.append((number, _from_csv_row(row)))
+                except json.JSONDecodeError as exc:
+                    unreadable[number] = f"metadata is not JSON: {exc.msg}"
+        else:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    parsed = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    unreadable[number] = f"not JSON: {exc.msg}"
+                    continue
+                if isinstance(parsed, dict):
+                    parsed = {k: v for k, v in parsed.items() if k not in _COMPUTED}
+                rows.append((number, parsed))
+    return rows, unreadable
+
+
+def _csv_cells(event: dict[str, Any]) -> dict[str, Any]:
+    cells = {name: event.get(name) for name in CSV_COLUMNS}
+    cells["metadata"] = json.dumps(event.get("metadata") or {}, separators=(",", ":"))
+    return cells
+
+
+def write_events(events: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> int:
+    """Write events in their public JSON form; answers how many."""
+    count = 0
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer.writeheader()
+        for event in events:
+            writer.writerow(_csv_cells(event))
+            count += 1
+        return count
+    for event in events:
+        out.write(json.dumps(event, separators=(",", ":")) + "\n")
+        count += 1
+    return count
