@@ -23,6 +23,8 @@ from meterr.events import EventBus
 from meterr.pricing import load_catalogue, nano_to_usd
 from meterr.resolvers import (
     BulkReport,
+    ModelPrice,
+    PriceImport,
     RepriceInput,
     RequestContext,
     Services,
@@ -30,8 +32,10 @@ from meterr.resolvers import (
     create_key,
     event_json,
     forecast_backtest,
+    import_litellm_prices,
     import_usage,
     list_events,
+    list_prices,
     parse_time_range,
     rebuild_rollups,
     reprice,
@@ -393,3 +397,66 @@ def export_command(
         with output.open("w", encoding="utf-8", newline="") as handle:
             count = write_events(events, fmt, handle)
     click.echo(f"exported {count} events", err=True)
+
+
+@prices.command("list")
+@click.option("--org", "org_name", required=True, help="Whose prices: the catalogue and its own.")
+@click.option("--provider", default=None)
+@_data_dir
+def prices_list(org_name: str, provider: str | None, data_dir: Path | None) -> None:
+    """Prices in force now, USD per 1M tokens: input, output, cached input, cache write."""
+    settings = _settings(data_dir)
+
+    async def run() -> list[ModelPrice]:
+        async with open_store(settings) as store, _operator(store, settings, org_name) as ctx:
+            return await list_prices(ctx, provider=provider)
+
+    click.echo("provider\tmodel\tinput\toutput\tcached_input\tcache_write\torigin")
+    for price in _run(run):
+        rates = price.rates
+        click.echo(
+            f"{price.provider}\t{price.model}\t{rates.input}\t{rates.output}\t"
+            f"{rates.effective_cached_input}\t{rates.effective_cache_write}\t{price.origin}"
+        )
+
+
+@prices.command("show")
+@click.argument("model")
+@click.option("--provider", required=True)
+def prices_show(model: str, provider: str) -> None:
+    """Every catalogue price of a model, oldest first, with its date and source."""
+    catalogue = load_catalogue()
+    versions = catalogue.history(provider, model)
+    if not versions:
+        raise click.ClickException(f"The catalogue has no price for {provider} {model}.")
+    for price in versions:
+        rates = price.rates
+        click.echo(
+            f"from {price.effective_from.date()}: input {rates.input}, output {rates.output}, "
+            f"cached input {rates.effective_cached_input} USD per 1M tokens "
+            f"(source: {price.source})"
+        )
+
+
+@prices.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--org", "org_name", required=True)
+@click.option("--dry-run", is_flag=True, help="Say what would be imported, change nothing.")
+@_data_dir
+def prices_import(path: Path, org_name: str, dry_run: bool, data_dir: Path | None) -> None:
+    """Import a LiteLLM model_prices JSON file as the organization's prices."""
+    settings = _settings(data_dir)
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise click.ClickException(f"{path} is not JSON: {exc.msg}") from None
+
+    async def run() -> PriceImport:
+        async with open_store(settings) as store, _operator(store, settings, org_name) as ctx:
+            return await import_litellm_prices(ctx, document, dry_run=dry_run)
+
+    report = _run(run)
+    verb = "would import" if dry_run else "imported"
+    click.echo(f"{verb} {len(report.imported)} prices, skipped {len(report.skipped)}")
+    for name, why in sorted(report.skipped.items()):
+        click.echo(f"skipped {name}: {why}")

@@ -197,3 +197,53 @@ async def test_import_and_export_round_trip_and_name_every_refused_line(
     copy = await (await totals(org_ids["copy-co"])).to_list()
     assert original == copy
     assert original[0]["n"] == 1500
+
+
+async def test_prices_import_a_litellm_file_list_and_show(
+    store: Store, mongodb_url: str, client: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    code, out, _ = await meterr(
+        store, mongodb_url, "keys", "create", "--org", "litellm-co", "--tier", "pro", "--json"
+    )
+    key = json.loads(out)["key"]
+    event = {"provider": "openai", "model": "ft:gpt-4o-mini:acme", "input_tokens": 1_000_000}
+    unpriced = await client.post("/v1/track", headers=bearer(key), json=event)
+    assert unpriced.json()["pricing_status"] == "unpriced"
+    prices_file = tmp_path / "model_prices.json"
+    prices_file.write_text(
+        json.dumps(
+            {
+                "sample_spec": {"input_cost_per_token": 0},
+                "ft:gpt-4o-mini:acme": {
+                    "litellm_provider": "openai",
+                    "mode": "chat",
+                    "input_cost_per_token": 3e-07,
+                    "output_cost_per_token": 1.2e-06,
+                    "cache_read_input_token_cost": 1.5e-07,
+                },
+                "anthropic/claude-house": {
+                    "litellm_provider": "anthropic",
+                    "mode": "chat",
+                    "input_cost_per_token": 1e-06,
+                    "output_cost_per_token": 5e-06,
+                },
+                "dall-e-3": {"litellm_provider": "openai", "mode": "image_generation"},
+                "broken": {"litellm_provider": "openai", "mode": "chat"},
+            }
+        )
+    )
+    code, out, _ = await meterr(
+        store, mongodb_url, "prices", "import", str(prices_file), "--org", "litellm-co"
+    )
+    assert code == 0, out
+    assert "imported 2 prices, skipped 2" in out
+    assert "skipped dall-e-3: mode image_generation is not a text model" in out
+    stored = (await client.get("/v1/usage/history", headers=bearer(key))).json()["events"]
+    assert stored[0]["cost"] == 0.3, "the unpriced event is priced by the imported rate"
+
+    code, out, _ = await meterr(store, mongodb_url, "prices", "list", "--org", "litellm-co")
+    assert "anthropic\tclaude-house\t1\t5\t" in out
+    code, out, _ = await meterr(
+        store, mongodb_url, "prices", "show", "gpt-4o", "--provider", "openai"
+    )
+    assert "from 2024-10-02: input 2.50, output 10.00" in out

@@ -57,6 +57,7 @@ from meterr.resolvers.notifications import (
     list_notifications,
 )
 from meterr.resolvers.otlp import GenAISpan, OtlpOutcome, ingest_spans
+from meterr.resolvers.price_import import PriceImport, import_litellm_prices
 from meterr.resolvers.prices import (
     RepriceLine,
     RepriceReport,
@@ -141,6 +142,8 @@ __all__ = [
     "NOTIFICATION_TYPES",
     "BudgetCheck",
     "BulkReport",
+    "PriceImport",
+    "import_litellm_prices",
     "import_usage",
     "CallScope",
     "NotificationsPage",
