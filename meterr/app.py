@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from meterr.config import Settings
 from meterr.errors import MeterrError
 from meterr.events import EventBus, RetryPolicy, WebhookDispatcher
+from meterr.logs import RequestIdMiddleware
 from meterr.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
 from meterr.pricing import load_catalogue
 from meterr.resolvers import Services, sync_due_connections
@@ -111,5 +112,8 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
             Exception: unexpected_error_handler,
         },
         lifespan=lifespan,
-        middleware=[Middleware(MetricsMiddleware, metrics=metrics)],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(MetricsMiddleware, metrics=metrics),
+        ],
     )

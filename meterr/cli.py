@@ -20,6 +20,7 @@ from meterr.auth import Principal, Role, Tier
 from meterr.config import Settings
 from meterr.domain import UsageFilter
 from meterr.events import EventBus
+from meterr.logs import configure_logging
 from meterr.pricing import load_catalogue, nano_to_usd
 from meterr.resolvers import (
     BulkReport,
@@ -109,9 +110,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
                 create_app(settings, store=store),
                 host=settings.host,
                 port=settings.port,
-                log_level="info",
+                log_config=None,  # JSON lines, configured below
                 lifespan="on",
             )
+            configure_logging()
             await _Server(config).serve()
 
     _run(run)

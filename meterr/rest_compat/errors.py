@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from meterr.errors import MeterrError, MethodNotAllowed, NotFound, RateLimited
+from meterr.logs import current_request_id
 
 __all__ = [
     "error_response",
@@ -53,9 +54,15 @@ async def http_exception_handler(request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
-    request_id = request.headers.get("x-request-id") or secrets.token_hex(8)
+    request_id = (
+        request.scope.get("meterr.request_id") or current_request_id() or secrets.token_hex(8)
+    )
     logger.error(
-        "unhandled error on %s %s [%s]", request.method, request.url.path, request_id, exc_info=exc
+        "unhandled error on %s %s",
+        request.method,
+        request.url.path,
+        exc_info=exc,
+        extra={"request_id": request_id},
     )
     return JSONResponse(
         {

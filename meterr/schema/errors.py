@@ -11,6 +11,7 @@ from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
 from meterr.errors import MeterrError, RateLimited
+from meterr.logs import current_request_id
 
 __all__ = ["MeterrErrorExtension"]
 
@@ -28,7 +29,7 @@ def _shaped(error: GraphQLError) -> GraphQLError:
         # Parsing and validation errors: the query itself is the bad input.
         error.extensions = {"code": "invalid_input", **(error.extensions or {})}
         return error
-    request_id = secrets.token_hex(8)
+    request_id = current_request_id() or secrets.token_hex(8)
     logger.error("unhandled error in GraphQL [%s]", request_id, exc_info=original)
     return GraphQLError(
         "An unexpected error occurred.",

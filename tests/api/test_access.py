@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -12,6 +13,7 @@ from pymongo import AsyncMongoClient
 from meterr.app import create_app
 from meterr.auth import Role, Tier, hash_key
 from meterr.config import Settings
+from meterr.logs import JsonFormatter
 from meterr.rest_compat import v1_routes
 from meterr.store import Store
 from tests.conftest import KeyFactory, bearer
@@ -200,7 +202,7 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 
 
 async def test_unexpected_failures_answer_500_with_a_request_id_and_no_internals(
-    settings: Settings, mongodb_url: str, make_key: KeyFactory
+    settings: Settings, mongodb_url: str, make_key: KeyFactory, caplog: pytest.LogCaptureFixture
 ) -> None:
     key = await make_key()
     mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_url, tz_aware=True)
@@ -210,8 +212,15 @@ async def test_unexpected_failures_answer_500_with_a_request_id_and_no_internals
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://m.test") as http:
-            response = await http.get("/v1/usage", headers=bearer(key))
+            response = await http.get(
+                "/v1/usage", headers={**bearer(key), "X-Request-Id": "incident-7"}
+            )
     assert response.status_code == 500
+    assert response.headers["X-Request-Id"] == "incident-7"
+    [logged] = [r for r in caplog.records if r.getMessage().startswith("unhandled error")]
+    line = json.loads(JsonFormatter().format(logged))
+    assert (line["request_id"], line["level"]) == ("incident-7", "error")
+    assert "Traceback" in line["exception"], "the log has what the answer must not"
     error = response.json()["error"]
     assert error["code"] == "internal_error"
     assert error["details"]["request_id"] == response.headers["X-Request-Id"]

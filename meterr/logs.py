@@ -1,0 +1,78 @@
+"""Structured logs: one JSON object per line, each carrying the request id of the request
+it belongs to (taken from X-Request-Id when the caller sends one, made up otherwise)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["JsonFormatter", "RequestIdMiddleware", "configure_logging", "current_request_id"]
+
+_request_id: ContextVar[str | None] = ContextVar("meterr_request_id", default=None)
+
+
+def current_request_id() -> str | None:
+    return _request_id.get()
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = getattr(record, "request_id", None) or _request_id.get()
+        if request_id is not None:
+            entry["request_id"] = request_id
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, default=str)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr for Meterr's and uvicorn's loggers alike."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+
+
+class RequestIdMiddleware:
+    """Gives each HTTP request an id (the caller's X-Request-Id or a new one), sets it for
+    the logs written while it runs, and returns it as X-Request-Id."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode()[:64]
+        request_id = given or secrets.token_hex(8)
+        # In the scope too: a 500 is answered outside this middleware, after it returned.
+        scope["meterr.request_id"] = request_id
+        token = _request_id.set(request_id)
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            _request_id.reset(token)
