@@ -1,0 +1,55 @@
+"""What the `meterr` commands share: options, settings, the event loop, an operator context."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from meterr.auth import Principal, Role
+from meterr.config import Settings
+from meterr.events import EventBus
+from meterr.pricing import load_catalogue
+from meterr.resolvers import RequestContext, Services
+from meterr.store import Store
+
+__all__ = ["data_dir_option", "operator", "run", "settings_for"]
+
+T = TypeVar("T")
+
+data_dir_option = click.option(
+    "--data-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Embedded store directory (default ./meterr-data); ignored when MONGODB_URL is set.",
+)
+
+
+def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    return Settings(**values)
+
+
+def run(work: Callable[[], Awaitable[T]]) -> T:
+    return asyncio.run(work())  # type: ignore[arg-type]
+
+
+@asynccontextmanager
+async def operator(
+    store: Store, settings: Settings, org_name: str
+) -> AsyncIterator[RequestContext]:
+    """An admin context for operator commands acting on one organization."""
+    org, _ = await store.organizations.ensure_organization(org_name, None)
+    bus = EventBus(settings.broadcast_url)
+    await bus.connect()
+    try:
+        principal = Principal(org.id, org.name, org.tier, "cli", Role.ADMIN)
+        yield RequestContext(principal, Services(settings, store, load_catalogue(), bus))
+    finally:
+        await bus.disconnect()
