@@ -9,11 +9,10 @@ from typing import Any
 
 import click
 
-from meterr.cli_support import data_dir_option, operator, run, settings_for
+from meterr.cli_support import data_dir_option, operator, remote_options, run, settings_for
 from meterr.domain import UsageFilter
 from meterr.pricing import load_catalogue, nano_to_usd
 from meterr.resolvers import (
-    BulkReport,
     ModelPrice,
     PriceImport,
     RepriceInput,
@@ -27,8 +26,16 @@ from meterr.resolvers import (
     rebuild_rollups,
     reprice,
 )
+from meterr.sdk import AsyncClient, InvalidRequestError
 from meterr.store import open_store
-from meterr.usage_files import file_format, read_usage_file, write_events
+from meterr.usage_files import (
+    BatchRefused,
+    LoadReport,
+    file_format,
+    load_in_batches,
+    read_usage_file,
+    write_events,
+)
 
 __all__ = ["export_command", "forecast", "import_command", "prices", "rollups"]
 
@@ -140,21 +147,44 @@ def forecast_backtest_command(org_name: str, days: int, data_dir: Path | None) -
 
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--org", "org_name", required=True)
+@click.option("--org", "org_name", default=None, help="On the store: the organization.")
 @click.option(
     "--format", "fmt", type=click.Choice(["csv", "jsonl"]), default=None,
     help="Default: csv for a .csv file, else JSON Lines.",
 )  # fmt: skip
+@remote_options
 @data_dir_option
-def import_command(path: Path, org_name: str, fmt: str | None, data_dir: Path | None) -> None:
+def import_command(
+    path: Path,
+    org_name: str | None,
+    fmt: str | None,
+    url: str | None,
+    api_key: str | None,
+    data_dir: Path | None,
+) -> None:
     """Import usage events from a CSV or JSON Lines file (one event per line, the fields of
-    POST /v1/track). Good lines are stored; every refused line is listed with why."""
+    POST /v1/track), into the store (--org) or through a running server (--url, --api-key).
+    Good lines are stored; every refused line is listed with why."""
     settings = settings_for(data_dir)
     rows, unreadable = read_usage_file(path, file_format(path, fmt))
 
-    async def work() -> BulkReport:
-        async with open_store(settings) as store, operator(store, settings, org_name) as ctx:
-            with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+    async def work() -> LoadReport:
+        with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+            if url is not None:
+                async with AsyncClient(api_key=api_key, base_url=url) as client:
+
+                    async def send(events: list[Any]) -> list[bool]:
+                        try:
+                            answer = await client.request("POST", "/track", json={"events": events})
+                        except InvalidRequestError as exc:
+                            raise BatchRefused(dict(exc.details.get("fields") or {})) from exc
+                        return [bool(event["replayed"]) for event in answer["events"]]
+
+                    return await load_in_batches(rows, send, bar.update)
+            async with (
+                open_store(settings) as store,
+                operator(store, settings, _org(org_name)) as ctx,
+            ):
                 return await import_usage(ctx, rows, progress=bar.update)
 
     report = run(work)
@@ -171,25 +201,31 @@ def _reasons(fields: dict[str, str]) -> str:
 
 
 @click.command("export")
-@click.option("--org", "org_name", required=True)
+@click.option("--org", "org_name", default=None, help="On the store: the organization.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl")
 @click.option("--from", "start_date", default=None, help="YYYY-MM-DD (default: a month back).")
 @click.option("--to", "end_date", default=None, help="YYYY-MM-DD, inclusive (default: today).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
+@remote_options
 @data_dir_option
 def export_command(
-    org_name: str,
+    org_name: str | None,
     fmt: str,
     start_date: str | None,
     end_date: str | None,
     output: Path | None,
+    url: str | None,
+    api_key: str | None,
     data_dir: Path | None,
 ) -> None:
-    """Export an organization's usage events for a range, newest first."""
+    """Export usage events for a range, newest first, from the store (--org) or through a
+    running server (--url, --api-key)."""
     settings = settings_for(data_dir)
 
     async def work() -> list[dict[str, Any]]:
-        async with open_store(settings) as store, operator(store, settings, org_name) as ctx:
+        if url is not None:
+            return await _export_remote(url, api_key, start_date, end_date)
+        async with open_store(settings) as store, operator(store, settings, _org(org_name)) as ctx:
             time_range = parse_time_range(start_date, end_date, None)
             events: list[dict[str, Any]] = []
             cursor = None
@@ -270,3 +306,23 @@ def prices_import(path: Path, org_name: str, dry_run: bool, data_dir: Path | Non
     click.echo(f"{verb} {len(report.imported)} prices, skipped {len(report.skipped)}")
     for name, why in sorted(report.skipped.items()):
         click.echo(f"skipped {name}: {why}")
+
+
+def _org(org_name: str | None) -> str:
+    if org_name is None:
+        raise click.UsageError("Give --org (on the store) or --url and --api-key (a server).")
+    return org_name
+
+
+async def _export_remote(
+    url: str, api_key: str | None, start_date: str | None, end_date: str | None
+) -> list[dict[str, Any]]:
+    params = {"start_date": start_date, "end_date": end_date, "limit": 1000}
+    events: list[dict[str, Any]] = []
+    async with AsyncClient(api_key=api_key, base_url=url) as client:
+        while True:
+            page = await client.history(**params)
+            events += page["events"]
+            if page["next_cursor"] is None:
+                return events
+            params["cursor"] = page["next_cursor"]

@@ -17,7 +17,7 @@ from meterr.pricing import load_catalogue
 from meterr.resolvers import RequestContext, Services
 from meterr.store import Store
 
-__all__ = ["data_dir_option", "operator", "run", "settings_for"]
+__all__ = ["data_dir_option", "operator", "remote_options", "run", "settings_for"]
 
 T = TypeVar("T")
 
@@ -53,3 +53,13 @@ async def operator(
         yield RequestContext(principal, Services(settings, store, load_catalogue(), bus))
     finally:
         await bus.disconnect()
+
+
+def remote_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--url and --api-key: talk to a running server instead of the store."""
+    command = click.option(
+        "--api-key", envvar="METERR_API_KEY", default=None, help="With --url (METERR_API_KEY)."
+    )(command)
+    return click.option(
+        "--url", default=None, help="A running Meterr server (e.g. http://127.0.0.1:8000)."
+    )(command)

@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["CSV_COLUMNS", "file_format", "read_usage_file", "write_events"]
+__all__ = [
+    "CSV_COLUMNS",
+    "BatchRefused",
+    "LoadReport",
+    "file_format",
+    "load_in_batches",
+    "read_usage_file",
+    "write_events",
+]
 
 CSV_COLUMNS = (
     "event_id",
@@ -104,3 +114,62 @@ def write_events(events: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> int
         out.write(json.dumps(event, separators=(",", ":")) + "\n")
         count += 1
     return count
+
+
+class BatchRefused(Exception):
+    """A batch refused for some of its events: `fields` as the API names them
+    (`events[3].input_tokens`)."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__(f"{len(fields)} fields refused")
+        self.fields = fields
+
+
+@dataclass(slots=True)
+class LoadReport:
+    stored: int = 0
+    replayed: int = 0
+    rejected: dict[int, dict[str, str]] = field(default_factory=dict)  # line -> field -> why
+
+
+SendBatch = Callable[[list[Any]], Awaitable[list[bool]]]  # answers each event's "replayed"
+_BATCH = 1000
+_FIELD = re.compile(r"^events\[(\d+)\]\.?(.*)$")
+
+
+async def load_in_batches(
+    rows: Sequence[tuple[int, Any]],
+    send: SendBatch,
+    progress: Callable[[int], None] | None = None,
+) -> LoadReport:
+    """Send (line, event) rows a thousand at a time. A refused batch comes back with the
+    offending events named; those lines are reported and the rest sent again."""
+    report = LoadReport()
+    for start in range(0, len(rows), _BATCH):
+        batch = list(rows[start : start + _BATCH])
+        while batch:
+            try:
+                replayed = await send([raw for _, raw in batch])
+            except BatchRefused as refused:
+                bad = _offenders(refused.fields, len(batch))
+                if not bad:
+                    raise
+                for index, reasons in bad.items():
+                    report.rejected[batch[index][0]] = reasons
+                batch = [row for index, row in enumerate(batch) if index not in bad]
+                continue
+            report.replayed += sum(replayed)
+            report.stored += len(replayed) - sum(replayed)
+            break
+        if progress is not None:
+            progress(min(_BATCH, len(rows) - start))
+    return report
+
+
+def _offenders(fields: dict[str, str], size: int) -> dict[int, dict[str, str]]:
+    bad: dict[int, dict[str, str]] = {}
+    for name, reason in fields.items():
+        matched = _FIELD.match(str(name))
+        if matched and int(matched.group(1)) < size:
+            bad.setdefault(int(matched.group(1)), {})[matched.group(2) or "event"] = str(reason)
+    return bad

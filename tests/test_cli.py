@@ -12,8 +12,13 @@ from typing import Any
 
 import httpx
 
+from meterr.app import create_app
+from meterr.auth import Tier
+from meterr.config import Settings
+from meterr.resolvers import create_key
 from meterr.store import Store
 from tests.conftest import bearer
+from tests.sdk.test_client import serving
 
 
 async def meterr(store: Store, mongodb_url: str, *args: str) -> tuple[int, str, str]:
@@ -247,3 +252,36 @@ async def test_prices_import_a_litellm_file_list_and_show(
         store, mongodb_url, "prices", "show", "gpt-4o", "--provider", "openai"
     )
     assert "from 2024-10-02: input 2.50, output 10.00" in out
+
+
+async def test_import_and_export_through_a_running_server(
+    store: Store, settings: Settings, mongodb_url: str, tmp_path: Path
+) -> None:
+    key = (await create_key(store, org_name="remote-co", tier=Tier.ENTERPRISE)).key
+    today = datetime.now(UTC).date()
+    source = tmp_path / "remote.csv"
+    source.write_text(
+        "provider,model,input_tokens,output_tokens,timestamp,event_id,metadata\n"
+        + "".join(
+            f'openai,gpt-4o,{100 + i},5,{today}T09:00:00Z,remote-{i},"{{""k"":{i}}}"\n'
+            for i in range(20)
+        )
+        + "openai,gpt-4o,lots,5,,bad-1,\n"
+    )
+    async with serving(create_app(settings, store=store)) as url:
+        remote = ("--url", url, "--api-key", key)
+        code, out, _ = await meterr(store, mongodb_url, "import", str(source), *remote)
+        assert code == 1
+        assert "stored 20, already stored 0, refused 1" in out
+        assert "line 22: input_tokens:" in out
+        exported = tmp_path / "back.jsonl"
+        code, _, err = await meterr(
+            store, mongodb_url, "export", *remote, "--output", str(exported)
+        )
+        assert code == 0, err
+    events = [json.loads(line) for line in exported.read_text().splitlines()]
+    assert sorted(e["event_id"] for e in events) == sorted(f"remote-{i}" for i in range(20))
+    assert {e["metadata"]["k"] for e in events} == set(range(20))
+    code, _, err = await meterr(store, mongodb_url, "import", str(source))
+    assert code == 2
+    assert "--org" in err

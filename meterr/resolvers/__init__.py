@@ -23,7 +23,7 @@ from meterr.resolvers.budgets import (
     list_budgets,
     update_budget,
 )
-from meterr.resolvers.bulk import BulkReport, import_usage
+from meterr.resolvers.bulk import import_usage
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import (
     NO_VALUE,
@@ -141,7 +141,6 @@ __all__ = [
     "usage_feed",
     "NOTIFICATION_TYPES",
     "BudgetCheck",
-    "BulkReport",
     "PriceImport",
     "import_litellm_prices",
     "import_usage",
