@@ -33,6 +33,7 @@ from meterr.schema.types import (
     UsageSummary,
     UsageTotals,
 )
+from meterr.schema.webhooks import WebhookMutations, WebhookQueries
 
 __all__ = ["Mutation", "Query"]
 
@@ -40,7 +41,7 @@ GqlInfo = Info[GraphQLContext, None]
 
 
 @strawberry.type
-class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries):
+class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, WebhookQueries):
     @strawberry.field(description="Costs grouped by a dimension over [startDate, endDate].")
     async def costs(
         self,
@@ -128,7 +129,7 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries):
 
 
 @strawberry.type
-class Mutation(BudgetMutations, TeamMutations, ProviderMutations):
+class Mutation(BudgetMutations, TeamMutations, ProviderMutations, WebhookMutations):
     @strawberry.mutation(description="Record one usage event (same rules as POST /v1/track).")
     async def track_usage(
         self, info: GqlInfo, input: TrackUsageInput, idempotency_key: str | None = None
