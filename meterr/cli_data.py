@@ -4,40 +4,59 @@ from __future__ import annotations
 
 import json
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import click
 
-from meterr.cli_support import data_dir_option, operator, remote_options, run, settings_for
+from meterr import sdk
+from meterr.cli_support import (
+    data_dir_option,
+    remote_options,
+    run,
+    settings_for,
+    store_or_server,
+)
 from meterr.domain import UsageFilter
 from meterr.pricing import load_catalogue, nano_to_usd
 from meterr.resolvers import (
-    ModelPrice,
-    PriceImport,
+    MAX_PAGE,
+    Backtest,
+    CostGroup,
     RepriceInput,
+    RequestContext,
+    TimeRange,
+    cost_groups,
     event_json,
     forecast_backtest,
     import_litellm_prices,
     import_usage,
     list_events,
     list_prices,
+    parse_group_by,
     parse_time_range,
     rebuild_rollups,
     reprice,
+    usd,
 )
 from meterr.sdk import AsyncClient, InvalidRequestError
 from meterr.store import open_store
 from meterr.usage_files import (
+    COST_GROUP_COLUMNS,
+    CSV_COLUMNS,
     BatchRefused,
     LoadReport,
     file_format,
     load_in_batches,
     read_usage_file,
-    write_events,
+    write_rows,
 )
 
 __all__ = ["export_command", "forecast", "import_command", "prices", "rollups"]
+
+
+_RepriceLine = tuple[str, str, int, int, Decimal, Decimal]
 
 
 @click.group()
@@ -46,48 +65,73 @@ def prices() -> None:
 
 
 @prices.command("reprice")
-@click.option("--org", "org_name", required=True)
+@click.option("--org", "org_name", default=None, help="On the store: the organization.")
 @click.option("--from", "start_date", default=None, help="YYYY-MM-DD or RFC 3339.")
 @click.option("--to", "end_date", default=None, help="YYYY-MM-DD (inclusive) or RFC 3339.")
 @click.option("--provider", default=None)
 @click.option("--model", default=None)
 @click.option("--unpriced-only", is_flag=True, help="Only events stored without a price.")
 @click.option("--dry-run", is_flag=True, help="Show the difference, change nothing.")
+@remote_options
 @data_dir_option
 def prices_reprice(
-    org_name: str,
+    org_name: str | None,
     start_date: str | None,
     end_date: str | None,
     provider: str | None,
     model: str | None,
     unpriced_only: bool,
     dry_run: bool,
+    url: str | None,
+    api_key: str | None,
     data_dir: Path | None,
 ) -> None:
     """Reprice stored events with the catalogue and overrides in force now."""
-    settings = settings_for(data_dir)
-    body = RepriceInput(
-        start_date=start_date,
-        end_date=end_date,
-        provider=provider,
-        model=model,
-        unpriced_only=unpriced_only,
-        dry_run=dry_run,
-    )
+    scope = {
+        "start_date": start_date,
+        "end_date": end_date,
+        "provider": provider,
+        "model": model,
+        "unpriced_only": unpriced_only,
+    }
 
-    async def work() -> None:
-        async with open_store(settings) as store, operator(store, settings, org_name) as ctx:
-            report = await reprice(ctx, body)
-        click.echo("provider\tmodel\tevents\tchanged\told_cost\tnew_cost")
-        for line in report.lines:
-            click.echo(
-                f"{line.provider}\t{line.model}\t{line.events}\t{line.changed}\t"
-                f"{nano_to_usd(line.old_cost_nano):.6f}\t{nano_to_usd(line.new_cost_nano):.6f}"
+    async def work() -> tuple[bool, int, list[_RepriceLine]]:
+        async with store_or_server(settings_for(data_dir), org_name, url, api_key) as target:
+            if isinstance(target, AsyncClient):
+                answer = await target.reprice(dry_run=dry_run, **scope)
+                return (
+                    answer.applied,
+                    answer.changed,
+                    [
+                        (m.provider, m.model, m.events, m.changed, m.old_cost, m.new_cost)
+                        for m in answer.models
+                    ],
+                )
+            report = await reprice(target, RepriceInput(**scope, dry_run=dry_run))
+            return (
+                report.applied,
+                report.changed,
+                [
+                    (
+                        line.provider,
+                        line.model,
+                        line.events,
+                        line.changed,
+                        nano_to_usd(line.old_cost_nano),
+                        nano_to_usd(line.new_cost_nano),
+                    )
+                    for line in report.lines
+                ],
             )
-        verb = "repriced" if report.applied else "would reprice (dry run)"
-        click.echo(f"{verb} {report.changed} events")
 
-    run(work)
+    applied, changed, lines = run(work)
+    click.echo("provider\tmodel\tevents\tchanged\told_cost\tnew_cost")
+    for provider_name, model_name, events, changed_events, old, new in lines:
+        click.echo(
+            f"{provider_name}\t{model_name}\t{events}\t{changed_events}\t{old:.6f}\t{new:.6f}"
+        )
+    verb = "repriced" if applied else "would reprice (dry run)"
+    click.echo(f"{verb} {changed} events")
 
 
 @click.group()
@@ -122,27 +166,31 @@ def forecast() -> None:
 
 
 @forecast.command("backtest")
-@click.option("--org", "org_name", required=True)
+@click.option("--org", "org_name", default=None, help="On the store: the organization.")
 @click.option("--days", type=int, default=30, show_default=True, help="Past days to replay.")
+@remote_options
 @data_dir_option
-def forecast_backtest_command(org_name: str, days: int, data_dir: Path | None) -> None:
+def forecast_backtest_command(
+    org_name: str | None, days: int, url: str | None, api_key: str | None, data_dir: Path | None
+) -> None:
     """Forecast each of the last days from the days before it, and say how it did."""
-    settings = settings_for(data_dir)
 
-    async def work() -> None:
-        async with open_store(settings) as store, operator(store, settings, org_name) as ctx:
-            report = await forecast_backtest(ctx, days=days)
+    async def work() -> Backtest | sdk.Backtest:
+        async with store_or_server(settings_for(data_dir), org_name, url, api_key) as target:
+            if isinstance(target, AsyncClient):
+                return await target.backtest(days)
+            return await forecast_backtest(target, days=days)
 
-        def percent(value: float | None) -> str:
-            return "n/a" if value is None else f"{value * 100:.1f}%"
+    report = run(work)
 
-        click.echo(f"days replayed: {report.days}")
-        click.echo(f"MAPE: {percent(report.mape)}")
-        click.echo(f"bias: {percent(report.bias)}")
-        click.echo(f"inside the 80% interval: {percent(report.coverage80)}")
-        click.echo(f"inside the 95% interval: {percent(report.coverage95)}")
+    def percent(value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.1f}%"
 
-    run(work)
+    click.echo(f"days replayed: {report.days}")
+    click.echo(f"MAPE: {percent(report.mape)}")
+    click.echo(f"bias: {percent(report.bias)}")
+    click.echo(f"inside the 80% interval: {percent(report.coverage80)}")
+    click.echo(f"inside the 95% interval: {percent(report.coverage95)}")
 
 
 @click.command("import")
@@ -170,22 +218,18 @@ def import_command(
 
     async def work() -> LoadReport:
         with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
-            if url is not None:
-                async with AsyncClient(api_key=api_key, base_url=url) as client:
+            async with store_or_server(settings, org_name, url, api_key) as target:
+                if not isinstance(target, AsyncClient):
+                    return await import_usage(target, rows, progress=bar.update)
 
-                    async def send(events: list[Any]) -> list[bool]:
-                        try:
-                            answer = await client.request("POST", "/track", json={"events": events})
-                        except InvalidRequestError as exc:
-                            raise BatchRefused(dict(exc.details.get("fields") or {})) from exc
-                        return [bool(event["replayed"]) for event in answer["events"]]
+                async def send(events: list[Any]) -> list[bool]:
+                    try:
+                        answer = await target.request("POST", "/track", json={"events": events})
+                    except InvalidRequestError as exc:
+                        raise BatchRefused(dict(exc.details.get("fields") or {})) from exc
+                    return [bool(event["replayed"]) for event in answer["events"]]
 
-                    return await load_in_batches(rows, send, bar.update)
-            async with (
-                open_store(settings) as store,
-                operator(store, settings, _org(org_name)) as ctx,
-            ):
-                return await import_usage(ctx, rows, progress=bar.update)
+                return await load_in_batches(rows, send, bar.update)
 
     report = run(work)
     refused = {**unreadable, **{line: _reasons(why) for line, why in report.rejected.items()}}
@@ -205,6 +249,12 @@ def _reasons(fields: dict[str, str]) -> str:
 @click.option("--format", "fmt", type=click.Choice(["csv", "jsonl"]), default="jsonl")
 @click.option("--from", "start_date", default=None, help="YYYY-MM-DD (default: a month back).")
 @click.option("--to", "end_date", default=None, help="YYYY-MM-DD, inclusive (default: today).")
+@click.option(
+    "--group-by", default=None,
+    help="Export cost groups instead of events: provider, model, team, user, endpoint, day, "
+    "week, month, or two joined by a comma.",
+)  # fmt: skip
+@click.option("--tz", default=None, help="IANA time zone of the days (default UTC).")
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None)
 @remote_options
 @data_dir_option
@@ -213,57 +263,125 @@ def export_command(
     fmt: str,
     start_date: str | None,
     end_date: str | None,
+    group_by: str | None,
+    tz: str | None,
     output: Path | None,
     url: str | None,
     api_key: str | None,
     data_dir: Path | None,
 ) -> None:
-    """Export usage events for a range, newest first, from the store (--org) or through a
-    running server (--url, --api-key)."""
-    settings = settings_for(data_dir)
+    """Export usage events for a range, newest first, or with --group-by its costs per
+    group, from the store (--org) or through a running server (--url, --api-key)."""
+    query = {"start_date": start_date, "end_date": end_date, "tz": tz}
 
     async def work() -> list[dict[str, Any]]:
-        if url is not None:
-            return await _export_remote(url, api_key, start_date, end_date)
-        async with open_store(settings) as store, operator(store, settings, _org(org_name)) as ctx:
-            time_range = parse_time_range(start_date, end_date, None)
-            events: list[dict[str, Any]] = []
-            cursor = None
-            while True:
-                page = await list_events(ctx, time_range, UsageFilter(), limit=1000, cursor=cursor)
-                events += [event_json(event) for event in page.events]
-                cursor = page.next_cursor
-                if cursor is None:
-                    return events
+        async with store_or_server(settings_for(data_dir), org_name, url, api_key) as target:
+            if isinstance(target, AsyncClient):
+                if group_by is not None:
+                    answer = await target.request("GET", "/costs", params=_params(query, group_by))
+                    return [{"group": key, **group} for key, group in answer.items()]
+                return await _remote_events(target, query)
+            time_range = parse_time_range(start_date, end_date, tz)
+            if group_by is not None:
+                groups = await cost_groups(
+                    target, time_range, parse_group_by(group_by), UsageFilter()
+                )
+                return [_cost_group_row(group) for group in groups]
+            return await _stored_events(target, time_range)
 
-    events = run(work)
+    rows = run(work)
+    columns = COST_GROUP_COLUMNS if group_by is not None else CSV_COLUMNS
     if output is None:
-        count = write_events(events, fmt, sys.stdout)
+        count = write_rows(rows, columns, fmt, sys.stdout)
     else:
         with output.open("w", encoding="utf-8", newline="") as handle:
-            count = write_events(events, fmt, handle)
-    click.echo(f"exported {count} events", err=True)
+            count = write_rows(rows, columns, fmt, handle)
+    click.echo(f"exported {count} {'groups' if group_by is not None else 'events'}", err=True)
+
+
+def _params(query: dict[str, Any], group_by: str | None = None) -> dict[str, Any]:
+    given = {**query, "group_by": group_by}
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _cost_group_row(group: CostGroup) -> dict[str, Any]:
+    """A group as GET /v1/costs shows it: total in USD, a team's name and whether deleted."""
+    row: dict[str, Any] = {"group": group.key, "total": usd(group.totals.cost)}
+    row["tokens"] = group.totals.tokens
+    if group.name is not None:
+        row.update(name=group.name, deleted=group.deleted)
+    return row
+
+
+async def _remote_events(client: AsyncClient, query: dict[str, Any]) -> list[dict[str, Any]]:
+    """Events in their JSON form exactly as the server sent them, page after page."""
+    params = {**_params(query), "limit": MAX_PAGE}
+    events: list[dict[str, Any]] = []
+    while True:
+        page = await client.request("GET", "/usage/history", params=params)
+        events += page["events"]
+        if page["next_cursor"] is None:
+            return events
+        params["cursor"] = page["next_cursor"]
+
+
+async def _stored_events(ctx: RequestContext, time_range: TimeRange) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        page = await list_events(ctx, time_range, UsageFilter(), limit=MAX_PAGE, cursor=cursor)
+        events += [event_json(event) for event in page.events]
+        cursor = page.next_cursor
+        if cursor is None:
+            return events
 
 
 @prices.command("list")
-@click.option("--org", "org_name", required=True, help="Whose prices: the catalogue and its own.")
+@click.option("--org", "org_name", default=None, help="On the store: whose prices.")
 @click.option("--provider", default=None)
+@remote_options
 @data_dir_option
-def prices_list(org_name: str, provider: str | None, data_dir: Path | None) -> None:
-    """Prices in force now, USD per 1M tokens: input, output, cached input, cache write."""
-    settings = settings_for(data_dir)
+def prices_list(
+    org_name: str | None,
+    provider: str | None,
+    url: str | None,
+    api_key: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Prices in force now, the catalogue's and the organization's own, USD per 1M tokens:
+    input, output, cached input, cache write."""
 
-    async def work() -> list[ModelPrice]:
-        async with open_store(settings) as store, operator(store, settings, org_name) as ctx:
-            return await list_prices(ctx, provider=provider)
+    async def work() -> list[tuple[object, ...]]:
+        async with store_or_server(settings_for(data_dir), org_name, url, api_key) as target:
+            if isinstance(target, AsyncClient):
+                return [
+                    (
+                        p.provider,
+                        p.model,
+                        p.input,
+                        p.output,
+                        p.cached_input,
+                        p.cache_write,
+                        p.origin,
+                    )
+                    for p in await target.prices(provider)
+                ]
+            return [
+                (
+                    price.provider,
+                    price.model,
+                    price.rates.input,
+                    price.rates.output,
+                    price.rates.effective_cached_input,
+                    price.rates.effective_cache_write,
+                    price.origin,
+                )
+                for price in await list_prices(target, provider=provider)
+            ]
 
     click.echo("provider\tmodel\tinput\toutput\tcached_input\tcache_write\torigin")
-    for price in run(work):
-        rates = price.rates
-        click.echo(
-            f"{price.provider}\t{price.model}\t{rates.input}\t{rates.output}\t"
-            f"{rates.effective_cached_input}\t{rates.effective_cache_write}\t{price.origin}"
-        )
+    for row in run(work):
+        click.echo("\t".join(map(str, row)))
 
 
 @prices.command("show")
@@ -286,43 +404,35 @@ def prices_show(model: str, provider: str) -> None:
 
 @prices.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--org", "org_name", required=True)
+@click.option("--org", "org_name", default=None, help="On the store: the organization.")
 @click.option("--dry-run", is_flag=True, help="Say what would be imported, change nothing.")
+@remote_options
 @data_dir_option
-def prices_import(path: Path, org_name: str, dry_run: bool, data_dir: Path | None) -> None:
-    """Import a LiteLLM model_prices JSON file as the organization's prices."""
-    settings = settings_for(data_dir)
+def prices_import(
+    path: Path,
+    org_name: str | None,
+    dry_run: bool,
+    url: str | None,
+    api_key: str | None,
+    data_dir: Path | None,
+) -> None:
+    """Import a LiteLLM model_prices JSON file as the organization's prices; events stored
+    without a price are priced with them."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise click.ClickException(f"{path} is not JSON: {exc.msg}") from None
 
-    async def work() -> PriceImport:
-        async with open_store(settings) as store, operator(store, settings, org_name) as ctx:
-            return await import_litellm_prices(ctx, document, dry_run=dry_run)
+    async def work() -> tuple[int, dict[str, str]]:
+        async with store_or_server(settings_for(data_dir), org_name, url, api_key) as target:
+            if isinstance(target, AsyncClient):
+                answer = await target.import_prices(document, dry_run=dry_run)
+                return len(answer.imported), answer.skipped
+            report = await import_litellm_prices(target, document, dry_run=dry_run)
+            return len(report.imported), report.skipped
 
-    report = run(work)
+    imported, skipped = run(work)
     verb = "would import" if dry_run else "imported"
-    click.echo(f"{verb} {len(report.imported)} prices, skipped {len(report.skipped)}")
-    for name, why in sorted(report.skipped.items()):
+    click.echo(f"{verb} {imported} prices, skipped {len(skipped)}")
+    for name, why in sorted(skipped.items()):
         click.echo(f"skipped {name}: {why}")
-
-
-def _org(org_name: str | None) -> str:
-    if org_name is None:
-        raise click.UsageError("Give --org (on the store) or --url and --api-key (a server).")
-    return org_name
-
-
-async def _export_remote(
-    url: str, api_key: str | None, start_date: str | None, end_date: str | None
-) -> list[dict[str, Any]]:
-    params = {"start_date": start_date, "end_date": end_date, "limit": 1000}
-    events: list[dict[str, Any]] = []
-    async with AsyncClient(api_key=api_key, base_url=url) as client:
-        while True:
-            page = await client.history(**params)
-            events += page["events"]
-            if page["next_cursor"] is None:
-                return events
-            params["cursor"] = page["next_cursor"]

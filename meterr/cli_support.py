@@ -12,12 +12,21 @@ import click
 
 from meterr.auth import Principal, Role
 from meterr.config import Settings
+from meterr.errors import MeterrError
 from meterr.events import EventBus
 from meterr.pricing import load_catalogue
 from meterr.resolvers import RequestContext, Services
-from meterr.store import Store
+from meterr.sdk import AsyncClient, MeterrAPIError, MeterrConnectionError
+from meterr.store import Store, open_store
 
-__all__ = ["data_dir_option", "operator", "remote_options", "run", "settings_for"]
+__all__ = [
+    "data_dir_option",
+    "operator",
+    "remote_options",
+    "run",
+    "settings_for",
+    "store_or_server",
+]
 
 T = TypeVar("T")
 
@@ -37,7 +46,18 @@ def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
 
 
 def run(work: Callable[[], Awaitable[T]]) -> T:
-    return asyncio.run(work())  # type: ignore[arg-type]
+    """Run a command's work; an error the store or the server answers is the command's
+    error message (exit code 1), not a traceback."""
+    try:
+        return asyncio.run(work())  # type: ignore[arg-type]
+    except MeterrError as exc:
+        raise click.ClickException(f"{exc.message} ({exc.code})") from None
+    except MeterrAPIError as exc:
+        fields = exc.details.get("fields")
+        named = f" {fields}" if fields else ""
+        raise click.ClickException(f"{exc.message}{named} ({exc.code})") from None
+    except MeterrConnectionError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @asynccontextmanager
@@ -63,3 +83,25 @@ def remote_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--url", default=None, help="A running Meterr server (e.g. http://127.0.0.1:8000)."
     )(command)
+
+
+@asynccontextmanager
+async def store_or_server(
+    settings: Settings, org_name: str | None, url: str | None, api_key: str | None
+) -> AsyncIterator[RequestContext | AsyncClient]:
+    """The organization on the store (`--org`), or a running server (`--url`, `--api-key`),
+    where the key says which organization."""
+    if url is not None:
+        if org_name is not None:
+            raise click.UsageError("--org is for the store; on a server the key names the org.")
+        try:
+            client = AsyncClient(api_key=api_key, base_url=url)
+        except ValueError as exc:
+            raise click.UsageError(f"{exc} (--api-key)") from None
+        async with client:
+            yield client
+        return
+    if org_name is None:
+        raise click.UsageError("Give --org (on the store) or --url and --api-key (a server).")
+    async with open_store(settings) as store, operator(store, settings, org_name) as ctx:
+        yield ctx

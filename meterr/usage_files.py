@@ -17,7 +17,8 @@ __all__ = [
     "file_format",
     "load_in_batches",
     "read_usage_file",
-    "write_events",
+    "COST_GROUP_COLUMNS",
+    "write_rows",
 ]
 
 CSV_COLUMNS = (
@@ -37,6 +38,7 @@ CSV_COLUMNS = (
     "cost",
     "pricing_status",
 )
+COST_GROUP_COLUMNS = ("group", "total", "tokens", "name", "deleted")
 _COUNTS = {
     "input_tokens",
     "output_tokens",
@@ -94,24 +96,25 @@ def read_usage_file(path: Path, fmt: str) -> tuple[list[tuple[int, Any]], dict[i
     return rows, unreadable
 
 
-def _csv_cells(event: dict[str, Any]) -> dict[str, Any]:
-    cells = {name: event.get(name) for name in CSV_COLUMNS}
-    cells["metadata"] = json.dumps(event.get("metadata") or {}, separators=(",", ":"))
-    return cells
+def _csv_cell(value: Any) -> Any:
+    return json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else value
 
 
-def write_events(events: Iterable[dict[str, Any]], fmt: str, out: TextIO) -> int:
-    """Write events in their public JSON form; answers how many."""
+def write_rows(
+    rows: Iterable[dict[str, Any]], columns: Sequence[str], fmt: str, out: TextIO
+) -> int:
+    """Write rows in their public JSON form: JSON Lines whole, or CSV with `columns` (an
+    object such as metadata as JSON in its cell); answers how many."""
     count = 0
     if fmt == "csv":
-        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        for event in events:
-            writer.writerow(_csv_cells(event))
+        for row in rows:
+            writer.writerow({name: _csv_cell(row.get(name)) for name in columns})
             count += 1
         return count
-    for event in events:
-        out.write(json.dumps(event, separators=(",", ":")) + "\n")
+    for row in rows:
+        out.write(json.dumps(row, separators=(",", ":")) + "\n")
         count += 1
     return count
 

@@ -285,3 +285,92 @@ async def test_import_and_export_through_a_running_server(
     code, _, err = await meterr(store, mongodb_url, "import", str(source))
     assert code == 2
     assert "--org" in err
+
+
+async def test_the_data_commands_answer_the_same_from_the_store_and_a_running_server(
+    store: Store, settings: Settings, mongodb_url: str, tmp_path: Path
+) -> None:
+    key = (await create_key(store, org_name="twin-co", tier=Tier.ENTERPRISE)).key
+    today = datetime.now(UTC).date()
+    prices_file = tmp_path / "prices.json"
+    prices_file.write_text(
+        json.dumps(
+            {
+                "house-model": {
+                    "litellm_provider": "mistral",
+                    "mode": "chat",
+                    "input_cost_per_token": 2e-06,
+                    "output_cost_per_token": 6e-06,
+                },
+                "whisper-1": {"litellm_provider": "openai", "mode": "audio_transcription"},
+            }
+        )
+    )
+    events = [
+        {
+            "provider": provider,
+            "model": model,
+            "input_tokens": 10_000 * (1 + back % 7),
+            "output_tokens": 500,
+            "timestamp": f"{today - timedelta(days=back)}T08:00:00Z",
+        }
+        for back in range(1, 15)
+        for provider, model in (("openai", "gpt-4o-mini"), ("mistral", "house-model"))
+    ]
+    store_side = ("--org", "twin-co")
+    async with serving(create_app(settings, store=store)) as url:
+        server_side = ("--url", url, "--api-key", key)
+        async with httpx.AsyncClient(base_url=url, headers=bearer(key)) as http:
+            tracked = await http.post("/v1/track", json={"events": events})
+            assert tracked.status_code == 201
+
+        code, out, err = await meterr(
+            store, mongodb_url, "prices", "import", str(prices_file), *server_side, "--dry-run"
+        )
+        assert code == 0, err
+        assert "would import 1 prices, skipped 1" in out
+        reprice = ("prices", "reprice", "--unpriced-only", "--dry-run")
+        code, out, err = await meterr(store, mongodb_url, *reprice, *server_side)
+        assert "would reprice (dry run) 0 events" in out, "a dry-run import prices nothing"
+
+        code, out, err = await meterr(
+            store, mongodb_url, "prices", "import", str(prices_file), *server_side
+        )
+        assert code == 0, err
+        assert "imported 1 prices, skipped 1" in out
+        assert "skipped whisper-1: mode audio_transcription is not a text model" in out
+
+        since = str(today - timedelta(days=20))
+        commands = [
+            ("prices", "list", "--provider", "mistral"),
+            ("forecast", "backtest", "--days", "5"),
+            ("export", "--group-by", "model", "--format", "csv", "--from", since),
+            ("export", "--group-by", "day", "--from", since),
+        ]
+        answers = {}
+        for command in commands:
+            code, remote, err = await meterr(store, mongodb_url, *command, *server_side)
+            assert code == 0, err
+            code, local, err = await meterr(store, mongodb_url, *command, *store_side)
+            assert code == 0, err
+            assert remote == local, command
+            answers[command[:3]] = local
+
+        wrong_key = ("--url", url, "--api-key", "mtr_not_a_key")
+        code, _, err = await meterr(store, mongodb_url, "prices", "list", *wrong_key)
+        assert (code, "Traceback" in err) == (1, False)
+        assert "(unauthenticated)" in err, err
+        code, _, err = await meterr(store, mongodb_url, "prices", "list", *server_side, *store_side)
+        assert code == 2
+        assert "--org is for the store" in err
+
+    assert "mistral\thouse-model\t2\t6\t" in answers["prices", "list", "--provider"]
+    assert "days replayed: 5" in answers["forecast", "backtest", "--days"]
+    by_model = answers["export", "--group-by", "model"].splitlines()
+    assert by_model[0] == "group,total,tokens,name,deleted"
+    # 560k input at $2 and 7k output at $6 per 1M, priced after the fact by the imported rate
+    assert "house-model,1.162,567000,," in by_model
+    days = [json.loads(line) for line in answers["export", "--group-by", "day"].splitlines()]
+    assert [day["group"] for day in days] == [
+        str(today - timedelta(days=back)) for back in range(14, 0, -1)
+    ]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from meterr.auth import Operation
 from meterr.errors import InvalidInput
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
@@ -31,6 +32,7 @@ _MODES = {"chat", "completion", "responses", None}
 class PriceImport:
     imported: list[tuple[str, str]] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)  # entry -> why
+    repriced: int = 0
 
 
 def _per_million(value: Any) -> Decimal | None:
@@ -47,6 +49,7 @@ async def import_litellm_prices(
 ) -> PriceImport:
     """Each text model with per-token costs becomes an override (USD per 1M tokens); the
     events left unpriced are priced with them at the end."""
+    ctx.principal.require(Operation.MANAGE)
     if not isinstance(document, dict):
         raise InvalidInput(
             "A LiteLLM price file is one JSON object of models.", {"fields": {"file": "object"}}
@@ -85,5 +88,6 @@ async def import_litellm_prices(
             continue
         report.imported.append((data.provider, data.model))
     if report.imported and not dry_run:
-        await reprice(ctx, RepriceInput(unpriced_only=True, dry_run=False))
+        repriced = await reprice(ctx, RepriceInput(unpriced_only=True, dry_run=False))
+        report.repriced = repriced.changed
     return report

@@ -269,6 +269,25 @@ def openapi_document(*, max_page: int) -> dict[str, Any]:
                     },
                 }
             },
+            "/prices/import": {
+                "post": {
+                    "summary": "Import a LiteLLM model_prices file as the organization's prices",
+                    "description": "Each text model with per-token costs becomes an override; "
+                    "events stored unpriced are priced with them. Entries that cannot be "
+                    "imported are listed in `skipped` with the reason.",
+                    "parameters": [query_param("dry_run", "true: change nothing")],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    },
+                    "responses": {
+                        "200": json_response(
+                            {"type": "object"}, "{dry_run, imported, skipped, repriced}"
+                        ),
+                        **STANDARD_ERRORS,
+                    },
+                }
+            },
             **area_paths(),
             "/otlp/v1/traces": {
                 "post": {

@@ -8,7 +8,7 @@ from starlette.requests import Request
 
 from meterr.errors import InvalidInput
 
-__all__ = ["decimal_param", "int_param", "optional_int_param", "query_param"]
+__all__ = ["bool_param", "decimal_param", "int_param", "optional_int_param", "query_param"]
 
 
 def query_param(request: Request, name: str) -> str | None:
@@ -45,3 +45,13 @@ def decimal_param(request: Request, name: str) -> Decimal | None:
     if not value.is_finite():
         raise InvalidInput(f"{name} must be a number.", {"fields": {name: "not a number"}})
     return value
+
+
+def bool_param(request: Request, name: str) -> bool:
+    """`true`/`1` or `false`/`0`; absent is false."""
+    raw = query_param(request, name)
+    if raw is None or raw.lower() in ("false", "0"):
+        return False
+    if raw.lower() in ("true", "1"):
+        return True
+    raise InvalidInput(f"{name} must be true or false.", {"fields": {name: "not a boolean"}})

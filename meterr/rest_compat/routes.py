@@ -20,6 +20,7 @@ from meterr.resolvers import (
     cost_groups,
     forecast_backtest,
     get_event,
+    import_litellm_prices,
     list_events,
     list_prices,
     parse_day,
@@ -38,13 +39,14 @@ from meterr.rest_compat.endpoint import read_json, v1_endpoint
 from meterr.rest_compat.openapi import openapi_document
 from meterr.rest_compat.org_routes import organization_routes
 from meterr.rest_compat.otlp import otlp_traces
-from meterr.rest_compat.params import int_param, query_param
+from meterr.rest_compat.params import bool_param, int_param, query_param
 from meterr.rest_compat.shapes import (
     backtest_json,
     cost_groups_json,
     event_json,
     forecast_json,
     instant,
+    price_import_json,
     price_json,
     reprice_json,
     totals_json,
@@ -52,6 +54,8 @@ from meterr.rest_compat.shapes import (
 )
 
 __all__ = ["v1_routes"]
+
+PRICE_FILE_BYTES = 16 * 1024 * 1024  # LiteLLM's own file is a few MB
 
 
 def _range_and_filter(request: Request) -> tuple[TimeRange, UsageFilter]:
@@ -202,6 +206,16 @@ async def reprice_events(request: Request, ctx: RequestContext) -> Response:
     return JSONResponse(reprice_json(await reprice(ctx, body)))
 
 
+@v1_endpoint
+async def price_import(request: Request, ctx: RequestContext) -> Response:
+    """A LiteLLM model_prices JSON document, each text model an override; `dry_run=true`
+    says what would be imported."""
+    dry_run = bool_param(request, "dry_run")
+    document = await read_json(request, PRICE_FILE_BYTES)
+    report = await import_litellm_prices(ctx, document, dry_run=dry_run)
+    return JSONResponse(price_import_json(report, dry_run=dry_run))
+
+
 async def openapi(_request: Request) -> Response:
     return JSONResponse(openapi_document(max_page=MAX_PAGE))
 
@@ -219,6 +233,7 @@ def v1_routes() -> list[Route]:
         Route("/prices", prices, methods=["GET"]),
         Route("/prices/overrides", price_overrides, methods=["POST"]),
         Route("/prices/reprice", reprice_events, methods=["POST"]),
+        Route("/prices/import", price_import, methods=["POST"]),
         *alert_routes(),
         *organization_routes(),
         Route("/otlp/v1/traces", otlp_traces, methods=["POST"]),

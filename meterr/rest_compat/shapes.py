@@ -14,6 +14,7 @@ from meterr.resolvers import (
     Delivery,
     GrantedReservation,
     ModelPrice,
+    PriceImport,
     RepriceReport,
     Reservation,
     SeriesForecast,
@@ -38,6 +39,7 @@ __all__ = [
     "forecast_json",
     "event_json",
     "notification_json",
+    "price_import_json",
     "price_json",
     "reprice_json",
     "reservation_json",
@@ -126,6 +128,15 @@ def reprice_json(report: RepriceReport) -> dict[str, Any]:
             }
             for line in report.lines
         ],
+    }
+
+
+def price_import_json(report: PriceImport, *, dry_run: bool) -> dict[str, Any]:
+    return {
+        "dry_run": dry_run,
+        "imported": [{"provider": provider, "model": model} for provider, model in report.imported],
+        "skipped": report.skipped,
+        "repriced": report.repriced,
     }
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from meterr.sdk.batching import EventBatcher
-from meterr.sdk.client import AsyncClient, Client, CostGroup, TrackedEvent
+from meterr.sdk.client import AsyncClient, Client
 from meterr.sdk.errors import (
     AuthenticationError,
     ConflictError,
@@ -16,21 +16,65 @@ from meterr.sdk.errors import (
     ServerError,
 )
 from meterr.sdk.instrument import instrument
+from meterr.sdk.models import (
+    Backtest,
+    Budget,
+    BudgetCheck,
+    Connection,
+    CostForecast,
+    CostGroup,
+    Delivery,
+    EventPage,
+    Invitation,
+    Membership,
+    Price,
+    PriceImport,
+    Provider,
+    RepriceReport,
+    Reservation,
+    SyncReport,
+    Team,
+    TrackedBatch,
+    TrackedEvent,
+    UsageEvent,
+    UsageSummary,
+    Webhook,
+)
 
 __all__ = [
     "AsyncClient",
     "AuthenticationError",
+    "Backtest",
+    "Budget",
+    "BudgetCheck",
     "Client",
     "ConflictError",
+    "Connection",
+    "CostForecast",
     "CostGroup",
+    "Delivery",
     "EventBatcher",
+    "EventPage",
     "InvalidRequestError",
+    "Invitation",
+    "Membership",
     "MeterrAPIError",
     "MeterrConnectionError",
     "NotFoundError",
     "PermissionDeniedError",
+    "Price",
+    "PriceImport",
+    "Provider",
     "RateLimitedError",
+    "RepriceReport",
+    "Reservation",
     "ServerError",
+    "SyncReport",
+    "Team",
+    "TrackedBatch",
     "TrackedEvent",
+    "UsageEvent",
+    "UsageSummary",
+    "Webhook",
     "instrument",
 ]

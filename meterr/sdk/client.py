@@ -1,83 +1,63 @@
 """meterr.Client and meterr.AsyncClient: the /v1 API over httpx, with retries that never
-count an event twice."""
+count an event twice. Both send the operations of `meterr.sdk.calls` and answer with the
+typed objects of `meterr.sdk.models`."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import threading
 import time
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
 
+from meterr.sdk import calls
 from meterr.sdk.batching import EventBatcher
+from meterr.sdk.calls import Call, Day, Flow
 from meterr.sdk.errors import MeterrConnectionError, error_from
+from meterr.sdk.models import (
+    Backtest,
+    Budget,
+    BudgetCheck,
+    Connection,
+    CostForecast,
+    CostGroup,
+    Delivery,
+    EventPage,
+    Invitation,
+    Membership,
+    Price,
+    PriceImport,
+    Provider,
+    RepriceReport,
+    Reservation,
+    SyncReport,
+    Team,
+    TrackedBatch,
+    TrackedEvent,
+    UsageEvent,
+    UsageSummary,
+    Webhook,
+)
 
-__all__ = ["AsyncClient", "Client", "CostGroup", "TrackedEvent"]
+__all__ = ["AsyncClient", "Client"]
+
+T = TypeVar("T")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 _RETRIED_ERRORS = (httpx.TransportError,)
+_JSON = {"Content-Type": "application/json"}
 
 
-@dataclass(frozen=True, slots=True)
-class TrackedEvent:
-    """A stored event as the API answered it; `data` holds every field."""
-
-    id: str
-    event_id: str
-    cost: Decimal | None
-    pricing_status: str
-    replayed: bool
-    data: dict[str, Any]
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> TrackedEvent:
-        cost = data.get("cost")
-        return cls(
-            id=data["id"],
-            event_id=data["event_id"],
-            cost=None if cost is None else Decimal(str(cost)),
-            pricing_status=data["pricing_status"],
-            replayed=bool(data.get("replayed")),
-            data=data,
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class CostGroup:
-    key: str
-    total: Decimal
-    tokens: int
-
-
-def _event(
-    provider: str,
-    model: str,
-    input_tokens: int,
-    output_tokens: int,
-    fields: Mapping[str, Any],
-) -> dict[str, Any]:
-    """A track body; every event gets an event_id, so that a retried request is a replay."""
-    body = {
-        "provider": provider,
-        "model": model,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        **{name: value for name, value in fields.items() if value is not None},
-    }
-    body.setdefault("event_id", f"sdk_{uuid.uuid4().hex}")
-    return body
-
-
-def _params(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {name: value for name, value in values.items() if value is not None}
+def _arguments(values: dict[str, Any]) -> dict[str, Any]:
+    """A method's arguments, as `locals()` holds them at its start, without `self`."""
+    return {name: value for name, value in values.items() if name != "self"}
 
 
 class _Base:
@@ -105,9 +85,10 @@ class _Base:
         return float(self.backoff * 2**attempt * random.uniform(0.5, 1.5))  # noqa: S311
 
     @staticmethod
-    def _result(response: httpx.Response) -> Any:
+    def _checked(response: httpx.Response) -> httpx.Response:
+        """The response, or the typed exception for an error answer."""
         if response.is_success:
-            return response.json() if response.content else None
+            return response
         try:
             body: Any = response.json()
         except ValueError:
@@ -116,15 +97,18 @@ class _Base:
         raise error_from(response.status_code, body, float(retry_after) if retry_after else None)
 
     @staticmethod
-    def _groups(answer: dict[str, Any]) -> list[CostGroup]:
-        return [
-            CostGroup(key, Decimal(str(group["total"])), int(group["tokens"]))
-            for key, group in answer.items()
-        ]
+    def _json(response: httpx.Response) -> Any:
+        return response.json() if response.content else None
 
 
 class Client(_Base):
-    """`client.track_usage(provider=..., model=..., input_tokens=..., output_tokens=...)`."""
+    """`client.track_usage(provider=..., model=..., input_tokens=..., output_tokens=...)`.
+
+    The API key and server come from `api_key` and `base_url`, else from METERR_API_KEY and
+    METERR_BASE_URL. Connection errors, 429 (after its Retry-After) and 5xx are retried up
+    to `max_retries` times; every event carries an event_id, so a retry never counts twice.
+    Error answers raise `MeterrAPIError` subclasses carrying the API's code, message and
+    details."""
 
     def __init__(
         self,
@@ -163,8 +147,7 @@ class Client(_Base):
             self._batcher.close()
         self._http.close()
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Any /v1 call, retried on connection errors, 429 and 5xx."""
+    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         for attempt in range(self.max_retries + 1):
             try:
                 response = self._http.request(method, path, **kwargs)
@@ -176,8 +159,28 @@ class Client(_Base):
             if response.status_code in _RETRIED_STATUSES and attempt < self.max_retries:
                 time.sleep(self._wait(attempt, response))
                 continue
-            return self._result(response)
+            return self._checked(response)
         raise AssertionError("unreachable")
+
+    def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Any /v1 call (httpx keywords: params, json...), retried; its JSON answer."""
+        return self._json(self._send(method, path, **kwargs))
+
+    def _run(self, call: Call[T]) -> T:
+        content = call.content()
+        headers = _JSON if content is not None else None
+        response = self._send(
+            call.method, call.path, params=call.params, content=content, headers=headers
+        )
+        return call.read(response.content)
+
+    def _drive(self, flow: Flow[T]) -> T:
+        try:
+            call = next(flow)
+            while True:
+                call = flow.send(self._run(call))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     @overload
     def track_usage(
@@ -216,52 +219,244 @@ class Client(_Base):
         """Record one call: endpoint, metadata, team_id, user_id, timestamp, cached_input_tokens,
         cache_write_tokens, reasoning_tokens, event_id and reservation_id as keywords. With
         `background=True` it is queued and sent in a batch; the call returns at once."""
-        body = _event(provider, model, input_tokens, output_tokens, fields)
+        body = calls.event_body(provider, model, input_tokens, output_tokens, fields)
         if background:
-            self.batcher.add(body)
+            self.batcher.add(json.loads(json.dumps(body, default=calls.encode)))
             return None
-        return TrackedEvent.from_json(self.request("POST", "/track", json=body))
+        return self._run(calls.track(body))
 
-    def track_batch(self, events: list[dict[str, Any]]) -> list[TrackedEvent]:
+    def track_batch(self, events: list[Mapping[str, Any]]) -> TrackedBatch:
         """Record up to 1,000 events at once, all or nothing."""
-        bodies = [
-            _event(e["provider"], e["model"], e["input_tokens"], e.get("output_tokens", 0), e)
-            for e in events
-        ]
-        answer = self.request("POST", "/track", json={"events": bodies})
-        return [TrackedEvent.from_json(item) for item in answer["events"]]
+        return self._run(calls.track_batch(events))
 
-    def costs(self, **params: Any) -> list[CostGroup]:
-        """`start_date`, `end_date`, `group_by`, `provider`, `model`, `team_id`, `user_id`, `tz`."""
-        return self._groups(self.request("GET", "/costs", params=_params(params)))
+    def event(self, event_id: str) -> UsageEvent:
+        """One stored event by its id."""
+        return self._run(calls.event(event_id))
 
-    def usage(self, **params: Any) -> dict[str, Any]:
-        return dict(self.request("GET", "/usage", params=_params(params)))
+    def usage(
+        self,
+        *,
+        start_date: Day | None = None,
+        end_date: Day | None = None,
+        tz: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+    ) -> UsageSummary:
+        """Token and cost totals over a range (default: this month), and per provider."""
+        return self._run(calls.usage(_arguments(locals())))
 
-    def history(self, **params: Any) -> dict[str, Any]:
-        return dict(self.request("GET", "/usage/history", params=_params(params)))
+    def history(
+        self,
+        *,
+        start_date: Day | None = None,
+        end_date: Day | None = None,
+        tz: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+        interval: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> EventPage:
+        """The series per `interval` (hour or day) and one page of events, newest first."""
+        return self._run(calls.history(_arguments(locals())))
 
-    def forecast(self, **params: Any) -> dict[str, Any]:
-        return dict(self.request("GET", "/costs/forecast", params=_params(params)))
+    def events(
+        self,
+        *,
+        start_date: Day | None = None,
+        end_date: Day | None = None,
+        tz: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+    ) -> list[UsageEvent]:
+        """Every event of the range, newest first, read page by page."""
+        return self._drive(calls.all_events(_arguments(locals())))
 
-    def budgets(self) -> list[dict[str, Any]]:
-        return list(self.request("GET", "/budgets")["budgets"])
+    def costs(
+        self,
+        *,
+        group_by: str | None = None,
+        start_date: Day | None = None,
+        end_date: Day | None = None,
+        tz: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+    ) -> list[CostGroup]:
+        """Cost per group: provider (default), model, team, user, endpoint, day..., or two
+        joined by a comma."""
+        return self._run(calls.costs(_arguments(locals())))
 
-    def create_budget(self, **body: Any) -> dict[str, Any]:
-        return dict(self.request("POST", "/budgets", json=body))
+    def forecast(
+        self,
+        *,
+        horizon: int | None = None,
+        group_by: str | None = None,
+        start_date: Day | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+    ) -> CostForecast:
+        """Daily cost for `horizon` days ahead with 80% and 95% intervals, and the month's
+        projected total."""
+        return self._run(calls.forecast(_arguments(locals())))
 
-    def teams(self) -> list[dict[str, Any]]:
-        return list(self.request("GET", "/teams")["teams"])
+    def backtest(self, days: int = 30) -> Backtest:
+        """How the forecast did on each of the last `days` days, from the days before."""
+        return self._run(calls.backtest(days))
 
-    def providers(self) -> list[dict[str, Any]]:
-        return list(self.request("GET", "/providers")["providers"])
+    def prices(self, provider: str | None = None) -> list[Price]:
+        """Prices in force now: the catalogue's, and the organization's own."""
+        return self._run(calls.prices(provider))
 
-    def webhooks(self) -> list[dict[str, Any]]:
-        return list(self.request("GET", "/webhooks")["webhooks"])
+    def set_price(
+        self,
+        provider: str,
+        model: str,
+        input: Decimal | str,
+        output: Decimal | str,
+        **rates: Any,
+    ) -> Price:
+        """An organization price (USD per 1M tokens); `cached_input`, `cache_write`,
+        `reasoning`, `effective_from`, `note` as keywords."""
+        body = {"provider": provider, "model": model, "input": input, "output": output}
+        return self._run(calls.set_price({**body, **rates}))
+
+    def reprice(self, *, dry_run: bool = False, **scope: Any) -> RepriceReport:
+        """Reprice stored events with the prices in force now; `start_date`, `end_date`,
+        `provider`, `model`, `unpriced_only` narrow it."""
+        return self._run(calls.reprice({**scope, "dry_run": dry_run}))
+
+    def import_prices(self, document: Mapping[str, Any], *, dry_run: bool = False) -> PriceImport:
+        """A LiteLLM model_prices document as the organization's prices."""
+        return self._run(calls.import_prices(document, dry_run))
+
+    def budgets(self) -> list[Budget]:
+        return self._run(calls.budgets())
+
+    def budget(self, budget_id: str) -> Budget:
+        return self._run(calls.budget(budget_id))
+
+    def create_budget(self, name: str, limit: Decimal | int | str, **fields: Any) -> Budget:
+        """`team_id`, `user_id`, `provider`, `model` or `api_key_id` (the scope; none: the
+        whole organization), `unit` ("usd" or "tokens"), `period`, `thresholds`, `action`
+        ("alert" or "block") and `timezone` as keywords."""
+        return self._run(calls.create_budget({"name": name, "limit": limit, **fields}))
+
+    def update_budget(self, budget_id: str, **changes: Any) -> Budget:
+        return self._run(calls.update_budget(budget_id, changes))
+
+    def delete_budget(self, budget_id: str) -> None:
+        return self._run(calls.delete_budget(budget_id))
+
+    def check_budget(self, **scope: Any) -> BudgetCheck:
+        """May a call go ahead? `team_id`, `user_id`, `provider`, `model`, `api_key_id`,
+        `estimated_cost` or `estimated_tokens`."""
+        return self._run(calls.check_budget(scope))
+
+    def reserve(self, **call: Any) -> Reservation:
+        """Reserve a call's estimated cost (`estimated_cost`) or tokens (`estimated_tokens`)
+        against every budget its scope falls under; settle it by passing `reservation_id`
+        to track_usage."""
+        return self._run(calls.reserve(call))
+
+    def teams(self) -> list[Team]:
+        """Every team, read page by page."""
+        return self._drive(calls.all_teams())
+
+    def team(self, team_id: str) -> Team:
+        return self._run(calls.team(team_id))
+
+    def create_team(self, name: str, description: str | None = None) -> Team:
+        return self._run(calls.create_team(name, description))
+
+    def update_team(self, team_id: str, **changes: Any) -> Team:
+        return self._run(calls.update_team(team_id, changes))
+
+    def delete_team(self, team_id: str) -> None:
+        """Delete a team; its usage is kept, shown as a deleted team's."""
+        return self._run(calls.delete_team(team_id))
+
+    def invite(self, team_id: str, email: str, role: str = "member") -> Invitation:
+        """Invite someone as admin, member or viewer; hand them the invitation's token."""
+        return self._run(calls.invite(team_id, email, role))
+
+    def remove_member(self, team_id: str, member_id: str) -> None:
+        return self._run(calls.remove_member(team_id, member_id))
+
+    def accept_invitation(self, token: str) -> Membership:
+        """Join with an invitation's token; the answer holds the new member's API key."""
+        return self._run(calls.accept_invitation(token))
+
+    def providers(self) -> list[Provider]:
+        """Every supported provider, its models and prices, and the organization's
+        connections to it."""
+        return self._run(calls.providers())
+
+    def connection(self, connection_id: str) -> Connection:
+        return self._run(calls.connection(connection_id))
+
+    def connect_provider(
+        self,
+        provider: str,
+        api_key: str,
+        *,
+        name: str | None = None,
+        mode: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Connection:
+        """Connect a provider's admin key (stored encrypted) to import its usage (`mode`
+        "import", the default) or to check tracked usage against it ("reconcile");
+        `options` such as the organization or project ids."""
+        body = {
+            "provider": provider,
+            "name": name,
+            "api_key": api_key,
+            "mode": mode,
+            "options": options,
+        }
+        return self._run(calls.connect_provider(body))
+
+    def disconnect_provider(self, connection_id: str) -> None:
+        return self._run(calls.disconnect_provider(connection_id))
+
+    def sync_provider(self, connection_id: str, start_date: Day, end_date: Day) -> SyncReport:
+        """Import the provider's own usage for a range; what was imported before counts once."""
+        return self._run(calls.sync_provider(connection_id, start_date, end_date))
+
+    def webhooks(self) -> list[Webhook]:
+        return self._run(calls.webhooks())
+
+    def create_webhook(
+        self, url: str, events: list[str] | None = None, description: str | None = None
+    ) -> Webhook:
+        """An endpoint for `events` (default: all); keep the answer's `secret` to verify
+        signatures, it is not shown again."""
+        return self._run(calls.create_webhook(url, events, description))
+
+    def delete_webhook(self, webhook_id: str) -> None:
+        return self._run(calls.delete_webhook(webhook_id))
+
+    def deliveries(
+        self, webhook_id: str, *, limit: int = 50, before: str | None = None
+    ) -> list[Delivery]:
+        """An endpoint's deliveries, newest first, with every attempt."""
+        return self._run(calls.deliveries(webhook_id, limit, before))
+
+    def resend_delivery(self, webhook_id: str, delivery_id: str) -> Delivery:
+        return self._run(calls.resend_delivery(webhook_id, delivery_id))
 
 
 class AsyncClient(_Base):
-    """The same methods as Client, awaited."""
+    """The same operations as Client, awaited."""
 
     def __init__(
         self,
@@ -286,7 +481,7 @@ class AsyncClient(_Base):
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         for attempt in range(self.max_retries + 1):
             try:
                 response = await self._http.request(method, path, **kwargs)
@@ -298,8 +493,27 @@ class AsyncClient(_Base):
             if response.status_code in _RETRIED_STATUSES and attempt < self.max_retries:
                 await asyncio.sleep(self._wait(attempt, response))
                 continue
-            return self._result(response)
+            return self._checked(response)
         raise AssertionError("unreachable")
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
+        return self._json(await self._send(method, path, **kwargs))
+
+    async def _run(self, call: Call[T]) -> T:
+        content = call.content()
+        headers = _JSON if content is not None else None
+        response = await self._send(
+            call.method, call.path, params=call.params, content=content, headers=headers
+        )
+        return call.read(response.content)
+
+    async def _drive(self, flow: Flow[T]) -> T:
+        try:
+            call = next(flow)
+            while True:
+                call = flow.send(await self._run(call))
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
 
     async def track_usage(
         self,
@@ -309,40 +523,235 @@ class AsyncClient(_Base):
         output_tokens: int = 0,
         **fields: Any,
     ) -> TrackedEvent:
-        body = _event(provider, model, input_tokens, output_tokens, fields)
-        return TrackedEvent.from_json(await self.request("POST", "/track", json=body))
+        body = calls.event_body(provider, model, input_tokens, output_tokens, fields)
+        return await self._run(calls.track(body))
 
-    async def track_batch(self, events: list[dict[str, Any]]) -> list[TrackedEvent]:
-        bodies = [
-            _event(e["provider"], e["model"], e["input_tokens"], e.get("output_tokens", 0), e)
-            for e in events
-        ]
-        answer = await self.request("POST", "/track", json={"events": bodies})
-        return [TrackedEvent.from_json(item) for item in answer["events"]]
+    async def track_batch(self, events: list[Mapping[str, Any]]) -> TrackedBatch:
+        return await self._run(calls.track_batch(events))
 
-    async def costs(self, **params: Any) -> list[CostGroup]:
-        return self._groups(await self.request("GET", "/costs", params=_params(params)))
+    async def event(self, event_id: str) -> UsageEvent:
+        """One stored event by its id."""
+        return await self._run(calls.event(event_id))
 
-    async def usage(self, **params: Any) -> dict[str, Any]:
-        return dict(await self.request("GET", "/usage", params=_params(params)))
+    async def usage(
+        self,
+        *,
+        start_date: Day | None = None,
+        end_date: Day | None = None,
+        tz: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+    ) -> UsageSummary:
+        """Token and cost totals over a range (default: this month), and per provider."""
+        return await self._run(calls.usage(_arguments(locals())))
 
-    async def forecast(self, **params: Any) -> dict[str, Any]:
-        return dict(await self.request("GET", "/costs/forecast", params=_params(params)))
+    async def history(
+        self,
+        *,
+        start_date: Day | None = None,
+        end_date: Day | None = None,
+        tz: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+        interval: str | None = None,
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> EventPage:
+        """The series per `interval` (hour or day) and one page of events, newest first."""
+        return await self._run(calls.history(_arguments(locals())))
 
-    async def history(self, **params: Any) -> dict[str, Any]:
-        return dict(await self.request("GET", "/usage/history", params=_params(params)))
+    async def events(
+        self,
+        *,
+        start_date: Day | None = None,
+        end_date: Day | None = None,
+        tz: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+    ) -> list[UsageEvent]:
+        """Every event of the range, newest first, read page by page."""
+        return await self._drive(calls.all_events(_arguments(locals())))
 
-    async def budgets(self) -> list[dict[str, Any]]:
-        return list((await self.request("GET", "/budgets"))["budgets"])
+    async def costs(
+        self,
+        *,
+        group_by: str | None = None,
+        start_date: Day | None = None,
+        end_date: Day | None = None,
+        tz: str | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+    ) -> list[CostGroup]:
+        """Cost per group: provider (default), model, team, user, endpoint, day..., or two
+        joined by a comma."""
+        return await self._run(calls.costs(_arguments(locals())))
 
-    async def create_budget(self, **body: Any) -> dict[str, Any]:
-        return dict(await self.request("POST", "/budgets", json=body))
+    async def forecast(
+        self,
+        *,
+        horizon: int | None = None,
+        group_by: str | None = None,
+        start_date: Day | None = None,
+        provider: str | None = None,
+        model: str | None = None,
+        team_id: str | None = None,
+        user_id: str | None = None,
+    ) -> CostForecast:
+        """Daily cost for `horizon` days ahead with 80% and 95% intervals, and the month's
+        projected total."""
+        return await self._run(calls.forecast(_arguments(locals())))
 
-    async def teams(self) -> list[dict[str, Any]]:
-        return list((await self.request("GET", "/teams"))["teams"])
+    async def backtest(self, days: int = 30) -> Backtest:
+        """How the forecast did on each of the last `days` days, from the days before."""
+        return await self._run(calls.backtest(days))
 
-    async def providers(self) -> list[dict[str, Any]]:
-        return list((await self.request("GET", "/providers"))["providers"])
+    async def prices(self, provider: str | None = None) -> list[Price]:
+        """Prices in force now: the catalogue's, and the organization's own."""
+        return await self._run(calls.prices(provider))
 
-    async def webhooks(self) -> list[dict[str, Any]]:
-        return list((await self.request("GET", "/webhooks"))["webhooks"])
+    async def set_price(
+        self,
+        provider: str,
+        model: str,
+        input: Decimal | str,
+        output: Decimal | str,
+        **rates: Any,
+    ) -> Price:
+        """An organization price (USD per 1M tokens); `cached_input`, `cache_write`,
+        `reasoning`, `effective_from`, `note` as keywords."""
+        body = {"provider": provider, "model": model, "input": input, "output": output}
+        return await self._run(calls.set_price({**body, **rates}))
+
+    async def reprice(self, *, dry_run: bool = False, **scope: Any) -> RepriceReport:
+        """Reprice stored events with the prices in force now; `start_date`, `end_date`,
+        `provider`, `model`, `unpriced_only` narrow it."""
+        return await self._run(calls.reprice({**scope, "dry_run": dry_run}))
+
+    async def import_prices(
+        self, document: Mapping[str, Any], *, dry_run: bool = False
+    ) -> PriceImport:
+        """A LiteLLM model_prices document as the organization's prices."""
+        return await self._run(calls.import_prices(document, dry_run))
+
+    async def budgets(self) -> list[Budget]:
+        return await self._run(calls.budgets())
+
+    async def budget(self, budget_id: str) -> Budget:
+        return await self._run(calls.budget(budget_id))
+
+    async def create_budget(self, name: str, limit: Decimal | int | str, **fields: Any) -> Budget:
+        """`team_id`, `user_id`, `provider`, `model` or `api_key_id` (the scope; none: the
+        whole organization), `unit` ("usd" or "tokens"), `period`, `thresholds`, `action`
+        ("alert" or "block") and `timezone` as keywords."""
+        return await self._run(calls.create_budget({"name": name, "limit": limit, **fields}))
+
+    async def update_budget(self, budget_id: str, **changes: Any) -> Budget:
+        return await self._run(calls.update_budget(budget_id, changes))
+
+    async def delete_budget(self, budget_id: str) -> None:
+        return await self._run(calls.delete_budget(budget_id))
+
+    async def check_budget(self, **scope: Any) -> BudgetCheck:
+        """May a call go ahead? `team_id`, `user_id`, `provider`, `model`, `api_key_id`,
+        `estimated_cost` or `estimated_tokens`."""
+        return await self._run(calls.check_budget(scope))
+
+    async def reserve(self, **call: Any) -> Reservation:
+        """Reserve a call's estimated cost (`estimated_cost`) or tokens (`estimated_tokens`)
+        against every budget its scope falls under; settle it by passing `reservation_id`
+        to track_usage."""
+        return await self._run(calls.reserve(call))
+
+    async def teams(self) -> list[Team]:
+        """Every team, read page by page."""
+        return await self._drive(calls.all_teams())
+
+    async def team(self, team_id: str) -> Team:
+        return await self._run(calls.team(team_id))
+
+    async def create_team(self, name: str, description: str | None = None) -> Team:
+        return await self._run(calls.create_team(name, description))
+
+    async def update_team(self, team_id: str, **changes: Any) -> Team:
+        return await self._run(calls.update_team(team_id, changes))
+
+    async def delete_team(self, team_id: str) -> None:
+        """Delete a team; its usage is kept, shown as a deleted team's."""
+        return await self._run(calls.delete_team(team_id))
+
+    async def invite(self, team_id: str, email: str, role: str = "member") -> Invitation:
+        """Invite someone as admin, member or viewer; hand them the invitation's token."""
+        return await self._run(calls.invite(team_id, email, role))
+
+    async def remove_member(self, team_id: str, member_id: str) -> None:
+        return await self._run(calls.remove_member(team_id, member_id))
+
+    async def accept_invitation(self, token: str) -> Membership:
+        """Join with an invitation's token; the answer holds the new member's API key."""
+        return await self._run(calls.accept_invitation(token))
+
+    async def providers(self) -> list[Provider]:
+        """Every supported provider, its models and prices, and the organization's
+        connections to it."""
+        return await self._run(calls.providers())
+
+    async def connection(self, connection_id: str) -> Connection:
+        return await self._run(calls.connection(connection_id))
+
+    async def connect_provider(
+        self,
+        provider: str,
+        api_key: str,
+        *,
+        name: str | None = None,
+        mode: str | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> Connection:
+        """Connect a provider's admin key (stored encrypted) to import its usage (`mode`
+        "import", the default) or to check tracked usage against it ("reconcile");
+        `options` such as the organization or project ids."""
+        body = {
+            "provider": provider,
+            "name": name,
+            "api_key": api_key,
+            "mode": mode,
+            "options": options,
+        }
+        return await self._run(calls.connect_provider(body))
+
+    async def disconnect_provider(self, connection_id: str) -> None:
+        return await self._run(calls.disconnect_provider(connection_id))
+
+    async def sync_provider(self, connection_id: str, start_date: Day, end_date: Day) -> SyncReport:
+        """Import the provider's own usage for a range; what was imported before counts once."""
+        return await self._run(calls.sync_provider(connection_id, start_date, end_date))
+
+    async def webhooks(self) -> list[Webhook]:
+        return await self._run(calls.webhooks())
+
+    async def create_webhook(
+        self, url: str, events: list[str] | None = None, description: str | None = None
+    ) -> Webhook:
+        """An endpoint for `events` (default: all); keep the answer's `secret` to verify
+        signatures, it is not shown again."""
+        return await self._run(calls.create_webhook(url, events, description))
+
+    async def delete_webhook(self, webhook_id: str) -> None:
+        return await self._run(calls.delete_webhook(webhook_id))
+
+    async def deliveries(
+        self, webhook_id: str, *, limit: int = 50, before: str | None = None
+    ) -> list[Delivery]:
+        """An endpoint's deliveries, newest first, with every attempt."""
+        return await self._run(calls.deliveries(webhook_id, limit, before))
+
+    async def resend_delivery(self, webhook_id: str, delivery_id: str) -> Delivery:
+        return await self._run(calls.resend_delivery(webhook_id, delivery_id))

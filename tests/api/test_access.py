@@ -86,6 +86,9 @@ async def test_read_key_may_read_but_not_ingest_or_manage(
         json={"provider": "openai", "model": "gpt-4", "input": "1", "output": "2"},
     )
     assert override.status_code == 403
+    litellm = {"m": {"litellm_provider": "openai", "mode": "chat", "input_cost_per_token": 1e-6}}
+    imported = await client.post("/v1/prices/import", headers=bearer(key), json=litellm)
+    assert imported.status_code == 403
     assert (await client.get("/v1/usage/history", headers=bearer(key))).status_code == 200
 
 

@@ -695,3 +695,39 @@ async def test_timestamp_a_minute_ahead_is_tolerated(
     response = await post(client, key, event(timestamp=ahead))
     assert response.status_code == 201, response.text
     assert datetime.fromisoformat(response.json()["timestamp"]) == datetime.fromisoformat(ahead)
+
+
+async def test_a_litellm_price_file_becomes_prices_and_bad_files_are_refused_whole(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    entry = {
+        "litellm_provider": "openai",
+        "mode": "chat",
+        "input_cost_per_token": 4e-07,
+        "output_cost_per_token": 1.6e-06,
+    }
+    for body, param, field in [
+        (b"[1, 2]", "", "file"),
+        (b"{not json", "", "body"),
+        (json.dumps({"ft:house": entry}).encode(), "?dry_run=perhaps", "dry_run"),
+    ]:
+        refused = await client.post(f"/v1/prices/import{param}", headers=bearer(key), content=body)
+        assert refused.status_code == 400, body
+        assert field in refused.json()["error"]["details"]["fields"]
+    prices = await client.get("/v1/prices", headers=bearer(key), params={"provider": "openai"})
+    assert "ft:house" not in {price["model"] for price in prices.json()["prices"]}
+
+    answer = await client.post(
+        "/v1/prices/import", headers=bearer(key), json={"ft:house": entry, "bad": {"mode": "chat"}}
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "dry_run": False,
+        "imported": [{"provider": "openai", "model": "ft:house"}],
+        "skipped": {"bad": "no provider or no per-token input and output cost"},
+        "repriced": 0,
+    }
+    prices = await client.get("/v1/prices", headers=bearer(key), params={"provider": "openai"})
+    [house] = [price for price in prices.json()["prices"] if price["model"] == "ft:house"]
+    assert (house["input"], house["output"], house["origin"]) == ("0.4", "1.6", "override")

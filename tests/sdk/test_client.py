@@ -68,8 +68,9 @@ async def test_the_documented_example_works_as_written(server: str, make_key: Ke
     # command-r-plus: $2.50 per 1M input, $10 per 1M output
     assert tracked.cost == Decimal("0.00825")
     assert tracked.pricing_status == "priced"
-    assert tracked.data["team_id"] == "team_123"
-    assert groups == [meterr.sdk.CostGroup("cohere", Decimal("0.00825"), 1650)]
+    assert tracked.team_id == "team_123"
+    assert tracked.metadata == {"team_id": "team_123", "feature": "summaries"}
+    assert groups == [meterr.sdk.CostGroup(key="cohere", total=Decimal("0.00825"), tokens=1650)]
 
 
 async def test_the_async_client_reads_its_key_and_url_from_the_environment(
@@ -83,7 +84,7 @@ async def test_the_async_client_reads_its_key_and_url_from_the_environment(
         again = await client.track_usage("openai", "gpt-4o", 1000, 100, event_id="call-1")
         usage = await client.usage()
     assert (first.replayed, again.replayed) == (False, True)
-    assert usage["requests"] == 1, "a resent event counts once"
+    assert usage.requests == 1, "a resent event counts once"
 
 
 async def test_api_errors_raise_typed_exceptions_with_the_apis_details(
@@ -119,9 +120,15 @@ class Flaky:
                 status_code=status,
                 headers=headers,
             )
-        return JSONResponse(
-            {**body, "id": "evt_1", "cost": 0.01, "pricing_status": "priced"}, status_code=201
-        )
+        stored = {
+            **body,
+            "id": "evt_1",
+            "timestamp": "2026-01-05T10:00:00Z",
+            "cost": 0.01,
+            "pricing_status": "priced",
+            "replayed": False,
+        }
+        return JSONResponse(stored, status_code=201)
 
 
 async def test_retries_keep_the_same_event_id_so_a_retry_never_counts_twice() -> None:
@@ -200,7 +207,7 @@ async def test_background_tracking_survives_meterr_going_down_and_coming_back(
         await service.start()
         usage = await reader.usage()
         await service.stop()
-    assert usage["requests"] == 25, "every event once, none lost, none twice"
+    assert usage.requests == 25, "every event once, none lost, none twice"
 
 
 def test_a_full_buffer_drops_the_oldest_and_says_how_many() -> None:

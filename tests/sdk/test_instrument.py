@@ -126,11 +126,9 @@ async def server(settings: Settings, store: Store) -> AsyncIterator[str]:
         yield url
 
 
-async def tracked(server: str, key: str) -> list[dict[str, Any]]:
+async def tracked(server: str, key: str) -> list[meterr.sdk.UsageEvent]:
     async with meterr.AsyncClient(api_key=key, base_url=server) as reader:
-        history = await reader.history()
-    events: list[dict[str, Any]] = history["events"]
-    return events
+        return await reader.events()
 
 
 async def test_openai_calls_are_tracked_sync_async_and_streamed(
@@ -169,17 +167,17 @@ async def test_openai_calls_are_tracked_sync_async_and_streamed(
     await asyncio.to_thread(meter.batcher.flush)
     events = await tracked(server, key)
     await asyncio.to_thread(meter.close)
-    by_model: dict[str, list[dict[str, Any]]] = {}
+    by_model: dict[str, list[meterr.sdk.UsageEvent]] = {}
     for event in events:
-        by_model.setdefault(event["model"], []).append(event)
+        by_model.setdefault(event.model, []).append(event)
     full = by_model["gpt-4o-2024-08-06"]
     assert len(full) == 2
-    assert {(e["input_tokens"], e["cached_input_tokens"], e["output_tokens"]) for e in full} == {
+    assert {(e.input_tokens, e.cached_input_tokens, e.output_tokens) for e in full} == {
         (1000, 400, 200)
     }
-    assert {e["team_id"] for e in full} == {"t1", None}
+    assert {e.team_id for e in full} == {"t1", None}
     [streamed] = by_model["gpt-4o-mini"]
-    assert (streamed["input_tokens"], streamed["output_tokens"]) == (50, 5)
+    assert (streamed.input_tokens, streamed.output_tokens) == (50, 5)
 
 
 async def test_anthropic_calls_are_tracked_with_their_cache_tokens_added_back(
@@ -206,12 +204,12 @@ async def test_anthropic_calls_are_tracked_with_their_cache_tokens_added_back(
     await asyncio.to_thread(meter.batcher.flush)
     events = await tracked(server, key)
     await asyncio.to_thread(meter.close)
-    assert sorted((e["input_tokens"], e["cached_input_tokens"], e["cache_write_tokens"],
-                   e["output_tokens"]) for e in events) == [
+    assert sorted((e.input_tokens, e.cached_input_tokens, e.cache_write_tokens,
+                   e.output_tokens) for e in events) == [
         (1000, 800, 100, 20),
         (1000, 800, 100, 42),
     ]  # fmt: skip
-    assert {e["provider"] for e in events} == {"anthropic"}
+    assert {e.provider for e in events} == {"anthropic"}
 
 
 def test_only_known_clients_are_instrumented() -> None:
