@@ -62,6 +62,15 @@ def settings(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
 
 
 @pytest.fixture(scope="module")
+async def server(settings: Settings, store: Store) -> AsyncIterator[str]:
+    """Meterr behind a real uvicorn server on the test store, one per test module."""
+    from tests.servers import serving  # it imports this module
+
+    async with serving(create_app(settings, store=store)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 async def client(settings: Settings, store: Store) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client speaking to the app over ASGI, lifespan included."""
     app = create_app(settings, store=store)

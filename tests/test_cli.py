@@ -18,7 +18,7 @@ from meterr.config import Settings
 from meterr.resolvers import create_key
 from meterr.store import Store
 from tests.conftest import bearer
-from tests.sdk.test_client import serving
+from tests.servers import serving
 
 
 async def meterr(store: Store, mongodb_url: str, *args: str) -> tuple[int, str, str]:

@@ -4,27 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from meterr.app import create_app
-from meterr.config import Settings
-from meterr.store import Store
 from tests.conftest import KeyFactory, bearer
-from tests.sdk.test_client import serving
-
-
-@pytest.fixture(scope="module")
-async def server(settings: Settings, store: Store) -> AsyncIterator[str]:
-    async with serving(create_app(settings, store=store)) as url:
-        yield url
 
 
 def export_spans(url: str, key: str, spans: list[dict[str, Any]]) -> None:

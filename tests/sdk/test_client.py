@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -21,31 +19,8 @@ from meterr.config import Settings
 from meterr.sdk import AuthenticationError, InvalidRequestError, RateLimitedError
 from meterr.store import Store
 from tests.conftest import KeyFactory, eventually
+from tests.servers import serving
 from tests.test_serve import free_port
-
-
-@asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return server.started
-
-    await eventually(started)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-@pytest.fixture(scope="module")
-async def server(settings: Settings, store: Store) -> AsyncIterator[str]:
-    async with serving(create_app(settings, store=store)) as url:
-        yield url
 
 
 async def test_the_documented_example_works_as_written(server: str, make_key: KeyFactory) -> None:

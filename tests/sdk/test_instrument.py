@@ -17,11 +17,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 import meterr
-from meterr.app import create_app
-from meterr.config import Settings
-from meterr.store import Store
 from tests.conftest import KeyFactory
-from tests.sdk.test_client import serving
+from tests.servers import serving
 
 COMPLETION = {
     "id": "chatcmpl-1",
@@ -117,12 +114,6 @@ async def providers() -> AsyncIterator[str]:
         ]
     )
     async with serving(app) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-async def server(settings: Settings, store: Store) -> AsyncIterator[str]:
-    async with serving(create_app(settings, store=store)) as url:
         yield url
 
 

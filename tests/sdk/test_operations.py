@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -24,13 +23,7 @@ from meterr.store import Store
 from tests.api.test_imports import DAY1, FakeProviders, openai_bucket
 from tests.api.test_webhooks import Receiver, webhook_settings
 from tests.conftest import KeyFactory, eventually
-from tests.sdk.test_client import serving
-
-
-@pytest.fixture(scope="module")
-async def server(settings: Settings, store: Store) -> AsyncIterator[str]:
-    async with serving(create_app(settings, store=store)) as url:
-        yield url
+from tests.servers import serving
 
 
 async def test_teams_budgets_and_reservations(server: str, make_key: KeyFactory) -> None:
