@@ -49,7 +49,9 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
     @asynccontextmanager
     async def running(app: Starlette, opened: Store, bus: EventBus) -> AsyncIterator[None]:
         """The store's background work and the webhook dispatcher, for the app's lifetime."""
-        services = Services(settings, opened, load_catalogue(), bus, metrics=metrics)
+        services = Services(
+            settings, opened, load_catalogue(settings.catalogue), bus, metrics=metrics
+        )
         metrics.count_subscriptions(lambda: bus.feed_count)
         dispatcher = WebhookDispatcher(
             opened.webhooks,

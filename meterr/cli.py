@@ -14,7 +14,8 @@ import uvicorn
 
 from meterr.app import create_app
 from meterr.auth import Role, Tier
-from meterr.cli_data import export_command, forecast, import_command, prices, rollups
+from meterr.cli_data import export_command, forecast, import_command, rollups
+from meterr.cli_prices import prices
 from meterr.cli_support import data_dir_option, run, settings_for
 from meterr.logs import configure_logging
 from meterr.resolvers import (

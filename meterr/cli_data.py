@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -19,25 +17,20 @@ from meterr.cli_support import (
     store_or_server,
 )
 from meterr.domain import UsageFilter
-from meterr.pricing import load_catalogue, nano_to_usd
 from meterr.resolvers import (
     MAX_PAGE,
     Backtest,
     CostGroup,
-    RepriceInput,
     RequestContext,
     TimeRange,
     cost_groups,
     event_json,
     forecast_backtest,
-    import_litellm_prices,
     import_usage,
     list_events,
-    list_prices,
     parse_group_by,
     parse_time_range,
     rebuild_rollups,
-    reprice,
     usd,
 )
 from meterr.sdk import AsyncClient, InvalidRequestError
@@ -53,90 +46,12 @@ from meterr.usage_files import (
     write_rows,
 )
 
-__all__ = ["export_command", "forecast", "import_command", "prices", "rollups"]
-
-
-_RepriceLine = tuple[str, str, int, int, Decimal, Decimal]
-
-
-@click.group()
-def prices() -> None:
-    """Price catalogue and repricing."""
-
-
-@prices.command("reprice")
-@click.option("--org", "org_name", default=None, help="On the store: the organization.")
-@click.option("--from", "start_date", default=None, help="YYYY-MM-DD or RFC 3339.")
-@click.option("--to", "end_date", default=None, help="YYYY-MM-DD (inclusive) or RFC 3339.")
-@click.option("--provider", default=None)
-@click.option("--model", default=None)
-@click.option("--unpriced-only", is_flag=True, help="Only events stored without a price.")
-@click.option("--dry-run", is_flag=True, help="Show the difference, change nothing.")
-@remote_options
-@data_dir_option
-def prices_reprice(
-    org_name: str | None,
-    start_date: str | None,
-    end_date: str | None,
-    provider: str | None,
-    model: str | None,
-    unpriced_only: bool,
-    dry_run: bool,
-    url: str | None,
-    api_key: str | None,
-    data_dir: Path | None,
-) -> None:
-    """Reprice stored events with the catalogue and overrides in force now."""
-    scope = {
-        "start_date": start_date,
-        "end_date": end_date,
-        "provider": provider,
-        "model": model,
-        "unpriced_only": unpriced_only,
-    }
-
-    async def work() -> tuple[bool, int, list[_RepriceLine]]:
-        async with store_or_server(settings_for(data_dir), org_name, url, api_key) as target:
-            if isinstance(target, AsyncClient):
-                answer = await target.reprice(dry_run=dry_run, **scope)
-                return (
-                    answer.applied,
-                    answer.changed,
-                    [
-                        (m.provider, m.model, m.events, m.changed, m.old_cost, m.new_cost)
-                        for m in answer.models
-                    ],
-                )
-            report = await reprice(target, RepriceInput(**scope, dry_run=dry_run))
-            return (
-                report.applied,
-                report.changed,
-                [
-                    (
-                        line.provider,
-                        line.model,
-                        line.events,
-                        line.changed,
-                        nano_to_usd(line.old_cost_nano),
-                        nano_to_usd(line.new_cost_nano),
-                    )
-                    for line in report.lines
-                ],
-            )
-
-    applied, changed, lines = run(work)
-    click.echo("provider\tmodel\tevents\tchanged\told_cost\tnew_cost")
-    for provider_name, model_name, events, changed_events, old, new in lines:
-        click.echo(
-            f"{provider_name}\t{model_name}\t{events}\t{changed_events}\t{old:.6f}\t{new:.6f}"
-        )
-    verb = "repriced" if applied else "would reprice (dry run)"
-    click.echo(f"{verb} {changed} events")
+__all__ = ["export_command", "forecast", "import_command", "rollups"]
 
 
 @click.group()
 def rollups() -> None:
-    """Hourly rollups."""
+    """Hourly rollups: rebuilt from the raw events, with the drift reported."""
 
 
 @rollups.command("rebuild")
@@ -162,7 +77,7 @@ def rollups_rebuild(org_name: str | None, data_dir: Path | None) -> None:
 
 @click.group()
 def forecast() -> None:
-    """Cost forecasts."""
+    """Cost forecasts: how far to trust them."""
 
 
 @forecast.command("backtest")
@@ -334,105 +249,3 @@ async def _stored_events(ctx: RequestContext, time_range: TimeRange) -> list[dic
         cursor = page.next_cursor
         if cursor is None:
             return events
-
-
-@prices.command("list")
-@click.option("--org", "org_name", default=None, help="On the store: whose prices.")
-@click.option("--provider", default=None)
-@remote_options
-@data_dir_option
-def prices_list(
-    org_name: str | None,
-    provider: str | None,
-    url: str | None,
-    api_key: str | None,
-    data_dir: Path | None,
-) -> None:
-    """Prices in force now, the catalogue's and the organization's own, USD per 1M tokens:
-    input, output, cached input, cache write."""
-
-    async def work() -> list[tuple[object, ...]]:
-        async with store_or_server(settings_for(data_dir), org_name, url, api_key) as target:
-            if isinstance(target, AsyncClient):
-                return [
-                    (
-                        p.provider,
-                        p.model,
-                        p.input,
-                        p.output,
-                        p.cached_input,
-                        p.cache_write,
-                        p.origin,
-                    )
-                    for p in await target.prices(provider)
-                ]
-            return [
-                (
-                    price.provider,
-                    price.model,
-                    price.rates.input,
-                    price.rates.output,
-                    price.rates.effective_cached_input,
-                    price.rates.effective_cache_write,
-                    price.origin,
-                )
-                for price in await list_prices(target, provider=provider)
-            ]
-
-    click.echo("provider\tmodel\tinput\toutput\tcached_input\tcache_write\torigin")
-    for row in run(work):
-        click.echo("\t".join(map(str, row)))
-
-
-@prices.command("show")
-@click.argument("model")
-@click.option("--provider", required=True)
-def prices_show(model: str, provider: str) -> None:
-    """Every catalogue price of a model, oldest first, with its date and source."""
-    catalogue = load_catalogue()
-    versions = catalogue.history(provider, model)
-    if not versions:
-        raise click.ClickException(f"The catalogue has no price for {provider} {model}.")
-    for price in versions:
-        rates = price.rates
-        click.echo(
-            f"from {price.effective_from.date()}: input {rates.input}, output {rates.output}, "
-            f"cached input {rates.effective_cached_input} USD per 1M tokens "
-            f"(source: {price.source})"
-        )
-
-
-@prices.command("import")
-@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--org", "org_name", default=None, help="On the store: the organization.")
-@click.option("--dry-run", is_flag=True, help="Say what would be imported, change nothing.")
-@remote_options
-@data_dir_option
-def prices_import(
-    path: Path,
-    org_name: str | None,
-    dry_run: bool,
-    url: str | None,
-    api_key: str | None,
-    data_dir: Path | None,
-) -> None:
-    """Import a LiteLLM model_prices JSON file as the organization's prices; events stored
-    without a price are priced with them."""
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise click.ClickException(f"{path} is not JSON: {exc.msg}") from None
-
-    async def work() -> tuple[int, dict[str, str]]:
-        async with store_or_server(settings_for(data_dir), org_name, url, api_key) as target:
-            if isinstance(target, AsyncClient):
-                answer = await target.import_prices(document, dry_run=dry_run)
-                return len(answer.imported), answer.skipped
-            report = await import_litellm_prices(target, document, dry_run=dry_run)
-            return len(report.imported), report.skipped
-
-    imported, skipped = run(work)
-    verb = "would import" if dry_run else "imported"
-    click.echo(f"{verb} {imported} prices, skipped {len(skipped)}")
-    for name, why in sorted(skipped.items()):
-        click.echo(f"skipped {name}: {why}")

@@ -70,7 +70,9 @@ async def operator(
     await bus.connect()
     try:
         principal = Principal(org.id, org.name, org.tier, "cli", Role.ADMIN)
-        yield RequestContext(principal, Services(settings, store, load_catalogue(), bus))
+        yield RequestContext(
+            principal, Services(settings, store, load_catalogue(settings.catalogue), bus)
+        )
     finally:
         await bus.disconnect()
 

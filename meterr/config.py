@@ -60,6 +60,11 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds after which an undelivered notification is given up.",
     )
+    catalogue: Path | None = Field(
+        default=None,
+        description="A price catalogue file to use instead of the one shipped with Meterr "
+        "(written by `meterr prices import --catalogue`).",
+    )
     openai_api_base: str = Field(
         default="https://api.openai.com", description="Where OpenAI's usage API answers."
     )

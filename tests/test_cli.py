@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from meterr.app import create_app
 from meterr.auth import Tier
@@ -374,3 +375,58 @@ async def test_the_data_commands_answer_the_same_from_the_store_and_a_running_se
     assert [day["group"] for day in days] == [
         str(today - timedelta(days=back)) for back in range(14, 0, -1)
     ]
+
+
+async def test_a_catalogue_update_is_written_shown_and_priced_with(
+    store: Store,
+    settings: Settings,
+    mongodb_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    prices_file = tmp_path / "model_prices.json"
+    prices_file.write_text(
+        json.dumps(
+            {
+                "gpt-4o": {
+                    "litellm_provider": "openai",
+                    "mode": "chat",
+                    "input_cost_per_token": 2e-06,
+                    "output_cost_per_token": 8e-06,
+                },
+                "dall-e-3": {"litellm_provider": "openai", "mode": "image_generation"},
+            }
+        )
+    )
+    catalogue = tmp_path / "catalogue.json"
+    starts = datetime.now(UTC).date() - timedelta(days=1)
+    update = ("prices", "import", str(prices_file), "--catalogue", "--effective-from", str(starts))
+    code, out, err = await meterr(store, mongodb_url, *update, "--output", str(catalogue))
+    assert code == 0, err
+    assert "0 models added, 1 prices changed, 0 unchanged, 1 skipped" in out
+    assert f"changed openai/gpt-4o from {starts}" in out
+    code, _, err = await meterr(store, mongodb_url, *update, "--org", "acme")
+    assert (code, "no --org or --url" in err) == (2, True)
+
+    monkeypatch.setenv("METERR_CATALOGUE", str(catalogue))
+    code, out, _ = await meterr(
+        store, mongodb_url, "prices", "show", "gpt-4o", "--provider", "openai"
+    )
+    assert "from 2024-10-02: input 2.50, output 10.00" in out, "history is kept"
+    assert f"from {starts}: input 2, output 8, cached input 1.25" in out
+    code, out, _ = await meterr(store, mongodb_url, *update)
+    assert "0 prices changed, 1 unchanged" in out, "METERR_CATALOGUE is the catalogue updated"
+
+    key = (await create_key(store, org_name="catalogue-co")).key
+    async with (
+        serving(
+            create_app(settings.model_copy(update={"catalogue": catalogue}), store=store)
+        ) as url,
+        httpx.AsyncClient(base_url=url, headers=bearer(key)) as http,
+    ):
+        event = {"provider": "openai", "model": "gpt-4o", "input_tokens": 1_000_000}
+        before = f"{starts - timedelta(days=1)}T12:00:00Z"
+        old = await http.post("/v1/track", json={**event, "timestamp": before})
+        new = await http.post("/v1/track", json={**event, "timestamp": f"{starts}T00:00:00Z"})
+    assert (old.status_code, new.status_code) == (201, 201), new.text
+    assert (old.json()["cost"], new.json()["cost"]) == (2.5, 2.0)

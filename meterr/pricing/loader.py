@@ -9,6 +9,8 @@ from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
+from typing import Any
 
 from meterr.pricing.catalogue import Catalogue
 from meterr.pricing.prices import LongContextTier, ModelPrice, Rates
@@ -183,8 +185,21 @@ def parse_catalogue(data: object) -> Catalogue:
         raise _fail("consistency", str(error)) from error
 
 
+def catalogue_document(path: Path | None = None) -> Any:
+    """The catalogue's JSON: the file at `path`, else the one shipped with meterr."""
+    if path is None:
+        text = files("meterr.pricing").joinpath(CATALOGUE_RESOURCE).read_text(encoding="utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    return json.loads(text)
+
+
 @cache
-def load_catalogue() -> Catalogue:
-    """The catalogue shipped with meterr; parsed once, since it never changes at runtime."""
-    text = files("meterr.pricing").joinpath(CATALOGUE_RESOURCE).read_text(encoding="utf-8")
-    return parse_catalogue(json.loads(text))
+def load_catalogue(path: Path | None = None) -> Catalogue:
+    """The catalogue at `path` (METERR_CATALOGUE), else the one shipped with meterr; parsed
+    once, since it does not change while Meterr runs. Raises ValueError naming any defect."""
+    try:
+        document = catalogue_document(path)
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ValueError(f"catalogue: {path}: {exc}") from None
+    return parse_catalogue(document)
