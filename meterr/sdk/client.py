@@ -10,7 +10,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Literal, TypeVar, overload
 
@@ -71,11 +71,38 @@ class _Base:
         key = api_key or os.environ.get("METERR_API_KEY")
         if not key:
             raise ValueError("An API key is needed: pass api_key= or set METERR_API_KEY.")
+        self._api_key = key
         self._headers = {"Authorization": f"Bearer {key}", "User-Agent": "meterr-python"}
         root = (base_url or os.environ.get("METERR_BASE_URL") or DEFAULT_BASE_URL).rstrip("/")
         self.base_url = root if root.endswith("/v1") else f"{root}/v1"
         self.max_retries = max_retries
         self.backoff = backoff
+        self._batcher: EventBatcher | None = None
+        self._batcher_lock = threading.Lock()
+
+    def _background_sender(self) -> Callable[[list[dict[str, Any]]], None]:
+        raise NotImplementedError
+
+    @property
+    def batcher(self) -> EventBatcher:
+        """The background sender of `track_usage(..., background=True)`, made on first use."""
+        with self._batcher_lock:
+            if self._batcher is None:
+                self._batcher = EventBatcher(self._background_sender())
+            return self._batcher
+
+    def queue_usage(
+        self,
+        provider: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int = 0,
+        **fields: Any,
+    ) -> None:
+        """Queue one call's usage for the background sender and return at once; the same
+        as `track_usage(..., background=True)`, callable from sync and async code alike."""
+        body = calls.event_body(provider, model, input_tokens, output_tokens, fields)
+        self.batcher.add(json.loads(json.dumps(body, default=calls.encode)))
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         """Seconds before the next attempt: Retry-After when the server says so (within
@@ -121,19 +148,12 @@ class Client(_Base):
     ) -> None:
         super().__init__(api_key, base_url, max_retries, backoff)
         self._http = httpx.Client(base_url=self.base_url, headers=self._headers, timeout=timeout)
-        self._batcher: EventBatcher | None = None
-        self._batcher_lock = threading.Lock()
 
-    @property
-    def batcher(self) -> EventBatcher:
-        """The background sender of `track_usage(..., background=True)`, made on first use."""
-        with self._batcher_lock:
-            if self._batcher is None:
-                self._batcher = EventBatcher(self._send_batch)
-            return self._batcher
+    def _background_sender(self) -> Callable[[list[dict[str, Any]]], None]:
+        def send(events: list[dict[str, Any]]) -> None:
+            self.request("POST", "/track", json={"events": events})
 
-    def _send_batch(self, events: list[dict[str, Any]]) -> None:
-        self.request("POST", "/track", json={"events": events})
+        return send
 
     def __enter__(self) -> Client:
         return self
@@ -219,10 +239,10 @@ class Client(_Base):
         """Record one call: endpoint, metadata, team_id, user_id, timestamp, cached_input_tokens,
         cache_write_tokens, reasoning_tokens, event_id and reservation_id as keywords. With
         `background=True` it is queued and sent in a batch; the call returns at once."""
-        body = calls.event_body(provider, model, input_tokens, output_tokens, fields)
         if background:
-            self.batcher.add(json.loads(json.dumps(body, default=calls.encode)))
+            self.queue_usage(provider, model, input_tokens, output_tokens, **fields)
             return None
+        body = calls.event_body(provider, model, input_tokens, output_tokens, fields)
         return self._run(calls.track(body))
 
     def track_batch(self, events: list[Mapping[str, Any]]) -> TrackedBatch:
@@ -468,9 +488,22 @@ class AsyncClient(_Base):
         backoff: float = 0.5,
     ) -> None:
         super().__init__(api_key, base_url, max_retries, backoff)
+        self._timeout = timeout
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=self._headers, timeout=timeout
         )
+        self._sender: Client | None = None
+
+    def _background_sender(self) -> Callable[[list[dict[str, Any]]], None]:
+        """The batcher sends from a thread of its own, so with a blocking client."""
+        self._sender = Client(
+            self._api_key,
+            self.base_url,
+            timeout=self._timeout,
+            max_retries=self.max_retries,
+            backoff=self.backoff,
+        )
+        return self._sender._background_sender()
 
     async def __aenter__(self) -> AsyncClient:
         return self
@@ -479,6 +512,11 @@ class AsyncClient(_Base):
         await self.aclose()
 
     async def aclose(self) -> None:
+        """Send what background tracking still holds, then close the connections."""
+        if self._batcher is not None:
+            await asyncio.to_thread(self._batcher.close)
+        if self._sender is not None:
+            await asyncio.to_thread(self._sender.close)
         await self._http.aclose()
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -515,14 +553,43 @@ class AsyncClient(_Base):
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
+    @overload
+    async def track_usage(
+        self,
+        provider: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int = ...,
+        *,
+        background: Literal[False] = ...,
+        **fields: Any,
+    ) -> TrackedEvent: ...
+
+    @overload
+    async def track_usage(
+        self,
+        provider: str,
+        model: str,
+        input_tokens: int,
+        output_tokens: int = ...,
+        *,
+        background: Literal[True],
+        **fields: Any,
+    ) -> None: ...
+
     async def track_usage(
         self,
         provider: str,
         model: str,
         input_tokens: int,
         output_tokens: int = 0,
+        *,
+        background: bool = False,
         **fields: Any,
-    ) -> TrackedEvent:
+    ) -> TrackedEvent | None:
+        if background:
+            self.queue_usage(provider, model, input_tokens, output_tokens, **fields)
+            return None
         body = calls.event_body(provider, model, input_tokens, output_tokens, fields)
         return await self._run(calls.track(body))
 

@@ -8,7 +8,7 @@ import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
-from meterr.sdk.client import Client
+from meterr.sdk.client import AsyncClient, Client
 
 __all__ = ["instrument"]
 
@@ -59,7 +59,9 @@ def _anthropic_usage(usage: Any, output_tokens: int | None = None) -> Usage | No
 
 
 class _Tracker:
-    def __init__(self, meterr: Client, provider: str, endpoint: str, defaults: dict[str, Any]):
+    def __init__(
+        self, meterr: Client | AsyncClient, provider: str, endpoint: str, defaults: dict[str, Any]
+    ):
         self.meterr = meterr
         self.provider = provider
         self.endpoint = endpoint
@@ -72,13 +74,8 @@ class _Tracker:
             )
             return
         try:
-            self.meterr.track_usage(
-                self.provider,
-                model,
-                endpoint=self.endpoint,
-                background=True,
-                **usage,
-                **self.defaults,
+            self.meterr.queue_usage(
+                self.provider, model, endpoint=self.endpoint, **usage, **self.defaults
             )
         except Exception:  # tracking must never break the caller's call
             log.exception("Meterr could not queue a usage event.")
@@ -166,12 +163,13 @@ def _wrap(
     resource.create = create
 
 
-def instrument(client: Any, meterr: Client | None = None, **defaults: Any) -> Any:
+def instrument(client: Any, meterr: Client | AsyncClient | None = None, **defaults: Any) -> Any:
     """Track every call of an `openai.OpenAI`/`AsyncOpenAI` (or Azure) or
-    `anthropic.Anthropic`/`AsyncAnthropic` client through `meterr` (default: a Client from
-    METERR_API_KEY and METERR_BASE_URL). `defaults` (team_id, user_id, metadata...) go with
-    every event. Streams are tracked when they end; an OpenAI stream reports usage only when
-    asked with `stream_options={"include_usage": True}`. Returns the client."""
+    `anthropic.Anthropic`/`AsyncAnthropic` client through `meterr`, a Client or AsyncClient
+    (default: a Client from METERR_API_KEY and METERR_BASE_URL), in the background.
+    `defaults` (team_id, user_id, metadata...) go with every event. Streams are tracked when
+    they end; an OpenAI stream reports usage only when asked with
+    `stream_options={"include_usage": True}`. Returns the client."""
     meterr = meterr or Client()
     kind = type(client).__name__
     is_async = kind.startswith("Async")

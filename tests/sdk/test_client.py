@@ -185,6 +185,30 @@ async def test_background_tracking_survives_meterr_going_down_and_coming_back(
     assert usage.requests == 25, "every event once, none lost, none twice"
 
 
+async def test_async_background_tracking_waits_for_nothing_and_is_flushed_on_close(
+    settings: Settings, store: Store, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    service = Restartable(create_app(settings, store=store))
+    await service.start()
+    await service.stop()
+    client = meterr.AsyncClient(api_key=key, base_url=service.url, max_retries=0)
+    for i in range(10):
+        assert (
+            await client.track_usage("anthropic", "claude-3-haiku", 10 + i, background=True) is None
+        )
+    assert client.batcher.pending == 10, "queued while Meterr is down"
+    await service.start()
+    try:
+        await client.aclose()
+        assert (client.batcher.pending, client.batcher.dropped) == (0, 0)
+        async with meterr.AsyncClient(api_key=key, base_url=service.url) as reader:
+            usage = await reader.usage()
+    finally:
+        await service.stop()
+    assert (usage.requests, usage.input_tokens) == (10, sum(range(10, 20)))
+
+
 def test_a_full_buffer_drops_the_oldest_and_says_how_many() -> None:
     sent: list[list[dict[str, Any]]] = []
 

@@ -175,7 +175,7 @@ async def test_anthropic_calls_are_tracked_with_their_cache_tokens_added_back(
     server: str, providers: str, make_key: KeyFactory
 ) -> None:
     key = await make_key()
-    meter = meterr.Client(api_key=key, base_url=server)
+    meter = meterr.AsyncClient(api_key=key, base_url=server)  # an async app's own client
     client = meterr.instrument(
         anthropic.AsyncAnthropic(api_key="sk-ant", base_url=providers), meter
     )
@@ -192,9 +192,8 @@ async def test_anthropic_calls_are_tracked_with_their_cache_tokens_added_back(
     kinds = [event.type async for event in stream]
     assert kinds[0] == "message_start"
     await client.close()
-    await asyncio.to_thread(meter.batcher.flush)
+    await meter.aclose()
     events = await tracked(server, key)
-    await asyncio.to_thread(meter.close)
     assert sorted((e.input_tokens, e.cached_input_tokens, e.cache_write_tokens,
                    e.output_tokens) for e in events) == [
         (1000, 800, 100, 20),
