@@ -1,53 +1,33 @@
 """meterr.Client and meterr.AsyncClient: the /v1 API over httpx, with retries that never
-count an event twice. Both send the operations of `meterr.sdk.calls` and answer with the
-typed objects of `meterr.sdk.models`."""
+count an event twice. Both offer every operation of `meterr.sdk.operations` as a method, and
+answer with the typed objects of `meterr.sdk.models`."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import inspect
 import json
 import os
 import random
+import re
 import threading
 import time
-from collections.abc import Callable, Mapping
-from decimal import Decimal
-from typing import Any, Literal, TypeVar, overload
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
 import httpx
 
-from meterr.sdk import calls
+from meterr.sdk import operations
 from meterr.sdk.batching import EventBatcher
-from meterr.sdk.calls import Call, Day, Flow
+from meterr.sdk.calls import Call, Flow, encode, event_body, one
 from meterr.sdk.errors import MeterrConnectionError, error_from
-from meterr.sdk.models import (
-    Backtest,
-    Budget,
-    BudgetCheck,
-    Connection,
-    CostForecast,
-    CostGroup,
-    Delivery,
-    EventPage,
-    Invitation,
-    Membership,
-    Price,
-    PriceImport,
-    Provider,
-    RepriceReport,
-    Reservation,
-    SyncReport,
-    Team,
-    TrackedBatch,
-    TrackedEvent,
-    UsageEvent,
-    UsageSummary,
-    Webhook,
-)
+from meterr.sdk.models import TrackedEvent
 
 __all__ = ["AsyncClient", "Client"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -55,9 +35,40 @@ _RETRIED_ERRORS = (httpx.TransportError,)
 _JSON = {"Content-Type": "application/json"}
 
 
-def _arguments(values: dict[str, Any]) -> dict[str, Any]:
-    """A method's arguments, as `locals()` holds them at its start, without `self`."""
-    return {name: value for name, value in values.items() if name != "self"}
+def _method_signature(operation: Callable[..., Any]) -> inspect.Signature:
+    """The operation's signature as its method's: `self` first, answering what it reads."""
+    signature = inspect.signature(operation)
+    answer = re.sub(r"^(?:Call|Flow)\[(.*)\]$", r"\1", str(signature.return_annotation))
+    this = inspect.Parameter("self", inspect.Parameter.POSITIONAL_ONLY)
+    return signature.replace(
+        parameters=[this, *signature.parameters.values()], return_annotation=answer
+    )
+
+
+def _blocking(
+    operation: Callable[P, Call[T] | Flow[T]],
+) -> Callable[Concatenate[Client, P], T]:
+    """The operation as a method of Client: sent, and its answer returned."""
+
+    @functools.wraps(operation)
+    def method(self: Client, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return self._run(operation(*args, **kwargs))
+
+    method.__signature__ = _method_signature(operation)  # type: ignore[attr-defined]
+    return method
+
+
+def _awaited(
+    operation: Callable[P, Call[T] | Flow[T]],
+) -> Callable[Concatenate[AsyncClient, P], Coroutine[Any, Any, T]]:
+    """The operation as a method of AsyncClient: sent, and its answer awaited."""
+
+    @functools.wraps(operation)
+    async def method(self: AsyncClient, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self._run(operation(*args, **kwargs))
+
+    method.__signature__ = _method_signature(operation)  # type: ignore[attr-defined]
+    return method
 
 
 class _Base:
@@ -101,8 +112,8 @@ class _Base:
     ) -> None:
         """Queue one call's usage for the background sender and return at once; the same
         as `track_usage(..., background=True)`, callable from sync and async code alike."""
-        body = calls.event_body(provider, model, input_tokens, output_tokens, fields)
-        self.batcher.add(json.loads(json.dumps(body, default=calls.encode)))
+        body = event_body(provider, model, input_tokens, output_tokens, fields)
+        self.batcher.add(json.loads(json.dumps(body, default=encode)))
 
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         """Seconds before the next attempt: Retry-After when the server says so (within
@@ -186,7 +197,7 @@ class Client(_Base):
         """Any /v1 call (httpx keywords: params, json...), retried; its JSON answer."""
         return self._json(self._send(method, path, **kwargs))
 
-    def _run(self, call: Call[T]) -> T:
+    def _call(self, call: Call[T]) -> T:
         content = call.content()
         headers = _JSON if content is not None else None
         response = self._send(
@@ -194,11 +205,14 @@ class Client(_Base):
         )
         return call.read(response.content)
 
-    def _drive(self, flow: Flow[T]) -> T:
+    def _run(self, work: Call[T] | Flow[T]) -> T:
+        """One call, or each call of a flow in turn with the answer to the one before."""
+        if isinstance(work, Call):
+            return self._call(work)
         try:
-            call = next(flow)
+            call = next(work)
             while True:
-                call = flow.send(self._run(call))
+                call = work.send(self._call(call))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -242,237 +256,57 @@ class Client(_Base):
         if background:
             self.queue_usage(provider, model, input_tokens, output_tokens, **fields)
             return None
-        body = calls.event_body(provider, model, input_tokens, output_tokens, fields)
-        return self._run(calls.track(body))
+        body = event_body(provider, model, input_tokens, output_tokens, fields)
+        return self._run(Call("POST", "/track", one(TrackedEvent), body=body))
 
-    def track_batch(self, events: list[Mapping[str, Any]]) -> TrackedBatch:
-        """Record up to 1,000 events at once, all or nothing."""
-        return self._run(calls.track_batch(events))
+    # usage
+    track_batch = _blocking(operations.track_batch)
+    event = _blocking(operations.event)
+    usage = _blocking(operations.usage)
+    history = _blocking(operations.history)
+    events = _blocking(operations.events)
+    costs = _blocking(operations.costs)
+    forecast = _blocking(operations.forecast)
+    backtest = _blocking(operations.backtest)
 
-    def event(self, event_id: str) -> UsageEvent:
-        """One stored event by its id."""
-        return self._run(calls.event(event_id))
+    # prices
+    prices = _blocking(operations.prices)
+    set_price = _blocking(operations.set_price)
+    reprice = _blocking(operations.reprice)
+    import_prices = _blocking(operations.import_prices)
 
-    def usage(
-        self,
-        *,
-        start_date: Day | None = None,
-        end_date: Day | None = None,
-        tz: str | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-    ) -> UsageSummary:
-        """Token and cost totals over a range (default: this month), and per provider."""
-        return self._run(calls.usage(_arguments(locals())))
+    # budgets
+    budgets = _blocking(operations.budgets)
+    budget = _blocking(operations.budget)
+    create_budget = _blocking(operations.create_budget)
+    update_budget = _blocking(operations.update_budget)
+    delete_budget = _blocking(operations.delete_budget)
+    check_budget = _blocking(operations.check_budget)
+    reserve = _blocking(operations.reserve)
 
-    def history(
-        self,
-        *,
-        start_date: Day | None = None,
-        end_date: Day | None = None,
-        tz: str | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-        interval: str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
-    ) -> EventPage:
-        """The series per `interval` (hour or day) and one page of events, newest first."""
-        return self._run(calls.history(_arguments(locals())))
+    # teams
+    teams = _blocking(operations.teams)
+    team = _blocking(operations.team)
+    create_team = _blocking(operations.create_team)
+    update_team = _blocking(operations.update_team)
+    delete_team = _blocking(operations.delete_team)
+    invite = _blocking(operations.invite)
+    remove_member = _blocking(operations.remove_member)
+    accept_invitation = _blocking(operations.accept_invitation)
 
-    def events(
-        self,
-        *,
-        start_date: Day | None = None,
-        end_date: Day | None = None,
-        tz: str | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-    ) -> list[UsageEvent]:
-        """Every event of the range, newest first, read page by page."""
-        return self._drive(calls.all_events(_arguments(locals())))
+    # providers
+    providers = _blocking(operations.providers)
+    connection = _blocking(operations.connection)
+    connect_provider = _blocking(operations.connect_provider)
+    disconnect_provider = _blocking(operations.disconnect_provider)
+    sync_provider = _blocking(operations.sync_provider)
 
-    def costs(
-        self,
-        *,
-        group_by: str | None = None,
-        start_date: Day | None = None,
-        end_date: Day | None = None,
-        tz: str | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-    ) -> list[CostGroup]:
-        """Cost per group: provider (default), model, team, user, endpoint, day..., or two
-        joined by a comma."""
-        return self._run(calls.costs(_arguments(locals())))
-
-    def forecast(
-        self,
-        *,
-        horizon: int | None = None,
-        group_by: str | None = None,
-        start_date: Day | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-    ) -> CostForecast:
-        """Daily cost for `horizon` days ahead with 80% and 95% intervals, and the month's
-        projected total."""
-        return self._run(calls.forecast(_arguments(locals())))
-
-    def backtest(self, days: int = 30) -> Backtest:
-        """How the forecast did on each of the last `days` days, from the days before."""
-        return self._run(calls.backtest(days))
-
-    def prices(self, provider: str | None = None) -> list[Price]:
-        """Prices in force now: the catalogue's, and the organization's own."""
-        return self._run(calls.prices(provider))
-
-    def set_price(
-        self,
-        provider: str,
-        model: str,
-        input: Decimal | str,
-        output: Decimal | str,
-        **rates: Any,
-    ) -> Price:
-        """An organization price (USD per 1M tokens); `cached_input`, `cache_write`,
-        `reasoning`, `effective_from`, `note` as keywords."""
-        body = {"provider": provider, "model": model, "input": input, "output": output}
-        return self._run(calls.set_price({**body, **rates}))
-
-    def reprice(self, *, dry_run: bool = False, **scope: Any) -> RepriceReport:
-        """Reprice stored events with the prices in force now; `start_date`, `end_date`,
-        `provider`, `model`, `unpriced_only` narrow it."""
-        return self._run(calls.reprice({**scope, "dry_run": dry_run}))
-
-    def import_prices(self, document: Mapping[str, Any], *, dry_run: bool = False) -> PriceImport:
-        """A LiteLLM model_prices document as the organization's prices."""
-        return self._run(calls.import_prices(document, dry_run))
-
-    def budgets(self) -> list[Budget]:
-        return self._run(calls.budgets())
-
-    def budget(self, budget_id: str) -> Budget:
-        return self._run(calls.budget(budget_id))
-
-    def create_budget(self, name: str, limit: Decimal | int | str, **fields: Any) -> Budget:
-        """`team_id`, `user_id`, `provider`, `model` or `api_key_id` (the scope; none: the
-        whole organization), `unit` ("usd" or "tokens"), `period`, `thresholds`, `action`
-        ("alert" or "block") and `timezone` as keywords."""
-        return self._run(calls.create_budget({"name": name, "limit": limit, **fields}))
-
-    def update_budget(self, budget_id: str, **changes: Any) -> Budget:
-        return self._run(calls.update_budget(budget_id, changes))
-
-    def delete_budget(self, budget_id: str) -> None:
-        return self._run(calls.delete_budget(budget_id))
-
-    def check_budget(self, **scope: Any) -> BudgetCheck:
-        """May a call go ahead? `team_id`, `user_id`, `provider`, `model`, `api_key_id`,
-        `estimated_cost` or `estimated_tokens`."""
-        return self._run(calls.check_budget(scope))
-
-    def reserve(self, **call: Any) -> Reservation:
-        """Reserve a call's estimated cost (`estimated_cost`) or tokens (`estimated_tokens`)
-        against every budget its scope falls under; settle it by passing `reservation_id`
-        to track_usage."""
-        return self._run(calls.reserve(call))
-
-    def teams(self) -> list[Team]:
-        """Every team, read page by page."""
-        return self._drive(calls.all_teams())
-
-    def team(self, team_id: str) -> Team:
-        return self._run(calls.team(team_id))
-
-    def create_team(self, name: str, description: str | None = None) -> Team:
-        return self._run(calls.create_team(name, description))
-
-    def update_team(self, team_id: str, **changes: Any) -> Team:
-        return self._run(calls.update_team(team_id, changes))
-
-    def delete_team(self, team_id: str) -> None:
-        """Delete a team; its usage is kept, shown as a deleted team's."""
-        return self._run(calls.delete_team(team_id))
-
-    def invite(self, team_id: str, email: str, role: str = "member") -> Invitation:
-        """Invite someone as admin, member or viewer; hand them the invitation's token."""
-        return self._run(calls.invite(team_id, email, role))
-
-    def remove_member(self, team_id: str, member_id: str) -> None:
-        return self._run(calls.remove_member(team_id, member_id))
-
-    def accept_invitation(self, token: str) -> Membership:
-        """Join with an invitation's token; the answer holds the new member's API key."""
-        return self._run(calls.accept_invitation(token))
-
-    def providers(self) -> list[Provider]:
-        """Every supported provider, its models and prices, and the organization's
-        connections to it."""
-        return self._run(calls.providers())
-
-    def connection(self, connection_id: str) -> Connection:
-        return self._run(calls.connection(connection_id))
-
-    def connect_provider(
-        self,
-        provider: str,
-        api_key: str,
-        *,
-        name: str | None = None,
-        mode: str | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> Connection:
-        """Connect a provider's admin key (stored encrypted) to import its usage (`mode`
-        "import", the default) or to check tracked usage against it ("reconcile");
-        `options` such as the organization or project ids."""
-        body = {
-            "provider": provider,
-            "name": name,
-            "api_key": api_key,
-            "mode": mode,
-            "options": options,
-        }
-        return self._run(calls.connect_provider(body))
-
-    def disconnect_provider(self, connection_id: str) -> None:
-        return self._run(calls.disconnect_provider(connection_id))
-
-    def sync_provider(self, connection_id: str, start_date: Day, end_date: Day) -> SyncReport:
-        """Import the provider's own usage for a range; what was imported before counts once."""
-        return self._run(calls.sync_provider(connection_id, start_date, end_date))
-
-    def webhooks(self) -> list[Webhook]:
-        return self._run(calls.webhooks())
-
-    def create_webhook(
-        self, url: str, events: list[str] | None = None, description: str | None = None
-    ) -> Webhook:
-        """An endpoint for `events` (default: all); keep the answer's `secret` to verify
-        signatures, it is not shown again."""
-        return self._run(calls.create_webhook(url, events, description))
-
-    def delete_webhook(self, webhook_id: str) -> None:
-        return self._run(calls.delete_webhook(webhook_id))
-
-    def deliveries(
-        self, webhook_id: str, *, limit: int = 50, before: str | None = None
-    ) -> list[Delivery]:
-        """An endpoint's deliveries, newest first, with every attempt."""
-        return self._run(calls.deliveries(webhook_id, limit, before))
-
-    def resend_delivery(self, webhook_id: str, delivery_id: str) -> Delivery:
-        return self._run(calls.resend_delivery(webhook_id, delivery_id))
+    # webhooks
+    webhooks = _blocking(operations.webhooks)
+    create_webhook = _blocking(operations.create_webhook)
+    delete_webhook = _blocking(operations.delete_webhook)
+    deliveries = _blocking(operations.deliveries)
+    resend_delivery = _blocking(operations.resend_delivery)
 
 
 class AsyncClient(_Base):
@@ -537,7 +371,7 @@ class AsyncClient(_Base):
     async def request(self, method: str, path: str, **kwargs: Any) -> Any:
         return self._json(await self._send(method, path, **kwargs))
 
-    async def _run(self, call: Call[T]) -> T:
+    async def _call(self, call: Call[T]) -> T:
         content = call.content()
         headers = _JSON if content is not None else None
         response = await self._send(
@@ -545,11 +379,13 @@ class AsyncClient(_Base):
         )
         return call.read(response.content)
 
-    async def _drive(self, flow: Flow[T]) -> T:
+    async def _run(self, work: Call[T] | Flow[T]) -> T:
+        if isinstance(work, Call):
+            return await self._call(work)
         try:
-            call = next(flow)
+            call = next(work)
             while True:
-                call = flow.send(await self._run(call))
+                call = work.send(await self._call(call))
         except StopIteration as done:
             return done.value  # type: ignore[no-any-return]
 
@@ -590,235 +426,54 @@ class AsyncClient(_Base):
         if background:
             self.queue_usage(provider, model, input_tokens, output_tokens, **fields)
             return None
-        body = calls.event_body(provider, model, input_tokens, output_tokens, fields)
-        return await self._run(calls.track(body))
+        body = event_body(provider, model, input_tokens, output_tokens, fields)
+        return await self._run(Call("POST", "/track", one(TrackedEvent), body=body))
 
-    async def track_batch(self, events: list[Mapping[str, Any]]) -> TrackedBatch:
-        return await self._run(calls.track_batch(events))
+    # usage
+    track_batch = _awaited(operations.track_batch)
+    event = _awaited(operations.event)
+    usage = _awaited(operations.usage)
+    history = _awaited(operations.history)
+    events = _awaited(operations.events)
+    costs = _awaited(operations.costs)
+    forecast = _awaited(operations.forecast)
+    backtest = _awaited(operations.backtest)
 
-    async def event(self, event_id: str) -> UsageEvent:
-        """One stored event by its id."""
-        return await self._run(calls.event(event_id))
+    # prices
+    prices = _awaited(operations.prices)
+    set_price = _awaited(operations.set_price)
+    reprice = _awaited(operations.reprice)
+    import_prices = _awaited(operations.import_prices)
 
-    async def usage(
-        self,
-        *,
-        start_date: Day | None = None,
-        end_date: Day | None = None,
-        tz: str | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-    ) -> UsageSummary:
-        """Token and cost totals over a range (default: this month), and per provider."""
-        return await self._run(calls.usage(_arguments(locals())))
+    # budgets
+    budgets = _awaited(operations.budgets)
+    budget = _awaited(operations.budget)
+    create_budget = _awaited(operations.create_budget)
+    update_budget = _awaited(operations.update_budget)
+    delete_budget = _awaited(operations.delete_budget)
+    check_budget = _awaited(operations.check_budget)
+    reserve = _awaited(operations.reserve)
 
-    async def history(
-        self,
-        *,
-        start_date: Day | None = None,
-        end_date: Day | None = None,
-        tz: str | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-        interval: str | None = None,
-        limit: int | None = None,
-        cursor: str | None = None,
-    ) -> EventPage:
-        """The series per `interval` (hour or day) and one page of events, newest first."""
-        return await self._run(calls.history(_arguments(locals())))
+    # teams
+    teams = _awaited(operations.teams)
+    team = _awaited(operations.team)
+    create_team = _awaited(operations.create_team)
+    update_team = _awaited(operations.update_team)
+    delete_team = _awaited(operations.delete_team)
+    invite = _awaited(operations.invite)
+    remove_member = _awaited(operations.remove_member)
+    accept_invitation = _awaited(operations.accept_invitation)
 
-    async def events(
-        self,
-        *,
-        start_date: Day | None = None,
-        end_date: Day | None = None,
-        tz: str | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-    ) -> list[UsageEvent]:
-        """Every event of the range, newest first, read page by page."""
-        return await self._drive(calls.all_events(_arguments(locals())))
+    # providers
+    providers = _awaited(operations.providers)
+    connection = _awaited(operations.connection)
+    connect_provider = _awaited(operations.connect_provider)
+    disconnect_provider = _awaited(operations.disconnect_provider)
+    sync_provider = _awaited(operations.sync_provider)
 
-    async def costs(
-        self,
-        *,
-        group_by: str | None = None,
-        start_date: Day | None = None,
-        end_date: Day | None = None,
-        tz: str | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-    ) -> list[CostGroup]:
-        """Cost per group: provider (default), model, team, user, endpoint, day..., or two
-        joined by a comma."""
-        return await self._run(calls.costs(_arguments(locals())))
-
-    async def forecast(
-        self,
-        *,
-        horizon: int | None = None,
-        group_by: str | None = None,
-        start_date: Day | None = None,
-        provider: str | None = None,
-        model: str | None = None,
-        team_id: str | None = None,
-        user_id: str | None = None,
-    ) -> CostForecast:
-        """Daily cost for `horizon` days ahead with 80% and 95% intervals, and the month's
-        projected total."""
-        return await self._run(calls.forecast(_arguments(locals())))
-
-    async def backtest(self, days: int = 30) -> Backtest:
-        """How the forecast did on each of the last `days` days, from the days before."""
-        return await self._run(calls.backtest(days))
-
-    async def prices(self, provider: str | None = None) -> list[Price]:
-        """Prices in force now: the catalogue's, and the organization's own."""
-        return await self._run(calls.prices(provider))
-
-    async def set_price(
-        self,
-        provider: str,
-        model: str,
-        input: Decimal | str,
-        output: Decimal | str,
-        **rates: Any,
-    ) -> Price:
-        """An organization price (USD per 1M tokens); `cached_input`, `cache_write`,
-        `reasoning`, `effective_from`, `note` as keywords."""
-        body = {"provider": provider, "model": model, "input": input, "output": output}
-        return await self._run(calls.set_price({**body, **rates}))
-
-    async def reprice(self, *, dry_run: bool = False, **scope: Any) -> RepriceReport:
-        """Reprice stored events with the prices in force now; `start_date`, `end_date`,
-        `provider`, `model`, `unpriced_only` narrow it."""
-        return await self._run(calls.reprice({**scope, "dry_run": dry_run}))
-
-    async def import_prices(
-        self, document: Mapping[str, Any], *, dry_run: bool = False
-    ) -> PriceImport:
-        """A LiteLLM model_prices document as the organization's prices."""
-        return await self._run(calls.import_prices(document, dry_run))
-
-    async def budgets(self) -> list[Budget]:
-        return await self._run(calls.budgets())
-
-    async def budget(self, budget_id: str) -> Budget:
-        return await self._run(calls.budget(budget_id))
-
-    async def create_budget(self, name: str, limit: Decimal | int | str, **fields: Any) -> Budget:
-        """`team_id`, `user_id`, `provider`, `model` or `api_key_id` (the scope; none: the
-        whole organization), `unit` ("usd" or "tokens"), `period`, `thresholds`, `action`
-        ("alert" or "block") and `timezone` as keywords."""
-        return await self._run(calls.create_budget({"name": name, "limit": limit, **fields}))
-
-    async def update_budget(self, budget_id: str, **changes: Any) -> Budget:
-        return await self._run(calls.update_budget(budget_id, changes))
-
-    async def delete_budget(self, budget_id: str) -> None:
-        return await self._run(calls.delete_budget(budget_id))
-
-    async def check_budget(self, **scope: Any) -> BudgetCheck:
-        """May a call go ahead? `team_id`, `user_id`, `provider`, `model`, `api_key_id`,
-        `estimated_cost` or `estimated_tokens`."""
-        return await self._run(calls.check_budget(scope))
-
-    async def reserve(self, **call: Any) -> Reservation:
-        """Reserve a call's estimated cost (`estimated_cost`) or tokens (`estimated_tokens`)
-        against every budget its scope falls under; settle it by passing `reservation_id`
-        to track_usage."""
-        return await self._run(calls.reserve(call))
-
-    async def teams(self) -> list[Team]:
-        """Every team, read page by page."""
-        return await self._drive(calls.all_teams())
-
-    async def team(self, team_id: str) -> Team:
-        return await self._run(calls.team(team_id))
-
-    async def create_team(self, name: str, description: str | None = None) -> Team:
-        return await self._run(calls.create_team(name, description))
-
-    async def update_team(self, team_id: str, **changes: Any) -> Team:
-        return await self._run(calls.update_team(team_id, changes))
-
-    async def delete_team(self, team_id: str) -> None:
-        """Delete a team; its usage is kept, shown as a deleted team's."""
-        return await self._run(calls.delete_team(team_id))
-
-    async def invite(self, team_id: str, email: str, role: str = "member") -> Invitation:
-        """Invite someone as admin, member or viewer; hand them the invitation's token."""
-        return await self._run(calls.invite(team_id, email, role))
-
-    async def remove_member(self, team_id: str, member_id: str) -> None:
-        return await self._run(calls.remove_member(team_id, member_id))
-
-    async def accept_invitation(self, token: str) -> Membership:
-        """Join with an invitation's token; the answer holds the new member's API key."""
-        return await self._run(calls.accept_invitation(token))
-
-    async def providers(self) -> list[Provider]:
-        """Every supported provider, its models and prices, and the organization's
-        connections to it."""
-        return await self._run(calls.providers())
-
-    async def connection(self, connection_id: str) -> Connection:
-        return await self._run(calls.connection(connection_id))
-
-    async def connect_provider(
-        self,
-        provider: str,
-        api_key: str,
-        *,
-        name: str | None = None,
-        mode: str | None = None,
-        options: Mapping[str, Any] | None = None,
-    ) -> Connection:
-        """Connect a provider's admin key (stored encrypted) to import its usage (`mode`
-        "import", the default) or to check tracked usage against it ("reconcile");
-        `options` such as the organization or project ids."""
-        body = {
-            "provider": provider,
-            "name": name,
-            "api_key": api_key,
-            "mode": mode,
-            "options": options,
-        }
-        return await self._run(calls.connect_provider(body))
-
-    async def disconnect_provider(self, connection_id: str) -> None:
-        return await self._run(calls.disconnect_provider(connection_id))
-
-    async def sync_provider(self, connection_id: str, start_date: Day, end_date: Day) -> SyncReport:
-        """Import the provider's own usage for a range; what was imported before counts once."""
-        return await self._run(calls.sync_provider(connection_id, start_date, end_date))
-
-    async def webhooks(self) -> list[Webhook]:
-        return await self._run(calls.webhooks())
-
-    async def create_webhook(
-        self, url: str, events: list[str] | None = None, description: str | None = None
-    ) -> Webhook:
-        """An endpoint for `events` (default: all); keep the answer's `secret` to verify
-        signatures, it is not shown again."""
-        return await self._run(calls.create_webhook(url, events, description))
-
-    async def delete_webhook(self, webhook_id: str) -> None:
-        return await self._run(calls.delete_webhook(webhook_id))
-
-    async def deliveries(
-        self, webhook_id: str, *, limit: int = 50, before: str | None = None
-    ) -> list[Delivery]:
-        """An endpoint's deliveries, newest first, with every attempt."""
-        return await self._run(calls.deliveries(webhook_id, limit, before))
-
-    async def resend_delivery(self, webhook_id: str, delivery_id: str) -> Delivery:
-        return await self._run(calls.resend_delivery(webhook_id, delivery_id))
+    # webhooks
+    webhooks = _awaited(operations.webhooks)
+    create_webhook = _awaited(operations.create_webhook)
+    delete_webhook = _awaited(operations.delete_webhook)
+    deliveries = _awaited(operations.deliveries)
+    resend_delivery = _awaited(operations.resend_delivery)
