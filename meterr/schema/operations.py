@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import strawberry
+from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from meterr import resolvers
@@ -25,6 +26,7 @@ from meterr.schema.types import (
     CostDimension,
     CostGroup,
     Price,
+    PriceImportReport,
     RepriceReport,
     TrackedUsage,
     UsageEvent,
@@ -152,6 +154,16 @@ class Mutation(BudgetMutations, TeamMutations, ProviderMutations, WebhookMutatio
     async def set_price_override(self, info: GqlInfo, input: PriceOverrideInput) -> Price:
         body = resolvers.validate_model(PriceOverrideBody, as_body(input))
         return Price.from_domain(await resolvers.set_price_override(info.context.meterr, body))
+
+    @strawberry.mutation(
+        description="Import a LiteLLM model_prices file (its JSON object) as the "
+        "organization's prices; events stored unpriced are priced with them."
+    )
+    async def import_prices(
+        self, info: GqlInfo, file: JSON, dry_run: bool = False
+    ) -> PriceImportReport:
+        report = await resolvers.import_litellm_prices(info.context.meterr, file, dry_run=dry_run)
+        return PriceImportReport.from_domain(report, dry_run=dry_run)
 
     @strawberry.mutation(description="Reprice stored events with the prices in force now.")
     async def reprice_events(self, info: GqlInfo, input: RepriceEventsInput) -> RepriceReport:

@@ -13,9 +13,11 @@ from strawberry.scalars import JSON
 from meterr import domain
 from meterr.resolvers import CostGroup as CostGroupResult
 from meterr.resolvers import ModelPrice, TrackedEvent, nano_to_usd
+from meterr.resolvers import PriceImport as PriceImportResult
 from meterr.resolvers import RepriceReport as RepriceReportResult
 
 __all__ = [
+    "PriceImportReport",
     "CostBreakdown",
     "CostDimension",
     "CostGroup",
@@ -308,4 +310,33 @@ class RepriceReport:
                 )
                 for line in report.lines
             ],
+        )
+
+
+@strawberry.type
+class PriceRef:
+    provider: str
+    model: str
+
+
+@strawberry.type
+class SkippedPrice:
+    entry: str
+    reason: str
+
+
+@strawberry.type(description="What a LiteLLM price file import did (or would do, in a dry run).")
+class PriceImportReport:
+    dry_run: bool
+    imported: list[PriceRef]
+    skipped: list[SkippedPrice]
+    repriced: int = strawberry.field(description="Events stored unpriced, priced by the import.")
+
+    @classmethod
+    def from_domain(cls, report: PriceImportResult, *, dry_run: bool) -> PriceImportReport:
+        return cls(
+            dry_run=dry_run,
+            imported=[PriceRef(provider=p, model=m) for p, m in report.imported],
+            skipped=[SkippedPrice(entry=e, reason=r) for e, r in sorted(report.skipped.items())],
+            repriced=report.repriced,
         )

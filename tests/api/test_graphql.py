@@ -822,9 +822,48 @@ async def test_a_write_key_may_track_but_not_read_or_set_prices(
         "{ events { nodes { id } } }",
         'mutation { setPriceOverride(input: {provider: "openai", model: "gpt-4", '
         'input: "1", output: "2"}) { origin } }',
+        "mutation { importPrices(file: {}) { repriced } }",
     ):
         error = await error_of(client, key, query)
         assert error["extensions"]["code"] == "forbidden", query
+
+
+async def test_a_litellm_price_file_is_imported_through_graphql_as_through_rest(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await track_gql(
+        client, key, {"provider": "mistral", "model": "house-7b", "input_tokens": 10**6}
+    )
+    file = {
+        "mistral/house-7b": {
+            "litellm_provider": "mistral",
+            "mode": "chat",
+            "input_cost_per_token": 2.5e-07,
+            "output_cost_per_token": 2.5e-07,
+        },
+        "mistral-embed": {"litellm_provider": "mistral", "mode": "embedding"},
+    }
+    mutation = """
+    mutation Import($file: JSON!, $dryRun: Boolean!) {
+      importPrices(file: $file, dryRun: $dryRun) {
+        dryRun imported { provider model } skipped { entry reason } repriced
+      }
+    }
+    """
+    dry = await data_of(client, key, mutation, {"file": file, "dryRun": True})
+    assert dry["importPrices"] == {
+        "dryRun": True,
+        "imported": [{"provider": "mistral", "model": "house-7b"}],
+        "skipped": [{"entry": "mistral-embed", "reason": "mode embedding is not a text model"}],
+        "repriced": 0,
+    }
+    done = await data_of(client, key, mutation, {"file": file, "dryRun": False})
+    assert done["importPrices"]["repriced"] == 1, "the unpriced event is priced by the import"
+    costs = await data_of(client, key, "{ costs(groupBy: MODEL) { key total } }")
+    assert {"key": "house-7b", "total": 0.25} in costs["costs"]
+    refused = await error_of(client, key, "mutation { importPrices(file: [1]) { repriced } }")
+    assert refused["extensions"]["code"] == "invalid_input"
 
 
 @pytest.mark.parametrize(
