@@ -16,7 +16,7 @@ from meterr.app import create_app
 from meterr.auth import Role, Tier
 from meterr.cli_data import export_command, forecast, import_command, rollups
 from meterr.cli_prices import prices
-from meterr.cli_support import data_dir_option, run, settings_for
+from meterr.cli_support import data_dir_option, existing_organization, run, settings_for
 from meterr.logs import configure_logging
 from meterr.resolvers import (
     bootstrap_admin_key,
@@ -145,7 +145,7 @@ def keys_list(org_name: str, data_dir: Path | None) -> None:
 
     async def work() -> None:
         async with open_store(settings_for(data_dir)) as store:
-            org, _ = await store.organizations.ensure_organization(org_name, None)
+            org = await existing_organization(store, org_name)
             for record in await store.organizations.list_keys(org.id):
                 state = "revoked" if record.revoked_at else "active"
                 click.echo(f"{record.id}\t{record.display_prefix}…\t{record.role}\t{state}")
@@ -162,7 +162,7 @@ def keys_revoke(org_name: str, key_id: str, data_dir: Path | None) -> None:
 
     async def work() -> None:
         async with open_store(settings_for(data_dir)) as store:
-            org, _ = await store.organizations.ensure_organization(org_name, None)
+            org = await existing_organization(store, org_name)
             if await store.organizations.revoke_key(org.id, key_id) is None:
                 raise click.ClickException(f"No key {key_id} in organization {org_name}.")
             click.echo(f"revoked {key_id}")

@@ -11,6 +11,7 @@ import click
 from meterr import sdk
 from meterr.cli_support import (
     data_dir_option,
+    existing_organization,
     remote_options,
     run,
     settings_for,
@@ -64,7 +65,7 @@ def rollups_rebuild(org_name: str | None, data_dir: Path | None) -> None:
         async with open_store(settings_for(data_dir)) as store:
             org_id = None
             if org_name is not None:
-                org_id = (await store.organizations.ensure_organization(org_name, None))[0].id
+                org_id = (await existing_organization(store, org_name)).id
             reports = await rebuild_rollups(store, org_id)
         for report in reports:
             verdict = "agreed" if report.agreed else f"{report.differing} rollups differed"

@@ -17,10 +17,11 @@ from meterr.events import EventBus
 from meterr.pricing import load_catalogue
 from meterr.resolvers import RequestContext, Services
 from meterr.sdk import AsyncClient, MeterrAPIError, MeterrConnectionError
-from meterr.store import Store, open_store
+from meterr.store import Organization, Store, open_store
 
 __all__ = [
     "data_dir_option",
+    "existing_organization",
     "operator",
     "remote_options",
     "run",
@@ -60,12 +61,23 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
         raise click.ClickException(str(exc)) from None
 
 
+async def existing_organization(store: Store, org_name: str) -> Organization:
+    """The organization named so; a command never creates one by a mistyped name."""
+    org = await store.organizations.organization_named(org_name)
+    if org is None:
+        raise click.ClickException(
+            f"No organization is named {org_name!r}; `meterr keys create --org {org_name}` "
+            "creates it."
+        )
+    return org
+
+
 @asynccontextmanager
 async def operator(
     store: Store, settings: Settings, org_name: str
 ) -> AsyncIterator[RequestContext]:
     """An admin context for operator commands acting on one organization."""
-    org, _ = await store.organizations.ensure_organization(org_name, None)
+    org = await existing_organization(store, org_name)
     bus = EventBus(settings.broadcast_url)
     await bus.connect()
     try:

@@ -164,6 +164,11 @@ async def test_import_and_export_round_trip_and_name_every_refused_line(
     source.write_text(
         "\n".join([*map(json.dumps, lines[:700]), *bad, *map(json.dumps, lines[700:])]) + "\n"
     )
+    code, _, err = await meterr(store, mongodb_url, "import", str(source), "--org", "import-c0")
+    assert (code, "No organization is named 'import-c0'" in err) == (1, True)
+    assert await store.organizations.organization_named("import-c0") is None
+    for org in ("import-co", "copy-co"):
+        await create_key(store, org_name=org)
     code, out, _ = await meterr(store, mongodb_url, "import", str(source), "--org", "import-co")
     assert code == 1, out
     assert "stored 1500, already stored 0, refused 3" in out

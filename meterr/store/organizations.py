@@ -98,6 +98,10 @@ class OrganizationStore:
             assert doc is not None
         return _organization(doc), created
 
+    async def organization_named(self, name: str) -> Organization | None:
+        doc = await self.organizations.find_one({"name": name})
+        return _organization(doc) if doc is not None else None
+
     async def count_organizations_for_admin(self) -> int:
         return await self.organizations.count_documents({})
 
