@@ -16,7 +16,13 @@ from meterr.app import create_app
 from meterr.auth import Role, Tier
 from meterr.cli_data import export_command, forecast, import_command, rollups
 from meterr.cli_prices import prices
-from meterr.cli_support import data_dir_option, existing_organization, run, settings_for
+from meterr.cli_support import (
+    data_dir_option,
+    existing_organization,
+    print_table,
+    run,
+    settings_for,
+)
 from meterr.logs import configure_logging
 from meterr.resolvers import (
     bootstrap_admin_key,
@@ -143,14 +149,20 @@ def keys_create(
 def keys_list(org_name: str, data_dir: Path | None) -> None:
     """List an organization's keys (prefixes only)."""
 
-    async def work() -> None:
+    async def work() -> list[tuple[str, ...]]:
         async with open_store(settings_for(data_dir)) as store:
             org = await existing_organization(store, org_name)
-            for record in await store.organizations.list_keys(org.id):
-                state = "revoked" if record.revoked_at else "active"
-                click.echo(f"{record.id}\t{record.display_prefix}…\t{record.role}\t{state}")
+            return [
+                (
+                    record.id,
+                    f"{record.display_prefix}…",
+                    record.role,
+                    "revoked" if record.revoked_at else "active",
+                )
+                for record in await store.organizations.list_keys(org.id)
+            ]
 
-    run(work)
+    print_table(("id", "prefix", "role", "state"), run(work))
 
 
 @keys.command("revoke")

@@ -12,6 +12,7 @@ from meterr import sdk
 from meterr.cli_support import (
     data_dir_option,
     existing_organization,
+    progress,
     remote_options,
     run,
     settings_for,
@@ -133,10 +134,10 @@ def import_command(
     rows, unreadable = read_usage_file(path, file_format(path, fmt))
 
     async def work() -> LoadReport:
-        with click.progressbar(length=len(rows), label="importing", file=sys.stderr) as bar:
+        with progress(len(rows), "importing") as advance:
             async with store_or_server(settings, org_name, url, api_key) as target:
                 if not isinstance(target, AsyncClient):
-                    return await import_usage(target, rows, progress=bar.update)
+                    return await import_usage(target, rows, progress=advance)
 
                 async def send(events: list[Any]) -> list[bool]:
                     try:
@@ -145,7 +146,7 @@ def import_command(
                         raise BatchRefused(dict(exc.details.get("fields") or {})) from exc
                     return [bool(event["replayed"]) for event in answer["events"]]
 
-                return await load_in_batches(rows, send, bar.update)
+                return await load_in_batches(rows, send, advance)
 
     report = run(work)
     refused = {**unreadable, **{line: _reasons(why) for line, why in report.rejected.items()}}

@@ -11,6 +11,7 @@ import click
 
 from meterr.cli_support import (
     data_dir_option,
+    print_table,
     remote_options,
     run,
     settings_for,
@@ -99,11 +100,10 @@ def prices_reprice(
             )
 
     applied, changed, lines = run(work)
-    click.echo("provider\tmodel\tevents\tchanged\told_cost\tnew_cost")
-    for provider_name, model_name, events, changed_events, old, new in lines:
-        click.echo(
-            f"{provider_name}\t{model_name}\t{events}\t{changed_events}\t{old:.6f}\t{new:.6f}"
-        )
+    print_table(
+        ("provider", "model", "events", "changed", "old_cost", "new_cost"),
+        [(*line[:4], f"{line[4]:.6f}", f"{line[5]:.6f}") for line in lines],
+    )
     verb = "repriced" if applied else "would reprice (dry run)"
     click.echo(f"{verb} {changed} events")
 
@@ -151,9 +151,9 @@ def prices_list(
                 for price in await list_prices(target, provider=provider)
             ]
 
-    click.echo("provider\tmodel\tinput\toutput\tcached_input\tcache_write\torigin")
-    for row in run(work):
-        click.echo("\t".join(map(str, row)))
+    print_table(
+        ("provider", "model", "input", "output", "cached_input", "cache_write", "origin"), run(work)
+    )
 
 
 @prices.command("show")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from rich import box
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
 
 from meterr.auth import Principal, Role
 from meterr.config import Settings
@@ -21,6 +26,8 @@ from meterr.store import Organization, Store, open_store
 
 __all__ = [
     "data_dir_option",
+    "print_table",
+    "progress",
     "existing_organization",
     "operator",
     "remote_options",
@@ -119,3 +126,32 @@ async def store_or_server(
         raise click.UsageError("Give --org (on the store) or --url and --api-key (a server).")
     async with open_store(settings) as store, operator(store, settings, org_name) as ctx:
         yield ctx
+
+
+def print_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Rows under their column names: a table drawn for a terminal, tab-separated lines (the
+    names first) when the output goes to a pipe or a file, for scripts."""
+    cells = [[str(value) for value in row] for row in rows]
+    if sys.stdout.isatty():
+        table = Table(*columns, box=box.SIMPLE_HEAD)
+        for row in cells:
+            table.add_row(*row)
+        Console().print(table)
+        return
+    click.echo("\t".join(columns))
+    for row in cells:
+        click.echo("\t".join(row))
+
+
+@contextmanager
+def progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr; the block advances it by calling what it is given."""
+    with Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda done: bar.advance(task, done)

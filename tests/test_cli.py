@@ -7,14 +7,17 @@ import json
 import os
 import sys
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from rich.text import Text
 
 from meterr.app import create_app
 from meterr.auth import Tier
+from meterr.cli_support import print_table
 from meterr.config import Settings
 from meterr.resolvers import create_key
 from meterr.store import Store
@@ -435,3 +438,25 @@ async def test_a_catalogue_update_is_written_shown_and_priced_with(
         new = await http.post("/v1/track", json={**event, "timestamp": f"{starts}T00:00:00Z"})
     assert (old.status_code, new.status_code) == (201, 201), new.text
     assert (old.json()["cost"], new.json()["cost"]) == (2.5, 2.0)
+
+
+def test_tables_are_drawn_for_a_terminal_and_tab_separated_for_scripts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [("openai", "gpt-4o", Decimal("2.50")), ("mistral", "house-model", Decimal("2"))]
+    print_table(("provider", "model", "input"), rows)
+    assert capsys.readouterr().out.splitlines() == [
+        "provider\tmodel\tinput",
+        "openai\tgpt-4o\t2.50",
+        "mistral\thouse-model\t2",
+    ]
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    print_table(("provider", "model", "input"), rows)
+    drawn = Text.from_ansi(capsys.readouterr().out).plain
+    assert "\t" not in drawn
+    assert [line.split() for line in drawn.splitlines() if line.strip()][0] == [
+        "provider",
+        "model",
+        "input",
+    ]
+    assert any(line.split() == ["openai", "gpt-4o", "2.50"] for line in drawn.splitlines())
