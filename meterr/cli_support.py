@@ -26,10 +26,10 @@ from meterr.store import Organization, Store, open_store
 
 __all__ = [
     "data_dir_option",
-    "print_table",
-    "progress",
     "existing_organization",
     "operator",
+    "print_table",
+    "progress",
     "remote_options",
     "run",
     "settings_for",
@@ -58,14 +58,17 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     error message (exit code 1), not a traceback."""
     try:
         return asyncio.run(work())  # type: ignore[arg-type]
-    except MeterrError as exc:
-        raise click.ClickException(f"{exc.message} ({exc.code})") from None
-    except MeterrAPIError as exc:
-        fields = exc.details.get("fields")
-        named = f" {fields}" if fields else ""
-        raise click.ClickException(f"{exc.message}{named} ({exc.code})") from None
+    except (MeterrError, MeterrAPIError) as exc:
+        raise click.ClickException(_failure(exc.message, exc.code, exc.details)) from None
     except MeterrConnectionError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def _failure(message: str, code: str, details: dict[str, Any]) -> str:
+    """`message (code)`, each offending field named after it."""
+    fields = details.get("fields") or {}
+    named = "".join(f"\n  {name}: {why}" for name, why in fields.items())
+    return f"{message} ({code}){named}"
 
 
 async def existing_organization(store: Store, org_name: str) -> Organization:
