@@ -10,7 +10,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meterr.errors import InvalidInput, MeterrError, PayloadTooLarge
+from meterr.bodies import read_body
+from meterr.errors import InvalidInput, MeterrError
 from meterr.resolvers import RequestContext, Services, admit
 from meterr.rest_compat.errors import error_response
 
@@ -49,21 +50,3 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise InvalidInput(
             f"The body is not valid JSON: {exc}.", {"fields": {"body": "not JSON"}}
         ) from None
-
-
-async def read_body(request: Request, max_bytes: int) -> bytes:
-    """The request body, refusing one over max_bytes before reading it whole."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise PayloadTooLarge(
-            f"The body is {declared} bytes; at most {max_bytes} are accepted.",
-            {"limit_bytes": max_bytes},
-        )
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > max_bytes:
-            raise PayloadTooLarge(
-                f"The body exceeds {max_bytes} bytes.", {"limit_bytes": max_bytes}
-            )
-    return bytes(body)

@@ -13,6 +13,7 @@ from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
+from meterr.bodies import read_body, with_body
 from meterr.errors import MeterrError, PayloadTooLarge, RateLimited
 from meterr.resolvers import Services, admit
 from meterr.schema.context import GraphQLContext
@@ -34,12 +35,12 @@ def _error(exc: MeterrError) -> Response:
 _KEYLESS_FIELDS = frozenset({"acceptInvitation"})
 
 
-async def _accepts_an_invitation_only(request: Request) -> bool:
+def _accepts_an_invitation_only(request: Request, raw: bytes) -> bool:
     """Whether the request is one mutation selecting nothing but acceptInvitation."""
     if request.method != "POST":
         return False
     try:
-        body = json.loads(await request.body())
+        body = json.loads(raw)
         document = parse(body["query"])
     except (ValueError, KeyError, TypeError, GraphQLError):
         return False
@@ -91,17 +92,13 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
         wants_ide = request.method == "GET" and "text/html" in request.headers.get("accept", "")
         if wants_ide and "query" not in request.query_params:
             return await self.render_graphql_ide(request)
-        declared = request.headers.get("content-length", "")
-        limit = services.settings.max_body_bytes
-        if declared.isdigit() and int(declared) > limit:
-            return _error(
-                PayloadTooLarge(
-                    f"The body is {declared} bytes; at most {limit} are accepted.",
-                    {"limit_bytes": limit},
-                )
-            )
+        try:
+            raw = await read_body(request, services.settings.max_body_bytes)
+        except PayloadTooLarge as exc:
+            return _error(exc)
+        request = with_body(request, raw)
         authorization = request.headers.get("authorization")
-        if not authorization and await _accepts_an_invitation_only(request):
+        if not authorization and _accepts_an_invitation_only(request, raw):
             # The invitee has no key yet: the invitation's token is the credential.
             return await self.run(request)
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -241,16 +242,39 @@ async def test_openapi_describes_every_v1_route(client: httpx.AsyncClient) -> No
                 assert method.lower() in document["paths"][route.path], (route.path, method)
 
 
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+@pytest.mark.parametrize("keyed", [True, False], ids=["with-key", "without-key"])
 async def test_graphql_refuses_bodies_over_the_limit(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, declared: bool, keyed: bool
 ) -> None:
     key = await make_key()
     padding = " " * 1_100_000
-    response = await client.post(
-        "/graphql", headers=bearer(key), json={"query": COSTS_QUERY + padding}
-    )
+    raw = json.dumps({"query": COSTS_QUERY + padding}).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(raw), 65_536):
+            yield raw[start : start + 65_536]
+
+    headers = {"Content-Type": "application/json", **(bearer(key) if keyed else {})}
+    response = await client.post("/graphql", headers=headers, content=raw if declared else chunks())
     assert response.status_code == 413
     assert response.json()["errors"][0]["extensions"]["code"] == "payload_too_large"
+
+
+async def test_graphql_reads_a_chunked_body_within_the_limit(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    raw = json.dumps({"query": COSTS_QUERY}).encode()
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield raw[:10]
+        yield raw[10:]
+
+    headers = {**bearer(key), "Content-Type": "application/json"}
+    response = await client.post("/graphql", headers=headers, content=chunks())
+    assert response.status_code == 200, response.text
+    assert response.json()["data"]["costs"] == []
 
 
 async def test_graphiql_page_opens_in_a_browser_without_a_key(client: httpx.AsyncClient) -> None:
