@@ -5,12 +5,13 @@ GET {base}/v1/organizations/usage_report/messages?starting_at=&ending_at=&bucket
 answers {"data": [{"starting_at", "ending_at", "results": [{"uncached_input_tokens",
 "cache_creation": {"ephemeral_1h_input_tokens", "ephemeral_5m_input_tokens"},
 "cache_read_input_tokens", "output_tokens", "model", ...}]}], "has_more", "next_page"}.
-Anthropic counts input without the cached tokens; Meterr's input_tokens adds them back.
+Anthropic counts input without the cached tokens; Meterr's input_tokens adds them back. A
+connection's `workspace_ids` option narrows it (`workspace_ids[]=`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +30,14 @@ def _instant(moment: datetime) -> str:
 
 
 async def read_anthropic_usage(
-    http: httpx.AsyncClient, base_url: str, api_key: str, start: datetime, end: datetime
+    http: httpx.AsyncClient,
+    base_url: str,
+    api_key: str,
+    start: datetime,
+    end: datetime,
+    options: Mapping[str, Any],
 ) -> AsyncIterator[ImportedUsage]:
-    """Every complete daily bucket of [start, end), page after page."""
+    """Every daily bucket of [start, end), page after page."""
     params: dict[str, Any] = {
         "starting_at": _instant(start),
         "ending_at": _instant(end),
@@ -39,6 +45,8 @@ async def read_anthropic_usage(
         "group_by[]": ["model", "context_window"],
         "limit": 31,
     }
+    if options.get("workspace_ids"):
+        params["workspace_ids[]"] = list(options["workspace_ids"])
     headers = {"x-api-key": api_key, "anthropic-version": _VERSION}
     url = base_url.rstrip("/") + _PATH
     async for page in pages(http, "anthropic", url, params, headers):

@@ -9,9 +9,10 @@ import contextlib
 import hashlib
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict
@@ -41,7 +42,10 @@ log = logging.getLogger(__name__)
 
 _MAX_SYNC_DAYS = 93
 
-Reader = Callable[[httpx.AsyncClient, str, str, datetime, datetime], AsyncIterator[ImportedUsage]]
+Reader = Callable[
+    [httpx.AsyncClient, str, str, datetime, datetime, Mapping[str, Any]],
+    AsyncIterator[ImportedUsage],
+]
 
 
 class SyncInput(BaseModel):
@@ -132,7 +136,12 @@ async def sync_connection(ctx: RequestContext, connection_id: str, body: object)
     try:
         async with httpx.AsyncClient(timeout=30) as http:
             async for row in read(
-                http, base_url, credential_of(ctx, connection), time_range.start, time_range.end
+                http,
+                base_url,
+                credential_of(ctx, connection),
+                time_range.start,
+                time_range.end,
+                connection.options,
             ):
                 rows.append(row)
     except ProviderAPIError as exc:

@@ -51,6 +51,54 @@ class ConnectionInput(BaseModel):
         return value
 
 
+Identifier = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class OpenAIOptions(BaseModel):
+    """What narrows an OpenAI import: its projects, and the organization to read (for an
+    admin key of several)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    organization: Identifier | None = None
+    project_id: Identifier | None = None
+    project_ids: Annotated[list[Identifier], Field(max_length=100)] = []
+
+    def stored(self) -> dict[str, Any]:
+        projects = sorted({*self.project_ids, *([self.project_id] if self.project_id else [])})
+        return {
+            **({"organization": self.organization} if self.organization else {}),
+            **({"project_ids": projects} if projects else {}),
+        }
+
+
+class AnthropicOptions(BaseModel):
+    """What narrows an Anthropic import: its workspaces."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    workspace_id: Identifier | None = None
+    workspace_ids: Annotated[list[Identifier], Field(max_length=100)] = []
+
+    def stored(self) -> dict[str, Any]:
+        workspaces = sorted(
+            {*self.workspace_ids, *([self.workspace_id] if self.workspace_id else [])}
+        )
+        return {"workspace_ids": workspaces} if workspaces else {}
+
+
+_OPTIONS: dict[str, type[OpenAIOptions] | type[AnthropicOptions]] = {
+    "openai": OpenAIOptions,
+    "anthropic": AnthropicOptions,
+}
+
+
+def _options(provider: str, given: dict[str, Any]) -> dict[str, Any]:
+    """The provider's options, checked and in one form (`project_id` joins `project_ids`);
+    an unknown one is named in the error."""
+    return validate_model(_OPTIONS[provider], given, prefix="options").stored()
+
+
 @dataclass(frozen=True, slots=True)
 class ProviderInfo:
     """A provider, the prices of its models in force now, and the organization's
@@ -101,7 +149,7 @@ async def connect_provider(ctx: RequestContext, body: object) -> Connection:
         provider=provider,
         name=data.name,
         mode=data.mode,
-        options=data.options,
+        options=_options(provider, data.options),
         sealed_credential=ctx.services.sealer.seal(
             data.api_key, _bound_to(ctx.org_id, connection_id)
         ),

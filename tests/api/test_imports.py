@@ -101,9 +101,18 @@ async def meterr(settings: Settings, store: Store, base: str) -> AsyncIterator[h
 
 
 async def connect(
-    http: httpx.AsyncClient, key: str, provider: str, mode: str = "import"
+    http: httpx.AsyncClient,
+    key: str,
+    provider: str,
+    mode: str = "import",
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    body = {"provider": provider, "api_key": f"admin-key-{provider}-9876", "mode": mode}
+    body = {
+        "provider": provider,
+        "api_key": f"admin-key-{provider}-9876",
+        "mode": mode,
+        "options": options or {},
+    }
     response = await http.post("/v1/providers/connect", headers=bearer(key), json=body)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
@@ -171,6 +180,28 @@ async def test_openai_usage_is_imported_page_by_page_and_counted_once(
     assert first_call.query_params.getlist("group_by") == ["model", "project_id"]
     assert first_call.query_params["start_time"] == str(int(DAY1.timestamp()))
     assert providers.requests[1].query_params["page"] == "page_2"
+
+
+async def test_a_connections_options_narrow_what_is_read(
+    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+) -> None:
+    empty = {"data": [], "has_more": False, "next_page": None}
+    providers.openai_pages = {None: {"object": "page", **empty}}
+    providers.anthropic_pages = {None: empty}
+    key = await make_key()
+    async with meterr(settings, store, providers.url) as http:
+        openai = await connect(
+            http, key, "openai", options={"organization": "org-abc", "project_id": "proj_b",
+                                          "project_ids": ["proj_a"]},
+        )  # fmt: skip
+        assert openai["options"] == {"organization": "org-abc", "project_ids": ["proj_a", "proj_b"]}
+        anthropic = await connect(http, key, "anthropic", options={"workspace_id": "wrkspc_1"})
+        for connection in (openai, anthropic):
+            assert (await sync(http, key, connection["id"])).status_code == 200
+    openai_call, anthropic_call = providers.requests
+    assert openai_call.query_params.getlist("project_ids") == ["proj_a", "proj_b"]
+    assert openai_call.headers["openai-organization"] == "org-abc"
+    assert anthropic_call.query_params.getlist("workspace_ids[]") == ["wrkspc_1"]
 
 
 async def test_anthropic_cache_tokens_are_counted_in_meterrs_convention(

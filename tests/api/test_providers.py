@@ -52,7 +52,7 @@ async def test_a_connection_shows_only_the_last_four_characters_of_its_credentia
     connection = response.json()
     assert connection["api_key"] == "...1234"
     assert (connection["provider"], connection["mode"]) == ("openai", "reconcile")
-    assert connection["options"] == {"project_id": "proj_1"}
+    assert connection["options"] == {"project_ids": ["proj_1"]}, "one project, in one form"
     fetched = await client.get(f"/v1/providers/{connection['id']}", headers=bearer(key))
     assert fetched.json() == connection
     stored = await store.connections.collection.find_one({"_id": connection["id"]})
@@ -75,6 +75,8 @@ async def test_bad_connections_are_refused_and_names_are_unique_per_provider(
         ({"mode": "mirror"}, "mode"),
         ({"secret": "x"}, "secret"),
         ({"options": {"blob": "x" * 5000}}, "options"),
+        ({"options": {"projects": ["proj_1"]}}, "options.projects"),
+        ({"options": {"project_ids": "proj_1"}}, "options.project_ids"),
     ):
         response = await connect(client, key, name="other", **body)
         assert response.status_code == 400, body
