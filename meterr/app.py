@@ -52,7 +52,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
         services = Services(
             settings, opened, load_catalogue(settings.catalogue), bus, metrics=metrics
         )
-        metrics.count_subscriptions(lambda: bus.feed_count)
+        metrics.count_subscriptions(lambda: bus.feed_count, services.cost_feeds.running)
         dispatcher = WebhookDispatcher(
             opened.webhooks,
             RetryPolicy(

@@ -44,14 +44,28 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.cost_feed_queries = Counter(
+            "meterr_cost_feed_queries",
+            "Cost queries run for live cost feeds: one per change of a feed, shared by all "
+            "its subscribers on this instance.",
+            registry=self.registry,
+        )
+        self.cost_feeds = Gauge(
+            "meterr_cost_feeds_running",
+            "Distinct live cost feeds computing on this instance (each shared by its subscribers).",
+            registry=self.registry,
+        )
         self.subscriptions = Gauge(
             "meterr_live_subscriptions",
             "Live feeds (GraphQL subscriptions) open on this instance.",
             registry=self.registry,
         )
 
-    def count_subscriptions(self, current: Callable[[], int]) -> None:
+    def count_subscriptions(
+        self, current: Callable[[], int], cost_feeds: Callable[[], int]
+    ) -> None:
         self.subscriptions.set_function(lambda: float(current()))
+        self.cost_feeds.set_function(lambda: float(cost_feeds()))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -13,6 +13,7 @@ from meterr.errors import Forbidden
 from meterr.events import EventBus, WebhookDispatcher
 from meterr.metrics import Metrics
 from meterr.pricing import Catalogue, ModelPrice
+from meterr.resolvers.shared_feeds import SharedFeeds
 from meterr.store import Store
 
 __all__ = ["RequestContext", "Services"]
@@ -35,6 +36,7 @@ class Services:
     sealer: Sealer = field(init=False)
     forecasts_checked: TTLCache[str, bool] = field(init=False)
     fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
+    cost_feeds: SharedFeeds = field(default_factory=SharedFeeds)
 
     def __post_init__(self) -> None:
         ttl = self.settings.key_cache_seconds

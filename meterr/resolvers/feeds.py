@@ -174,9 +174,25 @@ async def cost_feed(
     ctx: RequestContext, time_range: TimeRange, group_by: GroupBy, usage_filter: UsageFilter
 ) -> AsyncIterator[list[CostGroup]]:
     """The cost query's answer now, then again each time it changes, at most every
-    COST_FEED_INTERVAL seconds."""
+    COST_FEED_INTERVAL seconds. Subscribers asking the same question of the same
+    organization share one computation on this instance."""
     ctx.principal.require(Operation.READ)
     usage_filter = ctx.confine(usage_filter)
+    key = ("costs", ctx.org_id, time_range, group_by, usage_filter)
+    async with ctx.services.cost_feeds.join(
+        key, lambda: _cost_updates(ctx, time_range, group_by, usage_filter)
+    ) as updates:
+        async for groups in updates:
+            yield groups
+
+
+async def _cost_updates(
+    ctx: RequestContext, time_range: TimeRange, group_by: GroupBy, usage_filter: UsageFilter
+) -> AsyncIterator[list[CostGroup]]:
+    async def answer() -> list[CostGroup]:
+        ctx.services.metrics.cost_feed_queries.inc()
+        return await cost_groups(ctx, time_range, group_by, usage_filter)
+
     async with ctx.services.bus.subscribe(ctx.org_id) as feed:
         changed = asyncio.Event()
 
@@ -187,12 +203,12 @@ async def cost_feed(
 
         watcher = asyncio.create_task(watch())
         try:
-            previous = await cost_groups(ctx, time_range, group_by, usage_filter)
+            previous = await answer()
             yield previous
             while True:
                 await _until(changed, watcher)
                 changed.clear()
-                current = await cost_groups(ctx, time_range, group_by, usage_filter)
+                current = await answer()
                 if current != previous:
                     previous = current
                     yield current

@@ -229,6 +229,47 @@ async def test_the_cost_feed_pushes_the_new_totals_when_they_change(
             totals = {group["key"]: group["tokens"] for group in update}
 
 
+async def metric(http: httpx.AsyncClient, name: str) -> float:
+    metrics = (await http.get("/metrics")).text
+    [line] = [x for x in metrics.splitlines() if x.startswith(f"{name} ")]
+    return float(line.split()[1])
+
+
+async def cost_feed_queries(http: httpx.AsyncClient) -> float:
+    return await metric(http, "meterr_cost_feed_queries_total")
+
+
+async def test_subscribers_to_the_same_cost_feed_share_one_computation(
+    server: str, http: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key, other_org = await make_key(), await make_key()
+    await track(http, key, input_tokens=1000)
+    query = "subscription { costFeed(groupBy: PROVIDER) { key tokens } }"
+    before = await cost_feed_queries(http)
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(subscriber(server, key)) for _ in range(5)]
+        for client in clients:
+            await client.subscribe(query)
+            assert (await client.next_data())["costFeed"] == [{"key": "openai", "tokens": 1000}]
+        assert await cost_feed_queries(http) == before + 1, "one query for five subscribers"
+        elsewhere = await stack.enter_async_context(subscriber(server, other_org))
+        await elsewhere.subscribe(query)
+        assert (await elsewhere.next_data())["costFeed"] == []
+        assert await cost_feed_queries(http) == before + 2, "another organization, its own"
+
+        await track(http, key, input_tokens=500)
+        for client in clients:
+            update = (await client.next_data())["costFeed"]
+            assert update == [{"key": "openai", "tokens": 1500}]
+        assert await cost_feed_queries(http) == before + 3, "one more for the change, shared"
+        assert await metric(http, "meterr_cost_feeds_running") == 2
+
+    async def stopped() -> bool:
+        return await metric(http, "meterr_cost_feeds_running") == 0
+
+    await eventually(stopped)  # the last subscriber gone, its feed stops
+
+
 async def test_budget_events_arrive_as_thresholds_are_crossed(
     server: str, http: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
