@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import logging
 import threading
 import time
@@ -23,10 +24,16 @@ class EventBatcher:
     of up to `batch_size` or every `interval` seconds. While Meterr is unreachable the
     buffer keeps them (each with its event_id, so a resend is a replay); when it is full,
     the oldest are dropped, counted in `dropped` and logged. `flush()` and `close()` send
-    what is left."""
+    what is left, and so does the program's exit (waiting at most `exit_timeout` seconds)."""
 
     def __init__(
-        self, send: Send, *, batch_size: int = 500, interval: float = 1.0, buffer: int = 10_000
+        self,
+        send: Send,
+        *,
+        batch_size: int = 500,
+        interval: float = 1.0,
+        buffer: int = 10_000,
+        exit_timeout: float = 5.0,
     ) -> None:
         self._send = send
         self._batch_size = min(batch_size, 1000)
@@ -38,8 +45,11 @@ class EventBatcher:
         self._in_flight = 0
         self.sent = 0
         self.dropped = 0
+        self._exit_timeout = exit_timeout
         self._thread = threading.Thread(target=self._run, name="meterr-batcher", daemon=True)
         self._thread.start()
+        # A program that never closes its client still sends what it tracked when it exits.
+        atexit.register(self._at_exit)
 
     def add(self, event: dict[str, Any]) -> None:
         """Queue one event; returns at once."""
@@ -72,11 +82,18 @@ class EventBatcher:
         return True
 
     def close(self, timeout: float = 10.0) -> None:
+        """Send what is queued (waiting at most `timeout` seconds), then stop."""
+        atexit.unregister(self._at_exit)
         self.flush(timeout)
         with self._lock:
             self._closing = True
             self._lock.notify_all()
         self._thread.join(timeout=1.0)
+
+    def _at_exit(self) -> None:
+        self.close(self._exit_timeout)
+        if self.pending:
+            log.warning("Meterr was not reached: %d events were not sent.", self.pending)
 
     def _run(self) -> None:
         backoff = 0.5

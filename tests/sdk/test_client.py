@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from decimal import Decimal
 from typing import Any
 
@@ -207,6 +208,24 @@ async def test_async_background_tracking_waits_for_nothing_and_is_flushed_on_clo
     finally:
         await service.stop()
     assert (usage.requests, usage.input_tokens) == (10, sum(range(10, 20)))
+
+
+async def test_a_program_that_never_closes_its_client_still_sends_at_exit(
+    server: str, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    program = (
+        "import meterr\n"
+        f"client = meterr.Client(api_key={key!r}, base_url={server!r})\n"
+        "for i in range(7):\n"
+        "    client.track_usage('openai', 'gpt-4o', 10 + i, background=True)\n"
+    )
+    process = await asyncio.create_subprocess_exec(sys.executable, "-c", program)
+    async with asyncio.timeout(30):
+        assert await process.wait() == 0
+    async with meterr.AsyncClient(api_key=key, base_url=server) as reader:
+        usage = await reader.usage()
+    assert (usage.requests, usage.input_tokens) == (7, sum(range(10, 17)))
 
 
 def test_a_full_buffer_drops_the_oldest_and_says_how_many() -> None:
