@@ -141,7 +141,9 @@ def import_command(
 
                 async def send(events: list[Any]) -> list[bool]:
                     try:
-                        answer = await target.request("POST", "/track", json={"events": events})
+                        answer = await target.request(
+                            "POST", "/track", repeatable=True, json={"events": events}
+                        )
                     except InvalidRequestError as exc:
                         raise BatchRefused(dict(exc.details.get("fields") or {})) from exc
                     return [bool(event["replayed"]) for event in answer["events"]]

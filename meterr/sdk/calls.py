@@ -51,6 +51,10 @@ class Call(Generic[T]):
     read: Callable[[bytes], T]
     params: dict[str, Any] | None = None
     body: Any = None
+    # Whether sending it twice does what sending it once does: a track call (its events carry
+    # their ids), a read, a change to a given value. One that is not is retried only when
+    # the server surely did nothing with it.
+    repeatable: bool = True
 
     def content(self) -> bytes | None:
         """The JSON body; Decimal amounts as JSON numbers, dates as ISO 8601."""

@@ -32,6 +32,10 @@ P = ParamSpec("P")
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 _RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
 _RETRIED_ERRORS = (httpx.TransportError,)
+# Failures after which the server surely did nothing: the request never reached it, or it was
+# refused before being handled. Only these are retried for a request that must not run twice.
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout)
+_NOT_HANDLED = frozenset({429})
 _JSON = {"Content-Type": "application/json"}
 
 
@@ -115,6 +119,17 @@ class _Base:
         body = event_body(provider, model, input_tokens, output_tokens, fields)
         self.batcher.add(json.loads(json.dumps(body, default=encode)))
 
+    def _retries_error(self, attempt: int, error: Exception, repeatable: bool) -> bool:
+        return attempt < self.max_retries and (repeatable or isinstance(error, _NOT_SENT))
+
+    def _retries_answer(self, attempt: int, response: httpx.Response, repeatable: bool) -> bool:
+        status = response.status_code
+        return (
+            attempt < self.max_retries
+            and status in _RETRIED_STATUSES
+            and (repeatable or status in _NOT_HANDLED)
+        )
+
     def _wait(self, attempt: int, response: httpx.Response | None) -> float:
         """Seconds before the next attempt: Retry-After when the server says so (within
         reason), else exponential backoff with jitter."""
@@ -162,7 +177,7 @@ class Client(_Base):
 
     def _background_sender(self) -> Callable[[list[dict[str, Any]]], None]:
         def send(events: list[dict[str, Any]]) -> None:
-            self.request("POST", "/track", json={"events": events})
+            self.request("POST", "/track", repeatable=True, json={"events": events})
 
         return send
 
@@ -178,30 +193,40 @@ class Client(_Base):
             self._batcher.close()
         self._http.close()
 
-    def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    def _send(self, method: str, path: str, repeatable: bool, **kwargs: Any) -> httpx.Response:
         for attempt in range(self.max_retries + 1):
             try:
                 response = self._http.request(method, path, **kwargs)
             except _RETRIED_ERRORS as exc:
-                if attempt == self.max_retries:
+                if not self._retries_error(attempt, exc, repeatable):
                     raise MeterrConnectionError(f"Meterr is unreachable: {exc}") from exc
                 time.sleep(self._wait(attempt, None))
                 continue
-            if response.status_code in _RETRIED_STATUSES and attempt < self.max_retries:
+            if self._retries_answer(attempt, response, repeatable):
                 time.sleep(self._wait(attempt, response))
                 continue
             return self._checked(response)
         raise AssertionError("unreachable")
 
-    def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Any /v1 call (httpx keywords: params, json...), retried; its JSON answer."""
-        return self._json(self._send(method, path, **kwargs))
+    def request(
+        self, method: str, path: str, *, repeatable: bool | None = None, **kwargs: Any
+    ) -> Any:
+        """Any /v1 call (httpx keywords: params, json...) and its JSON answer. It is retried
+        after any failure when `repeatable` (by default, unless it is a POST), else only
+        when the server surely did nothing."""
+        again = method != "POST" if repeatable is None else repeatable
+        return self._json(self._send(method, path, again, **kwargs))
 
     def _call(self, call: Call[T]) -> T:
         content = call.content()
         headers = _JSON if content is not None else None
         response = self._send(
-            call.method, call.path, params=call.params, content=content, headers=headers
+            call.method,
+            call.path,
+            call.repeatable,
+            params=call.params,
+            content=content,
+            headers=headers,
         )
         return call.read(response.content)
 
@@ -353,29 +378,39 @@ class AsyncClient(_Base):
             await asyncio.to_thread(self._sender.close)
         await self._http.aclose()
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _send(
+        self, method: str, path: str, repeatable: bool, **kwargs: Any
+    ) -> httpx.Response:
         for attempt in range(self.max_retries + 1):
             try:
                 response = await self._http.request(method, path, **kwargs)
             except _RETRIED_ERRORS as exc:
-                if attempt == self.max_retries:
+                if not self._retries_error(attempt, exc, repeatable):
                     raise MeterrConnectionError(f"Meterr is unreachable: {exc}") from exc
                 await asyncio.sleep(self._wait(attempt, None))
                 continue
-            if response.status_code in _RETRIED_STATUSES and attempt < self.max_retries:
+            if self._retries_answer(attempt, response, repeatable):
                 await asyncio.sleep(self._wait(attempt, response))
                 continue
             return self._checked(response)
         raise AssertionError("unreachable")
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> Any:
-        return self._json(await self._send(method, path, **kwargs))
+    async def request(
+        self, method: str, path: str, *, repeatable: bool | None = None, **kwargs: Any
+    ) -> Any:
+        again = method != "POST" if repeatable is None else repeatable
+        return self._json(await self._send(method, path, again, **kwargs))
 
     async def _call(self, call: Call[T]) -> T:
         content = call.content()
         headers = _JSON if content is not None else None
         response = await self._send(
-            call.method, call.path, params=call.params, content=content, headers=headers
+            call.method,
+            call.path,
+            call.repeatable,
+            params=call.params,
+            content=content,
+            headers=headers,
         )
         return call.read(response.content)
 

@@ -214,7 +214,7 @@ def set_price(
     """An organization price (USD per 1M tokens); `cached_input`, `cache_write`, `reasoning`,
     `effective_from` and `note` as keywords."""
     body = {"provider": provider, "model": model, "input": input, "output": output, **rates}
-    return Call("POST", "/prices/overrides", one(Price), body=given(body))
+    return Call("POST", "/prices/overrides", one(Price), body=given(body), repeatable=False)
 
 
 def reprice(*, dry_run: bool = False, **scope: Any) -> Call[RepriceReport]:
@@ -247,7 +247,7 @@ def create_budget(name: str, limit: Decimal | int | str, **fields: Any) -> Call[
     organization), `unit` ("usd" or "tokens"), `period`, `thresholds`, `action` ("alert" or
     "block") and `timezone` as keywords."""
     body = given({"name": name, "limit": limit, **fields})
-    return Call("POST", "/budgets", one(Budget), body=body)
+    return Call("POST", "/budgets", one(Budget), body=body, repeatable=False)
 
 
 def update_budget(budget_id: str, **changes: Any) -> Call[Budget]:
@@ -268,7 +268,8 @@ def reserve(**call: Any) -> Call[Reservation]:
     """Reserve a call's estimated cost (`estimated_cost`) or tokens (`estimated_tokens`)
     against every budget its scope falls under; settle it by passing `reservation_id` to
     track_usage."""
-    return Call("POST", "/budgets/reserve", one(Reservation), body=given(call))
+    body = given(call)
+    return Call("POST", "/budgets/reserve", one(Reservation), body=body, repeatable=False)
 
 
 # Teams
@@ -297,7 +298,7 @@ def team(team_id: str) -> Call[Team]:
 
 def create_team(name: str, description: str | None = None) -> Call[Team]:
     body = given({"name": name, "description": description})
-    return Call("POST", "/teams", one(Team), body=body)
+    return Call("POST", "/teams", one(Team), body=body, repeatable=False)
 
 
 def update_team(team_id: str, **changes: Any) -> Call[Team]:
@@ -312,7 +313,8 @@ def delete_team(team_id: str) -> Call[None]:
 def invite(team_id: str, email: str, role: str = "member") -> Call[Invitation]:
     """Invite someone as admin, member or viewer; hand them the invitation's token."""
     body = {"email": email, "role": role}
-    return Call("POST", f"/teams/{team_id}/invite", one(Invitation), body=body)
+    path = f"/teams/{team_id}/invite"
+    return Call("POST", path, one(Invitation), body=body, repeatable=False)
 
 
 def remove_member(team_id: str, member_id: str) -> Call[None]:
@@ -321,7 +323,7 @@ def remove_member(team_id: str, member_id: str) -> Call[None]:
 
 def accept_invitation(token: str) -> Call[Membership]:
     """Join with an invitation's token; the answer holds the new member's API key."""
-    return Call("POST", f"/invitations/{token}/accept", one(Membership))
+    return Call("POST", f"/invitations/{token}/accept", one(Membership), repeatable=False)
 
 
 # Providers
@@ -351,7 +353,7 @@ def connect_provider(
     body = given(
         {"provider": provider, "name": name, "api_key": api_key, "mode": mode, "options": options}
     )
-    return Call("POST", "/providers/connect", one(Connection), body=body)
+    return Call("POST", "/providers/connect", one(Connection), body=body, repeatable=False)
 
 
 def disconnect_provider(connection_id: str) -> Call[None]:
@@ -378,7 +380,7 @@ def create_webhook(
     """An endpoint for `events` (default: all); keep the answer's `secret` to verify
     signatures, it is not shown again."""
     body = given({"url": url, "events": events, "description": description})
-    return Call("POST", "/webhooks", one(Webhook), body=body)
+    return Call("POST", "/webhooks", one(Webhook), body=body, repeatable=False)
 
 
 def delete_webhook(webhook_id: str) -> Call[None]:
@@ -396,4 +398,4 @@ def deliveries(
 
 def resend_delivery(webhook_id: str, delivery_id: str) -> Call[Delivery]:
     path = f"/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"
-    return Call("POST", path, one(Delivery))
+    return Call("POST", path, one(Delivery), repeatable=False)

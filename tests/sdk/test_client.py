@@ -17,7 +17,7 @@ from starlette.routing import Route
 import meterr
 from meterr.app import create_app
 from meterr.config import Settings
-from meterr.sdk import AuthenticationError, InvalidRequestError, RateLimitedError
+from meterr.sdk import AuthenticationError, InvalidRequestError, RateLimitedError, ServerError
 from meterr.store import Store
 from tests.conftest import KeyFactory, eventually
 from tests.servers import serving
@@ -131,6 +131,49 @@ async def test_giving_up_raises_the_last_error_or_a_connection_error() -> None:
     async with meterr.AsyncClient("mtr_x_y", closed, max_retries=1, backoff=0.01) as client:
         with pytest.raises(meterr.MeterrConnectionError):
             await client.costs()
+
+
+class Failing:
+    """Answers each request with the next queued status (an error envelope), then 200."""
+
+    def __init__(self, *answers: int) -> None:
+        self.answers = list(answers)
+        self.requests: list[str] = []
+
+    async def answer(self, request: Request) -> Response:
+        self.requests.append(request.url.path)
+        if self.answers:
+            status = self.answers.pop(0)
+            body = {"error": {"code": "unavailable", "message": "try again", "details": {}}}
+            return JSONResponse(body, status_code=status, headers={"Retry-After": "0"})
+        if request.url.path.endswith("/check"):
+            return JSONResponse({"allowed": True, "blocking": [], "budgets": []})
+        return JSONResponse({"allowed": True, "reservation_id": "rsv_1", "expires_at": None})
+
+
+async def test_a_call_that_must_not_run_twice_is_retried_only_when_nothing_was_done() -> None:
+    failing = Failing(503, 429)
+    routes = [
+        Route("/v1/budgets/reserve", failing.answer, methods=["POST"]),
+        Route("/v1/budgets/check", failing.answer, methods=["GET"]),
+    ]
+    async with (
+        serving(Starlette(routes=routes)) as url,
+        meterr.AsyncClient("mtr_x_y", url, backoff=0.01) as client,
+    ):
+        with pytest.raises(ServerError):
+            await client.reserve(team_id="team_1", estimated_cost=Decimal("0.25"))
+        assert failing.requests == ["/v1/budgets/reserve"], "a 503 may have reserved already"
+        granted = await client.reserve(team_id="team_1", estimated_cost=Decimal("0.25"))
+        assert granted.reservation_id == "rsv_1", "a 429 was refused before anything was done"
+        assert len(failing.requests) == 3
+        failing.answers = [503, 503]
+        await client.check_budget(team_id="team_1")
+        assert len(failing.requests) == 6, "a read is retried after any failure"
+    closed = f"http://127.0.0.1:{free_port()}"
+    async with meterr.AsyncClient("mtr_x_y", closed, max_retries=1, backoff=0.01) as client:
+        with pytest.raises(meterr.MeterrConnectionError, match="unreachable"):
+            await client.reserve(team_id="team_1", estimated_cost=1)
 
 
 class Restartable:
