@@ -251,7 +251,8 @@ async def _track(
         if conflicts := _conflicts(events, known):
             _raise_conflict(conflicts)
 
-    outcome = await store.writer.write(events, await _usage_deliveries(ctx))
+    new_ids = not any(_has_event_id(raw) for raw in raw_events)
+    outcome = await store.writer.write(events, await _usage_deliveries(ctx), new_ids=new_ids)
     stored: dict[str, UsageEvent] = {}
     if outcome.duplicate_event_ids:
         existing = await store.events.by_event_ids(ctx.org_id, list(outcome.duplicate_event_ids))

@@ -28,6 +28,7 @@ class _Request:
     events: Sequence[UsageEvent]
     after_insert: AfterInsert | None
     answer: asyncio.Future[InsertOutcome]
+    new_ids: bool
 
 
 class EventWriter:
@@ -58,12 +59,19 @@ class EventWriter:
         self._drainer: asyncio.Task[None] | None = None
 
     async def write(
-        self, events: Sequence[UsageEvent], after_insert: AfterInsert | None = None
+        self,
+        events: Sequence[UsageEvent],
+        after_insert: AfterInsert | None = None,
+        *,
+        new_ids: bool = False,
     ) -> InsertOutcome:
+        """Store the events not stored yet. `new_ids`: their event_ids were just made up,
+        so none can be stored already and the look-up before writing skips them (the unique
+        index still has the last word)."""
         if not events:
             return InsertOutcome([], set())
         future: asyncio.Future[InsertOutcome] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Request(events, after_insert, future))
+        self._pending.append(_Request(events, after_insert, future, new_ids))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())
         return await future
@@ -104,7 +112,9 @@ class EventWriter:
         failed: set[int] = set()
         for attempt in range(_ATTEMPTS):
             # Looked up outside the transaction: SecantusDB reads inside one without indexes.
-            stored = await self._events.stored_keys_across_tenants(flat)
+            # After a lost race, every event is looked up.
+            known = [e for r in requests if attempt or not r.new_ids for e in r.events]
+            stored = await self._events.stored_keys_across_tenants(known) if known else set()
 
             async def work(session: Session, stored: set[tuple[str, str]] = stored) -> set[int]:
                 return await self._write(flat, stored, session, requests)
