@@ -24,6 +24,7 @@ from meterr.cli_support import (
     settings_for,
 )
 from meterr.logs import configure_logging
+from meterr.pricing import load_catalogue
 from meterr.resolvers import (
     bootstrap_admin_key,
     create_key,
@@ -62,6 +63,10 @@ def main() -> None:
 def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     """Start the service (on the embedded store unless MONGODB_URL is set)."""
     settings = settings_for(data_dir, host=host, port=port)
+    try:
+        load_catalogue(settings.catalogue)  # a broken price file stops here, said plainly
+    except ValueError as exc:
+        raise click.ClickException(f"The price catalogue cannot be used: {exc}") from None
 
     async def work() -> None:
         async with open_store(settings) as store:

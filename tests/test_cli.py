@@ -460,3 +460,15 @@ def test_tables_are_drawn_for_a_terminal_and_tab_separated_for_scripts(
         "input",
     ]
     assert any(line.split() == ["openai", "gpt-4o", "2.50"] for line in drawn.splitlines())
+
+
+async def test_serve_refuses_a_broken_catalogue_file_before_starting(
+    store: Store, mongodb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    broken = tmp_path / "prices.json"
+    broken.write_text(json.dumps({"version": "2026-01-01", "currency": "USD"}))
+    monkeypatch.setenv("METERR_CATALOGUE", str(broken))
+    code, _, err = await meterr(store, mongodb_url, "serve", "--port", "1")
+    assert code == 1
+    assert "The price catalogue cannot be used" in err
+    assert "missing field(s) 'providers', 'unit'" in err
