@@ -74,6 +74,8 @@ class UsageEvent:
     price: PriceUsed | None
     # The organization's running number for stored events, in the order they were committed.
     seq: int | None = None
+    # The calls the event stands for: one, or the provider's count for an imported day.
+    requests: int = 1
 
     @property
     def pricing_status(self) -> PricingStatus:

@@ -108,6 +108,8 @@ def _event(connection: Connection, row: ImportedUsage, now: datetime) -> UsageEv
         tokens=tokens,
         cost=None,
         price=None,
+        # The provider's count of calls; Anthropic's report gives none, so a row is one.
+        requests=row.requests or 1,
     )
 
 

@@ -133,5 +133,5 @@ def _priced(book: PriceBook, provider: str, row: KeptUsage) -> UsageTotals:
         cached_input_tokens=tokens.cached_input_tokens,
         cache_write_tokens=tokens.cache_write_tokens,
         cost_nano=cost.total_nano if cost else 0,
-        unpriced_requests=0 if cost else 1,
+        unpriced_requests=0 if cost else row.requests,
     )

@@ -69,7 +69,7 @@ def event_to_document(event: UsageEvent) -> Document:
         "user_id": event.user_id,
         "api_key_id": event.api_key_id,
         "metadata": event.metadata,
-        "requests": 1,
+        "requests": event.requests,
         "input_tokens": event.tokens.input_tokens,
         "output_tokens": event.tokens.output_tokens,
         "cached_input_tokens": event.tokens.cached_input_tokens,
@@ -77,7 +77,7 @@ def event_to_document(event: UsageEvent) -> Document:
         "reasoning_tokens": event.tokens.reasoning_tokens,
         "cost_nano": sum(cost.values()) if cost is not None else None,
         "cost_breakdown_nano": cost,
-        "unpriced_requests": 1 if cost is None else 0,
+        "unpriced_requests": event.requests if cost is None else 0,
         "price": _price_to_document(event.price) if event.price is not None else None,
         "seq": event.seq,
     }
@@ -110,4 +110,5 @@ def event_from_document(doc: Document) -> UsageEvent:
         cost=CostBreakdown.from_nano(breakdown) if breakdown is not None else None,
         price=_price_from_document(price) if price is not None else None,
         seq=doc.get("seq"),
+        requests=int(doc.get("requests", 1)),
     )

@@ -166,7 +166,7 @@ class EventStore:
         if window:
             query["ts"] = window
         if unpriced_only:
-            query["unpriced_requests"] = 1
+            query["unpriced_requests"] = {"$gt": 0}
         return [event_from_document(doc) async for doc in self.collection.find(query)]
 
     async def replace_costs(

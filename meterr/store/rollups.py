@@ -372,14 +372,14 @@ def _event_totals(event: UsageEvent) -> tuple[int, ...]:
     """What one event adds to a cell, in the order of TOTAL_FIELDS."""
     tokens = event.tokens
     return (
-        1,
+        event.requests,
         tokens.input_tokens,
         tokens.output_tokens,
         tokens.cached_input_tokens,
         tokens.cache_write_tokens,
         tokens.reasoning_tokens,
         event.cost.total_nano if event.cost is not None else 0,
-        1 if event.cost is None else 0,
+        event.requests if event.cost is None else 0,
     )
 
 

@@ -174,6 +174,8 @@ async def test_openai_usage_is_imported_page_by_page_and_counted_once(
         # gpt-4o: 600k uncached at $2.50, 400k cached at $1.25, 100k output at $10 = $3.00 a day
         assert by_model["gpt-4o-2024-08-06"] == {"total": 6.0, "tokens": 2_200_000}
         assert by_model["gpt-4o-mini"] == {"total": 0.3, "tokens": 2_000_000}
+        usage = (await http.get("/v1/usage", headers=bearer(key), params=JUNE)).json()
+        assert usage["requests"] == 280, "each row counts the provider's own calls (120+40+120)"
     first_call = providers.requests[0]
     assert first_call.headers["authorization"] == "Bearer admin-key-openai-9876"
     assert first_call.query_params["bucket_width"] == "1d"
