@@ -1,13 +1,16 @@
-"""One computation per distinct feed: started by the first listener, shared, stopped by the
-last, restarted after a failure."""
+"""Live work done once for all who listen: one computation per distinct feed (started by
+the first listener, stopped by the last, restarted after a failure), one decoding per bus
+message."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
+from meterr.events import EventBus
 from meterr.resolvers.shared_feeds import SharedFeeds
 
 
@@ -60,3 +63,24 @@ async def test_a_failure_reaches_every_listener_and_the_next_join_starts_afresh(
             assert await anext(fresh) == 7
         assert source.started == 2
     assert feeds.running() == 0
+
+
+async def test_a_bus_message_is_decoded_once_for_all_the_feeds_of_its_organization() -> None:
+    bus = EventBus("memory://")
+    await bus.connect()
+    decoded: list[dict[str, Any]] = []
+
+    def decode(data: dict[str, Any]) -> str:
+        decoded.append(data)
+        return f"event {data['n']}"
+
+    try:
+        async with bus.subscribe("org_1") as first, bus.subscribe("org_1") as second:
+            await bus.publish("org_1", "usage.tracked", [{"n": 1}, {"n": 2}])
+            received = [
+                [(await anext(feed)).decoded(decode) for _ in range(2)] for feed in (first, second)
+            ]
+    finally:
+        await bus.disconnect()
+    assert received == [["event 1", "event 2"]] * 2
+    assert decoded == [{"n": 1}, {"n": 2}], "each message decoded once, not once per feed"

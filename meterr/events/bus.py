@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import deque
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from broadcaster import Broadcast
@@ -19,14 +19,30 @@ from meterr.events.redis_pubsub import RedisPubSubBackend
 __all__ = ["BusMessage", "EventBus", "Feed", "FeedLost", "FeedOverflow", "org_channel"]
 
 
+T = TypeVar("T")
+
+
 def org_channel(org_id: str) -> str:
     return f"meterr.org.{org_id}"
 
 
 @dataclass(frozen=True, slots=True)
 class BusMessage:
+    """One message of an organization's live news, handed to each of its local feeds."""
+
     type: str
     data: dict[str, Any]
+    _decoded: dict[Callable[[dict[str, Any]], Any], Any] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def decoded(self, decode: Callable[[dict[str, Any]], T]) -> T:
+        """`decode(data)`, worked out once however many feeds ask (the result is shared, so
+        it must not be changed)."""
+        if decode not in self._decoded:
+            self._decoded[decode] = decode(self.data)
+        value: T = self._decoded[decode]
+        return value
 
 
 class FeedOverflow(Exception):

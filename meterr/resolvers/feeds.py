@@ -70,7 +70,7 @@ async def _in_order(
         async for message in feed:
             if message.type not in message_types:
                 continue
-            live = decode(message.data)
+            live = message.decoded(decode)
             seq = live.seq or 0
             if seq <= last:
                 continue
@@ -166,7 +166,7 @@ async def notification_feed(
 def _moves(message: BusMessage, time_range: TimeRange, usage_filter: UsageFilter) -> bool:
     if message.type != "usage.tracked":
         return False
-    event = event_from_message(message.data)
+    event = message.decoded(event_from_message)
     return time_range.start <= event.timestamp < time_range.end and _matches(event, usage_filter)
 
 
