@@ -24,6 +24,7 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from meterr.auth import Tier
+from meterr.clock import SystemClock
 from meterr.domain import UsageEvent
 from meterr.pricing import TokenUsage, compute_cost, load_catalogue
 from meterr.resolvers import create_key
@@ -280,12 +281,16 @@ async def main() -> None:
         store = Store(client, client[database])
         await store.ensure_indexes()
         try:
-            key = await create_key(store, org_name="bench", tier=Tier.ENTERPRISE)
+            key = await create_key(
+                store, org_name="bench", tier=Tier.ENTERPRISE, now=SystemClock().now()
+            )
             async with meterr_server(url, database) as server:
                 print("ingestion…", file=sys.stderr)
                 ingest = await bench_ingestion(store, server, key.key, args)
                 print("cost query…", file=sys.stderr)
-                query_org = await create_key(store, org_name="bench-month", tier=Tier.ENTERPRISE)
+                query_org = await create_key(
+                    store, org_name="bench-month", tier=Tier.ENTERPRISE, now=SystemClock().now()
+                )
                 costs = await bench_costs(
                     store, server, query_org.key, query_org.organization.id, args
                 )

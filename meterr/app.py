@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from meterr.clock import Clock, SystemClock
 from meterr.config import Settings
 from meterr.errors import MeterrError
 from meterr.events import EventBus, RetryPolicy, WebhookDispatcher
@@ -43,14 +44,18 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
 
 
-def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
-    """The service; pass `store` to share an already open store (tests, embedding)."""
+def create_app(
+    settings: Settings, *, store: Store | None = None, clock: Clock | None = None
+) -> Starlette:
+    """The service; pass `store` to share an already open store (tests, embedding) and
+    `clock` to set what time it is (the machine's clock by default)."""
+    clock = clock or SystemClock()
 
     @asynccontextmanager
     async def running(app: Starlette, opened: Store, bus: EventBus) -> AsyncIterator[None]:
         """The store's background work and the webhook dispatcher, for the app's lifetime."""
         services = Services(
-            settings, opened, load_catalogue(settings.catalogue), bus, metrics=metrics
+            settings, opened, load_catalogue(settings.catalogue), bus, metrics=metrics, clock=clock
         )
         metrics.count_subscriptions(lambda: bus.feed_count, services.cost_feeds.running)
         dispatcher = WebhookDispatcher(
@@ -61,6 +66,7 @@ def create_app(settings: Settings, *, store: Store | None = None) -> Starlette:
                 window=settings.webhook_retry_window,
             ),
             services.sealer,
+            clock=clock,
             allow_private=settings.webhook_allow_private,
             timeout=settings.webhook_timeout,
             observe=lambda outcome: metrics.deliveries.labels(outcome).inc(),

@@ -23,6 +23,7 @@ from meterr.cli_support import (
     run,
     settings_for,
 )
+from meterr.clock import SystemClock
 from meterr.logs import configure_logging
 from meterr.pricing import load_catalogue
 from meterr.resolvers import (
@@ -68,9 +69,11 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     except ValueError as exc:
         raise click.ClickException(f"The price catalogue cannot be used: {exc}") from None
 
+    clock = SystemClock()
+
     async def work() -> None:
         async with open_store(settings) as store:
-            new = await bootstrap_admin_key(store)
+            new = await bootstrap_admin_key(store, now=clock.now())
             if new is not None:
                 click.echo(
                     f"Created organization '{new.organization.name}' with an admin API key "
@@ -78,7 +81,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
                 )
             click.echo(f"Meterr listening on http://{settings.host}:{settings.port}")
             config = uvicorn.Config(
-                create_app(settings, store=store),
+                create_app(settings, store=store, clock=clock),
                 host=settings.host,
                 port=settings.port,
                 log_config=None,  # JSON lines, configured below
@@ -124,6 +127,7 @@ def keys_create(
                 role=Role(role),
                 team_id=team_id,
                 name=name,
+                now=SystemClock().now(),
             )
         info = {
             "key": new.key,
@@ -180,7 +184,8 @@ def keys_revoke(org_name: str, key_id: str, data_dir: Path | None) -> None:
     async def work() -> None:
         async with open_store(settings_for(data_dir)) as store:
             org = await existing_organization(store, org_name)
-            if await store.organizations.revoke_key(org.id, key_id) is None:
+            revoked = await store.organizations.revoke_key(org.id, key_id, SystemClock().now())
+            if revoked is None:
                 raise click.ClickException(f"No key {key_id} in organization {org_name}.")
             click.echo(f"revoked {key_id}")
 

@@ -200,7 +200,7 @@ def export_command(
                     answer = await target.request("GET", "/costs", params=_params(query, group_by))
                     return [{"group": key, **group} for key, group in answer.items()]
                 return await _remote_events(target, query)
-            time_range = parse_time_range(start_date, end_date, tz)
+            time_range = parse_time_range(start_date, end_date, tz, now=target.now())
             if group_by is not None:
                 groups = await cost_groups(
                     target, time_range, parse_group_by(group_by), UsageFilter()

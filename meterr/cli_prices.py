@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,6 +17,7 @@ from meterr.cli_support import (
     settings_for,
     store_or_server,
 )
+from meterr.clock import SystemClock
 from meterr.config import Settings
 from meterr.pricing import (
     catalogue_document,
@@ -250,7 +251,7 @@ def _update_catalogue(
     target = output or settings.catalogue
     if target is None and not dry_run:
         raise click.UsageError("Give --output, or set METERR_CATALOGUE to the file to update.")
-    today = datetime.now(UTC).date()
+    today = SystemClock().now().date()
     try:
         starts = effective_from.date() if effective_from else today
         prices, skipped = read_litellm(document)

@@ -6,6 +6,7 @@ import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
@@ -15,11 +16,16 @@ from pymongo import AsyncMongoClient
 
 from meterr.app import create_app
 from meterr.auth import Role, Tier
+from meterr.clock import Clock, SettableClock
 from meterr.config import Settings
 from meterr.resolvers import create_key
 from meterr.store import EmbeddedServer, Store
 
 KeyFactory = Callable[..., Awaitable[str]]
+
+# The suite's "now": mid-morning (UTC) of a Wednesday in the middle of a month. Each module's
+# clock starts here and runs on; the tests about period edges set instants of their own.
+SUITE_NOW = datetime(2026, 6, 17, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="session")
@@ -62,18 +68,26 @@ def settings(mongodb_url: str, tmp_path_factory: pytest.TempPathFactory) -> Sett
 
 
 @pytest.fixture(scope="module")
-async def server(settings: Settings, store: Store) -> AsyncIterator[str]:
+def clock() -> SettableClock:
+    """The module's clock: every app the module's tests make reads the time from it."""
+    return SettableClock(SUITE_NOW)
+
+
+@pytest.fixture(scope="module")
+async def server(settings: Settings, store: Store, clock: Clock) -> AsyncIterator[str]:
     """Meterr behind a real uvicorn server on the test store, one per test module."""
     from tests.servers import serving  # it imports this module
 
-    async with serving(create_app(settings, store=store)) as url:
+    async with serving(create_app(settings, store=store, clock=clock)) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
-async def client(settings: Settings, store: Store) -> AsyncIterator[httpx.AsyncClient]:
+async def client(
+    settings: Settings, store: Store, clock: Clock
+) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client speaking to the app over ASGI, lifespan included."""
-    app = create_app(settings, store=store)
+    app = create_app(settings, store=store, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://meterr.test") as http:
@@ -81,7 +95,7 @@ async def client(settings: Settings, store: Store) -> AsyncIterator[httpx.AsyncC
 
 
 @pytest.fixture(scope="module")
-def make_key(store: Store) -> KeyFactory:
+def make_key(store: Store, clock: Clock) -> KeyFactory:
     """A new organization (unique name) and a key for it: returns the key."""
 
     async def make(
@@ -97,6 +111,7 @@ def make_key(store: Store) -> KeyFactory:
             tier=tier,
             role=role,
             team_id=team_id,
+            now=clock.now(),
         )
         return new.key
 

@@ -1,4 +1,7 @@
-"""The `meterr` command against a real store: keys, rollups and repricing."""
+"""The `meterr` command against a real store: keys, rollups and repricing.
+
+The commands run as processes of their own, on the machine's clock: these tests read the
+same clock (`MACHINE`), and the servers they start keep it too."""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import asyncio
 import json
 import os
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,11 +21,20 @@ from rich.text import Text
 from meterr.app import create_app
 from meterr.auth import Tier
 from meterr.cli_support import print_table
+from meterr.clock import Clock, SystemClock
 from meterr.config import Settings
 from meterr.resolvers import create_key
 from meterr.store import Store
 from tests.conftest import bearer
 from tests.servers import serving
+
+MACHINE = SystemClock()
+
+
+@pytest.fixture(scope="module")
+def clock() -> Clock:
+    """The machine's clock, for the servers and keys these tests make."""
+    return MACHINE
 
 
 async def meterr(store: Store, mongodb_url: str, *args: str) -> tuple[int, str, str]:
@@ -129,7 +141,7 @@ async def test_forecast_backtest_reports_how_the_forecast_did(
         store, mongodb_url, "keys", "create", "--org", "forecast-co", "--tier", "pro", "--json"
     )
     key = json.loads(out)["key"]
-    today = datetime.now(UTC).date()
+    today = MACHINE.now().date()
     events = [
         {
             "provider": "openai",
@@ -151,7 +163,7 @@ async def test_forecast_backtest_reports_how_the_forecast_did(
 async def test_import_and_export_round_trip_and_name_every_refused_line(
     store: Store, mongodb_url: str, tmp_path: Path
 ) -> None:
-    today = datetime.now(UTC).date()
+    today = MACHINE.now().date()
     lines = [
         {"provider": "openai", "model": "gpt-4o", "input_tokens": 1000 + i, "output_tokens": 10,
          "timestamp": f"{today - timedelta(days=i % 5)}T10:00:00Z", "event_id": f"row-{i}",
@@ -171,7 +183,7 @@ async def test_import_and_export_round_trip_and_name_every_refused_line(
     assert (code, "No organization is named 'import-c0'" in err) == (1, True)
     assert await store.organizations.organization_named("import-c0") is None
     for org in ("import-co", "copy-co"):
-        await create_key(store, org_name=org)
+        await create_key(store, org_name=org, now=MACHINE.now())
     code, out, _ = await meterr(store, mongodb_url, "import", str(source), "--org", "import-co")
     assert code == 1, out
     assert "stored 1500, already stored 0, refused 3" in out
@@ -266,8 +278,10 @@ async def test_prices_import_a_litellm_file_list_and_show(
 async def test_import_and_export_through_a_running_server(
     store: Store, settings: Settings, mongodb_url: str, tmp_path: Path
 ) -> None:
-    key = (await create_key(store, org_name="remote-co", tier=Tier.ENTERPRISE)).key
-    today = datetime.now(UTC).date()
+    key = (
+        await create_key(store, org_name="remote-co", tier=Tier.ENTERPRISE, now=MACHINE.now())
+    ).key
+    today = MACHINE.now().date()
     source = tmp_path / "remote.csv"
     source.write_text(
         "provider,model,input_tokens,output_tokens,timestamp,event_id,metadata\n"
@@ -277,7 +291,7 @@ async def test_import_and_export_through_a_running_server(
         )
         + "openai,gpt-4o,lots,5,,bad-1,\n"
     )
-    async with serving(create_app(settings, store=store)) as url:
+    async with serving(create_app(settings, store=store, clock=MACHINE)) as url:
         remote = ("--url", url, "--api-key", key)
         code, out, _ = await meterr(store, mongodb_url, "import", str(source), *remote)
         assert code == 1
@@ -299,8 +313,8 @@ async def test_import_and_export_through_a_running_server(
 async def test_the_data_commands_answer_the_same_from_the_store_and_a_running_server(
     store: Store, settings: Settings, mongodb_url: str, tmp_path: Path
 ) -> None:
-    key = (await create_key(store, org_name="twin-co", tier=Tier.ENTERPRISE)).key
-    today = datetime.now(UTC).date()
+    key = (await create_key(store, org_name="twin-co", tier=Tier.ENTERPRISE, now=MACHINE.now())).key
+    today = MACHINE.now().date()
     prices_file = tmp_path / "prices.json"
     prices_file.write_text(
         json.dumps(
@@ -327,7 +341,7 @@ async def test_the_data_commands_answer_the_same_from_the_store_and_a_running_se
         for provider, model in (("openai", "gpt-4o-mini"), ("mistral", "house-model"))
     ]
     store_side = ("--org", "twin-co")
-    async with serving(create_app(settings, store=store)) as url:
+    async with serving(create_app(settings, store=store, clock=MACHINE)) as url:
         server_side = ("--url", url, "--api-key", key)
         async with httpx.AsyncClient(base_url=url, headers=bearer(key)) as http:
             tracked = await http.post("/v1/track", json={"events": events})
@@ -407,7 +421,7 @@ async def test_a_catalogue_update_is_written_shown_and_priced_with(
         )
     )
     catalogue = tmp_path / "catalogue.json"
-    starts = datetime.now(UTC).date() - timedelta(days=1)
+    starts = MACHINE.now().date() - timedelta(days=1)
     update = ("prices", "import", str(prices_file), "--catalogue", "--effective-from", str(starts))
     code, out, err = await meterr(store, mongodb_url, *update, "--output", str(catalogue))
     assert code == 0, err
@@ -425,10 +439,12 @@ async def test_a_catalogue_update_is_written_shown_and_priced_with(
     code, out, _ = await meterr(store, mongodb_url, *update)
     assert "0 prices changed, 1 unchanged" in out, "METERR_CATALOGUE is the catalogue updated"
 
-    key = (await create_key(store, org_name="catalogue-co")).key
+    key = (await create_key(store, org_name="catalogue-co", now=MACHINE.now())).key
     async with (
         serving(
-            create_app(settings.model_copy(update={"catalogue": catalogue}), store=store)
+            create_app(
+                settings.model_copy(update={"catalogue": catalogue}), store=store, clock=MACHINE
+            )
         ) as url,
         httpx.AsyncClient(base_url=url, headers=bearer(key)) as http,
     ):

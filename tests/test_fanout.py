@@ -16,6 +16,7 @@ from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
 from meterr.auth import Tier
+from meterr.clock import SystemClock
 from meterr.resolvers import create_key
 from meterr.store import Store
 from tests.test_serve import DEADLINE, free_port
@@ -55,7 +56,9 @@ async def serve(mongodb_url: str, database: str) -> AsyncIterator[str]:
 async def test_an_event_tracked_on_one_instance_reaches_a_subscriber_of_the_other(
     mongodb_url: str, store: Store
 ) -> None:
-    key = (await create_key(store, org_name="fanout", tier=Tier.ENTERPRISE)).key
+    key = (
+        await create_key(store, org_name="fanout", tier=Tier.ENTERPRISE, now=SystemClock().now())
+    ).key
     async with (
         serve(mongodb_url, store.db.name) as first,
         serve(mongodb_url, store.db.name) as second,

@@ -12,13 +12,14 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
 from standardwebhooks.webhooks import Webhook
 
 from meterr.auth import Sealer, SealError
+from meterr.clock import Clock
 from meterr.store import Delivery, DeliveryAttempt, WebhookEndpoint
 from meterr.store.webhooks import WebhookStore
 
@@ -113,6 +114,7 @@ class WebhookDispatcher:
         policy: RetryPolicy,
         sealer: Sealer,
         *,
+        clock: Clock,
         allow_private: bool,
         timeout: float,
         lease: float = 60.0,
@@ -121,6 +123,7 @@ class WebhookDispatcher:
         self._store = store
         self._policy = policy
         self._sealer = sealer
+        self._clock = clock
         self._allow_private = allow_private
         self._timeout = timeout
         self._lease = lease
@@ -148,7 +151,7 @@ class WebhookDispatcher:
 
     async def deliver_due(self, http: httpx.AsyncClient) -> bool:
         """Deliver one due delivery; False when none was due."""
-        now = datetime.now(UTC)
+        now = self._clock.now()
         delivery = await self._store.claim_due_across_tenants(
             now, now + timedelta(seconds=self._lease)
         )
@@ -181,7 +184,7 @@ class WebhookDispatcher:
     async def _attempt(
         self, http: httpx.AsyncClient, endpoint: WebhookEndpoint, delivery: Delivery
     ) -> DeliveryAttempt:
-        at = datetime.now(UTC)
+        at = self._clock.now()
         started = time.perf_counter()
 
         def took() -> int:

@@ -14,8 +14,8 @@ from numpy.typing import NDArray
 __all__ = ["DayForecast", "Forecast", "forecast_daily"]
 
 # Two-sided normal quantiles of the 80% and 95% intervals.
-_Z80 = 1.2816
-_Z95 = 1.9600
+Z80 = 1.2816
+Z95 = 1.9600
 _WEEKLY_MIN_DAYS = 14  # two of each weekday before a weekly pattern is believed
 _TREND_WINDOW = 56  # the trend follows the last eight weeks: older levels matter less
 _MAD_TO_SD = 1.4826
@@ -113,10 +113,10 @@ def forecast_daily(history: Sequence[float], first_day: date, horizon: int) -> F
             DayForecast(
                 day=day,
                 expected=expected,
-                low80=max(0.0, expected - _Z80 * sd_h),
-                high80=expected + _Z80 * sd_h,
-                low95=max(0.0, expected - _Z95 * sd_h),
-                high95=expected + _Z95 * sd_h,
+                low80=max(0.0, expected - Z80 * sd_h),
+                high80=expected + Z80 * sd_h,
+                low95=max(0.0, expected - Z95 * sd_h),
+                high95=expected + Z95 * sd_h,
                 sd=sd_h,
             )
         )

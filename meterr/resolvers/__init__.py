@@ -94,7 +94,7 @@ from meterr.resolvers.teams import (
     remove_member,
     update_team,
 )
-from meterr.resolvers.timerange import TimeRange, parse_day, parse_time_range
+from meterr.resolvers.timerange import TimeRange, parse_day, parse_time_range, parse_zone
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 from meterr.resolvers.webhooks import (
     NewWebhook,
@@ -208,6 +208,7 @@ __all__ = [
     "parse_group_by",
     "parse_day",
     "parse_time_range",
+    "parse_zone",
     "parse_usage_filter",
     "rebuild_rollups",
     "reprice",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from meterr.auth import Principal, hash_key, is_well_formed
 from meterr.errors import RateLimited, Unauthenticated
@@ -53,6 +53,7 @@ class RateLimitStatus:
     limit: int | None
     remaining: int | None
     reset: datetime
+    now: datetime
 
     def headers(self) -> dict[str, str]:
         """The X-RateLimit-* headers every response carries."""
@@ -64,19 +65,19 @@ class RateLimitStatus:
 
     @property
     def retry_after(self) -> int:
-        return max(1, int((self.reset - datetime.now(UTC)).total_seconds() + 0.999))
+        return max(1, int((self.reset - self.now).total_seconds() + 0.999))
 
 
 async def count_request(services: Services, principal: Principal) -> RateLimitStatus:
     """Count one request against the organization's hour; raise RateLimited when over."""
-    now = datetime.now(UTC)
+    now = services.clock.now()
     window = now.replace(minute=0, second=0, microsecond=0)
     reset = window + timedelta(hours=1)
     limit = principal.tier.hourly_request_limit
     if limit is None:
-        return RateLimitStatus(None, None, reset)
+        return RateLimitStatus(None, None, reset, now)
     count = await services.store.rate_counters.increment(principal.org_id, window)
-    status = RateLimitStatus(limit, max(0, limit - count), reset)
+    status = RateLimitStatus(limit, max(0, limit - count), reset, now)
     if count > limit:
         raise RateLimited(
             f"Rate limit of {limit} requests per hour exceeded for the {principal.tier} tier.",

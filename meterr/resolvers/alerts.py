@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ async def watch_budgets(ctx: RequestContext, events: Sequence[UsageEvent]) -> li
     answer the ids of the blocking budgets among those that are spent."""
     if not events:
         return []
-    now = datetime.now(UTC)
+    now = ctx.now()
     over = []
     for budget in await organization_budgets(ctx.services, ctx.org_id):
         if not any(budget.scope.covers(event) for event in events):
@@ -36,14 +36,14 @@ async def watch_budgets(ctx: RequestContext, events: Sequence[UsageEvent]) -> li
         if budget.id not in ctx.services.forecasts_checked:
             # A forecast reads 90 days of history: at most one per budget every few minutes.
             ctx.services.forecasts_checked[budget.id] = True
-            await fire_forecast_alert(ctx, await with_forecast(ctx, status), now)
+            await fire_forecast_alert(ctx, await with_forecast(ctx, status, now), now)
         if budget.action is BudgetAction.BLOCK and status.exceeded:
             over.append(budget.id)
     return over
 
 
-async def with_forecast(ctx: RequestContext, status: BudgetStatus) -> BudgetStatus:
-    return replace(status, forecast=await budget_forecast(ctx, status))
+async def with_forecast(ctx: RequestContext, status: BudgetStatus, now: datetime) -> BudgetStatus:
+    return replace(status, forecast=await budget_forecast(ctx, status, now))
 
 
 async def fire_forecast_alert(ctx: RequestContext, status: BudgetStatus, now: datetime) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -123,7 +123,7 @@ def _measure(budget: Budget) -> tuple[object, ...]:
 async def create_budget(ctx: RequestContext, body: object) -> BudgetStatus:
     ctx.principal.require(Operation.MANAGE)
     data = _checked(validate_model(BudgetInput, body))
-    now = stored_instant(datetime.now(UTC))
+    now = stored_instant(ctx.now())
     budget = Budget(
         id=f"bud_{secrets.token_hex(12)}",
         org_id=ctx.org_id,
@@ -153,7 +153,7 @@ async def _budget(ctx: RequestContext, budget_id: str) -> Budget:
 
 async def _forecast_status(ctx: RequestContext, budget: Budget, now: datetime) -> BudgetStatus:
     """The budget's spend and forecast; a forecast reaching the limit fires its alert."""
-    status = await with_forecast(ctx, await budget_status(ctx, budget, now))
+    status = await with_forecast(ctx, await budget_status(ctx, budget, now), now)
     await fire_forecast_alert(ctx, status, now)
     return status
 
@@ -161,14 +161,15 @@ async def _forecast_status(ctx: RequestContext, budget: Budget, now: datetime) -
 async def get_budget(ctx: RequestContext, budget_id: str) -> BudgetStatus:
     """The budget, its spend and holds in the current period, and its forecast."""
     ctx.principal.require(Operation.READ)
-    await release_expired(ctx)
-    return await _forecast_status(ctx, await _budget(ctx, budget_id), datetime.now(UTC))
+    now = ctx.now()
+    await release_expired(ctx, now)
+    return await _forecast_status(ctx, await _budget(ctx, budget_id), now)
 
 
 async def list_budgets(ctx: RequestContext) -> list[BudgetStatus]:
     ctx.principal.require(Operation.READ)
-    await release_expired(ctx)
-    now = datetime.now(UTC)
+    now = ctx.now()
+    await release_expired(ctx, now)
     budgets = [b for b in await ctx.store.budgets.list(ctx.org_id) if _visible(ctx, b)]
     return [await _forecast_status(ctx, budget, now) for budget in budgets]
 
@@ -191,7 +192,7 @@ async def update_budget(ctx: RequestContext, budget_id: str, body: object) -> Bu
         )
     merged.update(body)
     data = _checked(validate_model(BudgetInput, merged))
-    now = stored_instant(datetime.now(UTC))
+    now = stored_instant(ctx.now())
     updated = replace(current, **_definition(data), updated_at=now)
     reset = _measure(updated) != _measure(current)
     stored = await ctx.store.budgets.replace(updated, reset_alerts=reset)
@@ -230,8 +231,8 @@ async def check_budgets(
         problems["estimated_tokens"] = "must be a non-negative whole number"
     if problems:
         raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
-    await release_expired(ctx)
-    now = datetime.now(UTC)
+    now = ctx.now()
+    await release_expired(ctx, now)
     statuses = [await budget_status(ctx, budget, now) for budget in await covering(ctx, scope)]
     blocking = []
     for status in statuses:

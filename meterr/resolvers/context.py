@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from cachetools import TTLCache
 
 from meterr.auth import Principal, Sealer, load_secret_key
+from meterr.clock import Clock, SystemClock
 from meterr.config import Settings
 from meterr.domain import Budget, UsageFilter
 from meterr.errors import Forbidden
@@ -37,6 +39,7 @@ class Services:
     forecasts_checked: TTLCache[str, bool] = field(init=False)
     fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
     cost_feeds: SharedFeeds = field(default_factory=SharedFeeds)
+    clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
         ttl = self.settings.key_cache_seconds
@@ -73,6 +76,11 @@ class RequestContext:
     @property
     def store(self) -> Store:
         return self.services.store
+
+    def now(self) -> datetime:
+        """The service clock's time. An operation reads it once and passes it on, so that
+        everything it decides agrees on one instant."""
+        return self.services.clock.now()
 
     @property
     def team_scope(self) -> str | None:

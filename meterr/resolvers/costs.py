@@ -14,7 +14,7 @@ from meterr.domain import Dimension, GroupBy, UsageFilter, UsageTotals
 from meterr.errors import InvalidInput
 from meterr.pricing import normalize_provider
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.timerange import TimeRange
+from meterr.resolvers.timerange import TimeRange, local_midnight
 from meterr.store import TimeBucket, TotalsRow, family_for, sum_usage
 
 __all__ = [
@@ -225,8 +225,8 @@ def group_field_of(group_by: GroupBy) -> str:
 async def daily_totals(
     ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter, field: str | None
 ) -> dict[str | None, dict[date, UsageTotals]]:
-    """Totals per UTC day, per value of `field` (one None key without one); for the
-    service's own use (forecasts), with no role checked."""
+    """Totals per local day of the range's zone, per value of `field` (one None key
+    without one); for the service's own use (forecasts), with no role checked."""
     rows = await _rows(ctx, time_range, usage_filter, field, bucketed=True, day_buckets=True)
     by_key: dict[str | None, dict[date, UsageTotals]] = defaultdict(
         lambda: defaultdict(UsageTotals)
@@ -235,7 +235,7 @@ async def daily_totals(
         assert row.bucket is not None
         moment = row.bucket if row.bucket.tzinfo else row.bucket.replace(tzinfo=UTC)
         key = None if field is None else (row.key if row.key is not None else NO_VALUE)
-        by_key[key][moment.astimezone(UTC).date()] += row.totals
+        by_key[key][moment.astimezone(time_range.zone).date()] += row.totals
     return {key: dict(days) for key, days in by_key.items()}
 
 
@@ -295,7 +295,7 @@ def _interval_start(moment: datetime, interval: str, zone: ZoneInfo) -> datetime
         day -= timedelta(days=day.weekday())
     elif interval == "month":
         day = day.replace(day=1)
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
+    return local_midnight(day, zone)
 
 
 def _next_local_hour(start: datetime, zone: ZoneInfo) -> datetime:
@@ -323,6 +323,5 @@ def _interval_starts(time_range: TimeRange, interval: str) -> list[datetime]:
                 local += timedelta(days=7)
             else:
                 local = (local.replace(day=28) + timedelta(days=4)).replace(day=1)
-            current = datetime(local.year, local.month, local.day, tzinfo=time_range.zone)
-            current = current.astimezone(UTC)
+            current = local_midnight(local, time_range.zone)
     return starts

@@ -3,10 +3,9 @@ the organization and for each group."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from meterr.auth import Operation
@@ -20,30 +19,32 @@ from meterr.domain import (
     UsageTotals,
 )
 from meterr.errors import InvalidInput
-from meterr.forecasting import Backtest, Forecast, backtest, forecast_daily
+from meterr.forecasting import Backtest, Forecast, backtest, forecast_daily, project_period
 from meterr.pricing import NANO_PER_USD
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.costs import daily_totals, group_field_of, usage_in
-from meterr.resolvers.timerange import TimeRange
+from meterr.resolvers.costs import daily_totals, group_field_of
+from meterr.resolvers.spend import last_day_of
+from meterr.resolvers.timerange import local_days, share_of_day_left
 
 __all__ = [
     "MAX_BACKTEST_DAYS",
-    "budget_forecast",
+    "MAX_HORIZON",
     "CostForecast",
     "MonthProjection",
     "SeriesForecast",
+    "budget_forecast",
     "cost_forecast",
     "forecast_backtest",
 ]
 
 MAX_HORIZON = 366
 _DEFAULT_HISTORY_DAYS = 90
-_Z80, _Z95 = 1.2816, 1.96
 
 
 @dataclass(frozen=True, slots=True)
 class MonthProjection:
-    """The current calendar month (UTC): spent so far, and its projected total."""
+    """The current calendar month in the forecast's zone: spent so far (today included),
+    and where it ends up by the one projection rule (`project_period`)."""
 
     month_to_date: float
     expected: float
@@ -69,51 +70,70 @@ class CostForecast:
     horizon: int
     history_start: date
     today: date
+    zone: ZoneInfo
     total: SeriesForecast
     groups: list[SeriesForecast]
     group_by: GroupBy | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Today:
+    """Where a forecast stands: the local day, how much of it is still to come, and the
+    last day of its month."""
+
+    day: date
+    rest: float
+    month_start: date
+    month_last_day: date
+
+    @classmethod
+    def at(cls, now: datetime, zone: ZoneInfo) -> _Today:
+        day = now.astimezone(zone).date()
+        month_start = day.replace(day=1)
+        following = (month_start + timedelta(days=32)).replace(day=1)
+        return cls(day, share_of_day_left(now, zone), month_start, following - timedelta(days=1))
 
 
 def _costs(daily: dict[str | None, dict[date, UsageTotals]]) -> dict[str | None, dict[date, int]]:
     return {key: {day: t.cost_nano for day, t in days.items()} for key, days in daily.items()}
 
 
-def _utc_range(start: date, end: date) -> TimeRange:
-    zone = ZoneInfo("UTC")
-    return TimeRange(datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC), zone)
-
-
-def _series(
-    key: str | None,
-    by_day: dict[date, int],
-    first: date,
-    today: date,
-    horizon: int,
-    today_so_far: int,
-) -> SeriesForecast:
+def _history(by_day: dict[date, float], first: date, today: date) -> tuple[list[date], list[float]]:
+    """The complete days before today, from the series' first spend: days before it are
+    not zeros of a running series, they are days before it existed."""
     days = [first + timedelta(days=k) for k in range((today - first).days)]
-    values = [by_day.get(day, 0) / NANO_PER_USD for day in days]
-    # History starts with the series' first spend: days before it are not zeros of a
-    # running series, they are days before it existed.
+    values = [by_day.get(day, 0.0) for day in days]
     while values and values[0] == 0:
         values.pop(0)
         days.pop(0)
-    forecast = forecast_daily(values, days[0] if days else today, horizon)
-    month_start = today.replace(day=1)
-    month_end = (month_start + timedelta(days=32)).replace(day=1)
-    spent = sum(v for d, v in zip(days, values, strict=True) if d >= month_start)
-    ahead = [f for f in forecast.days if f.day < month_end]
-    expected = spent + sum(f.expected for f in ahead)
-    sd = math.sqrt(sum(f.sd**2 for f in ahead))
-    month = MonthProjection(
-        month_to_date=spent + today_so_far / NANO_PER_USD,
-        expected=expected,
-        low80=max(spent, expected - _Z80 * sd),
-        high80=expected + _Z80 * sd,
-        low95=max(spent, expected - _Z95 * sd),
-        high95=expected + _Z95 * sd,
+    return days, values
+
+
+def _series(
+    key: str | None, by_day: dict[date, int], first: date, today: _Today, horizon: int
+) -> SeriesForecast:
+    usd = {day: nano / NANO_PER_USD for day, nano in by_day.items()}
+    days, values = _history(usd, first, today.day)
+    # The month's end may lie beyond the horizon asked for: forecast far enough for both.
+    reach = max(horizon, (today.month_last_day - today.day).days + 1)
+    forecast = forecast_daily(values, days[0] if days else today.day, reach)
+    spent = sum(cost for day, cost in usd.items() if today.month_start <= day <= today.day)
+    month = project_period(
+        spent,
+        forecast.days,
+        today=today.day,
+        rest_of_today=today.rest,
+        last_day=today.month_last_day,
     )
-    return SeriesForecast(key, list(zip(days, values, strict=True)), forecast, month)
+    shown = Forecast(forecast.method, forecast.history_days, forecast.days[:horizon])
+    return SeriesForecast(
+        key,
+        list(zip(days, values, strict=True)),
+        shown,
+        MonthProjection(
+            spent, month.expected, month.low80, month.high80, month.low95, month.high95
+        ),
+    )
 
 
 async def cost_forecast(
@@ -123,11 +143,14 @@ async def cost_forecast(
     group_by: GroupBy | None = None,
     history_start: date | None = None,
     usage_filter: UsageFilter | None = None,
+    zone: ZoneInfo | None = None,
 ) -> CostForecast:
-    """Forecast daily cost from today (UTC) `horizon` days ahead, from the complete days
-    since `history_start` (default 90 days back)."""
+    """Forecast daily cost from today `horizon` days ahead, from the complete days since
+    `history_start` (default 90 days back), in the days of `zone` (default UTC); and project
+    the month's total."""
     ctx.principal.require(Operation.READ)
     usage_filter = ctx.confine(usage_filter or UsageFilter())
+    zone = zone or ZoneInfo("UTC")
     if not 1 <= horizon <= MAX_HORIZON:
         raise InvalidInput(
             f"horizon must be between 1 and {MAX_HORIZON} days.",
@@ -139,29 +162,27 @@ async def cost_forecast(
             "metadata.KEY; its days are the forecast itself.",
             {"fields": {"group_by": "not a time dimension"}},
         )
-    today = datetime.now(UTC).date()
-    first = history_start or today - timedelta(days=_DEFAULT_HISTORY_DAYS)
-    if first >= today:
+    today = _Today.at(ctx.now(), zone)
+    first = history_start or today.day - timedelta(days=_DEFAULT_HISTORY_DAYS)
+    if first >= today.day:
         raise InvalidInput(
             "start_date must be before today.", {"fields": {"start_date": "before today"}}
         )
+    # The history and today's spend so far in one read: every day up to today's end.
+    first_read = min(first, today.month_start)
+    days = local_days(first_read, today.day + timedelta(days=1), zone)
     field = group_field_of(group_by) if group_by is not None else None
-    history = _costs(await daily_totals(ctx, _utc_range(first, today), usage_filter, field))
-    now = datetime.now(UTC)
-    so_far_range = TimeRange(datetime.combine(today, time(), UTC), now, ZoneInfo("UTC"))
+    daily = _costs(await daily_totals(ctx, days, usage_filter, field))
     total_by_day: dict[date, int] = defaultdict(int)
-    for by_day in history.values():
+    for by_day in daily.values():
         for day, nano in by_day.items():
             total_by_day[day] += nano
-    today_total = (await usage_in(ctx, so_far_range, usage_filter)).cost_nano
-    total = _series(None, total_by_day, first, today, horizon, today_total)
+    total = _series(None, total_by_day, first, today, horizon)
     groups = []
     if field is not None:
-        today_by_group = _costs(await daily_totals(ctx, so_far_range, usage_filter, field))
-        for key in sorted(history, key=lambda k: -sum(history[k].values())):
-            so_far = sum(today_by_group.get(key, {}).values())
-            groups.append(_series(key, history[key], first, today, horizon, so_far))
-    return CostForecast(horizon, first, today, total, groups, group_by)
+        for key in sorted(daily, key=lambda k: -sum(daily[k].values())):
+            groups.append(_series(key, daily[key], first, today, horizon))
+    return CostForecast(horizon, first, today.day, zone, total, groups, group_by)
 
 
 MAX_BACKTEST_DAYS = 366
@@ -179,49 +200,44 @@ async def forecast_backtest(
             f"days must be between 1 and {MAX_BACKTEST_DAYS}.",
             {"fields": {"days": f"1 to {MAX_BACKTEST_DAYS}"}},
         )
-    today = datetime.now(UTC).date()
+    utc = ZoneInfo("UTC")
+    today = ctx.now().astimezone(utc).date()
     first = today - timedelta(days=days + _DEFAULT_HISTORY_DAYS)
-    by_day: dict[date, int] = defaultdict(int)
-    daily = _costs(await daily_totals(ctx, _utc_range(first, today), usage_filter, None))
-    for series in daily.values():
-        for day, nano in series.items():
-            by_day[day] += nano
-    all_days = [first + timedelta(days=k) for k in range((today - first).days)]
-    values = [by_day.get(day, 0) / NANO_PER_USD for day in all_days]
-    while values and values[0] == 0:
-        values.pop(0)
-        all_days.pop(0)
+    daily = await daily_totals(ctx, local_days(first, today, utc), usage_filter, None)
+    by_day = {day: totals.cost_nano / NANO_PER_USD for day, totals in daily.get(None, {}).items()}
+    all_days, values = _history(by_day, first, today)
     return backtest(values, all_days[0] if all_days else today, days)
 
 
-async def budget_forecast(ctx: RequestContext, status: BudgetStatus) -> BudgetForecast:
-    """Where the budget is heading: its spend so far plus the forecast of its scope's
-    remaining days (today's rest included), and the first day that total reaches the limit."""
+async def budget_forecast(
+    ctx: RequestContext, status: BudgetStatus, now: datetime
+) -> BudgetForecast:
+    """Where the budget ends its period, by the one projection rule: its spend so far plus
+    the forecast of its scope for the rest of today and each remaining day of the period,
+    in its own zone; and the first day inside the period that total reaches the limit."""
     budget = status.budget
-    now = datetime.now(UTC)
-    today = now.date()
+    zone = ZoneInfo(budget.timezone)
+    today = now.astimezone(zone).date()
     first = today - timedelta(days=_DEFAULT_HISTORY_DAYS)
-    daily = await daily_totals(ctx, _utc_range(first, today), budget.scope.usage_filter(), None)
-    by_day = daily.get(None, {})
-    days = [first + timedelta(days=k) for k in range(_DEFAULT_HISTORY_DAYS)]
-    values = [_amount(budget, by_day.get(day, UsageTotals())) for day in days]
-    while values and values[0] == 0:
-        values.pop(0)
-        days.pop(0)
-    end = status.period_end.astimezone(UTC).date() if status.period_end else None
-    horizon = min(MAX_HORIZON, max(1, ((end or today + timedelta(days=365)) - today).days + 1))
-    forecast = forecast_daily(values, days[0] if days else today, horizon)
-    rest_of_today = 1 - (now - datetime.combine(today, time(), UTC)).total_seconds() / 86_400
-    cumulative = float(status.current)
-    exceeds_on = today if status.current >= budget.limit else None
-    for ahead in forecast.days:
-        if end is not None and ahead.day > end:
-            break
-        cumulative += ahead.expected * (rest_of_today if ahead.day == today else 1.0)
-        if exceeds_on is None and cumulative >= budget.limit:
-            exceeds_on = ahead.day
+    daily = await daily_totals(
+        ctx, local_days(first, today, zone), budget.scope.usage_filter(), None
+    )
+    by_day = {day: _amount(budget, totals) for day, totals in daily.get(None, {}).items()}
+    days, values = _history(by_day, first, today)
+    # A total budget has no last day: look a year ahead for the day it runs out.
+    last_day = last_day_of(status) or today + timedelta(days=MAX_HORIZON - 1)
+    forecast = forecast_daily(values, days[0] if days else today, (last_day - today).days + 1)
+    projection = project_period(
+        float(status.current),
+        forecast.days,
+        today=today,
+        rest_of_today=share_of_day_left(now, zone),
+        last_day=last_day,
+        limit=float(budget.limit),
+    )
     return BudgetForecast(
-        projected=round(cumulative) if end is not None else None, exceeds_on=exceeds_on
+        projected=round(projection.expected) if status.period_end is not None else None,
+        exceeds_on=projection.exceeds_on,
     )
 
 

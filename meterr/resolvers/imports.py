@@ -11,7 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -126,14 +126,14 @@ async def sync_connection(ctx: RequestContext, connection_id: str, body: object)
     ctx.principal.require(Operation.MANAGE)
     connection = await get_connection(ctx, connection_id)
     data = validate_model(SyncInput, body)
-    time_range = parse_time_range(data.start_date, data.end_date, None)
+    now = stored_instant(ctx.now())
+    time_range = parse_time_range(data.start_date, data.end_date, None, now=now)
     if time_range.end - time_range.start > timedelta(days=_MAX_SYNC_DAYS):
         raise InvalidInput(
             f"A sync covers at most {_MAX_SYNC_DAYS} days.",
             {"fields": {"end_date": f"at most {_MAX_SYNC_DAYS} days after start_date"}},
         )
     read, base_url = _reader(ctx, connection)
-    now = stored_instant(datetime.now(UTC))
     rows: list[ImportedUsage] = []
     try:
         async with httpx.AsyncClient(timeout=30) as http:
@@ -223,7 +223,7 @@ async def sync_due_connections(services: Services, stop: asyncio.Event) -> None:
 
 async def _sync_next_due(services: Services, interval: timedelta) -> bool:
     """Import the most overdue connection's last two days; False when none was due."""
-    now = datetime.now(UTC)
+    now = services.clock.now()
     connection = await services.store.connections.claim_due_across_tenants(now, now + interval)
     if connection is None:
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from meterr.auth import Role, Tier, generate_key
 from meterr.store import ApiKeyRecord, Organization, Store
@@ -30,12 +31,13 @@ async def create_key(
     role: Role = Role.ADMIN,
     team_id: str | None = None,
     name: str | None = None,
+    now: datetime,
 ) -> NewKey:
     """A new key for `org_name`, creating the organization on first use.
 
     This is operator tooling (the CLI), so it is not scoped by a caller's organization.
     """
-    organization, created = await store.organizations.ensure_organization(org_name, tier)
+    organization, created = await store.organizations.ensure_organization(org_name, tier, now=now)
     generated = generate_key()
     record = await store.organizations.insert_key(
         organization.id,
@@ -44,11 +46,12 @@ async def create_key(
         role=role,
         team_id=team_id,
         name=name,
+        now=now,
     )
     return NewKey(generated.key, record, organization, created)
 
 
-async def bootstrap_admin_key(store: Store) -> NewKey | None:
+async def bootstrap_admin_key(store: Store, *, now: datetime) -> NewKey | None:
     """On a store with no organization yet, an admin key for a default one."""
     if await store.organizations.count_organizations_for_admin():
         return None
@@ -58,4 +61,5 @@ async def bootstrap_admin_key(store: Store) -> NewKey | None:
         tier=Tier.ENTERPRISE,
         role=Role.ADMIN,
         name="bootstrap",
+        now=now,
     )

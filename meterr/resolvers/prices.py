@@ -25,7 +25,7 @@ async def list_prices(
 ) -> list[ModelPrice]:
     """Every model's price in force at `at` (default now), overrides first in line."""
     ctx.principal.require(Operation.READ)
-    at = at or datetime.now(UTC)
+    at = at or ctx.now()
     book = await price_book(ctx.services, ctx.org_id)
     catalogue = ctx.services.catalogue
     wanted = normalize_provider(provider) if provider else None
@@ -50,6 +50,7 @@ async def set_price_override(ctx: RequestContext, body: PriceOverrideInput) -> M
     ctx.principal.require(Operation.MANAGE)
     book = await price_book(ctx.services, ctx.org_id)
     provider, model = book.price_key(body.provider, body.model)
+    now = ctx.now()
     price = ModelPrice(
         provider=provider,
         model=model,
@@ -63,10 +64,10 @@ async def set_price_override(ctx: RequestContext, body: PriceOverrideInput) -> M
         ),
         long_context=None,
         source=body.note or "organization override",
-        source_date=datetime.now(UTC).date(),
+        source_date=now.date(),
         origin="override",
     )
-    stored = await ctx.store.price_overrides.upsert(ctx.org_id, price, body.note)
+    stored = await ctx.store.price_overrides.upsert(ctx.org_id, price, body.note, at=now)
     ctx.services.overrides.pop(ctx.org_id, None)
     if body.reprice_unpriced:
         # An event stored unpriced is priced as soon as a price for it appears.
@@ -109,7 +110,7 @@ async def reprice(ctx: RequestContext, body: RepriceInput) -> RepriceReport:
     """Price stored events again with the prices in force now; a dry run changes nothing."""
     ctx.principal.require(Operation.MANAGE)
     time_range = (
-        parse_time_range(body.start_date, body.end_date, None)
+        parse_time_range(body.start_date, body.end_date, None, now=ctx.now())
         if body.start_date or body.end_date
         else None
     )

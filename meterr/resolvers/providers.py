@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -154,7 +154,7 @@ async def connect_provider(ctx: RequestContext, body: object) -> Connection:
             data.api_key, _bound_to(ctx.org_id, connection_id)
         ),
         credential_hint=data.api_key[-4:],
-        created_at=stored_instant(datetime.now(UTC)),
+        created_at=stored_instant(ctx.now()),
     )
     try:
         # The first scheduled import comes one interval later; POST .../sync imports now.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from meterr.auth import Operation
 from meterr.domain import BudgetAction, BudgetStatus, BudgetUnit
@@ -60,7 +60,8 @@ async def reserve(ctx: RequestContext, body: object) -> Reservation:
             "A reservation needs estimated_cost (USD) or estimated_tokens.",
             {"fields": {"estimated_cost": "required without estimated_tokens"}},
         )
-    await release_expired(ctx)
+    now = stored_instant(ctx.now())
+    await release_expired(ctx, now)
     scope = call_scope(
         ctx,
         team_id=data.team_id,
@@ -69,7 +70,6 @@ async def reserve(ctx: RequestContext, body: object) -> Reservation:
         model=data.model,
         api_key_id=data.api_key_id,
     )
-    now = stored_instant(datetime.now(UTC))
     budgets = await covering(ctx, scope)
     statuses = {budget.id: await budget_status(ctx, budget, now) for budget in budgets}
     holds = []

@@ -4,9 +4,8 @@ budgets a call counts against."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from meterr.domain import Budget, BudgetPeriod, BudgetStatus, BudgetUnit
@@ -14,7 +13,7 @@ from meterr.errors import Forbidden
 from meterr.pricing import NANO_PER_USD, normalize_provider
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import usage_in
-from meterr.resolvers.timerange import TimeRange
+from meterr.resolvers.timerange import TimeRange, local_midnight
 
 __all__ = [
     "CallScope",
@@ -24,6 +23,7 @@ __all__ = [
     "covering",
     "current_period",
     "forget_budgets",
+    "last_day_of",
     "organization_budgets",
     "release_expired",
 ]
@@ -69,8 +69,8 @@ def call_scope(
 
 
 def current_period(budget: Budget, now: datetime) -> tuple[datetime, datetime | None]:
-    """The budget's period holding `now`, on calendar boundaries in its zone (UTC bounds;
-    no end for a total budget)."""
+    """The budget's period holding `now`, on calendar boundaries in its zone: [start, end)
+    in UTC, with no end for a total budget."""
     if budget.period is BudgetPeriod.TOTAL:
         return _ALL_TIME, None
     zone = ZoneInfo(budget.timezone)
@@ -83,11 +83,15 @@ def current_period(budget: Budget, now: datetime) -> tuple[datetime, datetime | 
     else:
         start = day.replace(day=1)
         following = (start + timedelta(days=32)).replace(day=1)
+    return local_midnight(start, zone), local_midnight(following, zone)
 
-    def midnight(local_day: Any) -> datetime:
-        return datetime(local_day.year, local_day.month, local_day.day, tzinfo=zone).astimezone(UTC)
 
-    return midnight(start), midnight(following)
+def last_day_of(status: BudgetStatus) -> date | None:
+    """The last local day of the status's period (None for a total budget)."""
+    if status.period_end is None:
+        return None
+    zone = ZoneInfo(status.budget.timezone)
+    return status.period_end.astimezone(zone).date() - timedelta(days=1)
 
 
 def budget_amount(budget: Budget, amount: int) -> Decimal | int:
@@ -97,9 +101,8 @@ def budget_amount(budget: Budget, amount: int) -> Decimal | int:
     return amount
 
 
-async def release_expired(ctx: RequestContext) -> None:
+async def release_expired(ctx: RequestContext, now: datetime) -> None:
     """Give back what reservations past their time still hold."""
-    now = datetime.now(UTC)
     for reservation_id in await ctx.store.reservations.expired(ctx.org_id, now):
         await ctx.store.reservations.release(ctx.org_id, reservation_id, "expired")
 

@@ -98,8 +98,8 @@ def _this_month(now: datetime) -> TimeRange:
     return TimeRange(start, end, ZoneInfo("UTC"))
 
 
-async def _view(ctx: RequestContext, team: Team) -> TeamView:
-    spend = await usage_in(ctx, _this_month(datetime.now(UTC)), UsageFilter(team_ids=(team.id,)))
+async def _view(ctx: RequestContext, team: Team, now: datetime) -> TeamView:
+    spend = await usage_in(ctx, _this_month(now), UsageFilter(team_ids=(team.id,)))
     return TeamView(team, await ctx.store.teams.members_of(ctx.org_id, team.id), spend)
 
 
@@ -120,7 +120,7 @@ def _name_taken(name: str) -> Conflict:
 async def create_team(ctx: RequestContext, body: object) -> TeamView:
     ctx.principal.require(Operation.MANAGE)
     data = validate_model(TeamInput, body)
-    now = stored_instant(datetime.now(UTC))
+    now = stored_instant(ctx.now())
     team = Team(
         id=f"team_{secrets.token_hex(8)}",
         org_id=ctx.org_id,
@@ -148,15 +148,16 @@ async def list_teams(
             {"fields": {"limit": f"1 to {_MAX_TEAMS_PAGE}"}},
         )
     if ctx.team_scope is not None:
-        return [await _view(ctx, await _team(ctx, ctx.team_scope))], None
+        return [await _view(ctx, await _team(ctx, ctx.team_scope), ctx.now())], None
     teams = await ctx.store.teams.active(ctx.org_id, limit=limit + 1, after=cursor)
-    page = teams[:limit]
-    return [await _view(ctx, team) for team in page], page[-1].id if len(teams) > limit else None
+    page, now = teams[:limit], ctx.now()
+    views = [await _view(ctx, team, now) for team in page]
+    return views, page[-1].id if len(teams) > limit else None
 
 
 async def get_team(ctx: RequestContext, team_id: str) -> TeamView:
     ctx.principal.require(Operation.READ)
-    return await _view(ctx, await _team(ctx, team_id))
+    return await _view(ctx, await _team(ctx, team_id), ctx.now())
 
 
 async def update_team(ctx: RequestContext, team_id: str, body: object) -> TeamView:
@@ -166,19 +167,20 @@ async def update_team(ctx: RequestContext, team_id: str, body: object) -> TeamVi
         raise InvalidInput("Expected a JSON object.", {"fields": {"body": "must be an object"}})
     merged = {"name": current.name, "description": current.description, **body}
     data = validate_model(TeamInput, merged)
+    now = ctx.now()
     try:
         updated = await ctx.store.teams.update(
             ctx.org_id,
             team_id,
             name=data.name,
             description=data.description,
-            at=stored_instant(datetime.now(UTC)),
+            at=stored_instant(now),
         )
     except NameTaken:
         raise _name_taken(data.name) from None
     if updated is None:
         raise NotFound(f"No team {team_id}.", {"id": team_id})
-    return await _view(ctx, updated)
+    return await _view(ctx, updated, now)
 
 
 async def delete_team(ctx: RequestContext, team_id: str) -> None:
@@ -188,11 +190,12 @@ async def delete_team(ctx: RequestContext, team_id: str) -> None:
     await _team(ctx, team_id)
     store = ctx.store
     key_ids = await store.teams.member_key_ids(ctx.org_id, team_id)
+    now = ctx.now()
 
     async def work(session: Session) -> bool:
-        deleted = await store.teams.delete(ctx.org_id, team_id, datetime.now(UTC), session)
+        deleted = await store.teams.delete(ctx.org_id, team_id, now, session)
         if deleted:
-            await store.organizations.revoke_keys(ctx.org_id, key_ids, session)
+            await store.organizations.revoke_keys(ctx.org_id, key_ids, now, session)
         return deleted
 
     if not await store.unit_of_work.run(work):
@@ -207,7 +210,7 @@ async def invite_member(ctx: RequestContext, team_id: str, body: object) -> NewI
     data = validate_model(InvitationInput, body)
     if ctx.principal.role is Role.TEAM_ADMIN and data.role == "admin":
         raise Forbidden("A team admin may invite members and viewers only.", {"role": "admin"})
-    now = stored_instant(datetime.now(UTC))
+    now = stored_instant(ctx.now())
     token = f"mtrinv_{secrets.token_urlsafe(32)}"
     invitation = Invitation(
         id=f"inv_{secrets.token_hex(8)}",
@@ -231,7 +234,7 @@ async def accept_invitation(services: Services, token: str) -> Joined:
         raise NotFound("No such invitation: it may have been replaced or revoked.", {})
     if invitation.status == "accepted":
         raise InvitationUsed("This invitation was already accepted.", {"id": invitation.id})
-    now = stored_instant(datetime.now(UTC))
+    now = stored_instant(services.clock.now())
     if invitation.expires_at <= now:
         raise InvitationExpired(
             "This invitation has expired; ask for a new one.",
@@ -251,6 +254,7 @@ async def accept_invitation(services: Services, token: str) -> Joined:
             team_id=team.id,
             name=invitation.email,
             confined=True,
+            now=now,
             session=session,
         )
         member = Member(
@@ -274,7 +278,8 @@ async def accept_invitation(services: Services, token: str) -> Joined:
                 "email": member.email,
                 "role": member.role,
             },
-            session,
+            at=now,
+            session=session,
         )
         return member, joined
 
@@ -294,5 +299,5 @@ async def remove_member(ctx: RequestContext, team_id: str, member_id: str) -> No
     member = await ctx.store.teams.remove_member(ctx.org_id, team_id, member_id)
     if member is None:
         raise NotFound(f"No member {member_id} in team {team_id}.", {"id": member_id})
-    await ctx.store.organizations.revoke_keys(ctx.org_id, [member.key_id])
+    await ctx.store.organizations.revoke_keys(ctx.org_id, [member.key_id], ctx.now())
     ctx.services.principals.clear()

@@ -10,7 +10,16 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from meterr.errors import InvalidInput
 from meterr.resolvers.inputs import parse_rfc3339
 
-__all__ = ["TimeRange", "parse_day", "parse_time_range", "parse_zone", "stored_instant"]
+__all__ = [
+    "TimeRange",
+    "local_days",
+    "local_midnight",
+    "parse_day",
+    "parse_time_range",
+    "parse_zone",
+    "share_of_day_left",
+    "stored_instant",
+]
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_RANGE = timedelta(days=3 * 366)
@@ -42,6 +51,25 @@ class TimeRange:
             if probe >= self.end:
                 return True
             probe = min(probe + timedelta(days=1), self.end)
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The instant (in UTC) the local `day` starts in `zone`; where a clock change skips
+    midnight, the first instant of the day."""
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def local_days(first: date, end: date, zone: ZoneInfo) -> TimeRange:
+    """The whole local days from `first` up to, not including, `end`."""
+    return TimeRange(local_midnight(first, zone), local_midnight(end, zone), zone)
+
+
+def share_of_day_left(now: datetime, zone: ZoneInfo) -> float:
+    """The share of the local day holding `now` still to come, 0 to 1, on days of 23 or 25
+    hours as on any other."""
+    today = now.astimezone(zone).date()
+    start, end = local_midnight(today, zone), local_midnight(today + timedelta(days=1), zone)
+    return min(1.0, max(0.0, (end - now) / (end - start)))
 
 
 def stored_instant(moment: datetime) -> datetime:
@@ -82,7 +110,7 @@ def _parse_bound(value: str, field: str, zone: ZoneInfo, *, is_end: bool) -> dat
         day = parse_day(value, field)
         if is_end:
             day += timedelta(days=1)  # whole days: the end date is included
-        return datetime.combine(day, time(), zone).astimezone(UTC)
+        return local_midnight(day, zone)
     try:
         return parse_rfc3339(value, field=field)
     except ValueError as exc:
@@ -93,21 +121,20 @@ def _parse_bound(value: str, field: str, zone: ZoneInfo, *, is_end: bool) -> dat
 
 
 def parse_time_range(
-    start_date: str | None, end_date: str | None, tz: str | None, *, now: datetime | None = None
+    start_date: str | None, end_date: str | None, tz: str | None, *, now: datetime
 ) -> TimeRange:
     """Defaults: from the first day of the current month to the end of today, local time."""
     zone = parse_zone(tz)
-    now = now or datetime.now(UTC)
     local_today = now.astimezone(zone).date()
     start = (
         _parse_bound(start_date, "start_date", zone, is_end=False)
         if start_date
-        else datetime.combine(local_today.replace(day=1), time(), zone).astimezone(UTC)
+        else local_midnight(local_today.replace(day=1), zone)
     )
     end = (
         _parse_bound(end_date, "end_date", zone, is_end=True)
         if end_date
-        else datetime.combine(local_today + timedelta(days=1), time(), zone).astimezone(UTC)
+        else local_midnight(local_today + timedelta(days=1), zone)
     )
     if end <= start:
         raise InvalidInput(

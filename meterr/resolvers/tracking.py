@@ -7,7 +7,7 @@ import json
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from meterr.auth import Operation
@@ -238,7 +238,7 @@ async def _track(
         raw = raw_events[0]
         if isinstance(raw, Mapping) and "event_id" not in raw:
             raw_events = [{**raw, "event_id": idempotency_key}]
-    now = stored_instant(datetime.now(UTC))
+    now = stored_instant(ctx.now())
     book = await price_book(ctx.services, ctx.org_id)
     events, reservations = _validate(ctx, raw_events, batch=batch, now=now, book=book)
     _check_team(ctx, events, batch=batch)

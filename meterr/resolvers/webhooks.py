@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,7 +70,7 @@ async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
         events=tuple(sorted(set(data.events or ()))),
         description=data.description,
         sealed_secret=ctx.services.sealer.seal(secret, webhook_bound_to(endpoint_id)),
-        created_at=stored_instant(datetime.now(UTC)),
+        created_at=stored_instant(ctx.now()),
     )
     await ctx.store.webhooks.create_endpoint(endpoint)
     ctx.services.usage_webhooks.pop(ctx.org_id, None)
@@ -127,7 +126,7 @@ async def resend_delivery(ctx: RequestContext, endpoint_id: str, delivery_id: st
     delivery = await ctx.store.webhooks.get_delivery(ctx.org_id, delivery_id)
     if delivery is None or delivery.endpoint_id != endpoint_id:
         raise NotFound(f"No delivery {delivery_id} for webhook {endpoint_id}.", {"id": delivery_id})
-    resent = await ctx.store.webhooks.resend(ctx.org_id, delivery_id, datetime.now(UTC))
+    resent = await ctx.store.webhooks.resend(ctx.org_id, delivery_id, ctx.now())
     if resent is None:
         raise NotFound(f"No delivery {delivery_id}.", {"id": delivery_id})
     ctx.services.wake_dispatcher()

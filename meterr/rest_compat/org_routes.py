@@ -126,7 +126,7 @@ async def provider_sync(request: Request, ctx: RequestContext) -> Response:
 @v1_endpoint
 async def provider_reconciliation(request: Request, ctx: RequestContext) -> Response:
     time_range = parse_time_range(
-        query_param(request, "start_date"), query_param(request, "end_date"), None
+        query_param(request, "start_date"), query_param(request, "end_date"), None, now=ctx.now()
     )
     tolerance = decimal_param(request, "tolerance")
     report = await reconcile(

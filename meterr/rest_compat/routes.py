@@ -27,6 +27,7 @@ from meterr.resolvers import (
     parse_group_by,
     parse_time_range,
     parse_usage_filter,
+    parse_zone,
     reprice,
     set_price_override,
     summed_usage,
@@ -58,11 +59,12 @@ __all__ = ["v1_routes"]
 PRICE_FILE_BYTES = 16 * 1024 * 1024  # LiteLLM's own file is a few MB
 
 
-def _range_and_filter(request: Request) -> tuple[TimeRange, UsageFilter]:
+def _range_and_filter(request: Request, ctx: RequestContext) -> tuple[TimeRange, UsageFilter]:
     time_range = parse_time_range(
         query_param(request, "start_date"),
         query_param(request, "end_date"),
         query_param(request, "tz"),
+        now=ctx.now(),
     )
     usage_filter = parse_usage_filter(
         provider=query_param(request, "provider"),
@@ -111,7 +113,7 @@ async def track(request: Request, ctx: RequestContext) -> Response:
 
 @v1_endpoint
 async def costs(request: Request, ctx: RequestContext) -> Response:
-    time_range, usage_filter = _range_and_filter(request)
+    time_range, usage_filter = _range_and_filter(request, ctx)
     groups = await cost_groups(
         ctx, time_range, parse_group_by(query_param(request, "group_by")), usage_filter
     )
@@ -127,6 +129,7 @@ async def costs_forecast(request: Request, ctx: RequestContext) -> Response:
         horizon=int_param(request, "horizon", 30),
         group_by=parse_group_by(grouping) if grouping else None,
         history_start=parse_day(start, "start_date") if start else None,
+        zone=parse_zone(query_param(request, "tz")),
         usage_filter=parse_usage_filter(
             provider=query_param(request, "provider"),
             model=query_param(request, "model"),
@@ -145,7 +148,7 @@ async def costs_backtest(request: Request, ctx: RequestContext) -> Response:
 
 @v1_endpoint
 async def usage(request: Request, ctx: RequestContext) -> Response:
-    time_range, usage_filter = _range_and_filter(request)
+    time_range, usage_filter = _range_and_filter(request, ctx)
     summary = await summed_usage(ctx, time_range, usage_filter)
     return JSONResponse(
         {
@@ -159,7 +162,7 @@ async def usage(request: Request, ctx: RequestContext) -> Response:
 
 @v1_endpoint
 async def usage_history(request: Request, ctx: RequestContext) -> Response:
-    time_range, usage_filter = _range_and_filter(request)
+    time_range, usage_filter = _range_and_filter(request, ctx)
     interval = query_param(request, "interval") or "day"
     series = await usage_totals(ctx, time_range, usage_filter, interval)
     page = await list_events(

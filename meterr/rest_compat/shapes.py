@@ -301,6 +301,7 @@ def forecast_json(forecast: CostForecast) -> dict[str, Any]:
     shaped: dict[str, Any] = {
         "horizon": forecast.horizon,
         "today": forecast.today.isoformat(),
+        "timezone": forecast.zone.key,
         "history_start": forecast.history_start.isoformat(),
         "currency": "USD",
         **_series_json(forecast.total),

@@ -34,7 +34,10 @@ class HistoryDay:
     cost: float
 
 
-@strawberry.type(description="The month (UTC): spent so far and its projected total.")
+@strawberry.type(
+    description="The current month in the forecast's zone: spent so far (today included) "
+    "and its projected total, never below what is spent."
+)
 class MonthProjection:
     month_to_date: float
     expected: float
@@ -86,6 +89,8 @@ class SeriesForecast:
 @strawberry.type(description="The organization's forecast, and each group's when grouped.")
 class CostForecast:
     horizon: int
+    timezone: str = strawberry.field(description="The IANA zone whose days are forecast.")
+    today: date = strawberry.field(description="The forecast's today, in its zone.")
     total: SeriesForecast
     groups: list[SeriesForecast]
 
@@ -103,6 +108,7 @@ class ForecastQueries:
         metadata_key: str | None = None,
         start_date: str | None = None,
         filter: UsageFilterInput | None = None,
+        tz: str | None = None,
     ) -> CostForecast:
         forecast = await resolvers.cost_forecast(
             info.context.meterr,
@@ -112,9 +118,12 @@ class ForecastQueries:
             if start_date is None
             else resolvers.parse_day(start_date, "startDate"),
             usage_filter=usage_filter_of(filter),
+            zone=resolvers.parse_zone(tz),
         )
         return CostForecast(
             horizon=forecast.horizon,
+            timezone=forecast.zone.key,
+            today=forecast.today,
             total=SeriesForecast.from_domain(forecast.total),
             groups=[SeriesForecast.from_domain(group) for group in forecast.groups],
         )

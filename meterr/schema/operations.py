@@ -55,9 +55,10 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         filter: UsageFilterInput | None = None,
         tz: str | None = None,
     ) -> list[CostGroup]:
-        time_range = resolvers.parse_time_range(start_date, end_date, tz)
+        ctx = info.context.meterr
+        time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
         groups = await resolvers.cost_groups(
-            info.context.meterr,
+            ctx,
             time_range,
             group_by_of(group_by, metadata_key),
             usage_filter_of(filter),
@@ -73,10 +74,9 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         filter: UsageFilterInput | None = None,
         tz: str | None = None,
     ) -> UsageSummary:
-        time_range = resolvers.parse_time_range(start_date, end_date, tz)
-        summary = await resolvers.summed_usage(
-            info.context.meterr, time_range, usage_filter_of(filter)
-        )
+        ctx = info.context.meterr
+        time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
+        summary = await resolvers.summed_usage(ctx, time_range, usage_filter_of(filter))
         return UsageSummary(
             start=time_range.start,
             end=time_range.end,
@@ -94,10 +94,9 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         filter: UsageFilterInput | None = None,
         tz: str | None = None,
     ) -> list[UsagePoint]:
-        time_range = resolvers.parse_time_range(start_date, end_date, tz)
-        series = await resolvers.usage_totals(
-            info.context.meterr, time_range, usage_filter_of(filter), interval
-        )
+        ctx = info.context.meterr
+        time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
+        series = await resolvers.usage_totals(ctx, time_range, usage_filter_of(filter), interval)
         return [
             UsagePoint(start=start, **vars(UsageTotals.from_domain(totals)))
             for start, totals in series
@@ -114,9 +113,10 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         after: str | None = None,
         tz: str | None = None,
     ) -> UsageEventConnection:
-        time_range = resolvers.parse_time_range(start_date, end_date, tz)
+        ctx = info.context.meterr
+        time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
         page = await resolvers.list_events(
-            info.context.meterr, time_range, usage_filter_of(filter), limit=first, cursor=after
+            ctx, time_range, usage_filter_of(filter), limit=first, cursor=after
         )
         return UsageEventConnection(
             nodes=[UsageEvent.from_domain(event) for event in page.events],

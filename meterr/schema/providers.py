@@ -127,10 +127,9 @@ class ProviderQueries:
         end_date: str | None = None,
         tolerance: Decimal = Decimal(5),
     ) -> ReconciliationReport:
-        time_range = resolvers.parse_time_range(start_date, end_date, None)
-        report = await resolvers.reconcile(
-            info.context.meterr, str(connection_id), time_range, tolerance
-        )
+        ctx = info.context.meterr
+        time_range = resolvers.parse_time_range(start_date, end_date, None, now=ctx.now())
+        report = await resolvers.reconcile(ctx, str(connection_id), time_range, tolerance)
         return ReconciliationReport(
             tolerance_percent=float(report.tolerance_percent),
             flagged_days=len({line.day for line in report.lines if line.flagged}),

@@ -55,9 +55,10 @@ class Subscription:
         filter: UsageFilterInput | None = None,
         tz: str | None = None,
     ) -> AsyncGenerator[list[CostGroup], None]:
-        time_range = resolvers.parse_time_range(start_date, end_date, tz)
+        ctx = info.context.meterr
+        time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
         feed = resolvers.cost_feed(
-            info.context.meterr,
+            ctx,
             time_range,
             group_by_of(group_by, metadata_key),
             usage_filter_of(filter),

@@ -162,7 +162,7 @@ class BudgetStore:
                 upsert=True,
                 session=session,
             )
-            return await self._notifications.append(org_id, type_, data, session)
+            return await self._notifications.append(org_id, type_, data, at=at, session=session)
 
         try:
             return await self._unit_of_work.run(work)

@@ -61,7 +61,13 @@ class NotificationStore:
         self._webhooks = webhooks
 
     async def append(
-        self, org_id: str, type_: str, data: dict[str, Any], session: Session = None
+        self,
+        org_id: str,
+        type_: str,
+        data: dict[str, Any],
+        *,
+        at: datetime,
+        session: Session = None,
     ) -> Notification:
         seq = await self._sequences.take(org_id, "notifications", 1, session)
         doc = {
@@ -69,7 +75,7 @@ class NotificationStore:
             "org_id": org_id,
             "type": type_,
             "data": data,
-            "created_at": datetime.now(UTC),
+            "created_at": at,
             "seq": seq,
         }
         await self.collection.insert_one(doc, session=session)

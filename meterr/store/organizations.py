@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
@@ -69,7 +69,9 @@ class OrganizationStore:
         self.organizations = organizations
         self.api_keys = api_keys
 
-    async def ensure_organization(self, name: str, tier: Tier | None) -> tuple[Organization, bool]:
+    async def ensure_organization(
+        self, name: str, tier: Tier | None, *, now: datetime
+    ) -> tuple[Organization, bool]:
         """The organization named `name`, created with `tier` if it does not exist yet."""
         created = False
         try:
@@ -79,7 +81,7 @@ class OrganizationStore:
                     "$setOnInsert": {
                         "_id": f"org_{secrets.token_hex(8)}",
                         "tier": (tier or Tier.FREE).value,
-                        "created_at": datetime.now(UTC),
+                        "created_at": now,
                     }
                 },
                 upsert=True,
@@ -122,6 +124,7 @@ class OrganizationStore:
         team_id: str | None,
         name: str | None,
         confined: bool = False,
+        now: datetime,
         session: Session = None,
     ) -> ApiKeyRecord:
         doc: Document = {
@@ -133,7 +136,7 @@ class OrganizationStore:
             "team_id": team_id,
             "confined": confined,
             "name": name,
-            "created_at": datetime.now(UTC),
+            "created_at": now,
             "revoked_at": None,
         }
         await self.api_keys.insert_one(doc, session=session)
@@ -143,18 +146,20 @@ class OrganizationStore:
         cursor = self.api_keys.find({"org_id": org_id}).sort("created_at", ASCENDING)
         return [_key(doc) async for doc in cursor]
 
-    async def revoke_key(self, org_id: str, key_id: str) -> ApiKeyRecord | None:
+    async def revoke_key(self, org_id: str, key_id: str, now: datetime) -> ApiKeyRecord | None:
         doc = await self.api_keys.find_one_and_update(
             {"_id": key_id, "org_id": org_id},
-            {"$set": {"revoked_at": datetime.now(UTC)}},
+            {"$set": {"revoked_at": now}},
             return_document=ReturnDocument.AFTER,
         )
         return _key(doc) if doc is not None else None
 
-    async def revoke_keys(self, org_id: str, key_ids: list[str], session: Session = None) -> None:
+    async def revoke_keys(
+        self, org_id: str, key_ids: list[str], now: datetime, session: Session = None
+    ) -> None:
         await self.api_keys.update_many(
             {"org_id": org_id, "_id": {"$in": key_ids}, "revoked_at": None},
-            {"$set": {"revoked_at": datetime.now(UTC)}},
+            {"$set": {"revoked_at": now}},
             session=session,
         )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 
 from pymongo import ASCENDING, IndexModel
@@ -67,7 +67,9 @@ class PriceOverrideStore:
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
 
-    async def upsert(self, org_id: str, price: ModelPrice, note: str | None) -> ModelPrice:
+    async def upsert(
+        self, org_id: str, price: ModelPrice, note: str | None, *, at: datetime
+    ) -> ModelPrice:
         doc: Document = {
             "org_id": org_id,
             "provider": price.provider,
@@ -81,7 +83,7 @@ class PriceOverrideStore:
                 "rates": _rates_to_doc(price.long_context.rates),
             },
             "source": note,
-            "created_at": datetime.now(UTC),
+            "created_at": at,
         }
         key = {k: doc[k] for k in ("org_id", "provider", "model", "effective_from")}
         await self.collection.replace_one(key, doc, upsert=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
@@ -13,9 +13,12 @@ __all__ = ["RateCounterStore"]
 
 
 class RateCounterStore:
-    """Fixed hourly windows: one counter document per organization and window."""
+    """Fixed hourly windows: one counter document per organization and window.
 
-    indexes = (IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0),)
+    The service's clock names the window; the store removes a counter two hours after it
+    last counted, by its own clock, so that housekeeping never depends on the two agreeing."""
+
+    indexes = (IndexModel([("touched_at", ASCENDING)], expireAfterSeconds=2 * 3600),)
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
@@ -26,10 +29,8 @@ class RateCounterStore:
             {"_id": f"{org_id}:{int(window_start.timestamp())}"},
             {
                 "$inc": {"count": amount},
-                "$setOnInsert": {
-                    "org_id": org_id,
-                    "expires_at": window_start.astimezone(UTC) + timedelta(hours=2),
-                },
+                "$currentDate": {"touched_at": True},
+                "$setOnInsert": {"org_id": org_id},
             },
             upsert=True,
             return_document=ReturnDocument.AFTER,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 
 import httpx
@@ -13,6 +12,7 @@ from pymongo import AsyncMongoClient
 
 from meterr.app import create_app
 from meterr.auth import Role, Tier, hash_key
+from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.logs import JsonFormatter
 from meterr.rest_compat import v1_routes
@@ -51,13 +51,13 @@ async def test_graphql_without_a_key_is_refused_with_401(client: httpx.AsyncClie
 
 
 async def test_revoked_key_is_refused(
-    client: httpx.AsyncClient, make_key: KeyFactory, store: Store
+    client: httpx.AsyncClient, make_key: KeyFactory, store: Store, clock: SettableClock
 ) -> None:
     key = await make_key()
     assert (await client.get("/v1/usage", headers=bearer(key))).status_code == 200
     principal = await store.organizations.principal_for_key_hash_across_tenants(hash_key(key))
     assert principal is not None
-    await store.organizations.revoke_key(principal.org_id, principal.key_id)
+    await store.organizations.revoke_key(principal.org_id, principal.key_id, clock.now())
     response = await client.get("/v1/usage", headers=bearer(key))
     assert response.status_code == 401
 
@@ -119,7 +119,7 @@ async def test_the_same_event_id_in_two_organizations_is_two_events(
 
 
 async def test_every_v1_response_carries_rate_limit_headers(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key(tier=Tier.PRO)
     first = await client.get("/v1/usage", headers=bearer(key))
@@ -129,7 +129,8 @@ async def test_every_v1_response_carries_rate_limit_headers(
         assert response.headers["X-RateLimit-Limit"] == "1000"
         assert int(response.headers["X-RateLimit-Remaining"]) == remaining
         reset = int(response.headers["X-RateLimit-Reset"])
-        assert time.time() < reset <= time.time() + 3600
+        now = clock.now().timestamp()
+        assert now < reset <= now + 3600
         assert reset % 3600 == 0
 
 
@@ -168,10 +169,10 @@ async def test_free_tier_gets_429_after_100_requests_counting_graphql_and_batche
 
 
 async def test_rate_limit_is_shared_by_instances_on_one_store(
-    settings: Settings, store: Store, make_key: KeyFactory
+    settings: Settings, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key(tier=Tier.FREE)
-    apps = [create_app(settings, store=store) for _ in range(2)]
+    apps = [create_app(settings, store=store, clock=clock) for _ in range(2)]
     async with apps[0].router.lifespan_context(apps[0]), apps[1].router.lifespan_context(apps[1]):
         clients = [
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://m.test")
@@ -206,13 +207,17 @@ async def test_health_and_readiness(client: httpx.AsyncClient) -> None:
 
 
 async def test_unexpected_failures_answer_500_with_a_request_id_and_no_internals(
-    settings: Settings, mongodb_url: str, make_key: KeyFactory, caplog: pytest.LogCaptureFixture
+    settings: Settings,
+    mongodb_url: str,
+    make_key: KeyFactory,
+    caplog: pytest.LogCaptureFixture,
+    clock: SettableClock,
 ) -> None:
     key = await make_key()
     mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(mongodb_url, tz_aware=True)
     broken = Store(mongo, mongo["meterr_broken"])
     await mongo.close()  # every store call now fails in an unforeseen way
-    app = create_app(settings, store=broken)
+    app = create_app(settings, store=broken, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://m.test") as http:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+import secrets
+from datetime import UTC, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,10 +12,11 @@ import httpx
 import pytest
 
 from meterr.auth import Role
+from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from tests.api.test_instances import instances
-from tests.conftest import KeyFactory, bearer
+from tests.conftest import SUITE_NOW, KeyFactory, bearer
 
 DOCUMENTED = {
     "name": "Team 123 monthly tokens",
@@ -39,7 +41,7 @@ def event(team_id: str = "team_123", input_tokens: int = 1000, **extra: Any) -> 
 
 
 def this_month() -> dict[str, str]:
-    today = datetime.now(UTC).date()
+    today = SUITE_NOW.date()
     first = today.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     return {"start_date": first.isoformat(), "end_date": last.isoformat()}
@@ -70,7 +72,7 @@ async def test_the_documented_budget_is_created_with_its_id_and_spend(
     assert budget["current"] == 0
     assert budget["percent"] == 0
     assert budget["timezone"] == "UTC"
-    start = datetime.now(UTC).date().replace(day=1)
+    start = SUITE_NOW.date().replace(day=1)
     assert budget["period_start"] == f"{start.isoformat()}T00:00:00Z"
     fetched = await client.get(f"/v1/budgets/{budget['id']}", headers=bearer(key))
     assert fetched.json() == budget
@@ -160,10 +162,10 @@ async def test_each_threshold_fires_once_and_exceeding_sends_the_documented_even
 
 
 async def test_a_burst_on_two_instances_fires_each_threshold_exactly_once(
-    settings: Settings, mongodb_url: str, store: Store, make_key: KeyFactory
+    settings: Settings, mongodb_url: str, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    async with instances(settings, mongodb_url, store, 2) as clients:
+    async with instances(settings, mongodb_url, store, 2, clock) as clients:
         await create(clients[0], key, {**DOCUMENTED, "limit": 4000})
         responses = await asyncio.gather(
             *(
@@ -179,11 +181,11 @@ async def test_a_burst_on_two_instances_fires_each_threshold_exactly_once(
 
 
 async def test_a_new_period_starts_from_zero_in_the_budgets_zone(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
     zone = ZoneInfo("America/New_York")
-    local_midnight = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
+    local_midnight = clock.now().astimezone(zone).replace(hour=0, minute=0, second=0, microsecond=0)
     before = (local_midnight - timedelta(minutes=1)).astimezone(UTC)
     after = (local_midnight + timedelta(minutes=1)).astimezone(UTC)
     stamp = "%Y-%m-%dT%H:%M:%SZ"
@@ -233,7 +235,7 @@ async def test_a_blocking_budget_still_records_usage_and_says_it_is_over(
 async def test_the_check_answers_whether_a_call_may_go_ahead(
     client: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
-    org = f"gateway-{datetime.now(UTC).timestamp()}"
+    org = f"gateway-{secrets.token_hex(4)}"
     admin = await make_key(org=org)
     gateway = await make_key(org=org, role=Role.WRITE)
     body = {"name": "Cap", "team_id": "team_123", "limit": 1, "action": "block"}
@@ -313,7 +315,7 @@ async def test_budgets_are_deleted_and_other_organizations_budgets_do_not_exist(
 async def test_only_admin_keys_manage_budgets(
     client: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
-    org = f"roles-{datetime.now(UTC).timestamp()}"
+    org = f"roles-{secrets.token_hex(4)}"
     admin = await make_key(org=org)
     reader = await make_key(org=org, role=Role.READ)
     writer = await make_key(org=org, role=Role.WRITE)

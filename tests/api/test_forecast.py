@@ -3,18 +3,25 @@ projected, groups forecast apart."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
+import pytest
 
-from tests.conftest import KeyFactory, bearer
+from meterr.clock import SettableClock
+from tests.conftest import SUITE_NOW, KeyFactory, bearer
 
 
-def history(days: int) -> list[dict[str, Any]]:
+@pytest.fixture(scope="module")
+def clock() -> SettableClock:
+    """Frozen, so that two answers computed a moment apart share one "now"."""
+    return SettableClock(SUITE_NOW, frozen=True)
+
+
+def history(days: int, today: date) -> list[dict[str, Any]]:
     """Ten gpt-4o calls of 1M input tokens ($2.50 each) each weekday, two on weekends, for
     the complete days before today; and one Anthropic call a day ($1)."""
-    today = datetime.now(UTC).date()
     events = []
     for back in range(days, 0, -1):
         day = today - timedelta(days=back)
@@ -39,10 +46,10 @@ async def track(client: httpx.AsyncClient, key: str, events: list[dict[str, Any]
 
 
 async def test_the_forecast_carries_the_weekly_rhythm_and_projects_the_month(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    await track(client, key, history(42))
+    await track(client, key, history(42, clock.now().date()))
     response = await client.get(
         "/v1/costs/forecast", headers=bearer(key), params={"horizon": 14, "group_by": "provider"}
     )
@@ -57,21 +64,27 @@ async def test_the_forecast_carries_the_weekly_rhythm_and_projects_the_month(
     openai = body["groups"]["openai"]
     assert abs(openai["forecast"][0]["cost"] - body["forecast"][0]["cost"] + 1.0) < 0.01
 
-    today = datetime.now(UTC).date()
+    now = clock.now()
+    today = now.date()
     month_days = [d for d in body["history"] if d["date"] >= today.replace(day=1).isoformat()]
     spent = sum(d["cost"] for d in month_days)
     assert abs(body["month_to_date"] - spent) < 0.01
-    next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1).isoformat()
-    ahead = sum(d["cost"] for d in body["forecast"] if d["date"] < next_month)
-    days_left = (datetime.fromisoformat(next_month).date() - today).days
-    if days_left <= 14:
-        month_end = body["month_end"]
-        assert abs(month_end["expected"] - (spent + ahead)) < 0.05
-        assert month_end["low95"] <= month_end["expected"] <= month_end["high95"]
+    # The month's rest, today's included, lies within the 14 days forecast.
+    next_month = (today.replace(day=1) + timedelta(days=32)).replace(day=1)
+    assert (next_month - today).days <= 14
+    rest_of_today = 1 - (now - datetime.combine(today, time(), UTC)) / timedelta(days=1)
+    [today_forecast, *following] = [
+        d["cost"] for d in body["forecast"] if d["date"] < next_month.isoformat()
+    ]
+    month_end = body["month_end"]
+    expected = spent + rest_of_today * today_forecast + sum(following)
+    assert abs(month_end["expected"] - expected) < 0.001
+    assert spent <= month_end["low95"] <= month_end["low80"] <= month_end["expected"]
+    assert month_end["expected"] <= month_end["high80"] <= month_end["high95"]
 
 
 async def test_short_and_empty_histories_give_sensible_forecasts(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
     empty = (await client.get("/v1/costs/forecast", headers=bearer(key))).json()
@@ -79,7 +92,7 @@ async def test_short_and_empty_histories_give_sensible_forecasts(
     assert {day["cost"] for day in empty["forecast"]} == {0.0}
     assert len(empty["forecast"]) == 30
 
-    await track(client, key, history(3))
+    await track(client, key, history(3, clock.now().date()))
     short = (
         await client.get("/v1/costs/forecast", headers=bearer(key), params={"horizon": 3})
     ).json()
@@ -88,10 +101,10 @@ async def test_short_and_empty_histories_give_sensible_forecasts(
 
 
 async def test_bad_forecast_parameters_are_refused_naming_them(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    future = (datetime.now(UTC).date() + timedelta(days=3)).isoformat()
+    future = (clock.now().date() + timedelta(days=3)).isoformat()
     for params, field in (
         ({"horizon": 0}, "horizon"),
         ({"horizon": 1000}, "horizon"),
@@ -107,10 +120,10 @@ async def test_bad_forecast_parameters_are_refused_naming_them(
 
 
 async def test_graphql_forecasts_the_same_numbers(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    await track(client, key, history(21))
+    await track(client, key, history(21, clock.now().date()))
     rest = (
         await client.get("/v1/costs/forecast", headers=bearer(key), params={"horizon": 7})
     ).json()
@@ -133,10 +146,10 @@ async def test_graphql_forecasts_the_same_numbers(
 
 
 async def test_the_backtest_replays_the_organizations_own_history(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    await track(client, key, history(35))
+    await track(client, key, history(35, clock.now().date()))
     response = await client.get(
         "/v1/costs/forecast/backtest", headers=bearer(key), params={"days": 14}
     )
@@ -149,10 +162,10 @@ async def test_the_backtest_replays_the_organizations_own_history(
 
 
 async def test_a_budget_shows_its_forecast_and_warns_once_before_it_runs_out(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    await track(client, key, history(42))
+    await track(client, key, history(42, clock.now().date()))
     outlook = (await client.get("/v1/costs/forecast", headers=bearer(key))).json()
     spent, heading_to = outlook["month_to_date"], outlook["month_end"]["expected"]
     assert heading_to > spent
@@ -177,6 +190,9 @@ async def test_a_budget_shows_its_forecast_and_warns_once_before_it_runs_out(
     assert warnings[0]["data"]["limit"] == limit
 
     roomy = await client.post(
-        "/v1/budgets", headers=bearer(key), json={"name": "Roomy", "limit": heading_to * 3}
+        "/v1/budgets",
+        headers=bearer(key),
+        json={"name": "Roomy", "limit": round(heading_to * 3, 2)},
     )
+    assert roomy.status_code == 201, roomy.text
     assert roomy.json()["forecast"]["exceeds_on"] is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import secrets
 from typing import Any
 
 import httpx
@@ -73,7 +73,7 @@ async def test_graphql_refuses_what_rest_refuses_with_the_same_code(
     error = await error_of(client, key, CREATE, {"input": body})
     assert error["extensions"]["code"] == "invalid_input"
     assert set(error["extensions"]["details"]["fields"]) == {"team_id", "user_id"}
-    reader = await make_key(org=f"gql-roles-{datetime.now(UTC).timestamp()}", role=Role.READ)
+    reader = await make_key(org=f"gql-roles-{secrets.token_hex(4)}", role=Role.READ)
     forbidden = await error_of(client, reader, CREATE, {"input": gql_budget(DOCUMENTED)})
     assert forbidden["extensions"]["code"] == "forbidden"
     missing = await error_of(client, key, '{ budget(id: "bud_nope") { id } }')

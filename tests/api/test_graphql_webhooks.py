@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from meterr.auth import Role
+from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from tests.api.test_graphql import data_of, error_of
@@ -89,10 +90,10 @@ def rest_without_instants(delivery: dict[str, Any]) -> dict[str, Any]:
 
 
 async def test_an_endpoint_made_through_one_door_is_listed_through_the_other(
-    settings: Settings, store: Store, make_key: KeyFactory
+    settings: Settings, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    async with meterr(webhook_settings(settings), store) as http:
+    async with meterr(webhook_settings(settings), store, clock) as http:
         made_gql = await create_gql(
             http,
             key,
@@ -149,13 +150,13 @@ async def test_a_refused_url_or_event_type_has_the_rest_error_code_and_details(
 
 
 async def test_only_an_admin_key_of_the_organization_manages_its_webhooks(
-    settings: Settings, store: Store, make_key: KeyFactory
+    settings: Settings, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     org = "graphql-webhook-owners"
     key = await make_key(org=org)
     reader = await make_key(org=org, role=Role.READ)
     stranger = await make_key()
-    async with meterr(webhook_settings(settings), store) as http:
+    async with meterr(webhook_settings(settings), store, clock) as http:
         hook = await create_gql(http, key, url=UNUSED_PORT_URL)
         ids = {"hook": hook["id"], "delivery": "dlv_none", "input": {"url": UNUSED_PORT_URL}}
         operations = (
@@ -181,11 +182,11 @@ async def test_only_an_admin_key_of_the_organization_manages_its_webhooks(
 
 
 async def test_delete_webhook_removes_the_endpoint_from_both_doors(
-    settings: Settings, store: Store, make_key: KeyFactory
+    settings: Settings, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
     delete = "mutation D($id: ID!) { deleteWebhook(id: $id) }"
-    async with meterr(webhook_settings(settings), store) as http:
+    async with meterr(webhook_settings(settings), store, clock) as http:
         kept = await subscribe(http, key, UNUSED_PORT_URL)
         hook = await create_gql(http, key, url=UNUSED_PORT_URL)
         assert (await data_of(http, key, delete, {"id": hook["id"]})) == {"deleteWebhook": True}
@@ -198,10 +199,10 @@ async def test_delete_webhook_removes_the_endpoint_from_both_doors(
 
 
 async def test_real_deliveries_are_listed_paged_and_resent_through_graphql(
-    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:
     key = await make_key()
-    async with meterr(webhook_settings(settings), store) as http:
+    async with meterr(webhook_settings(settings), store, clock) as http:
         hook = await create_gql(http, key, url=receiver.url)
         await exceed(http, key)
 

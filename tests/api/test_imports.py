@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from meterr.app import create_app
+from meterr.clock import Clock, SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from tests.conftest import KeyFactory, bearer, eventually
@@ -89,10 +90,13 @@ async def providers() -> AsyncIterator[FakeProviders]:
 
 
 @asynccontextmanager
-async def meterr(settings: Settings, store: Store, base: str) -> AsyncIterator[httpx.AsyncClient]:
+async def meterr(
+    settings: Settings, store: Store, base: str, clock: Clock
+) -> AsyncIterator[httpx.AsyncClient]:
     app = create_app(
         settings.model_copy(update={"openai_api_base": base, "anthropic_api_base": base}),
         store=store,
+        clock=clock,
     )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -131,7 +135,11 @@ JUNE = {"start_date": "2025-06-01", "end_date": "2025-06-02"}
 
 
 async def test_openai_usage_is_imported_page_by_page_and_counted_once(
-    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    providers: FakeProviders,
+    clock: SettableClock,
 ) -> None:
     gpt4o = {
         "model": "gpt-4o-2024-08-06",
@@ -156,7 +164,7 @@ async def test_openai_usage_is_imported_page_by_page_and_counted_once(
                    "next_page": None},
     }  # fmt: skip
     key = await make_key()
-    async with meterr(settings, store, providers.url) as http:
+    async with meterr(settings, store, providers.url, clock) as http:
         connection = await connect(http, key, "openai")
         first = await sync(http, key, connection["id"])
         assert first.status_code == 200, first.text
@@ -185,13 +193,17 @@ async def test_openai_usage_is_imported_page_by_page_and_counted_once(
 
 
 async def test_a_connections_options_narrow_what_is_read(
-    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    providers: FakeProviders,
+    clock: SettableClock,
 ) -> None:
     empty = {"data": [], "has_more": False, "next_page": None}
     providers.openai_pages = {None: {"object": "page", **empty}}
     providers.anthropic_pages = {None: empty}
     key = await make_key()
-    async with meterr(settings, store, providers.url) as http:
+    async with meterr(settings, store, providers.url, clock) as http:
         openai = await connect(
             http, key, "openai", options={"organization": "org-abc", "project_id": "proj_b",
                                           "project_ids": ["proj_a"]},
@@ -207,7 +219,11 @@ async def test_a_connections_options_narrow_what_is_read(
 
 
 async def test_anthropic_cache_tokens_are_counted_in_meterrs_convention(
-    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    providers: FakeProviders,
+    clock: SettableClock,
 ) -> None:
     providers.anthropic_pages = {
         None: {
@@ -243,7 +259,7 @@ async def test_anthropic_cache_tokens_are_counted_in_meterrs_convention(
         }
     }
     key = await make_key()
-    async with meterr(settings, store, providers.url) as http:
+    async with meterr(settings, store, providers.url, clock) as http:
         connection = await connect(http, key, "anthropic")
         report = (await sync(http, key, connection["id"])).json()
         assert report["imported"] == 2
@@ -266,11 +282,15 @@ async def test_anthropic_cache_tokens_are_counted_in_meterrs_convention(
 
 
 async def test_a_refusing_provider_fails_the_sync_with_its_own_message(
-    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    providers: FakeProviders,
+    clock: SettableClock,
 ) -> None:
     providers.fail = (401, {"error": {"message": "Invalid admin key", "type": "invalid_request"}})
     key = await make_key()
-    async with meterr(settings, store, providers.url) as http:
+    async with meterr(settings, store, providers.url, clock) as http:
         connection = await connect(http, key, "openai")
         failed = await sync(http, key, connection["id"])
         assert failed.status_code == 502
@@ -283,7 +303,11 @@ async def test_a_refusing_provider_fails_the_sync_with_its_own_message(
 
 
 async def test_reconcile_mode_keeps_imported_usage_aside(
-    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    providers: FakeProviders,
+    clock: SettableClock,
 ) -> None:
     row = {"model": "gpt-4o", "input_tokens": 1000, "output_tokens": 10,
            "input_cached_tokens": 0, "num_model_requests": 3, "project_id": None}  # fmt: skip
@@ -291,7 +315,7 @@ async def test_reconcile_mode_keeps_imported_usage_aside(
         None: {"object": "page", "data": [openai_bucket(DAY1, [row])], "has_more": False}
     }
     key = await make_key()
-    async with meterr(settings, store, providers.url) as http:
+    async with meterr(settings, store, providers.url, clock) as http:
         connection = await connect(http, key, "openai", mode="reconcile")
         report = (await sync(http, key, connection["id"])).json()
         assert (report["imported"], report["already_imported"]) == (1, 0)
@@ -303,15 +327,19 @@ async def test_reconcile_mode_keeps_imported_usage_aside(
 
 
 async def test_an_open_bucket_waits_until_it_is_complete(
-    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    providers: FakeProviders,
+    clock: SettableClock,
 ) -> None:
-    today = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     row = {"model": "gpt-4o", "input_tokens": 5, "output_tokens": 5, "num_model_requests": 1}
     providers.openai_pages = {
         None: {"object": "page", "data": [openai_bucket(today, [row])], "has_more": False}
     }
     key = await make_key()
-    async with meterr(settings, store, providers.url) as http:
+    async with meterr(settings, store, providers.url, clock) as http:
         connection = await connect(http, key, "openai")
         day = today.date().isoformat()
         report = await http.post(
@@ -323,7 +351,11 @@ async def test_an_open_bucket_waits_until_it_is_complete(
 
 
 async def test_reconciliation_sets_tracked_beside_reported_and_flags_the_days_that_differ(
-    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    providers: FakeProviders,
+    clock: SettableClock,
 ) -> None:
     def row(tokens: int) -> dict[str, Any]:
         return {"model": "gpt-4o-2024-08-06", "input_tokens": tokens, "output_tokens": 0,
@@ -343,7 +375,7 @@ async def test_reconciliation_sets_tracked_beside_reported_and_flags_the_days_th
         {"provider": "openai", "model": "gpt-4o", "input_tokens": 2000,
          "timestamp": "2025-06-02T10:00:00Z"},
     ]  # fmt: skip
-    async with meterr(settings, store, providers.url) as http:
+    async with meterr(settings, store, providers.url, clock) as http:
         await http.post("/v1/track", headers=bearer(key), json={"events": tracked})
         connection = await connect(http, key, "openai", mode="reconcile")
         await sync(http, key, connection["id"])
@@ -365,7 +397,11 @@ async def test_reconciliation_sets_tracked_beside_reported_and_flags_the_days_th
 
 
 async def test_connections_import_on_a_schedule_without_being_asked(
-    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    providers: FakeProviders,
+    clock: SettableClock,
 ) -> None:
     row = {"model": "gpt-4o", "input_tokens": 100, "output_tokens": 1, "num_model_requests": 1}
     providers.openai_pages = {
@@ -373,7 +409,7 @@ async def test_connections_import_on_a_schedule_without_being_asked(
     }
     key = await make_key()
     hourly = settings.model_copy(update={"provider_sync_interval": 0.2})
-    async with meterr(hourly, store, providers.url) as http:
+    async with meterr(hourly, store, providers.url, clock) as http:
         connection = await connect(http, key, "openai")
         path = f"/v1/providers/{connection['id']}"
 
@@ -384,21 +420,25 @@ async def test_connections_import_on_a_schedule_without_being_asked(
         await eventually(synced)
         costs = (await http.get("/v1/costs", headers=bearer(key), params=JUNE)).json()
     assert costs["openai"]["tokens"] == 101
-    today = datetime.now(UTC).date()
+    today = clock.now().date()
     asked = providers.requests[0].query_params["start_time"]
     yesterday = datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=1)
     assert asked == str(int(yesterday.timestamp())), "the scheduled import reads the last days"
 
 
 async def test_graphql_connects_syncs_and_reconciles_like_rest(
-    settings: Settings, store: Store, make_key: KeyFactory, providers: FakeProviders
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    providers: FakeProviders,
+    clock: SettableClock,
 ) -> None:
     row = {"model": "gpt-4o", "input_tokens": 400, "output_tokens": 0, "num_model_requests": 2}
     providers.openai_pages = {
         None: {"object": "page", "data": [openai_bucket(DAY1, [row])], "has_more": False}
     }
     key = await make_key()
-    async with meterr(settings, store, providers.url) as http:
+    async with meterr(settings, store, providers.url, clock) as http:
 
         async def gql(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
             response = await http.post(

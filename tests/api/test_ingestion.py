@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import KeyFactory, bearer
+from meterr.clock import SettableClock
+from tests.conftest import SUITE_NOW, KeyFactory, bearer
 
 Body = dict[str, Any]
 
@@ -55,8 +56,8 @@ def metadata_of_size(size: int) -> dict[str, str]:
 
 
 def wide_range() -> dict[str, str]:
-    """Nearly the longest range the API allows (3 years), ending after today."""
-    today = datetime.now(UTC).date()
+    """Nearly the longest range the API allows (3 years), ending after the module's today."""
+    today = SUITE_NOW.date()
     start, end = today - timedelta(days=1090), today + timedelta(days=1)
     return {"start_date": start.isoformat(), "end_date": end.isoformat()}
 
@@ -207,7 +208,7 @@ BAD_EVENTS = [
     pytest.param({"timestamp": "2025-05-01T12:00:00"}, (), "timestamp", id="timestamp-no-offset"),
     pytest.param({"timestamp": 1746100800}, (), "timestamp", id="timestamp-number"),
     pytest.param(
-        {"timestamp": (datetime.now(UTC) + timedelta(days=1)).isoformat()},
+        {"timestamp": (SUITE_NOW + timedelta(days=1)).isoformat()},
         (),
         "timestamp",
         id="timestamp-a-day-ahead",
@@ -253,12 +254,12 @@ async def test_documented_examples_add_up_per_provider_in_costs(
 
 
 async def test_response_is_the_stored_event_with_its_price(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    before = datetime.now(UTC) - timedelta(milliseconds=1)  # stored to the millisecond
+    before = clock.now() - timedelta(milliseconds=1)  # stored to the millisecond
     response = await post(client, key, event())
-    after = datetime.now(UTC)
+    after = clock.now()
     assert response.status_code == 201, response.text
     body = response.json()
     assert isinstance(body["id"], str)
@@ -688,10 +689,10 @@ async def test_edge_values_are_accepted(
 
 
 async def test_timestamp_a_minute_ahead_is_tolerated(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    ahead = (datetime.now(UTC) + timedelta(minutes=1)).isoformat(timespec="milliseconds")
+    ahead = (clock.now() + timedelta(minutes=1)).isoformat(timespec="milliseconds")
     response = await post(client, key, event(timestamp=ahead))
     assert response.status_code == 201, response.text
     assert datetime.fromisoformat(response.json()["timestamp"]) == datetime.fromisoformat(ahead)

@@ -10,6 +10,7 @@ import httpx
 from pymongo import AsyncMongoClient
 
 from meterr.app import create_app
+from meterr.clock import Clock, SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from tests.conftest import KeyFactory, bearer
@@ -19,7 +20,7 @@ EVENT = {"provider": "openai", "model": "gpt-4", "input_tokens": 1000, "output_t
 
 @asynccontextmanager
 async def instances(
-    settings: Settings, mongodb_url: str, store: Store, count: int
+    settings: Settings, mongodb_url: str, store: Store, count: int, clock: Clock
 ) -> AsyncIterator[list[httpx.AsyncClient]]:
     """`count` apps, each with its own client and writer, on the same database."""
     async with AsyncExitStack() as stack:
@@ -29,7 +30,7 @@ async def instances(
                 mongodb_url, tz_aware=True
             )
             stack.push_async_callback(mongo.close)
-            app = create_app(settings, store=Store(mongo, mongo[store.db.name]))
+            app = create_app(settings, store=Store(mongo, mongo[store.db.name]), clock=clock)
             await stack.enter_async_context(app.router.lifespan_context(app))
             transport = httpx.ASGITransport(app=app)
             clients.append(
@@ -41,10 +42,10 @@ async def instances(
 
 
 async def test_a_replay_racing_on_two_instances_is_stored_once(
-    settings: Settings, mongodb_url: str, store: Store, make_key: KeyFactory
+    settings: Settings, mongodb_url: str, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    async with instances(settings, mongodb_url, store, 2) as clients:
+    async with instances(settings, mongodb_url, store, 2, clock) as clients:
         for round_ in range(5):
             headers = {**bearer(key), "Idempotency-Key": f"race-{round_}"}
             responses = await asyncio.gather(
@@ -58,10 +59,10 @@ async def test_a_replay_racing_on_two_instances_is_stored_once(
 
 
 async def test_batches_from_two_instances_all_count(
-    settings: Settings, mongodb_url: str, store: Store, make_key: KeyFactory
+    settings: Settings, mongodb_url: str, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    async with instances(settings, mongodb_url, store, 2) as clients:
+    async with instances(settings, mongodb_url, store, 2, clock) as clients:
         batches = [
             {"events": [{**EVENT, "event_id": f"b{b}-{i}"} for i in range(50)]} for b in range(6)
         ]

@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
-import time
+from datetime import datetime
 from typing import Any
 
 import httpx
+import time_machine
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
+from meterr.clock import SettableClock
 from tests.conftest import KeyFactory, bearer
 
 
-def export_spans(url: str, key: str, spans: list[dict[str, Any]]) -> None:
-    """Record and export spans the way an instrumented application does."""
+def export_spans(url: str, key: str, spans: list[dict[str, Any]], at: datetime) -> None:
+    """Record and export spans the way an instrumented application does, on a machine
+    whose clock shows `at` (Meterr's time)."""
+    with time_machine.travel(at, tick=True):
+        _record_and_export(url, key, spans)
+
+
+def _record_and_export(url: str, key: str, spans: list[dict[str, Any]]) -> None:
     exporter = OTLPSpanExporter(
         endpoint=f"{url}/v1/otlp/v1/traces", headers={"Authorization": f"Bearer {key}"}
     )
@@ -41,7 +49,7 @@ async def history(client: httpx.AsyncClient, key: str) -> list[dict[str, Any]]:
 
 
 async def test_spans_exported_by_the_opentelemetry_sdk_become_usage_events(
-    server: str, make_key: KeyFactory
+    server: str, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
     llm_call = {
@@ -55,7 +63,7 @@ async def test_spans_exported_by_the_opentelemetry_sdk_become_usage_events(
         "user.id": "ana",
     }
     not_an_llm = {"http.method": "GET"}
-    await asyncio.to_thread(export_spans, server, key, [llm_call, not_an_llm])
+    await asyncio.to_thread(export_spans, server, key, [llm_call, not_an_llm], clock.now())
     async with httpx.AsyncClient(base_url=server) as client:
         [event] = await history(client, key)
     assert (event["provider"], event["model"]) == ("openai", "gpt-4o-2024-08-06")
@@ -69,10 +77,10 @@ async def test_spans_exported_by_the_opentelemetry_sdk_become_usage_events(
 
 
 async def test_otlp_json_is_accepted_and_a_retried_export_counts_once(
-    server: str, make_key: KeyFactory
+    server: str, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    now = time.time_ns()
+    now = int(clock.now().timestamp()) * 10**9
     attributes = [
         attr("gen_ai.provider.name", stringValue="anthropic"),
         attr("gen_ai.request.model", stringValue="claude-3-haiku"),

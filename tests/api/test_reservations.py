@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from tests.api.test_budgets import create, event
@@ -50,10 +51,10 @@ async def test_a_hundred_racing_reservations_of_one_dollar_get_exactly_ten_of_te
 
 
 async def test_racing_reservations_on_two_instances_never_pass_the_limit(
-    settings: Settings, mongodb_url: str, store: Store, make_key: KeyFactory
+    settings: Settings, mongodb_url: str, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    async with instances(settings, mongodb_url, store, 2) as clients:
+    async with instances(settings, mongodb_url, store, 2, clock) as clients:
         await create(clients[0], key, CAP)
         answers = await asyncio.gather(
             *(

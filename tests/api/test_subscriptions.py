@@ -16,6 +16,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
 
 from meterr.app import create_app
+from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from tests.api.test_budgets import DOCUMENTED, event
@@ -29,9 +30,10 @@ WAIT = 10.0
 
 
 @pytest.fixture(scope="module")
-async def server(settings: Settings, store: Store) -> AsyncIterator[str]:
+async def server(settings: Settings, store: Store, clock: SettableClock) -> AsyncIterator[str]:
     """The app behind uvicorn on a free loopback port; answers host:port."""
-    app = create_app(settings.model_copy(update={"live_feed_bound": FEED_BOUND}), store=store)
+    settings = settings.model_copy(update={"live_feed_bound": FEED_BOUND})
+    app = create_app(settings, store=store, clock=clock)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
     served = uvicorn.Server(config)

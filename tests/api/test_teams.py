@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import secrets
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from meterr.auth import Role
+from meterr.clock import SettableClock
 from meterr.store import Store
 from tests.conftest import KeyFactory, bearer
 
@@ -185,7 +187,7 @@ async def test_a_team_admin_invites_members_but_not_admins(
 
 
 async def test_invitation_tokens_are_single_use_replaced_and_expiring(
-    client: httpx.AsyncClient, make_key: KeyFactory, store: Store
+    client: httpx.AsyncClient, make_key: KeyFactory, store: Store, clock: SettableClock
 ) -> None:
     admin = await make_key()
     team = await create_team(client, admin)
@@ -202,7 +204,7 @@ async def test_invitation_tokens_are_single_use_replaced_and_expiring(
 
     late = await invite(client, admin, team["id"], "late@x.io")
     await store.teams.invitations.update_one(
-        {"_id": late["id"]}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(minutes=1)}}
+        {"_id": late["id"]}, {"$set": {"expires_at": clock.now() - timedelta(minutes=1)}}
     )
     expired = await client.post(f"/v1/invitations/{late['token']}/accept")
     assert (expired.status_code, expired.json()["error"]["code"]) == (410, "invitation_expired")
@@ -294,7 +296,7 @@ async def test_another_organizations_team_does_not_exist(
 async def test_a_read_key_lists_teams_but_does_not_create_them(
     client: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
-    org = f"team-roles-{datetime.now(UTC).timestamp()}"
+    org = f"team-roles-{secrets.token_hex(4)}"
     admin = await make_key(org=org)
     reader = await make_key(org=org, role=Role.READ)
     await create_team(client, admin)

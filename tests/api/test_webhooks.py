@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import time_machine
 import uvicorn
 from standardwebhooks.webhooks import Webhook
 from starlette.applications import Starlette
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from meterr.app import create_app
 from meterr.auth import Role
+from meterr.clock import Clock, SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from tests.api.test_budgets import DOCUMENTED, event
@@ -91,8 +93,10 @@ def webhook_settings(settings: Settings, **changes: Any) -> Settings:
 
 
 @asynccontextmanager
-async def meterr(settings: Settings, store: Store) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=store)
+async def meterr(
+    settings: Settings, store: Store, clock: Clock
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, store=store, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://meterr.test") as http:
@@ -121,10 +125,10 @@ async def deliveries(http: httpx.AsyncClient, key: str, webhook_id: str) -> list
 
 
 async def test_deliveries_are_signed_in_the_standard_webhooks_format(
-    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:
     key = await make_key()
-    async with meterr(webhook_settings(settings), store) as http:
+    async with meterr(webhook_settings(settings), store, clock) as http:
         hook = await subscribe(http, key, receiver.url, description="on-call")
         assert hook["secret"].startswith("whsec_")
         stored = await store.webhooks.endpoints.find_one({"_id": hook["id"]})
@@ -139,8 +143,10 @@ async def test_deliveries_are_signed_in_the_standard_webhooks_format(
 
         await eventually(four)
     verifier = Webhook(hook["secret"])
-    for headers, body in receiver.received:
-        verifier.verify(body, headers)  # raises when the signature does not match
+    # The receiver checks the signed time against its own clock: it reads Meterr's time.
+    with time_machine.travel(clock.now(), tick=False):
+        for headers, body in receiver.received:
+            verifier.verify(body, headers)  # raises when the signature does not match
         assert headers["webhook-id"] == json.loads(body)["id"]
     events = sorted(body["event"] for body in receiver.bodies())
     assert events == [
@@ -156,16 +162,17 @@ async def test_deliveries_are_signed_in_the_standard_webhooks_format(
     assert set(exceeded) == {"id", "event", "created", "data"}
     assert exceeded["data"]["team_id"] == "team_123"
     assert (exceeded["data"]["limit"], exceeded["data"]["current"]) == (100, 150)
-    with pytest.raises(Exception, match="signature"):
-        Webhook("whsec_" + "A" * 44).verify(receiver.received[0][1], receiver.received[0][0])
+    forged = Webhook("whsec_" + "A" * 44)
+    with time_machine.travel(clock.now(), tick=False), pytest.raises(Exception, match="signature"):
+        forged.verify(receiver.received[0][1], receiver.received[0][0])
 
 
 async def test_a_failing_receiver_is_retried_with_every_attempt_logged(
-    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:
     key = await make_key()
     receiver.answers.extend([500, 503])
-    async with meterr(webhook_settings(settings), store) as http:
+    async with meterr(webhook_settings(settings), store, clock) as http:
         hook = await subscribe(http, key, receiver.url, events=["usage.exceeded"])
         await exceed(http, key)
 
@@ -183,12 +190,12 @@ async def test_a_failing_receiver_is_retried_with_every_attempt_logged(
 
 
 async def test_nothing_is_lost_while_the_receiver_and_meterr_are_down(
-    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:
     key = await make_key()
     await receiver.stop()
     fast = webhook_settings(settings)
-    async with meterr(fast, store) as http:
+    async with meterr(fast, store, clock) as http:
         hook = await subscribe(http, key, receiver.url)
         await exceed(http, key)
 
@@ -199,7 +206,7 @@ async def test_nothing_is_lost_while_the_receiver_and_meterr_are_down(
         await eventually(tried)
     # Meterr has stopped with three deliveries pending; the receiver comes back, then Meterr.
     await receiver.start()
-    async with meterr(fast, store) as http:
+    async with meterr(fast, store, clock) as http:
 
         async def all_delivered() -> bool:
             found = await deliveries(http, key, hook["id"])
@@ -213,11 +220,11 @@ async def test_nothing_is_lost_while_the_receiver_and_meterr_are_down(
 
 
 async def test_a_delivery_past_its_retry_window_fails_and_can_be_resent(
-    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:
     key = await make_key()
     receiver.answers.extend([500] * 1000)
-    async with meterr(webhook_settings(settings, webhook_retry_window=0.3), store) as http:
+    async with meterr(webhook_settings(settings, webhook_retry_window=0.3), store, clock) as http:
         hook = await subscribe(http, key, receiver.url, events=["usage.exceeded"])
         await exceed(http, key)
 
@@ -241,11 +248,11 @@ async def test_a_delivery_past_its_retry_window_fails_and_can_be_resent(
 
 
 async def test_webhooks_refuse_private_addresses_unless_allowed_and_other_schemes(
-    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:
     key = await make_key()
     strict = webhook_settings(settings, webhook_allow_private=False)
-    async with meterr(strict, store) as http:
+    async with meterr(strict, store, clock) as http:
         for url in (
             receiver.url,
             "http://10.0.0.8/hook",
@@ -265,13 +272,13 @@ async def test_webhooks_refuse_private_addresses_unless_allowed_and_other_scheme
 
 
 async def test_webhooks_are_deleted_belong_to_their_organization_and_need_admin(
-    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:
     org = "webhook-owners"
     key = await make_key(org=org)
     reader = await make_key(org=org, role=Role.READ)
     stranger = await make_key()
-    async with meterr(webhook_settings(settings), store) as http:
+    async with meterr(webhook_settings(settings), store, clock) as http:
         hook = await subscribe(http, key, receiver.url)
         path = f"/v1/webhooks/{hook['id']}"
         assert (await http.delete(path, headers=bearer(stranger))).status_code == 404
@@ -284,13 +291,13 @@ async def test_webhooks_are_deleted_belong_to_their_organization_and_need_admin(
 
 
 async def test_the_address_check_applies_again_at_delivery_time(
-    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:
     key = await make_key()
-    async with meterr(webhook_settings(settings), store) as http:
+    async with meterr(webhook_settings(settings), store, clock) as http:
         hook = await subscribe(http, key, receiver.url, events=["usage.exceeded"])
     strict = webhook_settings(settings, webhook_allow_private=False)
-    async with meterr(strict, store) as http:
+    async with meterr(strict, store, clock) as http:
         await exceed(http, key)
 
         async def refused() -> bool:
@@ -305,10 +312,10 @@ async def test_the_address_check_applies_again_at_delivery_time(
 
 
 async def test_usage_tracked_deliveries_are_owed_once_per_stored_event(
-    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:
     key = await make_key()
-    async with meterr(webhook_settings(settings), store) as http:
+    async with meterr(webhook_settings(settings), store, clock) as http:
         hook = await subscribe(http, key, receiver.url, events=["usage.tracked"])
         batch = {"events": [event(event_id=f"call-{i}", input_tokens=i + 1) for i in range(3)]}
         for _ in range(2):  # the second time a replay: nothing new is stored, nothing owed

@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 import meterr
 from meterr.app import create_app
+from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.sdk import AuthenticationError, InvalidRequestError, RateLimitedError, ServerError
 from meterr.store import Store
@@ -204,10 +205,10 @@ class Restartable:
 
 
 async def test_background_tracking_survives_meterr_going_down_and_coming_back(
-    settings: Settings, store: Store, make_key: KeyFactory
+    settings: Settings, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    service = Restartable(create_app(settings, store=store))
+    service = Restartable(create_app(settings, store=store, clock=clock))
     await service.start()
     client = meterr.Client(api_key=key, base_url=service.url, max_retries=0)
     try:
@@ -230,10 +231,10 @@ async def test_background_tracking_survives_meterr_going_down_and_coming_back(
 
 
 async def test_async_background_tracking_waits_for_nothing_and_is_flushed_on_close(
-    settings: Settings, store: Store, make_key: KeyFactory
+    settings: Settings, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    service = Restartable(create_app(settings, store=store))
+    service = Restartable(create_app(settings, store=store, clock=clock))
     await service.start()
     await service.stop()
     client = meterr.AsyncClient(api_key=key, base_url=service.url, max_retries=0)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 import meterr
 from meterr.app import create_app
+from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.sdk import (
     Budget,
@@ -26,7 +27,9 @@ from tests.conftest import KeyFactory, eventually
 from tests.servers import serving
 
 
-async def test_teams_budgets_and_reservations(server: str, make_key: KeyFactory) -> None:
+async def test_teams_budgets_and_reservations(
+    server: str, make_key: KeyFactory, clock: SettableClock
+) -> None:
     admin_key = await make_key()
     async with meterr.AsyncClient(api_key=admin_key, base_url=server) as admin:
         team = await admin.create_team("Search", "Query understanding")
@@ -55,7 +58,7 @@ async def test_teams_budgets_and_reservations(server: str, make_key: KeyFactory)
         assert granted.allowed
         assert granted.reservation_id is not None
         assert granted.expires_at is not None
-        assert granted.expires_at > datetime.now(UTC)
+        assert granted.expires_at > clock.now()
         refused = await admin.reserve(team_id=team.id, estimated_cost=Decimal("0.70"))
         assert (refused.allowed, refused.budget_id) == (False, budget.id)
         assert (refused.limit, refused.reserved) == (Decimal("1"), Decimal("0.4"))
@@ -95,10 +98,10 @@ async def test_teams_budgets_and_reservations(server: str, make_key: KeyFactory)
 
 
 async def test_prices_history_and_forecasts_through_the_blocking_client(
-    server: str, make_key: KeyFactory
+    server: str, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
-    today = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
+    today = clock.now().replace(hour=12, minute=0, second=0, microsecond=0)
     litellm = {
         "ft:gpt-4o-mini:house": {
             "litellm_provider": "openai",
@@ -178,7 +181,7 @@ async def test_prices_history_and_forecasts_through_the_blocking_client(
 
 
 async def test_provider_connections_and_webhooks(
-    settings: Settings, store: Store, make_key: KeyFactory
+    settings: Settings, store: Store, make_key: KeyFactory, clock: SettableClock
 ) -> None:
     key = await make_key()
     providers = FakeProviders()
@@ -189,7 +192,7 @@ async def test_provider_connections_and_webhooks(
         None: {"object": "page", "data": [openai_bucket(DAY1, [gpt4o])], "has_more": False},
     }
     changed = {"openai_api_base": providers.url}
-    app = create_app(webhook_settings(settings, **changed), store=store)
+    app = create_app(webhook_settings(settings, **changed), store=store, clock=clock)
     try:
         async with (
             providers.running(),
