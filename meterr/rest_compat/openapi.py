@@ -213,6 +213,9 @@ def openapi_document(*, max_page: int) -> dict[str, Any]:
                             "provider, model, team, user, endpoint, api_key or metadata.KEY",
                         ),
                         query_param("start_date", "First day of history (default 90 days ago)"),
+                        query_param(
+                            "tz", "IANA time zone whose days and month are forecast (default UTC)"
+                        ),
                         *_RANGE[3:],
                     ],
                     "responses": {
