@@ -9,7 +9,7 @@ import asyncio
 import json
 import os
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,10 @@ from tests.conftest import bearer
 from tests.servers import serving
 
 MACHINE = SystemClock()
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @pytest.fixture(scope="module")
@@ -163,10 +167,11 @@ async def test_forecast_backtest_reports_how_the_forecast_did(
 async def test_import_and_export_round_trip_and_name_every_refused_line(
     store: Store, mongodb_url: str, tmp_path: Path
 ) -> None:
-    today = MACHINE.now().date()
+    now = MACHINE.now()
+    today = now.date()
     lines = [
         {"provider": "openai", "model": "gpt-4o", "input_tokens": 1000 + i, "output_tokens": 10,
-         "timestamp": f"{today - timedelta(days=i % 5)}T10:00:00Z", "event_id": f"row-{i}",
+         "timestamp": stamp(now - timedelta(days=i % 5, hours=1)), "event_id": f"row-{i}",
          "metadata": {"batch": "nightly"}}
         for i in range(1500)
     ]  # fmt: skip
@@ -281,12 +286,13 @@ async def test_import_and_export_through_a_running_server(
     key = (
         await create_key(store, org_name="remote-co", tier=Tier.ENTERPRISE, now=MACHINE.now())
     ).key
-    today = MACHINE.now().date()
+    an_hour_ago = stamp(MACHINE.now() - timedelta(hours=1))
+    yesterday = str(MACHINE.now().date() - timedelta(days=1))  # an hour ago may be last month
     source = tmp_path / "remote.csv"
     source.write_text(
         "provider,model,input_tokens,output_tokens,timestamp,event_id,metadata\n"
         + "".join(
-            f'openai,gpt-4o,{100 + i},5,{today}T09:00:00Z,remote-{i},"{{""k"":{i}}}"\n'
+            f'openai,gpt-4o,{100 + i},5,{an_hour_ago},remote-{i},"{{""k"":{i}}}"\n'
             for i in range(20)
         )
         + "openai,gpt-4o,lots,5,,bad-1,\n"
@@ -299,7 +305,7 @@ async def test_import_and_export_through_a_running_server(
         assert "line 22: input_tokens:" in out
         exported = tmp_path / "back.jsonl"
         code, _, err = await meterr(
-            store, mongodb_url, "export", *remote, "--output", str(exported)
+            store, mongodb_url, "export", *remote, "--from", yesterday, "--output", str(exported)
         )
         assert code == 0, err
     events = [json.loads(line) for line in exported.read_text().splitlines()]

@@ -184,6 +184,7 @@ class CostForecast(ForecastSeries):
 
     horizon: int
     today: date
+    timezone: str = "UTC"
     history_start: date
     currency: str
     group_by: str | None = None

@@ -188,9 +188,10 @@ def forecast(
     model: str | None = None,
     team_id: str | None = None,
     user_id: str | None = None,
+    tz: str | None = None,
 ) -> Call[CostForecast]:
     """Daily cost for `horizon` days ahead (default 30) with 80% and 95% intervals, and the
-    month's projected total."""
+    month's projected total, in the days of `tz` (an IANA zone, default UTC)."""
     return Call("GET", "/costs/forecast", one(CostForecast), params=query(locals()))
 
 

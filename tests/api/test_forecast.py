@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -113,6 +114,7 @@ async def test_bad_forecast_parameters_are_refused_naming_them(
         ({"group_by": "colour"}, "group_by"),
         ({"start_date": "2025-13-01"}, "start_date"),
         ({"start_date": future}, "start_date"),
+        ({"tz": "Mars/Olympus_Mons"}, "tz"),
     ):
         response = await client.get("/v1/costs/forecast", headers=bearer(key), params=params)
         assert response.status_code == 400, params
@@ -124,11 +126,11 @@ async def test_graphql_forecasts_the_same_numbers(
 ) -> None:
     key = await make_key()
     await track(client, key, history(21, clock.now().date()))
-    rest = (
-        await client.get("/v1/costs/forecast", headers=bearer(key), params={"horizon": 7})
-    ).json()
+    params = {"horizon": 7, "tz": "America/New_York"}
+    rest = (await client.get("/v1/costs/forecast", headers=bearer(key), params=params)).json()
     query = """
-    { costForecast(horizon: 7, groupBy: PROVIDER) {
+    { costForecast(horizon: 7, groupBy: PROVIDER, tz: "America/New_York") {
+        timezone today
         total { method historyDays forecast { date cost low80 high80 } monthEnd { expected } }
         groups { key }
     } }
@@ -137,6 +139,8 @@ async def test_graphql_forecasts_the_same_numbers(
     body = response.json()
     assert "errors" not in body, body
     forecast = body["data"]["costForecast"]
+    assert (forecast["timezone"], forecast["today"]) == (rest["timezone"], rest["today"])
+    assert rest["today"] == clock.now().astimezone(ZoneInfo("America/New_York")).date().isoformat()
     assert forecast["total"]["method"] == rest["method"]
     assert [d["cost"] for d in forecast["total"]["forecast"]] == [
         d["cost"] for d in rest["forecast"]

@@ -39,15 +39,20 @@ EDGE_ZONE = {
     "berlin-spring": "Europe/Berlin",
     "berlin-autumn": "Europe/Berlin",
 }
-MONTHS_OF_HISTORY = 70
+MONTHS_OF_HISTORY = 60
+HISTORIES = {"no-history": 0, "one-day": 1, "months": MONTHS_OF_HISTORY}
+# Where the zone moves the date itself (the month's or the year's last evening in UTC), every
+# zone is tried as well.
+ACROSS_ZONES = ("month-last-day-0900", "month-last-day-2100", "year-last-day")
 CASES = [
-    pytest.param(name, zone, MONTHS_OF_HISTORY, id=f"{name}-{zone}-months")
-    for name in INSTANTS
-    for zone in ZONES
-] + [
     pytest.param(name, EDGE_ZONE[name], days, id=f"{name}-{EDGE_ZONE[name]}-{label}")
     for name in INSTANTS
-    for label, days in (("no-history", 0), ("one-day", 1))
+    for label, days in HISTORIES.items()
+] + [
+    pytest.param(name, zone, MONTHS_OF_HISTORY, id=f"{name}-{zone}-months")
+    for name in ACROSS_ZONES
+    for zone in ZONES
+    if zone != EDGE_ZONE[name]
 ]
 ROOMY = 1_000_000
 

@@ -170,6 +170,11 @@ async def test_prices_history_and_forecasts_through_the_blocking_client(
             assert isinstance(forecast, CostForecast)
             assert len(forecast.forecast) == 7
             assert forecast.forecast[0].date == forecast.today == today.date()
+            zoned = client.forecast(horizon=2, tz="Pacific/Kiritimati")  # UTC+14: tomorrow
+            assert (zoned.timezone, zoned.today) == (
+                "Pacific/Kiritimati",
+                today.date() + timedelta(days=1),
+            )
             assert all(day.low80 <= day.cost <= day.high80 for day in forecast.forecast)
             assert forecast.history_days >= 28
             backtest = client.backtest(days=7)
