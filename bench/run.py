@@ -258,6 +258,64 @@ async def bench_costs(
     }
 
 
+# The questions users ask of a month besides the totals by provider: scoped by a dimension,
+# grouped by another, by day or by a metadata key.
+SCOPED_QUESTIONS: dict[str, dict[str, str]] = {
+    "team_id=team_3": {"team_id": "team_3"},
+    "model=gpt-4o": {"model": "gpt-4o"},
+    "user_id=user_7": {"user_id": "user_7"},
+    "provider=openai, by model": {"provider": "openai", "group_by": "model"},
+    "by team": {"group_by": "team"},
+    "by user": {"group_by": "user"},
+    "team_id=team_3, by day": {"team_id": "team_3", "group_by": "day"},
+    "by metadata.feature": {"group_by": "metadata.feature"},
+}
+
+
+async def bench_scoped_costs(url: str, key: str, runs: int) -> dict[str, float]:
+    """p50 of each scoped question over the month seeded by `bench_costs`."""
+    headers = {"Authorization": f"Bearer {key}"}
+    month = {"start_date": "2025-03-01", "end_date": "2025-03-31"}
+    results = {}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as http:
+        for name, question in SCOPED_QUESTIONS.items():
+            timings = []
+            for _ in range(runs + 1):
+                started = time.perf_counter()
+                (await http.get("/v1/costs", params={**month, **question})).raise_for_status()
+                timings.append(time.perf_counter() - started)
+            results[name] = statistics.median(timings[1:]) * 1000  # the first warms up
+            print(f"  {name}: {results[name]:.1f} ms", file=sys.stderr)
+    return results
+
+
+async def bench_tracking_under_budgets(url: str, key: str, runs: int) -> dict[str, float]:
+    """p50 of tracking one event of team_3, with no budget, then with a budget over all of
+    the organization's spend, then with one over team_3's (each recomputed per event)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    results = {}
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as http:
+        for name, budget in (
+            ("no budget", None),
+            ("organization budget", {"name": "all", "limit": 10**9, "period": "total"}),
+            (
+                "team budget",
+                {"name": "team", "limit": 10**9, "period": "total", "team_id": "team_3"},
+            ),
+        ):
+            if budget is not None:
+                (await http.post("/v1/budgets", json=budget)).raise_for_status()
+            timings = []
+            for i in range(runs + 1):
+                started = time.perf_counter()
+                response = await http.post("/v1/track", json={**event_body(i), "team_id": "team_3"})
+                timings.append(time.perf_counter() - started)
+                response.raise_for_status()
+            results[name] = statistics.median(timings[1:]) * 1000
+            print(f"  track with {name}: {results[name]:.1f} ms", file=sys.stderr)
+    return results
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--single", type=int, default=5000, help="single-event requests")
@@ -267,6 +325,8 @@ async def main() -> None:
     parser.add_argument("--query-runs", type=int, default=100)
     parser.add_argument("--bare-runs", type=int, default=3)
     parser.add_argument("--mongodb-url", default=None, help="default: a fresh embedded store")
+    parser.add_argument("--scoped-runs", type=int, default=10, help="runs of each scoped question")
+    parser.add_argument("--skip-ingestion", action="store_true", help="only the cost questions")
     parser.add_argument("--verbose", action="store_true", help="print every query time")
     args = parser.parse_args()
 
@@ -285,14 +345,22 @@ async def main() -> None:
                 store, org_name="bench", tier=Tier.ENTERPRISE, now=SystemClock().now()
             )
             async with meterr_server(url, database) as server:
-                print("ingestion…", file=sys.stderr)
-                ingest = await bench_ingestion(store, server, key.key, args)
+                ingest = None
+                if not args.skip_ingestion:
+                    print("ingestion…", file=sys.stderr)
+                    ingest = await bench_ingestion(store, server, key.key, args)
                 print("cost query…", file=sys.stderr)
                 query_org = await create_key(
                     store, org_name="bench-month", tier=Tier.ENTERPRISE, now=SystemClock().now()
                 )
                 costs = await bench_costs(
                     store, server, query_org.key, query_org.organization.id, args
+                )
+                print("scoped cost questions…", file=sys.stderr)
+                scoped = await bench_scoped_costs(server, query_org.key, args.scoped_runs)
+                print("tracking under budgets…", file=sys.stderr)
+                budgeted = await bench_tracking_under_budgets(
+                    server, query_org.key, args.scoped_runs * 3
                 )
         finally:
             await client.drop_database(database)
@@ -305,6 +373,25 @@ async def main() -> None:
     print(f"Store: {'embedded SecantusDB' if args.mongodb_url is None else args.mongodb_url}\n")
     print("| measure | Meterr | store alone | ratio | aim |")
     print("|---|---|---|---|---|")
+    if ingest is not None:
+        print_ingestion(ingest, args)
+    print(
+        f"| /v1/costs, month of {args.events:,} events (p50 ms) | {costs['costs_p50_ms']:.1f} | "
+        f"{costs['bare_group_ms']:.0f} (bare $group) | "
+        f"{costs['bare_group_ms'] / costs['costs_p50_ms']:.0f}× faster | ≥ 20× |"
+    )
+    print(f"| /v1/costs p99 (ms) | {costs['costs_p99_ms']:.1f} | | | < 50 |")
+    print(f"\n| /v1/costs over the month of {args.events:,} events | p50 ms |")
+    print("|---|---|")
+    for name, p50 in scoped.items():
+        print(f"| {name} | {p50:.1f} |")
+    print(f"\n| POST /v1/track, one event, beside those {args.events:,} | p50 ms |")
+    print("|---|---|")
+    for name, p50 in budgeted.items():
+        print(f"| {name} | {p50:.1f} |")
+
+
+def print_ingestion(ingest: dict[str, float], args: argparse.Namespace) -> None:
     print(
         f"| single events, {args.clients} clients (events/s) | {ingest['http_single']:,.0f} | "
         f"{ingest['bare_insert_one']:,.0f} (insert_one) | "
@@ -315,12 +402,6 @@ async def main() -> None:
         f"{ingest['bare_insert_many']:,.0f} (insert_many) | "
         f"{ingest['http_batch'] / ingest['bare_insert_many']:.2f} | ≥ 0.8 |"
     )
-    print(
-        f"| /v1/costs, month of {args.events:,} events (p50 ms) | {costs['costs_p50_ms']:.1f} | "
-        f"{costs['bare_group_ms']:.0f} (bare $group) | "
-        f"{costs['bare_group_ms'] / costs['costs_p50_ms']:.0f}× faster | ≥ 20× |"
-    )
-    print(f"| /v1/costs p99 (ms) | {costs['costs_p99_ms']:.1f} | | | < 50 |")
 
 
 if __name__ == "__main__":

@@ -80,7 +80,7 @@ async def reconcile(
             usage_filter=UsageFilter(providers=(connection.provider,)),
             group_field="model",
             bucket=TimeBucket("ts", bin_minutes=_DAY_MINUTES),
-            scope=scope,
+            where=scope,
         )
         return [(_day(row.bucket), model_of(row.key or ""), row.totals) for row in rows]
 

@@ -10,7 +10,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from meterr.domain import UsageFilter, UsageTotals
 from meterr.store.documents import Document
-from meterr.store.events import filter_query
+from meterr.store.events import restrictions_query
 
 __all__ = ["TOTAL_FIELDS", "TimeBucket", "TotalsRow", "group_totals", "sum_usage"]
 
@@ -58,13 +58,22 @@ async def sum_usage(
     usage_filter: UsageFilter,
     group_field: str | None,
     bucket: TimeBucket | None,
-    scope: Document | None = None,
+    within: Document | None = None,
+    where: Document | None = None,
 ) -> list[TotalsRow]:
-    """Totals of the documents of [start, end) that pass the filter (and `scope`)."""
-    match = filter_query(org_id, usage_filter)
-    match.update(scope or {})
-    match[time_field] = {"$gte": start, "$lt": end}
-    return await group_totals(collection, [{"$match": match}], group_field, bucket)
+    """Totals of the documents of [start, end) that pass the filter and `where`.
+
+    The first stage names only what the collection's index holds (the organization, the
+    equalities of `within`, then the time range), and the filter and `where` follow in a
+    stage of their own: the embedded store plans a stage that names any other field as a
+    scan of the whole collection, every organization's documents included."""
+    indexed: Document = {"org_id": org_id, **(within or {})}
+    indexed[time_field] = {"$gte": start, "$lt": end}
+    stages: list[Document] = [{"$match": indexed}]
+    rest = {**restrictions_query(usage_filter), **(where or {})}
+    if rest:
+        stages.append({"$match": rest})
+    return await group_totals(collection, stages, group_field, bucket)
 
 
 async def group_totals(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
@@ -15,7 +15,14 @@ from meterr.domain import UsageEvent, UsageFilter
 from meterr.store.documents import Document, event_from_document, event_to_document
 from meterr.store.unit_of_work import Session
 
-__all__ = ["DUPLICATE_KEY", "EventPage", "EventStore", "InsertOutcome", "filter_query"]
+__all__ = [
+    "DUPLICATE_KEY",
+    "EventPage",
+    "EventStore",
+    "InsertOutcome",
+    "filter_query",
+    "restrictions_query",
+]
 
 DUPLICATE_KEY = 11000
 
@@ -35,10 +42,15 @@ class EventPage:
 
 
 def filter_query(org_id: str, usage_filter: UsageFilter) -> Document:
-    query: Document = {"org_id": org_id}
-    for field, values in usage_filter.restrictions().items():
-        query[field] = values[0] if len(values) == 1 else {"$in": list(values)}
-    return query
+    return {"org_id": org_id, **restrictions_query(usage_filter)}
+
+
+def restrictions_query(usage_filter: UsageFilter) -> Document:
+    """The filter's conditions on the dimensions it restricts."""
+    return {
+        field: values[0] if len(values) == 1 else {"$in": list(values)}
+        for field, values in usage_filter.restrictions().items()
+    }
 
 
 class EventStore:
@@ -55,6 +67,27 @@ class EventStore:
 
     def __init__(self, collection: AsyncCollection[Document]) -> None:
         self.collection = collection
+
+    async def _select(
+        self,
+        indexed: Document,
+        rest: Document,
+        *,
+        sort: Document | None = None,
+        limit: int | None = None,
+    ) -> list[UsageEvent]:
+        """The events matching `indexed`, which names fields of one index only, and `rest`
+        in a stage of its own: the embedded store scans the whole collection, every
+        organization's events included, for a filter naming a field outside its index."""
+        stages: list[Document] = [{"$match": indexed}]
+        if rest:
+            stages.append({"$match": rest})
+        if sort:
+            stages.append({"$sort": sort})
+        if limit is not None:
+            stages.append({"$limit": limit})
+        cursor = await self.collection.aggregate(stages)
+        return [event_from_document(doc) async for doc in cursor]
 
     async def insert_all(self, events: Sequence[UsageEvent], session: Session = None) -> set[int]:
         """Insert every event whose (org_id, event_id) is new; return the indexes of the
@@ -90,12 +123,10 @@ class EventStore:
     ) -> list[UsageEvent]:
         """Up to `limit` numbered events before `seq` (or the newest), newest first; of one
         team when `team_id` is given."""
-        query: Document = {"org_id": org_id}
-        query["seq"] = {"$lt": seq} if seq is not None else {"$ne": None}
-        if team_id is not None:
-            query["team_id"] = team_id
-        cursor = self.collection.find(query).sort("seq", DESCENDING).limit(limit)
-        return [event_from_document(doc) async for doc in cursor]
+        indexed: Document = {"org_id": org_id}
+        indexed["seq"] = {"$lt": seq} if seq is not None else {"$ne": None}
+        rest = {"team_id": team_id} if team_id is not None else {}
+        return await self._select(indexed, rest, sort={"seq": DESCENDING}, limit=limit)
 
     async def stored_keys_across_tenants(
         self, events: Sequence[UsageEvent]
@@ -118,8 +149,11 @@ class EventStore:
         return [event_from_document(doc) async for doc in cursor]
 
     async def by_id(self, org_id: str, event_id: str) -> UsageEvent | None:
-        doc = await self.collection.find_one({"_id": event_id, "org_id": org_id})
-        return event_from_document(doc) if doc is not None else None
+        # By id alone, the organization checked after: a lookup of the primary key.
+        doc = await self.collection.find_one({"_id": event_id})
+        if doc is None or doc["org_id"] != org_id:
+            return None
+        return event_from_document(doc)
 
     async def delete_ids(self, org_id: str, ids: Sequence[str], session: Session = None) -> None:
         await self.collection.delete_many(
@@ -137,15 +171,23 @@ class EventStore:
         after: tuple[datetime, str] | None,
     ) -> EventPage:
         """Newest first; `after` is the (timestamp, id) of the last event of the previous page."""
-        query = filter_query(org_id, usage_filter)
-        query["ts"] = {"$gte": start, "$lt": end}
+        window: Document = {"$gte": start, "$lt": end}
+        rest = restrictions_query(usage_filter)
         if after is not None:
             ts, event_id = after
-            query["$or"] = [{"ts": {"$lt": ts}}, {"ts": ts, "_id": {"$lt": event_id}}]
-        cursor = self.collection.find(query).sort([("ts", DESCENDING), ("_id", DESCENDING)])
-        docs = await cursor.limit(limit + 1).to_list()
-        events = [event_from_document(doc) for doc in docs[:limit]]
-        more = len(docs) > limit
+            # Up to and including the last event shown, written as an exclusive bound a
+            # millisecond (the stored precision) later: SecantusDB 0.7 drops the documents
+            # equal to an inclusive upper bound ($lte) when it scans an index.
+            window = {"$gte": start, "$lt": ts + timedelta(milliseconds=1)}
+            rest["$or"] = [{"ts": {"$lt": ts}}, {"_id": {"$lt": event_id}}]
+        found = await self._select(
+            {"org_id": org_id, "ts": window},
+            rest,
+            sort={"ts": DESCENDING, "_id": DESCENDING},
+            limit=limit + 1,
+        )
+        events = found[:limit]
+        more = len(found) > limit
         return EventPage(events, (events[-1].timestamp, events[-1].id) if more else None)
 
     async def for_repricing(
@@ -157,17 +199,21 @@ class EventStore:
         usage_filter: UsageFilter,
         unpriced_only: bool,
     ) -> list[UsageEvent]:
-        query = filter_query(org_id, usage_filter)
         window: dict[str, Any] = {}
         if start is not None:
             window["$gte"] = start
         if end is not None:
             window["$lt"] = end
-        if window:
-            query["ts"] = window
+        indexed: Document = {"org_id": org_id}
+        rest = restrictions_query(usage_filter)
         if unpriced_only:
-            query["unpriced_requests"] = {"$gt": 0}
-        return [event_from_document(doc) async for doc in self.collection.find(query)]
+            # The (org_id, unpriced_requests, ts) index takes one range: the unpriced ones.
+            indexed["unpriced_requests"] = {"$gt": 0}
+            if window:
+                rest["ts"] = window
+        elif window:
+            indexed["ts"] = window
+        return await self._select(indexed, rest)
 
     async def replace_costs(
         self, org_id: str, events: Sequence[UsageEvent], session: Session = None

@@ -289,7 +289,7 @@ class RollupStore:
                     usage_filter=usage_filter,
                     group_field=group_field,
                     bucket=TimeBucket("start") if bucketed else None,
-                    scope={"family": family, "grain": grain},
+                    within={"family": family, "grain": grain},
                 )
             rows += await self._pending_totals(
                 org_id, family, spans, usage_filter, group_field, bucketed=bucketed
