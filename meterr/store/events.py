@@ -53,6 +53,10 @@ def restrictions_query(usage_filter: UsageFilter) -> Document:
     }
 
 
+_FIRST_WINDOW = timedelta(minutes=1)
+_LONGEST_WINDOW = timedelta(days=3660)
+
+
 class EventStore:
     """Reads and writes usage events; every call is scoped to one organization."""
 
@@ -170,22 +174,31 @@ class EventStore:
         limit: int,
         after: tuple[datetime, str] | None,
     ) -> EventPage:
-        """Newest first; `after` is the (timestamp, id) of the last event of the previous page."""
-        window: Document = {"$gte": start, "$lt": end}
+        """Newest first; `after` is the (timestamp, id) of the last event of the previous page.
+
+        The store sorts every document a read matches before it applies the limit, so the
+        range is read backwards in windows, a minute first and four times longer each time,
+        until the page is full: a page costs what it shows, not what the range holds."""
         rest = restrictions_query(usage_filter)
+        upper = end
         if after is not None:
             ts, event_id = after
             # Up to and including the last event shown, written as an exclusive bound a
             # millisecond (the stored precision) later: SecantusDB 0.7 drops the documents
             # equal to an inclusive upper bound ($lte) when it scans an index.
-            window = {"$gte": start, "$lt": ts + timedelta(milliseconds=1)}
+            upper = min(end, ts + timedelta(milliseconds=1))
             rest["$or"] = [{"ts": {"$lt": ts}}, {"_id": {"$lt": event_id}}]
-        found = await self._select(
-            {"org_id": org_id, "ts": window},
-            rest,
-            sort={"ts": DESCENDING, "_id": DESCENDING},
-            limit=limit + 1,
-        )
+        found: list[UsageEvent] = []
+        span = _FIRST_WINDOW
+        while upper > start and len(found) <= limit:
+            lower = max(start, upper - span)
+            found += await self._select(
+                {"org_id": org_id, "ts": {"$gte": lower, "$lt": upper}},
+                rest,
+                sort={"ts": DESCENDING, "_id": DESCENDING},
+                limit=limit + 1 - len(found),
+            )
+            upper, span = lower, min(span * 4, _LONGEST_WINDOW)
         events = found[:limit]
         more = len(found) > limit
         return EventPage(events, (events[-1].timestamp, events[-1].id) if more else None)

@@ -1,0 +1,66 @@
+"""History pages over ranges dense and sparse: every event once, newest first, with filters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import KeyFactory, bearer
+
+END = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def spread() -> list[datetime]:
+    """A burst in the range's last minute (ties included), a day's trickle, then events
+    months and years back."""
+    burst = [END - timedelta(seconds=30, milliseconds=i % 4) for i in range(40)]
+    trickle = [END - timedelta(hours=h, minutes=7) for h in range(1, 25)]
+    far = [END - timedelta(days=d) for d in (40, 41, 200, 700, 1000)]
+    return burst + trickle + far
+
+
+async def walk(client: httpx.AsyncClient, key: str, params: dict[str, Any]) -> list[Any]:
+    seen, cursor = [], None
+    for _ in range(100):
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        response = await client.get("/v1/usage/history", headers=bearer(key), params=query)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert len(body["events"]) <= int(params["limit"])
+        seen += body["events"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return seen
+    raise AssertionError("the walk did not end")
+
+
+@pytest.mark.parametrize("limit", [1, 7, 50, 1000])
+async def test_a_walk_over_a_burst_a_trickle_and_years_shows_each_event_once(
+    client: httpx.AsyncClient, make_key: KeyFactory, limit: int
+) -> None:
+    key = await make_key()
+    moments = spread()
+    events = [
+        {"provider": "openai", "model": "gpt-4o", "input_tokens": 10 + i,
+         "team_id": f"team_{i % 2}", "timestamp": stamp(at)}
+        for i, at in enumerate(moments)
+    ]  # fmt: skip
+    tracked = await client.post("/v1/track", headers=bearer(key), json={"events": events})
+    assert tracked.status_code == 201, tracked.text
+    window = {"start_date": "2023-06-01", "end_date": "2026-02-28", "limit": str(limit)}
+
+    seen = await walk(client, key, window)
+    assert len(seen) == len(events)
+    assert len({event["id"] for event in seen}) == len(events)
+    order = [(event["timestamp"], event["id"]) for event in seen]
+    assert order == sorted(order, reverse=True)
+
+    team = await walk(client, key, {**window, "team_id": "team_1"})
+    assert sorted(e["input_tokens"] for e in team) == [10 + i for i in range(1, len(events), 2)]
