@@ -71,13 +71,12 @@ def create_app(
             timeout=settings.webhook_timeout,
             observe=lambda outcome: metrics.deliveries.labels(outcome).inc(),
         )
-        services.dispatcher = dispatcher
+        services.dispatcher = dispatcher if settings.webhook_dispatch else None
         app.state.services = services
         stop = asyncio.Event()
-        background = [
-            asyncio.create_task(dispatcher.run(stop)),
-            asyncio.create_task(sync_due_connections(services, stop)),
-        ]
+        background = [asyncio.create_task(sync_due_connections(services, stop))]
+        if settings.webhook_dispatch:
+            background.append(asyncio.create_task(dispatcher.run(stop)))
         try:
             async with opened.compacting(settings.rollup_interval):
                 yield

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
         description="Let webhooks reach private, loopback and link-local addresses.",
     )
     webhook_timeout: float = Field(default=10.0, gt=0, description="Seconds per delivery attempt.")
+    webhook_dispatch: bool = Field(
+        default=True,
+        description="Whether this instance delivers webhooks; instances that only answer the "
+        "API can leave the deliveries to the others.",
+    )
     webhook_retry_base: float = Field(
         default=5.0, gt=0, description="Seconds before the first retry; each retry doubles it."
     )

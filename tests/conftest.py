@@ -73,12 +73,18 @@ def clock() -> SettableClock:
     return SettableClock(SUITE_NOW)
 
 
+def api_only(settings: Settings) -> Settings:
+    """The module's shared apps answer the API and deliver no webhooks: the tests of
+    deliveries run an app of their own, which no other dispatcher races."""
+    return settings.model_copy(update={"webhook_dispatch": False})
+
+
 @pytest.fixture(scope="module")
 async def server(settings: Settings, store: Store, clock: Clock) -> AsyncIterator[str]:
     """Meterr behind a real uvicorn server on the test store, one per test module."""
     from tests.servers import serving  # it imports this module
 
-    async with serving(create_app(settings, store=store, clock=clock)) as url:
+    async with serving(create_app(api_only(settings), store=store, clock=clock)) as url:
         yield url
 
 
@@ -87,7 +93,7 @@ async def client(
     settings: Settings, store: Store, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client speaking to the app over ASGI, lifespan included."""
-    app = create_app(settings, store=store, clock=clock)
+    app = create_app(api_only(settings), store=store, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://meterr.test") as http:
