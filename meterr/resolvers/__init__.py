@@ -86,13 +86,18 @@ from meterr.resolvers.teams import (
     NewInvitation,
     TeamView,
     accept_invitation,
+    change_team,
     create_team,
     delete_team,
     get_team,
     invite_member,
     list_teams,
     remove_member,
+    team_members,
+    team_month_spend,
+    team_page,
     update_team,
+    visible_team,
 )
 from meterr.resolvers.timerange import TimeRange, parse_day, parse_time_range, parse_zone
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
@@ -104,7 +109,7 @@ from meterr.resolvers.webhooks import (
     list_webhooks,
     resend_delivery,
 )
-from meterr.store import Connection, Delivery, Member, WebhookEndpoint, delivery_payload
+from meterr.store import Connection, Delivery, Member, Team, WebhookEndpoint, delivery_payload
 
 __all__ = [
     "COST_FEED_INTERVAL",
@@ -130,6 +135,7 @@ __all__ = [
     "get_connection",
     "list_providers",
     "Member",
+    "Team",
     "WebhookEndpoint",
     "delivery_payload",
     "event_json",
@@ -153,13 +159,18 @@ __all__ = [
     "NewInvitation",
     "TeamView",
     "accept_invitation",
+    "change_team",
     "create_team",
     "delete_team",
     "get_team",
     "invite_member",
     "list_teams",
     "remove_member",
+    "team_members",
+    "team_month_spend",
+    "team_page",
     "update_team",
+    "visible_team",
     "NewWebhook",
     "create_webhook",
     "delete_webhook",

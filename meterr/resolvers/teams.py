@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
@@ -12,7 +13,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from meterr.auth import Operation, Role, generate_key
-from meterr.domain import Notification, UsageFilter, UsageTotals
+from meterr.domain import Dimension, GroupBy, Notification, UsageFilter, UsageTotals
 from meterr.errors import (
     Conflict,
     Forbidden,
@@ -22,7 +23,7 @@ from meterr.errors import (
     NotFound,
 )
 from meterr.resolvers.context import RequestContext, Services
-from meterr.resolvers.costs import usage_in
+from meterr.resolvers.costs import cost_groups
 from meterr.resolvers.inputs import validate_model
 from meterr.resolvers.messages import notification_message
 from meterr.resolvers.timerange import TimeRange, stored_instant
@@ -34,13 +35,18 @@ __all__ = [
     "NewInvitation",
     "TeamView",
     "accept_invitation",
+    "change_team",
     "create_team",
     "delete_team",
     "get_team",
     "invite_member",
     "list_teams",
     "remove_member",
+    "team_members",
+    "team_month_spend",
+    "team_page",
     "update_team",
+    "visible_team",
 ]
 
 INVITATION_DAYS = 7
@@ -98,9 +104,45 @@ def _this_month(now: datetime) -> TimeRange:
     return TimeRange(start, end, ZoneInfo("UTC"))
 
 
-async def _view(ctx: RequestContext, team: Team, now: datetime) -> TeamView:
-    spend = await usage_in(ctx, _this_month(now), UsageFilter(team_ids=(team.id,)))
-    return TeamView(team, await ctx.store.teams.members_of(ctx.org_id, team.id), spend)
+def _only_visible(ctx: RequestContext, team_ids: Sequence[str]) -> None:
+    """A team's key asks of its own team only: any other is not found."""
+    for team_id in team_ids:
+        if ctx.team_scope is not None and team_id != ctx.team_scope:
+            raise NotFound(f"No team {team_id}.", {"id": team_id})
+
+
+async def team_members(ctx: RequestContext, team_ids: Sequence[str]) -> list[list[Member]]:
+    """The members of each team, in the order they joined: one read for all the teams."""
+    ctx.principal.require(Operation.READ)
+    _only_visible(ctx, team_ids)
+    if not team_ids:
+        return []
+    found = await ctx.store.teams.members_of_teams(ctx.org_id, team_ids)
+    return [found[team_id] for team_id in team_ids]
+
+
+async def team_month_spend(
+    ctx: RequestContext, team_ids: Sequence[str], *, now: datetime | None = None
+) -> list[UsageTotals]:
+    """What each team spent in the calendar month (UTC) of `now` (the service's clock by
+    default): one usage question, grouped by team, for all the teams."""
+    ctx.principal.require(Operation.READ)
+    _only_visible(ctx, team_ids)
+    if not team_ids:
+        return []
+    month = _this_month(now or ctx.now())
+    asked = UsageFilter(team_ids=tuple(dict.fromkeys(team_ids)))
+    groups = await cost_groups(ctx, month, GroupBy(Dimension.TEAM), asked)
+    spent = {group.key: group.totals for group in groups}
+    return [spent.get(team_id, UsageTotals()) for team_id in team_ids]
+
+
+async def _views(ctx: RequestContext, teams: Sequence[Team], now: datetime) -> list[TeamView]:
+    """The teams with their members and month spend: two reads, however many teams."""
+    ids = [team.id for team in teams]
+    members = await team_members(ctx, ids)
+    spend = await team_month_spend(ctx, ids, now=now)
+    return [TeamView(*view) for view in zip(teams, members, spend, strict=True)]
 
 
 async def _team(ctx: RequestContext, team_id: str) -> Team:
@@ -136,9 +178,9 @@ async def create_team(ctx: RequestContext, body: object) -> TeamView:
     return TeamView(team, [], UsageTotals())
 
 
-async def list_teams(
+async def team_page(
     ctx: RequestContext, *, limit: int = 100, cursor: str | None = None
-) -> tuple[list[TeamView], str | None]:
+) -> tuple[list[Team], str | None]:
     """Teams in id order, with the cursor of the next page (None at the end); a team's
     key sees its own team only."""
     ctx.principal.require(Operation.READ)
@@ -148,39 +190,59 @@ async def list_teams(
             {"fields": {"limit": f"1 to {_MAX_TEAMS_PAGE}"}},
         )
     if ctx.team_scope is not None:
-        return [await _view(ctx, await _team(ctx, ctx.team_scope), ctx.now())], None
+        return [await _team(ctx, ctx.team_scope)], None
     teams = await ctx.store.teams.active(ctx.org_id, limit=limit + 1, after=cursor)
-    page, now = teams[:limit], ctx.now()
-    views = [await _view(ctx, team, now) for team in page]
-    return views, page[-1].id if len(teams) > limit else None
+    page = teams[:limit]
+    return page, page[-1].id if len(teams) > limit else None
+
+
+async def list_teams(
+    ctx: RequestContext, *, limit: int = 100, cursor: str | None = None
+) -> tuple[list[TeamView], str | None]:
+    """A page of teams (see `team_page`), each with its members and month spend."""
+    teams, next_cursor = await team_page(ctx, limit=limit, cursor=cursor)
+    return await _views(ctx, teams, ctx.now()), next_cursor
+
+
+async def visible_team(ctx: RequestContext, team_id: str) -> Team:
+    ctx.principal.require(Operation.READ)
+    return await _team(ctx, team_id)
 
 
 async def get_team(ctx: RequestContext, team_id: str) -> TeamView:
-    ctx.principal.require(Operation.READ)
-    return await _view(ctx, await _team(ctx, team_id), ctx.now())
+    [view] = await _views(ctx, [await visible_team(ctx, team_id)], ctx.now())
+    return view
 
 
 async def update_team(ctx: RequestContext, team_id: str, body: object) -> TeamView:
+    now = ctx.now()
+    [view] = await _views(ctx, [await change_team(ctx, team_id, body, now=now)], now)
+    return view
+
+
+async def change_team(
+    ctx: RequestContext, team_id: str, body: object, *, now: datetime | None = None
+) -> Team:
+    """Rename a team or change its description; fields left out keep their value."""
     ctx.principal.require(Operation.MANAGE)
     current = await _team(ctx, team_id)
     if not isinstance(body, dict):
         raise InvalidInput("Expected a JSON object.", {"fields": {"body": "must be an object"}})
     merged = {"name": current.name, "description": current.description, **body}
     data = validate_model(TeamInput, merged)
-    now = ctx.now()
     try:
         updated = await ctx.store.teams.update(
             ctx.org_id,
             team_id,
             name=data.name,
             description=data.description,
-            at=stored_instant(now),
+            at=stored_instant(now or ctx.now()),
         )
     except NameTaken:
         raise _name_taken(data.name) from None
     if updated is None:
         raise NotFound(f"No team {team_id}.", {"id": team_id})
-    return await _view(ctx, updated, now)
+    return updated
 
 
 async def delete_team(ctx: RequestContext, team_id: str) -> None:

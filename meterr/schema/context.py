@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
+from strawberry.dataloader import DataLoader
 
+from meterr.domain import UsageTotals
 from meterr.errors import Unauthenticated
-from meterr.resolvers import RequestContext, Services
+from meterr.resolvers import Member, RequestContext, Services, team_members, team_month_spend
 
-__all__ = ["GraphQLContext"]
+__all__ = ["GraphQLContext", "Loaders"]
+
+
+@dataclass(frozen=True)
+class Loaders:
+    """What a field of many items looks up, read once for all the items of an operation
+    (keyed by team id)."""
+
+    team_members: DataLoader[str, list[Member]]
+    team_spend: DataLoader[str, UsageTotals]
+
+    @classmethod
+    def of(cls, ctx: RequestContext, *, remember: bool) -> Loaders:
+        return cls(
+            team_members=DataLoader(lambda ids: team_members(ctx, ids), cache=remember),
+            team_spend=DataLoader(lambda ids: team_month_spend(ctx, ids), cache=remember),
+        )
 
 
 @dataclass
@@ -24,6 +42,7 @@ class GraphQLContext:
     response: Response | WebSocket | None
     authenticated: RequestContext | None = None
     connection_params: dict[str, Any] | None = None
+    _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
     @property
     def services(self) -> Services:
@@ -36,3 +55,12 @@ class GraphQLContext:
         if self.authenticated is None:
             raise Unauthenticated("Missing API key.", {"reason": "missing"})
         return self.authenticated
+
+    @property
+    def loaders(self) -> Loaders:
+        """Made for the caller on first use. A websocket's context lasts as long as its
+        connection, so its loaders batch but remember nothing from one operation to the next."""
+        if self._loaders is None:
+            remember = not isinstance(self.request, WebSocket)
+            self._loaders = Loaders.of(self.meterr, remember=remember)
+        return self._loaders

@@ -43,26 +43,46 @@ class TeamMember:
 
 @strawberry.type(description="A team, its members and what it spent this calendar month (UTC).")
 class Team:
+    """Members and spend are read only when selected, for every team of the operation at
+    once (the context's loaders), unless the team came with them (`known`)."""
+
     id: strawberry.ID
     name: str
     description: str | None
     created_at: datetime
     updated_at: datetime
-    members: list[TeamMember]
-    spend_this_month: UsageTotals
+    known: strawberry.Private[resolvers.TeamView | None] = None
+
+    @strawberry.field
+    async def members(self, info: GqlInfo) -> list[TeamMember]:
+        if self.known is not None:
+            members = self.known.members
+        else:
+            members = await info.context.loaders.team_members.load(str(self.id))
+        return [TeamMember.from_domain(member) for member in members]
+
+    @strawberry.field
+    async def spend_this_month(self, info: GqlInfo) -> UsageTotals:
+        if self.known is not None:
+            spend = self.known.month_spend
+        else:
+            spend = await info.context.loaders.team_spend.load(str(self.id))
+        return UsageTotals.from_domain(spend)
 
     @classmethod
-    def from_view(cls, view: resolvers.TeamView) -> Team:
-        team = view.team
+    def from_domain(cls, team: resolvers.Team, known: resolvers.TeamView | None = None) -> Team:
         return cls(
             id=strawberry.ID(team.id),
             name=team.name,
             description=team.description,
             created_at=team.created_at,
             updated_at=team.updated_at,
-            members=[TeamMember.from_domain(member) for member in view.members],
-            spend_this_month=UsageTotals.from_domain(view.month_spend),
+            known=known,
         )
+
+    @classmethod
+    def from_view(cls, view: resolvers.TeamView) -> Team:
+        return cls.from_domain(view.team, known=view)
 
 
 @strawberry.type
@@ -113,18 +133,18 @@ class TeamQueries:
     async def teams(
         self, info: GqlInfo, first: int = 100, after: str | None = None
     ) -> TeamConnection:
-        views, next_cursor = await resolvers.list_teams(
+        teams, next_cursor = await resolvers.team_page(
             info.context.meterr, limit=first, cursor=after
         )
         return TeamConnection(
-            nodes=[Team.from_view(view) for view in views],
+            nodes=[Team.from_domain(team) for team in teams],
             next_cursor=next_cursor,
             has_next_page=next_cursor is not None,
         )
 
     @strawberry.field
     async def team(self, info: GqlInfo, id: strawberry.ID) -> Team:
-        return Team.from_view(await resolvers.get_team(info.context.meterr, str(id)))
+        return Team.from_domain(await resolvers.visible_team(info.context.meterr, str(id)))
 
 
 @strawberry.type
@@ -136,8 +156,8 @@ class TeamMutations:
 
     @strawberry.mutation
     async def update_team(self, info: GqlInfo, id: strawberry.ID, changes: TeamChanges) -> Team:
-        view = await resolvers.update_team(info.context.meterr, str(id), _changes(changes))
-        return Team.from_view(view)
+        team = await resolvers.change_team(info.context.meterr, str(id), _changes(changes))
+        return Team.from_domain(team)
 
     @strawberry.mutation(description="Delete a team; answers its id. Its usage stays.")
     async def delete_team(self, info: GqlInfo, id: strawberry.ID) -> strawberry.ID:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -94,11 +95,16 @@ def _name_key(name: str) -> str:
 
 class TeamStore:
     """Active team names are unique in an organization (a unique index on the folded name);
-    a deleted team keeps its document, its name freed, so that usage still finds it."""
+    a deleted team keeps its document, its name freed, so that usage still finds it.
+
+    Reads name only the fields of one index (or the unique _id) in their filter and check the
+    rest here: the embedded store scans the whole collection for any other filter."""
 
     team_indexes = (
         IndexModel([("org_id", ASCENDING), ("name_key", ASCENDING)], unique=True),
         IndexModel([("org_id", ASCENDING), ("created_at", ASCENDING)]),
+        # The active teams of an organization in id order: a page is one indexed range.
+        IndexModel([("org_id", ASCENDING), ("deleted_at", ASCENDING), ("_id", ASCENDING)]),
     )
     member_indexes = (IndexModel([("org_id", ASCENDING), ("team_id", ASCENDING)]),)
     invitation_indexes = (
@@ -144,17 +150,20 @@ class TeamStore:
         cursor = self.teams.find(query).sort("_id", ASCENDING).limit(limit)
         return [_team(doc) async for doc in cursor]
 
+    async def _by_id(self, org_id: str, team_id: str) -> Document | None:
+        doc = await self.teams.find_one({"_id": team_id})
+        return doc if doc is not None and doc["org_id"] == org_id else None
+
     async def get(self, org_id: str, team_id: str, *, deleted: bool = False) -> Team | None:
-        query: Document = {"org_id": org_id, "_id": team_id}
-        if not deleted:
-            query["deleted_at"] = None
-        doc = await self.teams.find_one(query)
-        return _team(doc) if doc else None
+        doc = await self._by_id(org_id, team_id)
+        if doc is None or (doc.get("deleted_at") is not None and not deleted):
+            return None
+        return _team(doc)
 
     async def named(self, org_id: str, team_ids: list[str]) -> dict[str, Team]:
         """The teams (deleted ones too) with these ids."""
-        found = self.teams.find({"org_id": org_id, "_id": {"$in": team_ids}})
-        return {doc["_id"]: _team(doc) async for doc in found}
+        found = self.teams.find({"_id": {"$in": team_ids}})
+        return {doc["_id"]: _team(doc) async for doc in found if doc["org_id"] == org_id}
 
     async def update(
         self, org_id: str, team_id: str, *, name: str, description: str | None, at: datetime
@@ -169,8 +178,10 @@ class TeamStore:
     async def _update(
         self, org_id: str, team_id: str, *, name: str, description: str | None, at: datetime
     ) -> Document | None:
-        return await self.teams.find_one_and_update(
-            {"org_id": org_id, "_id": team_id, "deleted_at": None},
+        # An update then a read by _id: the embedded store runs a findAndModify as a scan of
+        # the whole collection, whatever its filter.
+        changed = await self.teams.update_one(
+            {"_id": team_id, "org_id": org_id, "deleted_at": None},
             {
                 "$set": {
                     "name": name,
@@ -179,17 +190,17 @@ class TeamStore:
                     "updated_at": at,
                 }
             },
-            return_document=ReturnDocument.AFTER,
         )
+        return await self._by_id(org_id, team_id) if changed.matched_count else None
 
     async def delete(self, org_id: str, team_id: str, at: datetime, session: Session) -> bool:
         """Mark the team deleted and free its name; pending invitations lapse."""
-        doc = await self.teams.find_one_and_update(
-            {"org_id": org_id, "_id": team_id, "deleted_at": None},
+        marked = await self.teams.update_one(
+            {"_id": team_id, "org_id": org_id, "deleted_at": None},
             {"$set": {"deleted_at": at, "name_key": f"deleted:{team_id}"}},
             session=session,
         )
-        if doc is None:
+        if marked.matched_count != 1:
             return False
         await self.invitations.update_many(
             {"org_id": org_id, "team_id": team_id, "status": "pending"},
@@ -199,10 +210,19 @@ class TeamStore:
         return True
 
     async def members_of(self, org_id: str, team_id: str) -> list[Member]:
-        cursor = self.members.find({"org_id": org_id, "team_id": team_id}).sort(
-            "joined_at", ASCENDING
-        )
-        return [_member(doc) async for doc in cursor]
+        return (await self.members_of_teams(org_id, [team_id]))[team_id]
+
+    async def members_of_teams(
+        self, org_id: str, team_ids: Sequence[str]
+    ) -> dict[str, list[Member]]:
+        """Each team's members in the order they joined, in one read for all the teams."""
+        found: dict[str, list[Member]] = {team_id: [] for team_id in team_ids}
+        cursor = self.members.find({"org_id": org_id, "team_id": {"$in": list(found)}})
+        async for doc in cursor:
+            found[doc["team_id"]].append(_member(doc))
+        for members in found.values():
+            members.sort(key=lambda member: (member.joined_at, member.id))
+        return found
 
     async def member_key_ids(self, org_id: str, team_id: str) -> list[str]:
         return [member.key_id for member in await self.members_of(org_id, team_id)]
@@ -269,7 +289,10 @@ class TeamStore:
         return True
 
     async def remove_member(self, org_id: str, team_id: str, member_id: str) -> Member | None:
-        doc = await self.members.find_one_and_delete(
-            {"org_id": org_id, "team_id": team_id, "_id": member_id}
+        doc = await self.members.find_one({"_id": member_id})
+        if doc is None or (doc["org_id"], doc["team_id"]) != (org_id, team_id):
+            return None
+        removed = await self.members.delete_one(
+            {"_id": member_id, "org_id": org_id, "team_id": team_id}
         )
-        return _member(doc) if doc else None
+        return _member(doc) if removed.deleted_count == 1 else None

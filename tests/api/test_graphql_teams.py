@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import secrets
+
 import httpx
 
+from meterr.clock import SettableClock
+from meterr.config import Settings
+from meterr.store import Store
 from tests.api.test_graphql import data_of, error_of, graphql
+from tests.api.test_teams import EVENT, USAGE, org_id_of, recorded_app
 from tests.conftest import KeyFactory, bearer
 
 TEAM_FIELDS = "id name description members { email role } spendThisMonth { tokens total }"
@@ -143,3 +149,49 @@ async def test_members_are_removed_and_teams_deleted_through_graphql(
         client, admin, "query Q($t: ID!) { team(id: $t) { id } }", {"t": team["id"]}
     )
     assert gone["extensions"]["code"] == "not_found"
+
+
+async def test_members_and_spend_are_read_only_when_selected_and_once_for_all_teams(
+    settings: Settings, store: Store, clock: SettableClock, make_key: KeyFactory
+) -> None:
+    org = f"gql-teams-{secrets.token_hex(4)}"
+    key = await make_key(org=org)
+    org_id = await org_id_of(store, org)
+    create = "mutation C($n: String!) { createTeam(input: {name: $n}) { id } }"
+    invite = "mutation I($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e) { token } }"
+    accept = "mutation A($k: String!) { acceptInvitation(token: $k) { apiKey } }"
+    async with recorded_app(settings, store, clock) as (http, log):
+        ids = [
+            (await data_of(http, key, create, {"n": f"G{i}"}))["createTeam"]["id"] for i in range(5)
+        ]
+        for i, team_id in enumerate(ids[:2]):
+            invited = await data_of(http, key, invite, {"t": team_id, "e": f"g{i}@x.io"})
+            token = invited["inviteMember"]["token"]
+            assert "errors" not in await graphql(http, None, accept, {"k": token})
+        events = [{**EVENT, "team_id": team_id} for team_id in ids[1:4]]
+        tracked = await http.post("/v1/track", headers=bearer(key), json={"events": events})
+        assert tracked.status_code == 201, tracked.text
+
+        log.recording = True
+        names = await data_of(http, key, "{ teams { nodes { id name } } }")
+        unselected = log.reads_of(org_id, USAGE), log.reads_of(org_id, {"team_members"})
+        log.commands.clear()
+        full = await data_of(
+            http, key, "{ teams { nodes { id members { email } spendThisMonth { tokens } } } }"
+        )
+        log.recording = False
+
+    assert [node["id"] for node in names["teams"]["nodes"]] == sorted(ids)
+    assert unselected == (0, 0), "nothing but the teams is read when nothing else is asked"
+    nodes = {node["id"]: node for node in full["teams"]["nodes"]}
+    assert [[m["email"] for m in nodes[i]["members"]] for i in ids] == [
+        ["g0@x.io"],
+        ["g1@x.io"],
+        [],
+        [],
+        [],
+    ]
+    assert [nodes[i]["spendThisMonth"]["tokens"] for i in ids] == [0, 1000, 1000, 1000, 0]
+    assert log.reads_of(org_id, {"team_members"}) == 1, "one read for every team's members"
+    assert 1 <= log.reads_of(org_id, USAGE) <= 2, "one usage question for every team's spend"
+    assert log.written() <= {"rate_counters"}, "a query writes nothing else"
