@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from meterr.pricing import CostBreakdown, TokenUsage, nano_to_usd
 
@@ -27,7 +28,17 @@ __all__ = [
     "UsageEvent",
     "UsageFilter",
     "UsageTotals",
+    "local_midnight",
 ]
+
+# The start of "all time", for budgets whose period is total.
+_ALL_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The instant (in UTC) the local `day` starts in `zone`; where a clock change skips
+    midnight, the first instant of the day."""
+    return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 class PricingStatus(enum.StrEnum):
@@ -227,6 +238,27 @@ class Budget:
     created_at: datetime
     updated_at: datetime
 
+    def period_at(self, moment: datetime) -> tuple[datetime, datetime | None]:
+        """The period holding `moment`, on calendar boundaries in the budget's zone: [start,
+        end) in UTC, with no end for a total budget."""
+        if self.period is BudgetPeriod.TOTAL:
+            return _ALL_TIME, None
+        zone = ZoneInfo(self.timezone)
+        day = moment.astimezone(zone).date()
+        if self.period is BudgetPeriod.DAY:
+            start, following = day, day + timedelta(days=1)
+        elif self.period is BudgetPeriod.WEEK:
+            start = day - timedelta(days=day.weekday())
+            following = start + timedelta(days=7)
+        else:
+            start = day.replace(day=1)
+            following = (start + timedelta(days=32)).replace(day=1)
+        return local_midnight(start, zone), local_midnight(following, zone)
+
+    def period_key(self, start: datetime) -> str:
+        """Names the period starting at `start` among the budget's periods."""
+        return "total" if self.period is BudgetPeriod.TOTAL else start.isoformat()
+
 
 @dataclass(frozen=True, slots=True)
 class BudgetForecast:
@@ -267,9 +299,7 @@ class BudgetStatus:
     @property
     def period_key(self) -> str:
         """Names the period among the budget's periods."""
-        if self.budget.period is BudgetPeriod.TOTAL:
-            return "total"
-        return self.period_start.isoformat()
+        return self.budget.period_key(self.period_start)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from meterr.domain import Budget, BudgetAction, BudgetStatus, UsageEvent
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.forecasts import budget_forecast
 from meterr.resolvers.messages import notification_message
-from meterr.resolvers.spend import budget_amount, budget_status, organization_budgets
+from meterr.resolvers.spend import budget_amount, budget_statuses, organization_budgets
 
 __all__ = ["fire_due_alerts", "fire_forecast_alert", "watch_budgets", "with_forecast"]
 
@@ -28,10 +28,13 @@ async def watch_budgets(ctx: RequestContext, events: Sequence[UsageEvent]) -> li
         return []
     now = ctx.now()
     over = []
-    for budget in await organization_budgets(ctx.services, ctx.org_id):
-        if not any(budget.scope.covers(event) for event in events):
-            continue
-        status = await budget_status(ctx, budget, now)
+    budgets = [
+        budget
+        for budget in await organization_budgets(ctx.services, ctx.org_id)
+        if any(budget.scope.covers(event) for event in events)
+    ]
+    for status in await budget_statuses(ctx, budgets, now):
+        budget = status.budget
         await fire_due_alerts(ctx, status, now)
         if budget.id not in ctx.services.forecasts_checked:
             # A forecast reads 90 days of history: at most one per budget every few minutes.

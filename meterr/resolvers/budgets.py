@@ -28,6 +28,7 @@ from meterr.resolvers.spend import (
     CallScope,
     budget_amount,
     budget_status,
+    budget_statuses,
     covering,
     forget_budgets,
     release_expired,
@@ -120,6 +121,11 @@ def _measure(budget: Budget) -> tuple[object, ...]:
     )
 
 
+def _counted(budget: Budget) -> tuple[object, ...]:
+    """What decides which events a budget's periods count."""
+    return (budget.scope, budget.period, budget.timezone)
+
+
 async def create_budget(ctx: RequestContext, body: object) -> BudgetStatus:
     ctx.principal.require(Operation.MANAGE)
     data = _checked(validate_model(BudgetInput, body))
@@ -195,7 +201,8 @@ async def update_budget(ctx: RequestContext, budget_id: str, body: object) -> Bu
     now = stored_instant(ctx.now())
     updated = replace(current, **_definition(data), updated_at=now)
     reset = _measure(updated) != _measure(current)
-    stored = await ctx.store.budgets.replace(updated, reset_alerts=reset)
+    recount = _counted(updated) != _counted(current)
+    stored = await ctx.store.budgets.replace(updated, reset_alerts=reset, recount=recount)
     if stored is None:
         raise NotFound(f"No budget {budget_id}.", {"id": budget_id})
     forget_budgets(ctx.services, ctx.org_id)
@@ -233,7 +240,7 @@ async def check_budgets(
         raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
     now = ctx.now()
     await release_expired(ctx, now)
-    statuses = [await budget_status(ctx, budget, now) for budget in await covering(ctx, scope)]
+    statuses = await budget_statuses(ctx, await covering(ctx, scope), now)
     blocking = []
     for status in statuses:
         if status.budget.action is not BudgetAction.BLOCK:

@@ -8,9 +8,14 @@ __all__ = ["rebuild_rollups"]
 
 
 async def rebuild_rollups(store: Store, org_id: str | None = None) -> list[RebuildReport]:
-    """Recompute hourly rollups for one organization, or every one (operator tooling)."""
+    """Recompute hourly rollups for one organization, or every one (operator tooling).
+    Budgets' periods then take their seeds from the new rollups."""
     if org_id is not None:
         org_ids = [org_id]
     else:
         org_ids = await store.organizations.all_organization_ids_for_admin()
-    return [await store.rollups.rebuild(org, store.events.collection) for org in org_ids]
+    reports = []
+    for org in org_ids:
+        reports.append(await store.rollups.rebuild(org, store.events.collection))
+        await store.budget_spend.forget_seeds(org)
+    return reports

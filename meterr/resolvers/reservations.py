@@ -14,7 +14,13 @@ from meterr.errors import InvalidInput
 from meterr.pricing import usd_to_nano
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.inputs import ReservationInput, validate_model
-from meterr.resolvers.spend import budget_status, call_scope, covering, release_expired
+from meterr.resolvers.spend import (
+    budget_status,
+    budget_statuses,
+    call_scope,
+    covering,
+    release_expired,
+)
 from meterr.resolvers.timerange import stored_instant
 from meterr.store import Hold
 
@@ -71,7 +77,7 @@ async def reserve(ctx: RequestContext, body: object) -> Reservation:
         api_key_id=data.api_key_id,
     )
     budgets = await covering(ctx, scope)
-    statuses = {budget.id: await budget_status(ctx, budget, now) for budget in budgets}
+    statuses = {status.budget.id: status for status in await budget_statuses(ctx, budgets, now)}
     holds = []
     for status in statuses.values():
         blocking = status.budget.action is BudgetAction.BLOCK

@@ -3,33 +3,35 @@ budgets a call counts against."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from meterr.domain import Budget, BudgetPeriod, BudgetStatus, BudgetUnit
+from meterr.domain import Budget, BudgetStatus, BudgetUnit
 from meterr.errors import Forbidden
 from meterr.pricing import NANO_PER_USD, normalize_provider
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import usage_in
-from meterr.resolvers.timerange import TimeRange, local_midnight
+from meterr.resolvers.timerange import TimeRange
+from meterr.store import PeriodSpend
 
 __all__ = [
     "CallScope",
     "budget_amount",
     "budget_status",
+    "budget_statuses",
     "call_scope",
     "covering",
-    "current_period",
     "forget_budgets",
     "last_day_of",
     "organization_budgets",
     "release_expired",
 ]
 
-# The start of "all time" for budgets whose period is total.
-_ALL_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+# How many times the seed of a period is worked out while events keep moving its counts.
+_SEED_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,24 +70,6 @@ def call_scope(
     )
 
 
-def current_period(budget: Budget, now: datetime) -> tuple[datetime, datetime | None]:
-    """The budget's period holding `now`, on calendar boundaries in its zone: [start, end)
-    in UTC, with no end for a total budget."""
-    if budget.period is BudgetPeriod.TOTAL:
-        return _ALL_TIME, None
-    zone = ZoneInfo(budget.timezone)
-    day = now.astimezone(zone).date()
-    if budget.period is BudgetPeriod.DAY:
-        start, following = day, day + timedelta(days=1)
-    elif budget.period is BudgetPeriod.WEEK:
-        start = day - timedelta(days=day.weekday())
-        following = start + timedelta(days=7)
-    else:
-        start = day.replace(day=1)
-        following = (start + timedelta(days=32)).replace(day=1)
-    return local_midnight(start, zone), local_midnight(following, zone)
-
-
 def last_day_of(status: BudgetStatus) -> date | None:
     """The last local day of the status's period (None for a total budget)."""
     if status.period_end is None:
@@ -109,17 +93,56 @@ async def release_expired(ctx: RequestContext, now: datetime) -> None:
 
 async def budget_status(ctx: RequestContext, budget: Budget, now: datetime) -> BudgetStatus:
     """The budget's spend (and holds) in its period holding `now`."""
-    start, end = current_period(budget, now)
+    return (await budget_statuses(ctx, [budget], now))[0]
+
+
+async def budget_statuses(
+    ctx: RequestContext, budgets: Sequence[Budget], now: datetime
+) -> list[BudgetStatus]:
+    """Each budget's spend and holds in its period holding `now`, from the counts kept as
+    events are stored: one read for all of them."""
+    periods = [budget.period_at(now) for budget in budgets]
+    keys = [
+        (budget.id, budget.period_key(start))
+        for budget, (start, _) in zip(budgets, periods, strict=True)
+    ]
+    kept = await ctx.store.budget_spend.read(ctx.org_id, keys)
+    statuses = []
+    for budget, (start, end), key in zip(budgets, periods, keys, strict=True):
+        spend = kept[key]
+        if spend.seed is None:
+            spend = await _seeded(ctx, budget, key[1], now)
+        current = spend.cost if budget.unit is BudgetUnit.USD else spend.tokens
+        assert current is not None
+        statuses.append(BudgetStatus(budget, start, end, current, reserved=spend.reserved))
+    return statuses
+
+
+async def _seeded(
+    ctx: RequestContext, budget: Budget, period_key: str, now: datetime
+) -> PeriodSpend:
+    """The period's spend read from the rollups, and the seed that, added to the counts
+    kept, makes it: the spend of the events stored before the budget took its shape. It
+    is stored for every later read once the counts stood still while the rollups were
+    read; events moving them all the while leave this answer the rollups' own."""
+    start, end = budget.period_at(now)
     # A total budget counts every event so far, including those stamped up to the
     # accepted clock skew ahead.
     until = end or now.replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
-    totals = await usage_in(
-        ctx, TimeRange(start, until, ZoneInfo(budget.timezone)), budget.scope.usage_filter()
-    )
-    current = totals.cost_nano if budget.unit is BudgetUnit.USD else totals.tokens
-    status = BudgetStatus(budget, start, end, current)
-    reserved = await ctx.store.budgets.reserved(ctx.org_id, budget.id, status.period_key)
-    return replace(status, reserved=reserved)
+    time_range = TimeRange(start, until, ZoneInfo(budget.timezone))
+    key = (budget.id, period_key)
+    kept = ctx.store.budget_spend
+    for _ in range(_SEED_ATTEMPTS):
+        before = (await kept.read(ctx.org_id, [key]))[key]
+        totals = await usage_in(ctx, time_range, budget.scope.usage_filter())
+        after = (await kept.read(ctx.org_id, [key]))[key]
+        if after.seed is not None:
+            return after
+        if after.writes == before.writes:
+            seed = (totals.cost_nano - after.counted_cost, totals.tokens - after.counted_tokens)
+            await kept.seed(ctx.org_id, budget.id, period_key, seed, after.writes)
+            return replace(after, seed=seed)
+    return PeriodSpend(seed=(totals.cost_nano, totals.tokens), reserved=after.reserved)
 
 
 def forget_budgets(services: Services, org_id: str) -> None:

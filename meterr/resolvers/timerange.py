@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from meterr.domain import local_midnight
 from meterr.errors import InvalidInput
 from meterr.resolvers.inputs import parse_rfc3339
 
@@ -51,12 +52,6 @@ class TimeRange:
             if probe >= self.end:
                 return True
             probe = min(probe + timedelta(days=1), self.end)
-
-
-def local_midnight(day: date, zone: ZoneInfo) -> datetime:
-    """The instant (in UTC) the local `day` starts in `zone`; where a clock change skips
-    midnight, the first instant of the day."""
-    return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
 def local_days(first: date, end: date, zone: ZoneInfo) -> TimeRange:

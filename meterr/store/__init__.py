@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from meterr.store.aggregates import TimeBucket, TotalsRow, sum_usage
+from meterr.store.budget_spend import PeriodSpend
 from meterr.store.connections import Connection, KeptUsage
 from meterr.store.database import Store, open_store
 from meterr.store.documents import NameTaken
@@ -34,6 +35,7 @@ __all__ = [
     "NameTaken",
     "InsertOutcome",
     "Organization",
+    "PeriodSpend",
     "RebuildReport",
     "Store",
     "TimeBucket",

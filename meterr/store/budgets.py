@@ -19,6 +19,7 @@ from meterr.domain import (
 )
 from meterr.store.documents import Document
 from meterr.store.notifications import NotificationStore
+from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import Session, UnitOfWork
 
 __all__ = ["BudgetStore"]
@@ -62,7 +63,10 @@ class BudgetStore:
     """Budget definitions (`budgets`) and one document per budget and period (`budget_periods`)
     listing the alerts already fired in it. An alert is marked fired in the same unit of
     work as its notification is stored, and marking is a conditional write that only one
-    writer can win: each alert fires once per period, however many instances race."""
+    writer can win: each alert fires once per period, however many instances race.
+
+    Every change to an organization's budgets is counted on its usage counter, in the same
+    unit of work: the writers keeping the budgets' spend learn of it there."""
 
     indexes = (IndexModel([("org_id", ASCENDING), ("created_at", ASCENDING)]),)
     period_indexes = (IndexModel([("org_id", ASCENDING), ("budget_id", ASCENDING)]),)
@@ -72,15 +76,21 @@ class BudgetStore:
         collection: AsyncCollection[Document],
         periods: AsyncCollection[Document],
         notifications: NotificationStore,
+        sequences: SequenceStore,
         unit_of_work: UnitOfWork,
     ) -> None:
         self.collection = collection
         self.periods = periods
         self._notifications = notifications
+        self._sequences = sequences
         self._unit_of_work = unit_of_work
 
     async def insert(self, budget: Budget) -> None:
-        await self.collection.insert_one(budget_to_document(budget))
+        async def work(session: Session) -> None:
+            await self.collection.insert_one(budget_to_document(budget), session=session)
+            await self._sequences.budgets_changed(budget.org_id, session)
+
+        await self._unit_of_work.run(work)
 
     async def list(self, org_id: str) -> list[Budget]:
         cursor = self.collection.find({"org_id": org_id}).sort("created_at", ASCENDING)
@@ -90,9 +100,10 @@ class BudgetStore:
         doc = await self.collection.find_one({"org_id": org_id, "_id": budget_id})
         return _budget(doc) if doc else None
 
-    async def replace(self, budget: Budget, *, reset_alerts: bool) -> Budget | None:
+    async def replace(self, budget: Budget, *, reset_alerts: bool, recount: bool) -> Budget | None:
         """Store a new version of a budget; None when it no longer exists. With
-        `reset_alerts`, its alerts may fire again in the current period."""
+        `reset_alerts`, its alerts may fire again in the current period; with `recount`, it
+        counts other events than before and its kept spend starts again from its seed."""
 
         async def work(session: Session) -> Document | None:
             updated = await self.collection.find_one_and_replace(
@@ -101,12 +112,18 @@ class BudgetStore:
                 return_document=ReturnDocument.AFTER,
                 session=session,
             )
-            if updated is not None and reset_alerts:
+            if updated is None:
+                return None
+            change: Document = {}
+            if reset_alerts:
+                change["$set"] = {"fired": []}
+            if recount:
+                change["$unset"] = {"counted": "", "seed": ""}
+            if change:
                 await self.periods.update_many(
-                    {"org_id": budget.org_id, "budget_id": budget.id},
-                    {"$set": {"fired": []}},
-                    session=session,
+                    {"org_id": budget.org_id, "budget_id": budget.id}, change, session=session
                 )
+            await self._sequences.budgets_changed(budget.org_id, session)
             return updated
 
         updated = await self._unit_of_work.run(work)
@@ -120,6 +137,7 @@ class BudgetStore:
             await self.periods.delete_many(
                 {"org_id": org_id, "budget_id": budget_id}, session=session
             )
+            await self._sequences.budgets_changed(org_id, session)
             return deleted.deleted_count == 1
 
         return await self._unit_of_work.run(work)

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from meterr.config import Settings
+from meterr.store.budget_spend import BudgetSpendStore
 from meterr.store.budgets import BudgetStore
 from meterr.store.connections import ConnectionStore
 from meterr.store.documents import Document
@@ -59,7 +60,14 @@ class Store:
         self.webhooks = WebhookStore(self.db["webhook_endpoints"], self.db["webhook_deliveries"])
         self.notifications = NotificationStore(self.db["events"], self.sequences, self.webhooks)
         self.budgets = BudgetStore(
-            self.db["budgets"], self.db["budget_periods"], self.notifications, self.unit_of_work
+            self.db["budgets"],
+            self.db["budget_periods"],
+            self.notifications,
+            self.sequences,
+            self.unit_of_work,
+        )
+        self.budget_spend = BudgetSpendStore(
+            self.db["budget_periods"], self.budgets, self.sequences
         )
         self.reservations = ReservationStore(
             self.db["reservations"], self.db["budget_periods"], self.unit_of_work
@@ -70,7 +78,9 @@ class Store:
         )
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"])
-        self.writer = EventWriter(self.events, self.rollups, self.sequences, self.unit_of_work)
+        self.writer = EventWriter(
+            self.events, self.rollups, self.budget_spend, self.sequences, self.unit_of_work
+        )
 
     async def ensure_indexes(self) -> None:
         """Create every index; running it again changes nothing."""

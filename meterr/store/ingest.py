@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from meterr.domain import UsageEvent
+from meterr.store.budget_spend import BudgetSpendStore, StaleBudgets
 from meterr.store.events import DUPLICATE_KEY, EventStore, InsertOutcome
 from meterr.store.rollups import RollupStore
-from meterr.store.sequences import SequenceStore
+from meterr.store.sequences import USAGE, SequenceStore
 from meterr.store.unit_of_work import Session, UnitOfWork
 
 __all__ = ["AfterInsert", "EventWriter"]
 
 _ATTEMPTS = 5
+T = TypeVar("T")
 
 # Work that belongs to the unit of work storing a request's events: given the events
 # actually inserted (replays left out), it writes with the same session.
@@ -32,26 +35,29 @@ class _Request:
 
 
 class EventWriter:
-    """Writes events with their rollup increments, several requests per round trip.
+    """Writes events with their rollup increments and their budgets' spend, several
+    requests per round trip.
 
     While one flush is at the store, new requests queue up; the next flush writes all of
-    them in one transaction: one insert_many and one bulk of rollup increments merged in
-    memory, so that rollups never disagree with the events, even after a crash. Under load
-    that turns many small writes into a few large ones; alone, a request is written at
-    once. Event ids already stored are reported per request as duplicates, and only the
-    events actually inserted are rolled up.
+    them in one transaction: one insert_many, one bulk of rollup increments merged in
+    memory and one of budget period counts, so that neither ever disagrees with the events,
+    even after a crash. Under load that turns many small writes into a few large ones;
+    alone, a request is written at once. Event ids already stored are reported per request
+    as duplicates, and only the events actually inserted are counted.
     """
 
     def __init__(
         self,
         events: EventStore,
         rollups: RollupStore,
+        spend: BudgetSpendStore,
         sequences: SequenceStore,
         unit_of_work: UnitOfWork,
         max_events: int = 5000,
     ) -> None:
         self._events = events
         self._rollups = rollups
+        self._spend = spend
         self._sequences = sequences
         self._unit_of_work = unit_of_work
         self._max_events = max_events
@@ -120,7 +126,7 @@ class EventWriter:
                 return await self._write(flat, stored, session, requests)
 
             try:
-                failed = await self._unit_of_work.run(work)
+                failed = await self._with_budgets(work)
                 break
             except (BulkWriteError, DuplicateKeyError) as exc:
                 # Another instance stored one of these event_ids since we looked: the
@@ -159,11 +165,15 @@ class EventWriter:
             else:
                 stored.add(key)  # a repeat later in the same flush is a replay of this one
                 fresh.append(index)
-        await self._number(flat, fresh, session)
+        # Numbering writes each organization's counter first: a change to its budgets
+        # since they were loaded shows there, before anything else is written.
+        self._spend.check(await self._number(flat, fresh, session))
         # Without transactions (standalone mongod) the unique index still settles races.
         lost = await self._events.insert_all([flat[i] for i in fresh], session)
         failed.update(fresh[i] for i in lost)
-        await self._rollups.apply([flat[i] for i in fresh if i not in failed], session=session)
+        inserted = [flat[i] for i in fresh if i not in failed]
+        await self._rollups.apply(inserted, session=session)
+        await self._spend.count(inserted, 1, session)
         offset = 0
         for request in requests:
             indexes = range(offset, offset + len(request.events))
@@ -173,14 +183,37 @@ class EventWriter:
                 await request.after_insert(inserted, session)
         return failed
 
-    async def _number(self, flat: list[UsageEvent], fresh: list[int], session: Session) -> None:
+    async def _number(
+        self, flat: list[UsageEvent], fresh: list[int], session: Session
+    ) -> dict[str, int]:
+        """Number the fresh events per organization; answer the version of each one's
+        budgets this unit of work is ordered after."""
         by_org: dict[str, list[int]] = {}
         for index in fresh:
             by_org.setdefault(flat[index].org_id, []).append(index)
+        versions = {}
         for org_id, indexes in by_org.items():
-            first = await self._sequences.take(org_id, "usage", len(indexes), session)
+            taken = await self._sequences.advance(org_id, USAGE, len(indexes), session)
+            versions[org_id] = taken.budgets_version
             for offset, index in enumerate(indexes):
-                flat[index] = replace(flat[index], seq=first + offset)
+                flat[index] = replace(flat[index], seq=taken.first + offset)
+        return versions
+
+    async def _with_budgets(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        """Run the unit of work, loading the budgets again as long as they turn out to have
+        changed since they were loaded."""
+        for _ in range(_ATTEMPTS):
+            try:
+                return await self._unit_of_work.run(work)
+            except StaleBudgets as stale:
+                await self._spend.refresh(stale.org_ids)
+        return await self._unit_of_work.run(work)
+
+    async def _ordered(self, org_id: str, session: Session) -> None:
+        """Order a unit of work that moves stored events after the changes to the
+        organization's budgets, and check it counts with the latest of them."""
+        taken = await self._sequences.advance(org_id, USAGE, 0, session)
+        self._spend.check({org_id: taken.budgets_version})
 
     async def retract(self, org_id: str, events: Sequence[UsageEvent]) -> None:
         """Remove events this writer stored, with their rollup increments, as one unit."""
@@ -188,10 +221,12 @@ class EventWriter:
             return
 
         async def work(session: Session) -> None:
+            await self._ordered(org_id, session)
             await self._events.delete_ids(org_id, [event.id for event in events], session)
             await self._rollups.apply(events, sign=-1, session=session)
+            await self._spend.count(events, -1, session)
 
-        await self._unit_of_work.run(work)
+        await self._with_budgets(work)
 
     async def replace(
         self, org_id: str, before: Sequence[UsageEvent], after: Sequence[UsageEvent]
@@ -200,10 +235,13 @@ class EventWriter:
         along, as one unit."""
 
         async def work(session: Session) -> None:
+            await self._ordered(org_id, session)
             await self._events.replace_costs(org_id, after, session)
             await self._rollups.apply_changes(before, after, session)
+            await self._spend.count(before, -1, session)
+            await self._spend.count(after, 1, session)
 
-        await self._unit_of_work.run(work)
+        await self._with_budgets(work)
 
 
 def _is_duplicate(exc: BulkWriteError | DuplicateKeyError) -> bool:

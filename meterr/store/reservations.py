@@ -72,9 +72,10 @@ class ReservationStore:
                         "budget_id": hold.budget_id,
                         "period": hold.period,
                         "fired": [],
-                        "reserved": 0,
                         "created_at": created_at,
-                    }
+                    },
+                    # A period's document made by its counts or alerts holds nothing yet.
+                    "$max": {"reserved": 0},
                 },
                 upsert=True,
             )
