@@ -21,10 +21,13 @@ from typing import Any
 
 import aiohttp
 import httpx
+import uvicorn
 from pymongo import AsyncMongoClient
 
+from meterr.app import create_app
 from meterr.auth import Tier
-from meterr.clock import SystemClock
+from meterr.clock import SettableClock, SystemClock
+from meterr.config import Settings
 from meterr.domain import UsageEvent
 from meterr.pricing import TokenUsage, compute_cost, load_catalogue
 from meterr.resolvers import create_key
@@ -178,13 +181,19 @@ def bare_document(i: int) -> dict[str, Any]:
     return event_to_document(event)
 
 
-async def seed_month(store: Store, org_id: str, count: int, month: datetime) -> None:
+async def seed_month(
+    store: Store,
+    org_id: str,
+    count: int,
+    month: datetime,
+    body_of: Callable[[int], dict[str, Any]] = event_body,
+) -> None:
     """`count` priced events spread over one month, and their rollups (by `rollups rebuild`)."""
     catalogue = load_catalogue()
     seconds = 30 * 24 * 3600
     batch: list[UsageEvent] = []
     for i in range(count):
-        body = event_body(i)
+        body = body_of(i)
         at = month + timedelta(seconds=(i * 7919) % seconds)
         tokens = TokenUsage(body["input_tokens"], body["output_tokens"])
         price = catalogue.lookup(body["provider"], body["model"], at)
@@ -318,6 +327,105 @@ async def bench_tracking_under_budgets(url: str, key: str, runs: int) -> dict[st
     return results
 
 
+TEAMS_QUERY = """{ teams(first: 100) { nodes { id name description createdAt updatedAt
+  members { id email role joinedAt }
+  spendThisMonth { requests inputTokens outputTokens tokens total totalExact unpricedRequests }
+} nextCursor hasNextPage } }"""
+TEAM_NAMES_QUERY = "{ teams(first: 100) { nodes { id name } } }"
+
+
+@contextlib.asynccontextmanager
+async def meterr_in_process(
+    mongodb_url: str, database: str, store: Store, clock: SettableClock, data_dir: Path
+) -> AsyncIterator[str]:
+    """Meterr behind uvicorn in this process, on the bench's store and set to `clock`'s time
+    (`meterr serve` runs on the machine's clock only)."""
+    settings = Settings(mongodb_url=mongodb_url, database=database, data_dir=data_dir)
+    port = free_port()
+    app = create_app(settings, store=store, clock=clock)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as http, asyncio.timeout(60):
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{url}/readyz")).status_code == 200:
+                    break
+            await asyncio.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def bench_teams(
+    store: Store, mongodb_url: str, database: str, data_dir: Path, args: argparse.Namespace
+) -> dict[str, float]:
+    """p50 and p99 of the list of 50 teams, each with two members and its month's spend, late
+    on the last day of a month of `--team-events` events spread over the 50 teams (and 6 models
+    each), by REST and by GraphQL; and GraphQL selecting the teams' names only."""
+    month = datetime(2025, 3, 1, tzinfo=UTC)
+    clock = SettableClock(datetime(2025, 3, 31, 22, tzinfo=UTC))
+    made = await create_key(store, org_name="bench-teams", tier=Tier.ENTERPRISE, now=clock.now())
+    headers = {"Authorization": f"Bearer {made.key}"}
+    results: dict[str, float] = {}
+    async with (
+        meterr_in_process(mongodb_url, database, store, clock, data_dir) as url,
+        httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as http,
+    ):
+        team_ids = []
+        for t in range(50):
+            created = await http.post("/v1/teams", json={"name": f"Team {t:02d}"})
+            team_ids.append(created.raise_for_status().json()["id"])
+            for m in range(2):
+                invited = await http.post(
+                    f"/v1/teams/{team_ids[-1]}/invite", json={"email": f"m{m}.t{t}@bench.io"}
+                )
+                token = invited.raise_for_status().json()["token"]
+                (await http.post(f"/v1/invitations/{token}/accept")).raise_for_status()
+
+        def body_of(i: int) -> dict[str, Any]:
+            provider, model = MODELS[(i // len(team_ids)) % len(MODELS)]
+            team_id = team_ids[i % len(team_ids)]
+            return {**event_body(i), "provider": provider, "model": model, "team_id": team_id}
+
+        await seed_month(store, made.organization.id, args.team_events, month, body_of)
+        cells = await store.rollups.collection.count_documents(
+            {"org_id": made.organization.id, "family": "team", "grain": "day"}
+        )
+        print(f"  the month's spend of the 50 teams is in {cells:,} day cells", file=sys.stderr)
+        asked: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
+            "GET /v1/teams": lambda: http.get("/v1/teams"),
+            "GraphQL teams, members and spend": lambda: http.post(
+                "/graphql", json={"query": TEAMS_QUERY}
+            ),
+            "GraphQL teams, names only": lambda: http.post(
+                "/graphql", json={"query": TEAM_NAMES_QUERY}
+            ),
+        }
+        for name, ask in asked.items():
+            timings = []
+            for run in range(args.team_runs + 3):
+                started = time.perf_counter()
+                response = (await ask()).raise_for_status()
+                if run >= 3:  # the first three warm up
+                    timings.append(time.perf_counter() - started)
+            answer = response.json()
+            teams = answer["teams"] if "teams" in answer else answer["data"]["teams"]["nodes"]
+            assert "errors" not in answer, answer
+            assert len(teams) == 50, answer
+            timings.sort()
+            results[f"{name} p50"] = statistics.median(timings) * 1000
+            results[f"{name} p99"] = timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1000
+            print(f"  {name}: p50 {results[f'{name} p50']:.1f} ms", file=sys.stderr)
+        listed = (await asked["GET /v1/teams"]()).json()["teams"]
+        seeded = (body_of(i) for i in range(args.team_events))
+        tokens = sum(body["input_tokens"] + body["output_tokens"] for body in seeded)
+        assert sum(team["spend_this_month"]["tokens"] for team in listed) == tokens
+    return results
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--single", type=int, default=5000, help="single-event requests")
@@ -330,7 +438,15 @@ async def main() -> None:
     parser.add_argument("--scoped-runs", type=int, default=10, help="runs of each scoped question")
     parser.add_argument("--skip-ingestion", action="store_true", help="only the cost questions")
     parser.add_argument("--verbose", action="store_true", help="print every query time")
+    parser.add_argument(
+        "--team-events", type=int, default=100_000, help="events of the 50 teams' month"
+    )
+    parser.add_argument("--team-runs", type=int, default=100, help="runs of each teams list")
+    parser.add_argument("--only-teams", action="store_true", help="only the teams list")
     args = parser.parse_args()
+    if args.only_teams:
+        await main_teams(args)
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         embedded = None
@@ -364,6 +480,8 @@ async def main() -> None:
                 budgeted = await bench_tracking_under_budgets(
                     server, query_org.key, args.scoped_runs * 3
                 )
+            print("teams list…", file=sys.stderr)
+            teams = await bench_teams(store, url, database, Path(tmp) / "meterr", args)
         finally:
             await client.drop_database(database)
             await client.close()
@@ -391,6 +509,40 @@ async def main() -> None:
     print("|---|---|")
     for name, p50 in budgeted.items():
         print(f"| {name} | {p50:.1f} |")
+    print_teams(teams, args)
+
+
+async def main_teams(args: argparse.Namespace) -> None:
+    """The teams list alone, on a fresh store (or `--mongodb-url`)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        embedded = None
+        url = args.mongodb_url
+        if url is None:
+            embedded = EmbeddedServer(Path(tmp))
+            url = await embedded.start()
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, tz_aware=True)
+        database = f"meterr_bench_{secrets.token_hex(3)}"
+        store = Store(client, client[database])
+        await store.ensure_indexes()
+        try:
+            print("teams list…", file=sys.stderr)
+            teams = await bench_teams(store, url, database, Path(tmp) / "meterr", args)
+        finally:
+            await client.drop_database(database)
+            await client.close()
+            if embedded is not None:
+                await embedded.stop()
+    print(f"\nMachine: {platform.platform()}, {os.cpu_count()} cores")
+    print(f"Store: {'embedded SecantusDB' if args.mongodb_url is None else args.mongodb_url}")
+    print_teams(teams, args)
+
+
+def print_teams(teams: dict[str, float], args: argparse.Namespace) -> None:
+    print(f"\n| 50 teams, a month of {args.team_events:,} events | p50 ms | p99 ms | aim |")
+    print("|---|---|---|---|")
+    for name in ("GET /v1/teams", "GraphQL teams, members and spend", "GraphQL teams, names only"):
+        p50, p99 = teams[f"{name} p50"], teams[f"{name} p99"]
+        print(f"| {name} | {p50:.1f} | {p99:.1f} | p99 < 100 |")
 
 
 def print_ingestion(ingest: dict[str, float], args: argparse.Namespace) -> None:

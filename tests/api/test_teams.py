@@ -165,6 +165,7 @@ async def test_a_page_of_teams_reads_members_and_spend_once_for_all_its_teams(
     assert by_id[teams[2]["id"]]["members"][0]["email"] == "m2@x.io"
     spent = [by_id[team["id"]]["spend_this_month"]["tokens"] for team in teams]
     assert spent == [1000, 2000, 3000, 4000, 0, 0]
+    assert small.json()["teams"] == [by_id[team["id"]] for team in small.json()["teams"]]
     assert log.reads_of(org_id, {"team_members"}) == 1, "one read for every team's members"
     usage_reads = log.reads_of(org_id, USAGE)
     assert 1 <= usage_reads <= 2, "the cells and the pending increments, once for the page"
