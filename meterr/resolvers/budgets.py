@@ -15,6 +15,7 @@ from meterr.domain import (
     SCOPE_FIELDS,
     Budget,
     BudgetAction,
+    BudgetForecast,
     BudgetScope,
     BudgetStatus,
     BudgetUnit,
@@ -23,6 +24,7 @@ from meterr.errors import InvalidInput, NotFound
 from meterr.pricing import normalize_provider, usd_to_nano
 from meterr.resolvers.alerts import fire_due_alerts, fire_forecast_alert, with_forecast
 from meterr.resolvers.context import RequestContext
+from meterr.resolvers.forecasts import budget_forecast
 from meterr.resolvers.inputs import BudgetInput, validate_model
 from meterr.resolvers.spend import (
     CallScope,
@@ -40,6 +42,7 @@ __all__ = [
     "check_budgets",
     "create_budget",
     "delete_budget",
+    "forecast_of",
     "get_budget",
     "list_budgets",
     "update_budget",
@@ -164,20 +167,33 @@ async def _forecast_status(ctx: RequestContext, budget: Budget, now: datetime) -
     return status
 
 
-async def get_budget(ctx: RequestContext, budget_id: str) -> BudgetStatus:
-    """The budget, its spend and holds in the current period, and its forecast."""
+async def get_budget(ctx: RequestContext, budget_id: str, *, forecast: bool = True) -> BudgetStatus:
+    """The budget, its spend and holds in the current period, and (unless not wanted) its
+    forecast. Looking fires no alert: those fire as spend moves and budgets change."""
     ctx.principal.require(Operation.READ)
     now = ctx.now()
     await release_expired(ctx, now)
-    return await _forecast_status(ctx, await _budget(ctx, budget_id), now)
+    status = await budget_status(ctx, await _budget(ctx, budget_id), now)
+    return await with_forecast(ctx, status, now) if forecast else status
 
 
-async def list_budgets(ctx: RequestContext) -> list[BudgetStatus]:
+async def list_budgets(ctx: RequestContext, *, forecast: bool = True) -> list[BudgetStatus]:
+    """The budgets the key may see, their spend read at once, and their forecasts."""
     ctx.principal.require(Operation.READ)
     now = ctx.now()
     await release_expired(ctx, now)
     budgets = [b for b in await ctx.store.budgets.list(ctx.org_id) if _visible(ctx, b)]
-    return [await _forecast_status(ctx, budget, now) for budget in budgets]
+    statuses = await budget_statuses(ctx, budgets, now)
+    if not forecast:
+        return statuses
+    return [await with_forecast(ctx, status, now) for status in statuses]
+
+
+async def forecast_of(ctx: RequestContext, status: BudgetStatus) -> BudgetForecast:
+    """A listed budget's forecast, worked out when it is asked for."""
+    if status.forecast is not None:
+        return status.forecast
+    return await budget_forecast(ctx, status, ctx.now())
 
 
 async def update_budget(ctx: RequestContext, budget_id: str, body: object) -> BudgetStatus:

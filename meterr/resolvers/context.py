@@ -13,6 +13,7 @@ from meterr.config import Settings
 from meterr.domain import Budget, UsageFilter
 from meterr.errors import Forbidden
 from meterr.events import EventBus, WebhookDispatcher
+from meterr.forecasting import Forecast
 from meterr.metrics import Metrics
 from meterr.pricing import Catalogue, ModelPrice
 from meterr.resolvers.shared_feeds import SharedFeeds
@@ -37,6 +38,7 @@ class Services:
     usage_webhooks: TTLCache[str, tuple[str, ...]] = field(init=False)
     sealer: Sealer = field(init=False)
     forecasts_checked: TTLCache[str, bool] = field(init=False)
+    scope_forecasts: TTLCache[tuple[object, ...], Forecast] = field(init=False)
     fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
     cost_feeds: SharedFeeds = field(default_factory=SharedFeeds)
     clock: Clock = field(default_factory=SystemClock)
@@ -50,6 +52,8 @@ class Services:
         self.budgets = TTLCache(maxsize=10_000, ttl=ttl)
         self.usage_webhooks = TTLCache(maxsize=10_000, ttl=ttl)
         self.forecasts_checked = TTLCache(maxsize=100_000, ttl=300)
+        # Daily forecasts of budgets' scopes, from the days before today.
+        self.scope_forecasts = TTLCache(maxsize=10_000, ttl=300)
         # Read once, at start-up: the key that seals provider credentials and webhook secrets.
         self.sealer = Sealer(load_secret_key(self.settings.secret_key, self.settings.data_dir))
         # Alerts known to have fired (budget id, period) never unfire, except when their

@@ -218,15 +218,9 @@ async def budget_forecast(
     budget = status.budget
     zone = ZoneInfo(budget.timezone)
     today = now.astimezone(zone).date()
-    first = today - timedelta(days=_DEFAULT_HISTORY_DAYS)
-    daily = await daily_totals(
-        ctx, local_days(first, today, zone), budget.scope.usage_filter(), None
-    )
-    by_day = {day: _amount(budget, totals) for day, totals in daily.get(None, {}).items()}
-    days, values = _history(by_day, first, today)
     # A total budget has no last day: look a year ahead for the day it runs out.
     last_day = last_day_of(status) or today + timedelta(days=MAX_HORIZON - 1)
-    forecast = forecast_daily(values, days[0] if days else today, (last_day - today).days + 1)
+    forecast = await _scope_forecast(ctx, budget, today, (last_day - today).days + 1)
     projection = project_period(
         float(status.current),
         forecast.days,
@@ -239,6 +233,29 @@ async def budget_forecast(
         projected=round(projection.expected) if status.period_end is not None else None,
         exceeds_on=projection.exceeds_on,
     )
+
+
+async def _scope_forecast(
+    ctx: RequestContext, budget: Budget, today: date, horizon: int
+) -> Forecast:
+    """The daily forecast of the budget's scope, in its zone and unit, from the complete
+    days before today. Those do not change as the day goes on, so each instance works it
+    out once in a while, not at every look at the budget (events stamped in past days
+    show within minutes)."""
+    key = (ctx.org_id, budget.scope, budget.unit, budget.timezone, today, horizon)
+    known: Forecast | None = ctx.services.scope_forecasts.get(key)
+    if known is not None:
+        return known
+    zone = ZoneInfo(budget.timezone)
+    first = today - timedelta(days=_DEFAULT_HISTORY_DAYS)
+    daily = await daily_totals(
+        ctx, local_days(first, today, zone), budget.scope.usage_filter(), None
+    )
+    by_day = {day: _amount(budget, totals) for day, totals in daily.get(None, {}).items()}
+    days, values = _history(by_day, first, today)
+    forecast = forecast_daily(values, days[0] if days else today, horizon)
+    ctx.services.scope_forecasts[key] = forecast
+    return forecast
 
 
 def _amount(budget: Budget, totals: UsageTotals) -> float:

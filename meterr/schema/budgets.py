@@ -75,14 +75,20 @@ class Budget:
     exceeded: bool
     period_start: datetime
     period_end: datetime | None
-    projected: float | None = strawberry.field(
-        description="Forecast spend at the end of the period, in the budget's unit."
-    )
-    exceeds_on: date | None = strawberry.field(
-        description="The day the forecast reaches the limit within the period, if it does."
-    )
     created_at: datetime
     updated_at: datetime
+    status: strawberry.Private[domain.BudgetStatus]
+
+    @strawberry.field(description="Forecast spend at the end of the period, in the budget's unit.")
+    async def projected(self, info: GqlInfo) -> float | None:
+        forecast = await resolvers.forecast_of(info.context.meterr, self.status)
+        return None if forecast.projected is None else _amount(self.status, forecast.projected)[0]
+
+    @strawberry.field(
+        description="The day the forecast reaches the limit within the period, if it does."
+    )
+    async def exceeds_on(self, info: GqlInfo) -> date | None:
+        return (await resolvers.forecast_of(info.context.meterr, self.status)).exceeds_on
 
     @classmethod
     def from_domain(cls, status: domain.BudgetStatus) -> Budget:
@@ -111,12 +117,9 @@ class Budget:
             exceeded=status.exceeded,
             period_start=status.period_start,
             period_end=status.period_end,
-            projected=None
-            if status.forecast is None or status.forecast.projected is None
-            else _amount(status, status.forecast.projected)[0],
-            exceeds_on=None if status.forecast is None else status.forecast.exceeds_on,
             created_at=budget.created_at,
             updated_at=budget.updated_at,
+            status=status,
         )
 
 
@@ -206,11 +209,14 @@ def _body(value: object) -> dict[str, object]:
 class BudgetQueries:
     @strawberry.field(description="Every budget with its spend in the current period.")
     async def budgets(self, info: GqlInfo) -> list[Budget]:
-        return [Budget.from_domain(s) for s in await resolvers.list_budgets(info.context.meterr)]
+        # Forecasts are worked out for the budgets whose forecast fields are asked for.
+        statuses = await resolvers.list_budgets(info.context.meterr, forecast=False)
+        return [Budget.from_domain(status) for status in statuses]
 
     @strawberry.field(description="One budget with its spend in the current period.")
     async def budget(self, info: GqlInfo, id: strawberry.ID) -> Budget:
-        return Budget.from_domain(await resolvers.get_budget(info.context.meterr, str(id)))
+        ctx = info.context.meterr
+        return Budget.from_domain(await resolvers.get_budget(ctx, str(id), forecast=False))
 
     @strawberry.field(
         description="Whether a call may go ahead (same as GET /v1/budgets/check); the "

@@ -201,14 +201,22 @@ async def test_a_budget_made_or_changed_on_another_instance_counts_from_the_next
         assert left == 0, "a deleted budget is no longer counted"
 
 
+_WRITES = {"insert", "update", "delete", "findAndModify"}
+
+
 class _Reads(monitoring.CommandListener):
+    """The reads sent (command, collection), and the writes apart."""
+
     def __init__(self) -> None:
         self.commands: list[tuple[str, str]] = []
+        self.writes: list[tuple[str, str]] = []
 
     def started(self, event: monitoring.CommandStartedEvent) -> None:
         name = event.command_name
         if name in {"find", "aggregate", "count"}:
             self.commands.append((name, str(event.command.get(name))))
+        elif name in _WRITES:
+            self.writes.append((name, str(event.command.get(name))))
 
     def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
         pass
@@ -271,3 +279,38 @@ async def test_tracking_under_many_budgets_reads_their_kept_spend_in_one_query(
     listed = (await client.get("/v1/budgets", headers=bearer(key))).json()["budgets"]
     cost = second.json()["cost"]
     assert {budget["current"] for budget in listed} == {round(2 * cost, 6)}
+
+
+async def test_looking_at_budgets_writes_nothing_and_forecasts_only_when_asked(
+    client: httpx.AsyncClient,
+    recorded: tuple[httpx.AsyncClient, _Reads],
+    make_key: KeyFactory,
+) -> None:
+    looking, reads = recorded
+    key = await make_key()
+    call = {"provider": "openai", "model": "gpt-4o", "input_tokens": 100, "team_id": "t"}
+    await client.post("/v1/track", headers=bearer(key), json=call)
+    for index, scope in enumerate([{}, {"team_id": "t"}, {"model": "gpt-4o"}]):
+        await create(client, key, {"name": f"B{index}", "limit": 1, **scope})
+    reads.commands.clear()
+
+    listed = await looking.post(
+        "/graphql",
+        headers=bearer(key),
+        json={"query": "{ budgets { id current percent } }"},
+    )
+    assert len(listed.json()["data"]["budgets"]) == 3
+    assert [c for c in reads.commands if c[0] == "aggregate"] == [], "no forecast asked"
+    forecast = await looking.post(
+        "/graphql",
+        headers=bearer(key),
+        json={"query": "{ budgets { id projected exceedsOn } }"},
+    )
+    assert all(b["projected"] is not None for b in forecast.json()["data"]["budgets"])
+    assert [c for c in reads.commands if c[0] == "aggregate"], "forecasts read the history"
+
+    reads.writes.clear()
+    for path in ("/v1/budgets", "/v1/budgets/check"):
+        response = await looking.get(path, headers=bearer(key))
+        assert response.status_code == 200, response.text
+    assert reads.writes == []
