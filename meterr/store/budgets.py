@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -97,22 +97,23 @@ class BudgetStore:
         return [_budget(doc) async for doc in cursor]
 
     async def get(self, org_id: str, budget_id: str) -> Budget | None:
-        doc = await self.collection.find_one({"org_id": org_id, "_id": budget_id})
-        return _budget(doc) if doc else None
+        doc = await self.collection.find_one({"_id": budget_id})
+        return _budget(doc) if doc and doc["org_id"] == org_id else None
 
     async def replace(self, budget: Budget, *, reset_alerts: bool, recount: bool) -> Budget | None:
         """Store a new version of a budget; None when it no longer exists. With
         `reset_alerts`, its alerts may fire again in the current period; with `recount`, it
         counts other events than before and its kept spend starts again from its seed."""
 
-        async def work(session: Session) -> Document | None:
-            updated = await self.collection.find_one_and_replace(
-                {"org_id": budget.org_id, "_id": budget.id},
+        async def work(session: Session) -> Budget | None:
+            # A replace, not a find-and-modify: the embedded store plans those as a scan
+            # of every organization's budgets.
+            replaced = await self.collection.replace_one(
+                {"_id": budget.id, "org_id": budget.org_id},
                 budget_to_document(budget),
-                return_document=ReturnDocument.AFTER,
                 session=session,
             )
-            if updated is None:
+            if replaced.matched_count == 0:
                 return None
             change: Document = {}
             if reset_alerts:
@@ -124,10 +125,9 @@ class BudgetStore:
                     {"org_id": budget.org_id, "budget_id": budget.id}, change, session=session
                 )
             await self._sequences.budgets_changed(budget.org_id, session)
-            return updated
+            return budget
 
-        updated = await self._unit_of_work.run(work)
-        return _budget(updated) if updated else None
+        return await self._unit_of_work.run(work)
 
     async def delete(self, org_id: str, budget_id: str) -> bool:
         async def work(session: Session) -> bool:
@@ -143,13 +143,8 @@ class BudgetStore:
         return await self._unit_of_work.run(work)
 
     async def fired(self, org_id: str, budget_id: str, period_key: str) -> set[str]:
-        doc = await self.periods.find_one({"_id": f"{budget_id}:{period_key}", "org_id": org_id})
-        return set(doc.get("fired") or ()) if doc else set()
-
-    async def reserved(self, org_id: str, budget_id: str, period_key: str) -> int:
-        """The amount reservations hold on the budget's period."""
-        doc = await self.periods.find_one({"_id": f"{budget_id}:{period_key}", "org_id": org_id})
-        return int(doc.get("reserved") or 0) if doc else 0
+        doc = await self.periods.find_one({"_id": f"{budget_id}:{period_key}"})
+        return set(doc.get("fired") or ()) if doc and doc["org_id"] == org_id else set()
 
     async def fire(
         self,

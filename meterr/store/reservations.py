@@ -117,13 +117,17 @@ class ReservationStore:
         was not held (any more)."""
 
         async def work(session: Session) -> bool:
-            ended = await self.collection.find_one_and_update(
+            # An update, then a read of what it changed: the embedded store plans a
+            # find-and-modify as a scan of every organization's reservations.
+            changed = await self.collection.update_one(
                 {"_id": reservation_id, "org_id": org_id, "status": "held"},
                 {"$set": {"status": status}},
                 session=session,
             )
-            if ended is None:
+            if changed.modified_count == 0:
                 return False
+            ended = await self.collection.find_one({"_id": reservation_id}, session=session)
+            assert ended is not None
             for hold in ended["holds"]:
                 await self._periods.update_one(
                     {"_id": hold["period_id"]},

@@ -42,16 +42,21 @@ class SequenceStore:
     async def advance(self, org_id: str, kind: str, count: int, session: Session = None) -> Taken:
         """Reserve `count` numbers (none is fine): the counter is written either way, so the
         unit of work conflicts with any other writing it."""
-        counter = await self.collection.find_one_and_update(
-            {"_id": f"{kind}:{org_id}"},
-            {
-                "$inc": {"seq": count, "writes": 1},
-                "$setOnInsert": {"org_id": org_id, "kind": kind},
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-            session=session,
-        )
+        query = {"_id": f"{kind}:{org_id}"}
+        update = {
+            "$inc": {"seq": count, "writes": 1},
+            "$setOnInsert": {"org_id": org_id, "kind": kind},
+        }
+        if session is None:
+            counter = await self.collection.find_one_and_update(
+                query, update, upsert=True, return_document=ReturnDocument.AFTER
+            )
+        else:
+            # In a transaction the write holds the counter until commit, so reading it back
+            # is as good as one find-and-modify, which the embedded store plans as a scan of
+            # every organization's counters.
+            await self.collection.update_one(query, update, upsert=True, session=session)
+            counter = await self.collection.find_one(query, session=session)
         assert counter is not None
         return Taken(int(counter["seq"]) - count + 1, int(counter.get("budgets") or 0))
 
