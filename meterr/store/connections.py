@@ -12,8 +12,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from meterr.store.documents import Document, NameTaken
+from meterr.store.webhooks import just_after
 
 __all__ = ["Connection", "ConnectionStore", "KeptUsage"]
+
+# Claims lost to other instances in a row before this one waits for its next round.
+_CLAIM_ATTEMPTS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +71,14 @@ def _connection(doc: Document) -> Connection:
 
 
 class ConnectionStore:
+    """Reads name only the fields of one index (or the unique _id) in their filter and check
+    the rest here: the embedded store scans the whole collection for any other filter."""
+
     indexes = (
         IndexModel(
             [("org_id", ASCENDING), ("provider", ASCENDING), ("name", ASCENDING)], unique=True
         ),
+        IndexModel([("next_sync_at", ASCENDING)]),
     )
 
     imported_indexes = (
@@ -112,18 +120,25 @@ class ConnectionStore:
         return [_connection(doc) async for doc in cursor]
 
     async def get(self, org_id: str, connection_id: str) -> Connection | None:
-        doc = await self.collection.find_one({"org_id": org_id, "_id": connection_id})
-        return _connection(doc) if doc else None
+        doc = await self.collection.find_one({"_id": connection_id})
+        return _connection(doc) if doc is not None and doc["org_id"] == org_id else None
 
     async def claim_due_across_tenants(self, now: datetime, until: datetime) -> Connection | None:
         """Take the connection most overdue for its scheduled sync, of any organization,
         until `until`: another instance finds it due again only then."""
-        doc = await self.collection.find_one_and_update(
-            {"next_sync_at": {"$lte": now}},
-            {"$set": {"next_sync_at": until}},
-            sort=[("next_sync_at", ASCENDING)],
-        )
-        return _connection(doc) if doc else None
+        for _ in range(_CLAIM_ATTEMPTS):
+            doc = await self.collection.find_one(
+                {"next_sync_at": {"$lt": just_after(now)}}, sort=[("next_sync_at", ASCENDING)]
+            )
+            if doc is None:
+                return None
+            claimed = await self.collection.update_one(
+                {"_id": doc["_id"], "next_sync_at": doc["next_sync_at"]},
+                {"$set": {"next_sync_at": until}},
+            )
+            if claimed.modified_count == 1:  # else another instance took it first
+                return _connection(doc)
+        return None
 
     async def record_sync(
         self, org_id: str, connection_id: str, at: datetime, *, error: str | None

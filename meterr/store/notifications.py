@@ -85,12 +85,12 @@ class NotificationStore:
         return notification
 
     async def seq_of(self, org_id: str, notification_id: str) -> int | None:
-        doc = await self.collection.find_one({"org_id": org_id, "_id": notification_id})
-        return int(doc["seq"]) if doc else None
+        notification = await self.get(org_id, notification_id)
+        return notification.seq if notification is not None else None
 
     async def get(self, org_id: str, notification_id: str) -> Notification | None:
-        doc = await self.collection.find_one({"org_id": org_id, "_id": notification_id})
-        return _notification(doc) if doc else None
+        doc = await self.collection.find_one({"_id": notification_id})
+        return _notification(doc) if doc is not None and doc["org_id"] == org_id else None
 
     async def page(
         self,
@@ -105,18 +105,27 @@ class NotificationStore:
     ) -> list[Notification]:
         """Up to `limit` notifications with seq in (after_seq, before_seq), of one team's
         budgets when `team_id` is given."""
-        query: Document = {"org_id": org_id}
-        if team_id is not None:
-            query["data.team_id"] = team_id
-        if types:
-            query["type"] = types[0] if len(types) == 1 else {"$in": list(types)}
+        # The first stage names an index's fields only (organization, one type, the seq
+        # range); the embedded store would scan the whole collection for anything more.
+        indexed: Document = {"org_id": org_id}
+        rest: Document = {}
+        if len(types) == 1:
+            indexed["type"] = types[0]
+        elif types:
+            rest["type"] = {"$in": list(types)}
         bounds: Document = {}
         if before_seq is not None:
             bounds["$lt"] = before_seq
         if after_seq is not None:
             bounds["$gt"] = after_seq
         if bounds:
-            query["seq"] = bounds
-        order = DESCENDING if newest_first else ASCENDING
-        cursor = self.collection.find(query).sort("seq", order).limit(limit)
-        return [_notification(doc) async for doc in cursor]
+            indexed["seq"] = bounds
+        if team_id is not None:
+            rest["data.team_id"] = team_id
+        pipeline: list[Document] = [
+            {"$match": indexed},
+            *([{"$match": rest}] if rest else []),
+            {"$sort": {"seq": DESCENDING if newest_first else ASCENDING}},
+            {"$limit": limit},
+        ]
+        return [_notification(doc) async for doc in await self.collection.aggregate(pipeline)]

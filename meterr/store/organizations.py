@@ -147,12 +147,15 @@ class OrganizationStore:
         return [_key(doc) async for doc in cursor]
 
     async def revoke_key(self, org_id: str, key_id: str, now: datetime) -> ApiKeyRecord | None:
-        doc = await self.api_keys.find_one_and_update(
-            {"_id": key_id, "org_id": org_id},
-            {"$set": {"revoked_at": now}},
-            return_document=ReturnDocument.AFTER,
+        # A read and an update by _id: the embedded store runs a findAndModify as a scan of
+        # the whole collection.
+        doc = await self.api_keys.find_one({"_id": key_id})
+        if doc is None or doc["org_id"] != org_id:
+            return None
+        await self.api_keys.update_one(
+            {"_id": key_id, "org_id": org_id}, {"$set": {"revoked_at": now}}
         )
-        return _key(doc) if doc is not None else None
+        return _key({**doc, "revoked_at": now})
 
     async def revoke_keys(
         self, org_id: str, key_ids: list[str], now: datetime, session: Session = None
@@ -165,8 +168,10 @@ class OrganizationStore:
 
     async def principal_for_key_hash_across_tenants(self, key_hash: str) -> Principal | None:
         """Authentication is the one read that starts without an organization."""
-        key = await self.api_keys.find_one({"key_hash": key_hash, "revoked_at": None})
-        if key is None:
+        # The filter names the unique index's field alone: the embedded store scans the whole
+        # collection for a filter that names any other.
+        key = await self.api_keys.find_one({"key_hash": key_hash})
+        if key is None or key.get("revoked_at") is not None:
             return None
         org = await self.organizations.find_one({"_id": key["org_id"]})
         if org is None:

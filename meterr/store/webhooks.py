@@ -3,20 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
 from meterr.domain import Notification
 from meterr.store.documents import Document
 from meterr.store.unit_of_work import Session
 
-__all__ = ["Delivery", "DeliveryAttempt", "WebhookEndpoint", "WebhookStore"]
+__all__ = ["Delivery", "DeliveryAttempt", "WebhookEndpoint", "WebhookStore", "just_after"]
 
 _KEPT_ATTEMPTS = 50
+# Claims lost to other dispatchers in a row before this one waits for its next round.
+_CLAIM_ATTEMPTS = 5
+
+
+def just_after(moment: datetime) -> datetime:
+    """The exclusive upper bound that takes in everything stored up to `moment`: the store
+    keeps milliseconds, and the embedded store drops the documents equal to an inclusive
+    ($lte) bound when it scans an index."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000) + timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +101,11 @@ def _delivery(doc: Document) -> Delivery:
 class WebhookStore:
     """Deliveries are written in the unit of work that stores their notification, so a
     notification and what it owes each endpoint exist together or not at all; a dispatcher
-    claims a due delivery with one conditional update, so that one instance sends it."""
+    claims a due delivery with one conditional update, so that one instance sends it.
+
+    Reads name only the fields of one index (or the unique _id) in their filter and check the
+    rest here; and none is a findAndModify, which the embedded store runs as a scan of the
+    whole collection whatever its filter."""
 
     endpoint_indexes = (IndexModel([("org_id", ASCENDING), ("created_at", ASCENDING)]),)
     delivery_indexes = (
@@ -124,8 +137,8 @@ class WebhookStore:
         return [_endpoint(doc) async for doc in cursor]
 
     async def get_endpoint(self, org_id: str, endpoint_id: str) -> WebhookEndpoint | None:
-        doc = await self.endpoints.find_one({"org_id": org_id, "_id": endpoint_id})
-        return _endpoint(doc) if doc else None
+        doc = await self.endpoints.find_one({"_id": endpoint_id})
+        return _endpoint(doc) if doc is not None and doc["org_id"] == org_id else None
 
     async def delete_endpoint(self, org_id: str, endpoint_id: str) -> bool:
         deleted = await self.endpoints.delete_one({"org_id": org_id, "_id": endpoint_id})
@@ -151,12 +164,9 @@ class WebhookStore:
 
     async def subscribed(self, org_id: str, type_: str, session: Session = None) -> list[str]:
         """The endpoints that want this type: by name, or by asking for every type."""
-        found = self.endpoints.find(
-            {"org_id": org_id, "$or": [{"events": []}, {"events": type_}]},
-            {"_id": 1},
-            session=session,
-        )
-        return [doc["_id"] async for doc in found]
+        found = self.endpoints.find({"org_id": org_id}, {"events": 1}, session=session)
+        endpoints = [doc async for doc in found]
+        return [doc["_id"] for doc in endpoints if not doc.get("events") or type_ in doc["events"]]
 
     async def enqueue_messages(
         self,
@@ -192,13 +202,20 @@ class WebhookStore:
     ) -> Delivery | None:
         """Take the next due delivery of any organization for this dispatcher until
         `lease_until`: another dispatcher sees it due again only if this one dies."""
-        doc = await self.deliveries.find_one_and_update(
-            {"status": "pending", "next_attempt_at": {"$lte": now}},
-            {"$set": {"next_attempt_at": lease_until}},
-            sort=[("next_attempt_at", ASCENDING)],
-            return_document=ReturnDocument.AFTER,
-        )
-        return _delivery(doc) if doc else None
+        for _ in range(_CLAIM_ATTEMPTS):
+            doc = await self.deliveries.find_one(
+                {"status": "pending", "next_attempt_at": {"$lt": just_after(now)}},
+                sort=[("next_attempt_at", ASCENDING)],
+            )
+            if doc is None:
+                return None
+            claimed = await self.deliveries.update_one(
+                {"_id": doc["_id"], "status": "pending", "next_attempt_at": doc["next_attempt_at"]},
+                {"$set": {"next_attempt_at": lease_until}},
+            )
+            if claimed.modified_count == 1:  # else another dispatcher took it first
+                return _delivery({**doc, "next_attempt_at": lease_until})
+        return None
 
     async def next_due_across_tenants(self) -> datetime | None:
         doc = await self.deliveries.find_one(
@@ -248,17 +265,19 @@ class WebhookStore:
         return [_delivery(doc) async for doc in cursor]
 
     async def get_delivery(self, org_id: str, delivery_id: str) -> Delivery | None:
-        doc = await self.deliveries.find_one({"org_id": org_id, "_id": delivery_id})
-        return _delivery(doc) if doc else None
+        doc = await self.deliveries.find_one({"_id": delivery_id})
+        return _delivery(doc) if doc is not None and doc["org_id"] == org_id else None
 
     async def resend(self, org_id: str, delivery_id: str, now: datetime) -> Delivery | None:
         """Queue a delivery again, whatever became of it, for its endpoint now."""
-        doc = await self.deliveries.find_one_and_update(
-            {"org_id": org_id, "_id": delivery_id},
+        delivery = await self.get_delivery(org_id, delivery_id)
+        if delivery is None:
+            return None
+        await self.deliveries.update_one(
+            {"_id": delivery_id, "org_id": org_id},
             {"$set": {"status": "pending", "next_attempt_at": now}},
-            return_document=ReturnDocument.AFTER,
         )
-        return _delivery(doc) if doc else None
+        return replace(delivery, status="pending", next_attempt_at=now)
 
     async def endpoint_for(self, delivery: Delivery) -> WebhookEndpoint | None:
         return await self.get_endpoint(delivery.org_id, delivery.endpoint_id)
