@@ -77,7 +77,7 @@ class Store:
             self.db["provider_connections"], self.db["imported_usage"]
         )
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
-        self.rate_counters = RateCounterStore(self.db["rate_counters"])
+        self.rate_counters = RateCounterStore(self.db["rate_counters"], self.unit_of_work)
         self.writer = EventWriter(
             self.events, self.rollups, self.budget_spend, self.sequences, self.unit_of_work
         )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
 from meterr.store.documents import Document
+from meterr.store.unit_of_work import Session, UnitOfWork, upsert_and_read
 
 __all__ = ["RateCounterStore"]
 
@@ -20,20 +21,20 @@ class RateCounterStore:
 
     indexes = (IndexModel([("touched_at", ASCENDING)], expireAfterSeconds=2 * 3600),)
 
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
+    def __init__(self, collection: AsyncCollection[Document], unit_of_work: UnitOfWork) -> None:
         self.collection = collection
+        self._unit_of_work = unit_of_work
 
     async def increment(self, org_id: str, window_start: datetime, amount: int = 1) -> int:
         """Count `amount` requests in the window and return the window's new count."""
-        doc = await self.collection.find_one_and_update(
-            {"_id": f"{org_id}:{int(window_start.timestamp())}"},
-            {
-                "$inc": {"count": amount},
-                "$currentDate": {"touched_at": True},
-                "$setOnInsert": {"org_id": org_id},
-            },
-            upsert=True,
-            return_document=ReturnDocument.AFTER,
-        )
-        assert doc is not None
-        return int(doc["count"])
+        query = {"_id": f"{org_id}:{int(window_start.timestamp())}"}
+        update = {
+            "$inc": {"count": amount},
+            "$currentDate": {"touched_at": True},
+            "$setOnInsert": {"org_id": org_id},
+        }
+
+        async def work(session: Session) -> Document:
+            return await upsert_and_read(self.collection, query, update, session)
+
+        return int((await self._unit_of_work.run(work))["count"])

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
 from meterr.store.documents import Document
-from meterr.store.unit_of_work import Session
+from meterr.store.unit_of_work import Session, upsert_and_read
 
 __all__ = ["SequenceStore", "Taken"]
 
@@ -47,17 +46,7 @@ class SequenceStore:
             "$inc": {"seq": count, "writes": 1},
             "$setOnInsert": {"org_id": org_id, "kind": kind},
         }
-        if session is None:
-            counter = await self.collection.find_one_and_update(
-                query, update, upsert=True, return_document=ReturnDocument.AFTER
-            )
-        else:
-            # In a transaction the write holds the counter until commit, so reading it back
-            # is as good as one find-and-modify, which the embedded store plans as a scan of
-            # every organization's counters.
-            await self.collection.update_one(query, update, upsert=True, session=session)
-            counter = await self.collection.find_one(query, session=session)
-        assert counter is not None
+        counter = await upsert_and_read(self.collection, query, update, session)
         return Taken(int(counter["seq"]) - count + 1, int(counter.get("budgets") or 0))
 
     async def current(self, org_id: str, kind: str) -> int:

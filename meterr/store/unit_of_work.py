@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 
 from meterr.store.documents import Document
 
-__all__ = ["Session", "UnitOfWork"]
+__all__ = ["Session", "UnitOfWork", "upsert_and_read"]
 
 T = TypeVar("T")
 Session = AsyncClientSession | None
@@ -39,3 +40,21 @@ class UnitOfWork:
             return await work(None)
         async with self._client.start_session() as session:
             return await session.with_transaction(work)
+
+
+async def upsert_and_read(
+    collection: AsyncCollection[Document], query: Document, update: Document, session: Session
+) -> Document:
+    """Apply `update` to the document `query` names, made if missing, and answer it as
+    updated. In a transaction the write holds the document until commit, so reading it back
+    is as good as one find-and-modify, which the embedded store plans as a scan of the whole
+    collection whatever the query."""
+    if session is None:
+        doc = await collection.find_one_and_update(
+            query, update, upsert=True, return_document=ReturnDocument.AFTER
+        )
+    else:
+        await collection.update_one(query, update, upsert=True, session=session)
+        doc = await collection.find_one(query, session=session)
+    assert doc is not None
+    return doc
