@@ -11,7 +11,7 @@ import pytest
 
 from meterr.clock import SettableClock, SystemClock
 from meterr.domain import Budget, BudgetAction, BudgetPeriod, BudgetScope, BudgetStatus, BudgetUnit
-from meterr.resolvers.spend import current_period, last_day_of
+from meterr.resolvers.spend import last_day_of
 from meterr.resolvers.timerange import local_midnight, share_of_day_left
 
 PACKAGE = Path(__file__).resolve().parent.parent / "meterr"
@@ -110,7 +110,7 @@ def test_a_budget_period_has_its_first_and_last_day_in_its_zone(
 ) -> None:
     tz = ZoneInfo(zone)
     chosen = budget(period, zone)
-    start, end = current_period(chosen, datetime.fromisoformat(now))
+    start, end = chosen.period_at(datetime.fromisoformat(now))
     assert start == local_midnight(date.fromisoformat(first), tz)
     assert end == local_midnight(date.fromisoformat(last) + timedelta(days=1), tz)
     assert last_day_of(BudgetStatus(chosen, start, end, 0)) == date.fromisoformat(last)

@@ -258,9 +258,7 @@ async def test_tracking_under_many_budgets_reads_their_kept_spend_in_one_query(
     for index in range(20):
         scope = scopes[index % len(scopes)]
         period = ("month", "week", "day", "total")[index % 4]
-        await create(
-            client, key, {"name": f"B{index}", "limit": 10**6, "period": period, **scope}
-        )
+        await create(client, key, {"name": f"B{index}", "limit": 10**6, "period": period, **scope})
     call = {
         "provider": "openai",
         "model": "gpt-4o",
