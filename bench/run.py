@@ -84,6 +84,29 @@ async def with_concurrency(total: int, workers: int, one: Callable[[int], Awaita
 
 
 @contextlib.asynccontextmanager
+async def fresh_store(mongodb_url: str | None) -> AsyncIterator[tuple[str, str, Store, Path]]:
+    """A new database, on `mongodb_url` or a fresh embedded store, dropped afterwards: its
+    URL, name and Store, and a scratch folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        embedded = None
+        url = mongodb_url
+        if url is None:
+            embedded = EmbeddedServer(Path(tmp))
+            url = await embedded.start()
+        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, tz_aware=True)
+        database = f"meterr_bench_{secrets.token_hex(3)}"
+        store = Store(client, client[database])
+        await store.ensure_indexes()
+        try:
+            yield url, database, store, Path(tmp)
+        finally:
+            await client.drop_database(database)
+            await client.close()
+            if embedded is not None:
+                await embedded.stop()
+
+
+@contextlib.asynccontextmanager
 async def meterr_server(mongodb_url: str, database: str) -> AsyncIterator[str]:
     port = free_port()
     env = {**os.environ, "MONGODB_URL": mongodb_url, "METERR_DATABASE": database}
@@ -199,7 +222,8 @@ async def seed_month(
         price = catalogue.lookup(body["provider"], body["model"], at)
         batch.append(
             UsageEvent(
-                id=f"evt_{i:012d}", org_id=org_id, event_id=f"seed_{i}", fingerprint="seed",
+                id=f"evt_{org_id[-8:]}_{i:012d}", org_id=org_id, event_id=f"seed_{i}",
+                fingerprint="seed",
                 timestamp=at, received_at=at, provider=body["provider"], model=body["model"],
                 endpoint=body["endpoint"], team_id=body["team_id"], user_id=body["user_id"],
                 api_key_id="key_seed", metadata=body["metadata"], tokens=tokens,
@@ -297,33 +321,6 @@ async def bench_scoped_costs(url: str, key: str, runs: int) -> dict[str, float]:
                 timings.append(time.perf_counter() - started)
             results[name] = statistics.median(timings[1:]) * 1000  # the first warms up
             print(f"  {name}: {results[name]:.1f} ms", file=sys.stderr)
-    return results
-
-
-async def bench_tracking_under_budgets(url: str, key: str, runs: int) -> dict[str, float]:
-    """p50 of tracking one event of team_3, with no budget, then with a budget over all of
-    the organization's spend, then with one over team_3's (each recomputed per event)."""
-    headers = {"Authorization": f"Bearer {key}"}
-    results = {}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as http:
-        for name, budget in (
-            ("no budget", None),
-            ("organization budget", {"name": "all", "limit": 10**9, "period": "total"}),
-            (
-                "team budget",
-                {"name": "team", "limit": 10**9, "period": "total", "team_id": "team_3"},
-            ),
-        ):
-            if budget is not None:
-                (await http.post("/v1/budgets", json=budget)).raise_for_status()
-            timings = []
-            for i in range(runs + 1):
-                started = time.perf_counter()
-                response = await http.post("/v1/track", json={**event_body(i), "team_id": "team_3"})
-                timings.append(time.perf_counter() - started)
-                response.raise_for_status()
-            results[name] = statistics.median(timings[1:]) * 1000
-            print(f"  track with {name}: {results[name]:.1f} ms", file=sys.stderr)
     return results
 
 
@@ -452,45 +449,30 @@ async def main() -> None:
         await main_teams(args)
         return
 
-    with tempfile.TemporaryDirectory() as tmp:
-        embedded = None
-        url = args.mongodb_url
-        if url is None:
-            embedded = EmbeddedServer(Path(tmp))
-            url = await embedded.start()
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, tz_aware=True)
-        database = f"meterr_bench_{secrets.token_hex(3)}"
-        store = Store(client, client[database])
-        await store.ensure_indexes()
-        try:
-            key = await create_key(
-                store, org_name="bench", tier=Tier.ENTERPRISE, now=SystemClock().now()
+    from bench.budgets import bench_tracking_under_budgets, print_budgets  # it imports this
+
+    async with fresh_store(args.mongodb_url) as (url, database, store, tmp):
+        key = await create_key(
+            store, org_name="bench", tier=Tier.ENTERPRISE, now=SystemClock().now()
+        )
+        async with meterr_server(url, database) as server:
+            ingest = None
+            if not args.skip_ingestion:
+                print("ingestion…", file=sys.stderr)
+                ingest = await bench_ingestion(store, server, key.key, args)
+            print("cost query…", file=sys.stderr)
+            query_org = await create_key(
+                store, org_name="bench-month", tier=Tier.ENTERPRISE, now=SystemClock().now()
             )
-            async with meterr_server(url, database) as server:
-                ingest = None
-                if not args.skip_ingestion:
-                    print("ingestion…", file=sys.stderr)
-                    ingest = await bench_ingestion(store, server, key.key, args)
-                print("cost query…", file=sys.stderr)
-                query_org = await create_key(
-                    store, org_name="bench-month", tier=Tier.ENTERPRISE, now=SystemClock().now()
-                )
-                costs = await bench_costs(
-                    store, server, query_org.key, query_org.organization.id, args
-                )
-                print("scoped cost questions…", file=sys.stderr)
-                scoped = await bench_scoped_costs(server, query_org.key, args.scoped_runs)
-                print("tracking under budgets…", file=sys.stderr)
-                budgeted = await bench_tracking_under_budgets(
-                    server, query_org.key, args.scoped_runs * 3
-                )
-            print("teams list…", file=sys.stderr)
-            teams = await bench_teams(store, url, database, Path(tmp) / "meterr", args)
-        finally:
-            await client.drop_database(database)
-            await client.close()
-            if embedded is not None:
-                await embedded.stop()
+            costs = await bench_costs(store, server, query_org.key, query_org.organization.id, args)
+            print("scoped cost questions…", file=sys.stderr)
+            scoped = await bench_scoped_costs(server, query_org.key, args.scoped_runs)
+            print("tracking under budgets…", file=sys.stderr)
+            budgeted = await bench_tracking_under_budgets(
+                server, query_org.key, args.scoped_runs * 10
+            )
+        print("teams list…", file=sys.stderr)
+        teams = await bench_teams(store, url, database, tmp / "meterr", args)
 
     machine = f"{platform.platform()}, {os.cpu_count()} cores"
     print(f"\nMachine: {machine}, Python {platform.python_version()}")
@@ -509,33 +491,15 @@ async def main() -> None:
     print("|---|---|")
     for name, p50 in scoped.items():
         print(f"| {name} | {p50:.1f} |")
-    print(f"\n| POST /v1/track, one event, beside those {args.events:,} | p50 ms |")
-    print("|---|---|")
-    for name, p50 in budgeted.items():
-        print(f"| {name} | {p50:.1f} |")
+    print_budgets(budgeted, args.events)
     print_teams(teams, args)
 
 
 async def main_teams(args: argparse.Namespace) -> None:
     """The teams list alone, on a fresh store (or `--mongodb-url`)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        embedded = None
-        url = args.mongodb_url
-        if url is None:
-            embedded = EmbeddedServer(Path(tmp))
-            url = await embedded.start()
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, tz_aware=True)
-        database = f"meterr_bench_{secrets.token_hex(3)}"
-        store = Store(client, client[database])
-        await store.ensure_indexes()
-        try:
-            print("teams list…", file=sys.stderr)
-            teams = await bench_teams(store, url, database, Path(tmp) / "meterr", args)
-        finally:
-            await client.drop_database(database)
-            await client.close()
-            if embedded is not None:
-                await embedded.stop()
+    async with fresh_store(args.mongodb_url) as (url, database, store, tmp):
+        print("teams list…", file=sys.stderr)
+        teams = await bench_teams(store, url, database, tmp / "meterr", args)
     print(f"\nMachine: {platform.platform()}, {os.cpu_count()} cores")
     print(f"Store: {'embedded SecantusDB' if args.mongodb_url is None else args.mongodb_url}")
     print_teams(teams, args)
