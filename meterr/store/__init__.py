@@ -13,7 +13,8 @@ from meterr.store.ingest import AfterInsert
 from meterr.store.notifications import delivery_payload
 from meterr.store.organizations import ApiKeyRecord, Organization
 from meterr.store.reservations import Hold
-from meterr.store.rollups import FAMILIES, RebuildReport, family_for
+from meterr.store.rollup_cells import FAMILIES, family_for
+from meterr.store.rollups import RebuildReport
 from meterr.store.teams import Invitation, Member, Team
 from meterr.store.unit_of_work import Session
 from meterr.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint

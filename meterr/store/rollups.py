@@ -19,12 +19,9 @@ once per request.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -32,53 +29,26 @@ from pymongo.errors import BulkWriteError, PyMongoError
 
 from meterr.domain import UsageEvent, UsageFilter
 from meterr.store.aggregates import TOTAL_FIELDS, TimeBucket, TotalsRow, group_totals, sum_usage
-from meterr.store.documents import Document, hour_of
+from meterr.store.documents import Document
 from meterr.store.events import filter_query
+from meterr.store.rollup_cells import (
+    FAMILIES,
+    GRAINS,
+    LEADING,
+    Cells,
+    add_sums,
+    cell_key,
+    event_cells,
+    leading_value,
+    period_start,
+)
 from meterr.store.unit_of_work import Session, UnitOfWork
 
-__all__ = ["FAMILIES", "RebuildReport", "RollupStore", "family_for"]
+__all__ = ["RebuildReport", "RollupStore"]
 
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "base": ("provider", "model"),
-    "team": ("team_id", "provider", "model"),
-    "source": ("endpoint", "api_key_id", "provider", "model"),
-    "user": ("user_id", "team_id", "provider", "model"),
-}
-_GRAINS: dict[str, tuple[str, ...]] = {
-    "base": ("hour", "day"),
-    "team": ("hour", "day"),
-    "source": ("hour",),
-    "user": ("hour",),
-}
-# The dimension each family's cells are also indexed by, ahead of their time: a question
-# about one team, user or key reads that one's cells only.
-_LEADING: dict[str, str] = {"team": "team_id", "user": "user_id", "source": "api_key_id"}
 _DUPLICATE_KEY = 11000
 _GENERATION = "generation"
 _READ_ATTEMPTS = 50
-
-Cells = dict[str, tuple[Document, dict[str, int]]]
-
-
-def family_for(fields: Iterable[str]) -> str | None:
-    """The smallest family holding every field, or None when only raw events can answer."""
-    wanted = set(fields)
-    for name, dims in FAMILIES.items():  # ordered from fewest to most cells
-        if wanted <= set(dims):
-            return name
-    return None
-
-
-def _period_start(moment: datetime, grain: str) -> datetime:
-    hour = hour_of(moment)
-    return hour.replace(hour=0) if grain == "day" else hour
-
-
-def _cell_id(org_id: str, family: str, grain: str, start: datetime, dims: Sequence[Any]) -> str:
-    # A deterministic _id makes every change an upsert by primary key: the cheapest
-    # write the store has, and never two documents for one cell.
-    raw = json.dumps([org_id, family, grain, start.isoformat(), *dims], separators=(",", ":"))
-    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +88,7 @@ class RollupStore:
                     ("start", ASCENDING),
                 ]
             )
-            for field in sorted(set(_LEADING.values()))
+            for field in sorted(set(LEADING.values()))
         ),
     )
     pending_indexes = (IndexModel([("org_id", ASCENDING), ("family", ASCENDING)]),)
@@ -134,40 +104,6 @@ class RollupStore:
         self.pending = pending
         self._state = state
         self._unit_of_work = unit_of_work
-
-    @staticmethod
-    def _cells(events: Iterable[UsageEvent], sign: int, into: Cells | None = None) -> Cells:
-        """Events merged in memory: cell id -> (identity, sums)."""
-        merged: dict[tuple[Any, ...], list[int]] = {}
-        for event in events:
-            values = [sign * value for value in _event_totals(event)]
-            starts = {grain: _period_start(event.timestamp, grain) for grain in ("hour", "day")}
-            for family, fields in FAMILIES.items():
-                dims = tuple(getattr(event, field) for field in fields)
-                for grain in _GRAINS[family]:
-                    key = (event.org_id, family, grain, starts[grain], dims)
-                    sums = merged.get(key)
-                    if sums is None:
-                        merged[key] = list(values)
-                    else:
-                        for index, value in enumerate(values):
-                            sums[index] += value
-        cells: Cells = {} if into is None else into
-        for (org_id, family, grain, start, dims), sums in merged.items():
-            cell_id = _cell_id(org_id, family, grain, start, dims)
-            totals = dict(zip(TOTAL_FIELDS, sums, strict=True))
-            if cell_id in cells:
-                _add(cells[cell_id][1], totals)
-                continue
-            identity = {
-                "org_id": org_id,
-                "family": family,
-                "grain": grain,
-                "start": start,
-                **dict(zip(FAMILIES[family], dims, strict=True)),
-            }
-            cells[cell_id] = (identity, totals)
-        return cells
 
     async def _record(self, cells: Cells, session: Session) -> None:
         """Store increments as pending documents, one per organization and family, so that
@@ -190,13 +126,13 @@ class RollupStore:
         self, events: Sequence[UsageEvent], sign: int = 1, session: Session = None
     ) -> None:
         """Record the events' increments (negative with sign=-1) in the caller's unit of work."""
-        await self._record(self._cells(events, sign), session)
+        await self._record(event_cells(events, sign), session)
 
     async def apply_changes(
         self, before: Sequence[UsageEvent], after: Sequence[UsageEvent], session: Session = None
     ) -> None:
         """Move totals from the old versions of events to their new versions."""
-        await self._record(self._cells(after, 1, into=self._cells(before, -1)), session)
+        await self._record(event_cells(after, 1, into=event_cells(before, -1)), session)
 
     async def compact_across_tenants(self, limit: int = 500) -> int:
         """Fold up to `limit` pending documents, of every organization, into the cells.
@@ -277,11 +213,11 @@ class RollupStore:
         """Totals over [start, end), both on whole UTC hours. Whole UTC days inside the range
         come from day cells where the family keeps them and `whole_days` allows; buckets
         are the cells' periods."""
-        first_day = _period_start(start, "day")
+        first_day = period_start(start, "day")
         if first_day < start:
             first_day += timedelta(days=1)
-        last_day = _period_start(end, "day")
-        if whole_days and "day" in _GRAINS[family] and first_day < last_day:
+        last_day = period_start(end, "day")
+        if whole_days and "day" in GRAINS[family] and first_day < last_day:
             spans = [
                 ("day", first_day, last_day),
                 ("hour", start, first_day),
@@ -289,7 +225,7 @@ class RollupStore:
             ]
         else:
             spans = [("hour", start, end)]
-        leading = _leading_value(family, usage_filter)
+        leading = leading_value(family, usage_filter)
         for _ in range(_READ_ATTEMPTS):
             generation = await self._generation()
             rows: list[TotalsRow] = []
@@ -355,9 +291,9 @@ class RollupStore:
             hour = ident["hour"]
             for family, fields in FAMILIES.items():
                 values = [ident.get(field) for field in fields]
-                for grain in _GRAINS[family]:
-                    start = _period_start(hour, grain)
-                    cell_id = _cell_id(org_id, family, grain, start, values)
+                for grain in GRAINS[family]:
+                    start = period_start(hour, grain)
+                    cell_id = cell_key(org_id, family, grain, start, values)
                     cell = expected.setdefault(
                         cell_id,
                         {
@@ -384,33 +320,6 @@ class RollupStore:
         return RebuildReport(org_id=org_id, rollups=len(expected), differing=differing)
 
 
-def _leading_value(family: str, usage_filter: UsageFilter) -> dict[str, str]:
-    """The family's leading dimension when the filter asks for one value of it."""
-    field = _LEADING.get(family)
-    values = usage_filter.restrictions().get(field, ()) if field else ()
-    return {field: values[0]} if field and len(values) == 1 else {}
-
-
-def _event_totals(event: UsageEvent) -> tuple[int, ...]:
-    """What one event adds to a cell, in the order of TOTAL_FIELDS."""
-    tokens = event.tokens
-    return (
-        event.requests,
-        tokens.input_tokens,
-        tokens.output_tokens,
-        tokens.cached_input_tokens,
-        tokens.cache_write_tokens,
-        tokens.reasoning_tokens,
-        event.cost.total_nano if event.cost is not None else 0,
-        event.requests if event.cost is None else 0,
-    )
-
-
-def _add(sums: dict[str, int], more: dict[str, int]) -> None:
-    for field, value in more.items():
-        sums[field] += value
-
-
 def _pending_increments(docs: Iterable[Document]) -> list[UpdateOne]:
     """The cells of pending documents, merged: one upsert per cell."""
     merged: Cells = {}
@@ -418,7 +327,7 @@ def _pending_increments(docs: Iterable[Document]) -> list[UpdateOne]:
         for entry in doc["cells"]:
             sums = {field: int(entry.get(field) or 0) for field in TOTAL_FIELDS}
             if entry["_id"] in merged:
-                _add(merged[entry["_id"]][1], sums)
+                add_sums(merged[entry["_id"]][1], sums)
             else:
                 identity = {k: v for k, v in entry.items() if k != "_id" and k not in sums}
                 merged[entry["_id"]] = (identity, sums)
