@@ -83,6 +83,16 @@ async def with_concurrency(total: int, workers: int, one: Callable[[int], Awaita
     await asyncio.gather(*(worker() for _ in range(workers)))
 
 
+async def until_ready(url: str) -> None:
+    """Wait (a minute at most) for Meterr at `url` to answer /readyz."""
+    async with httpx.AsyncClient() as http, asyncio.timeout(60):
+        while True:
+            with contextlib.suppress(httpx.TransportError):
+                if (await http.get(f"{url}/readyz")).status_code == 200:
+                    return
+            await asyncio.sleep(0.05)
+
+
 @contextlib.asynccontextmanager
 async def fresh_store(mongodb_url: str | None) -> AsyncIterator[tuple[str, str, Store, Path]]:
     """A new database, on `mongodb_url` or a fresh embedded store, dropped afterwards: its
@@ -116,12 +126,7 @@ async def meterr_server(mongodb_url: str, database: str) -> AsyncIterator[str]:
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient() as http, asyncio.timeout(60):
-            while True:
-                with contextlib.suppress(httpx.TransportError):
-                    if (await http.get(f"{url}/readyz")).status_code == 200:
-                        break
-                await asyncio.sleep(0.05)
+        await until_ready(url)
         yield url
     finally:
         process.terminate()
@@ -343,12 +348,7 @@ async def meterr_in_process(
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
     url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as http, asyncio.timeout(60):
-        while True:
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{url}/readyz")).status_code == 200:
-                    break
-            await asyncio.sleep(0.05)
+    await until_ready(url)
     try:
         yield url
     finally:

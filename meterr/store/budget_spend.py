@@ -34,15 +34,14 @@ __all__ = ["BudgetSpendStore", "PeriodSpend", "StaleBudgets"]
 
 @dataclass(frozen=True, slots=True)
 class PeriodSpend:
-    """What a budget period's document holds: the counts kept since the budget's shape was
-    last changed (`writes` of them), the seed from before, holds and fired alerts."""
+    """What a budget period's document holds of its spend: the counts kept since the
+    budget's shape was last changed (`writes` of them), the seed from before, and holds."""
 
     counted_cost: int = 0
     counted_tokens: int = 0
     writes: int = 0
     seed: tuple[int, int] | None = None
     reserved: int = 0
-    fired: frozenset[str] = frozenset()
 
     @property
     def cost(self) -> int | None:
@@ -113,7 +112,6 @@ def _period_spend(doc: Document) -> PeriodSpend:
         writes=int(counted.get("writes") or 0),
         seed=(int(seed["cost"]), int(seed["tokens"])) if seed else None,
         reserved=int(doc.get("reserved") or 0),
-        fired=frozenset(doc.get("fired") or ()),
     )
 
 
