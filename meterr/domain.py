@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 from meterr.pricing import CostBreakdown, TokenUsage, nano_to_usd
 
 __all__ = [
+    "GROUPABLE_METADATA_KEY",
     "SCOPE_FIELDS",
     "Budget",
     "BudgetAction",
@@ -30,6 +32,9 @@ __all__ = [
     "UsageTotals",
     "local_midnight",
 ]
+
+# The metadata keys a cost question may group by.
+GROUPABLE_METADATA_KEY = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 # The start of "all time", for budgets whose period is total.
 _ALL_TIME = datetime(1970, 1, 1, tzinfo=UTC)

@@ -44,6 +44,13 @@ class Metrics:
             ["outcome"],
             registry=self.registry,
         )
+        self.usage_answers = Counter(
+            "meterr_usage_answers",
+            "Cost and usage questions answered, by source (rollups or events) and, for those "
+            "the raw events answered, the reason no rollup could.",
+            ["source", "reason"],
+            registry=self.registry,
+        )
         self.cost_feed_queries = Counter(
             "meterr_cost_feed_queries",
             "Cost queries run for live cost feeds: one per change of a feed, shared by all "

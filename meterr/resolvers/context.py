@@ -19,7 +19,7 @@ from meterr.pricing import Catalogue, ModelPrice
 from meterr.resolvers.shared_feeds import SharedFeeds
 from meterr.store import Store
 
-__all__ = ["RequestContext", "Services"]
+__all__ = ["AnswerSources", "RequestContext", "Services"]
 
 
 @dataclass
@@ -66,12 +66,36 @@ class Services:
             self.dispatcher.wake()
 
 
+@dataclass
+class AnswerSources:
+    """Where one request's cost and usage questions were answered from: the rollups, or the
+    raw events, and then why no rollup could answer (reason code -> explanation)."""
+
+    rollups: int = 0
+    events: dict[str, str] = field(default_factory=dict)
+
+    def headers(self) -> dict[str, str]:
+        if self.events:
+            return {
+                "X-Meterr-Source": "events",
+                "X-Meterr-Source-Reason": "; ".join(self.events.values()),
+            }
+        return {"X-Meterr-Source": "rollups"} if self.rollups else {}
+
+    def summary(self) -> dict[str, object] | None:
+        """The same, for a GraphQL response's extensions."""
+        if self.events:
+            return {"source": "events", "reasons": list(self.events.values())}
+        return {"source": "rollups"} if self.rollups else None
+
+
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     """One authenticated request."""
 
     principal: Principal
     services: Services
+    answers: AnswerSources = field(default_factory=AnswerSources)
 
     @property
     def org_id(self) -> str:

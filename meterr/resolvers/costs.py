@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,12 +9,21 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from meterr.auth import Operation
-from meterr.domain import Dimension, GroupBy, UsageFilter, UsageTotals
+from meterr.domain import GROUPABLE_METADATA_KEY, Dimension, GroupBy, UsageFilter, UsageTotals
 from meterr.errors import InvalidInput
 from meterr.pricing import normalize_provider
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.timerange import TimeRange, local_midnight
-from meterr.store import TimeBucket, TotalsRow, family_for, sum_usage
+from meterr.store import (
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_CHARS,
+    MAX_METADATA_VALUES,
+    KeyState,
+    TimeBucket,
+    TotalsRow,
+    family_for,
+    sum_usage,
+)
 
 __all__ = [
     "NO_VALUE",
@@ -33,7 +41,6 @@ __all__ = [
 ]
 
 NO_VALUE = "(none)"
-_METADATA_KEY = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FIELDS = {
     Dimension.PROVIDER: "provider",
     Dimension.MODEL: "model",
@@ -67,7 +74,7 @@ def parse_group_by(value: str | None) -> GroupBy:
     value = (value or "provider").strip()
     if value.startswith("metadata."):
         key = value.removeprefix("metadata.")
-        if not _METADATA_KEY.match(key):
+        if not GROUPABLE_METADATA_KEY.fullmatch(key):
             raise InvalidInput(
                 f"group_by '{value}' names an invalid metadata key.",
                 {"fields": {"group_by": "metadata key must match [A-Za-z0-9_-]{1,64}"}},
@@ -143,16 +150,27 @@ async def _rows(
     bucketed: bool,
     day_buckets: bool = False,
 ) -> list[TotalsRow]:
-    """Totals from the rollups when they answer exactly, else from raw events.
+    """Totals from the rollups when they answer exactly, else from raw events; the request
+    learns which, and why (`ctx.answers`).
 
     `day_buckets` says whether buckets as coarse as a UTC day serve the caller."""
     needed = set(usage_filter.restrictions())
     if group_field is not None:
         needed.add(group_field)
-    family = None if "metadata" in {f.split(".")[0] for f in needed} else family_for(needed)
-    on_rollups = family is not None and time_range.is_hour_aligned()
-    if bucketed and not time_range.zone_offsets_divide(timedelta(hours=1)):
-        on_rollups = False
+    family, reason = await _family(ctx, needed)
+    if family is not None and not time_range.is_hour_aligned():
+        family, reason = None, _PARTIAL_HOURS
+    if family is not None and bucketed and not time_range.zone_offsets_divide(timedelta(hours=1)):
+        family, reason = None, _ZONE_OFFSET
+    on_rollups = family is not None
+    metrics = ctx.services.metrics.usage_answers
+    if reason is None:
+        ctx.answers.rollups += 1
+        metrics.labels("rollups", "").inc()
+    else:
+        code, explanation = reason
+        ctx.answers.events[code] = explanation
+        metrics.labels("events", code).inc()
     if on_rollups:
         assert family is not None
         return await ctx.store.rollups.totals(
@@ -176,6 +194,61 @@ async def _rows(
         group_field=group_field,
         # Every zone's offset is a multiple of 15 minutes.
         bucket=TimeBucket("ts", bin_minutes=15) if bucketed else None,
+    )
+
+
+_PARTIAL_HOURS = ("partial_hours", "the range does not start and end on whole UTC hours")
+_ZONE_OFFSET = (
+    "zone_offset",
+    "the time zone's offset is not a whole number of hours, so its buckets are not whole UTC hours",
+)
+
+
+async def _family(
+    ctx: RequestContext, fields: set[str]
+) -> tuple[str | None, tuple[str, str] | None]:
+    """The rollup family that holds `fields`, or why none does (a reason code and its
+    explanation)."""
+    keys = [field.removeprefix("metadata.") for field in fields if field.startswith("metadata.")]
+    if not keys:
+        family = family_for(fields)
+        if family is not None:
+            return family, None
+        return None, ("dimensions", f"no rollup holds {', '.join(sorted(fields))} together")
+    learned = await ctx.store.metadata_keys.of(ctx.org_id)
+    family = family_for(fields, learned.rolled)
+    if family is not None:
+        return family, None
+    [key] = keys
+    state = learned.states.get(key)
+    if not learned.complete:
+        return None, (
+            "metadata_incomplete",
+            "this organization's metadata rollups do not hold its earliest events yet "
+            "(`meterr rollups rebuild` fills them)",
+        )
+    if state is KeyState.TOO_MANY_VALUES:
+        return None, (
+            "metadata_values",
+            f"metadata key '{key}' has more than {MAX_METADATA_VALUES} values, "
+            "so it is not rolled up",
+        )
+    if state is KeyState.UNSUITABLE:
+        return None, (
+            "metadata_unsuitable",
+            f"metadata key '{key}' has values other than strings of at most "
+            f"{MAX_METADATA_VALUE_CHARS} characters, numbers and booleans, so it is not rolled up",
+        )
+    if state is None:
+        return None, (
+            "metadata_keys",
+            f"this organization's rollups hold {MAX_METADATA_KEYS} metadata keys already, "
+            f"and '{key}' is not one of them",
+        )
+    others = ", ".join(sorted(field for field in fields if not field.startswith("metadata.")))
+    return None, (
+        "metadata_filter",
+        f"metadata rollups keep team, provider and model only, not {others}",
     )
 
 

@@ -38,6 +38,8 @@ async def create_key(
     This is operator tooling (the CLI), so it is not scoped by a caller's organization.
     """
     organization, created = await store.organizations.ensure_organization(org_name, tier, now=now)
+    if created:
+        await store.metadata_keys.start(organization.id)
     generated = generate_key()
     record = await store.organizations.insert_key(
         organization.id,

@@ -21,7 +21,8 @@ Handler = Callable[[Request, RequestContext], Awaitable[Response]]
 
 
 def v1_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Authenticate, count the request against the hour, run, and label the response."""
+    """Authenticate, count the request against the hour, run, and label the response
+    (its rate limit, and where its usage figures came from)."""
 
     @functools.wraps(handler)
     async def run(request: Request) -> Response:
@@ -32,6 +33,7 @@ def v1_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         except MeterrError as exc:
             response = error_response(exc)
         response.headers.update(status.headers())
+        response.headers.update(ctx.answers.headers())
         return response
 
     return run

@@ -9,6 +9,7 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 
+from meterr.schema.answers import AnswerSourceExtension
 from meterr.schema.errors import MeterrErrorExtension
 from meterr.schema.operations import Mutation, Query
 from meterr.schema.subscriptions import Subscription
@@ -40,6 +41,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         extensions=[
             MeterrErrorExtension,
+            AnswerSourceExtension,
             lambda: _ParserCache(maxsize=512),
             lambda: ValidationCache(maxsize=512),
         ],

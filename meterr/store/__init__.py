@@ -10,6 +10,13 @@ from meterr.store.documents import NameTaken
 from meterr.store.embedded import EmbeddedServer, embedded_url
 from meterr.store.events import EventPage, InsertOutcome
 from meterr.store.ingest import AfterInsert
+from meterr.store.metadata_keys import (
+    MAX_METADATA_KEYS,
+    MAX_METADATA_VALUE_CHARS,
+    MAX_METADATA_VALUES,
+    KeyState,
+    MetadataKeys,
+)
 from meterr.store.notifications import delivery_payload
 from meterr.store.organizations import ApiKeyRecord, Organization
 from meterr.store.reservations import Hold
@@ -21,6 +28,9 @@ from meterr.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint
 
 __all__ = [
     "FAMILIES",
+    "MAX_METADATA_KEYS",
+    "MAX_METADATA_VALUES",
+    "MAX_METADATA_VALUE_CHARS",
     "AfterInsert",
     "Connection",
     "Session",
@@ -32,7 +42,9 @@ __all__ = [
     "Hold",
     "Invitation",
     "KeptUsage",
+    "KeyState",
     "Member",
+    "MetadataKeys",
     "NameTaken",
     "InsertOutcome",
     "Organization",

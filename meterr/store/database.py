@@ -21,6 +21,7 @@ from meterr.store.documents import Document
 from meterr.store.embedded import EmbeddedServer, find_running_server
 from meterr.store.events import EventStore
 from meterr.store.ingest import EventWriter
+from meterr.store.metadata_keys import MetadataKeyStore
 from meterr.store.notifications import NotificationStore
 from meterr.store.organizations import OrganizationStore
 from meterr.store.prices import PriceOverrideStore
@@ -78,8 +79,14 @@ class Store:
         )
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"], self.unit_of_work)
+        self.metadata_keys = MetadataKeyStore(self.db["metadata_keys"])
         self.writer = EventWriter(
-            self.events, self.rollups, self.budget_spend, self.sequences, self.unit_of_work
+            self.events,
+            self.rollups,
+            self.budget_spend,
+            self.sequences,
+            self.metadata_keys,
+            self.unit_of_work,
         )
 
     async def ensure_indexes(self) -> None:
@@ -103,6 +110,7 @@ class Store:
             (self.teams.invitations, self.teams.invitation_indexes),
             (self.webhooks.deliveries, self.webhooks.delivery_indexes),
             (self.rate_counters.collection, self.rate_counters.indexes),
+            (self.metadata_keys.collection, self.metadata_keys.indexes),
         ):
             await collection.create_indexes(list(indexes))
 

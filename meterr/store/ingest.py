@@ -12,6 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from meterr.domain import UsageEvent
 from meterr.store.budget_spend import BudgetSpendStore, StaleBudgets
 from meterr.store.events import DUPLICATE_KEY, EventStore, InsertOutcome
+from meterr.store.metadata_keys import MetadataKeyStore, rolled_values
 from meterr.store.rollups import RollupStore
 from meterr.store.sequences import USAGE, SequenceStore
 from meterr.store.unit_of_work import Session, UnitOfWork
@@ -52,11 +53,13 @@ class EventWriter:
         rollups: RollupStore,
         spend: BudgetSpendStore,
         sequences: SequenceStore,
+        metadata_keys: MetadataKeyStore,
         unit_of_work: UnitOfWork,
         max_events: int = 5000,
     ) -> None:
         self._events = events
         self._rollups = rollups
+        self._metadata_keys = metadata_keys
         self._spend = spend
         self._sequences = sequences
         self._unit_of_work = unit_of_work
@@ -172,7 +175,8 @@ class EventWriter:
         lost = await self._events.insert_all([flat[i] for i in fresh], session)
         failed.update(fresh[i] for i in lost)
         inserted = [flat[i] for i in fresh if i not in failed]
-        await self._rollups.apply(inserted, session=session)
+        known = await self._metadata_keys.learn(inserted, session)
+        await self._rollups.apply(inserted, session=session, metadata=rolled_values(known))
         await self._spend.count(inserted, 1, session)
         offset = 0
         for request in requests:
@@ -223,7 +227,10 @@ class EventWriter:
         async def work(session: Session) -> None:
             await self._ordered(org_id, session)
             await self._events.delete_ids(org_id, [event.id for event in events], session)
-            await self._rollups.apply(events, sign=-1, session=session)
+            known = await self._metadata_keys.learn(events, session, fresh=True)
+            await self._rollups.apply(
+                events, sign=-1, session=session, metadata=rolled_values(known)
+            )
             await self._spend.count(events, -1, session)
 
         await self._with_budgets(work)
@@ -237,7 +244,8 @@ class EventWriter:
         async def work(session: Session) -> None:
             await self._ordered(org_id, session)
             await self._events.replace_costs(org_id, after, session)
-            await self._rollups.apply_changes(before, after, session)
+            known = await self._metadata_keys.learn(after, session, fresh=True)
+            await self._rollups.apply_changes(before, after, session, rolled_values(known))
             await self._spend.count(before, -1, session)
             await self._spend.count(after, 1, session)
 

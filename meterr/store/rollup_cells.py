@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -18,12 +18,17 @@ __all__ = [
     "FAMILIES",
     "GRAINS",
     "LEADING",
+    "METADATA_DIMS",
     "Cells",
+    "MetadataOf",
     "add_sums",
+    "cell_identity",
     "cell_key",
     "event_cells",
     "family_for",
+    "grains_of",
     "leading_value",
+    "metadata_family",
     "period_start",
 ]
 
@@ -42,13 +47,36 @@ GRAINS: dict[str, tuple[str, ...]] = {
 # The dimension each family's cells are also indexed by, ahead of their time: a question
 # about one team, user or key reads that one's cells only.
 LEADING: dict[str, str] = {"team": "team_id", "user": "user_id", "source": "api_key_id"}
+# Beside its value, what a metadata key's cells keep: the team family's dimensions, so that
+# the events without the key are the team family's totals less the key's cells.
+METADATA_DIMS = FAMILIES["team"]
+_METADATA = "metadata."
 
 Cells = dict[str, tuple[Document, dict[str, int]]]
+# The (key, value) pairs of an event whose metadata cells are kept.
+MetadataOf = Callable[[UsageEvent], Iterable[tuple[str, Any]]]
 
 
-def family_for(fields: Iterable[str]) -> str | None:
-    """The smallest family holding every field, or None when only raw events can answer."""
+def metadata_family(key: str) -> str:
+    """The family of a metadata key's cells (named like the field it groups by)."""
+    return f"{_METADATA}{key}"
+
+
+def grains_of(family: str) -> tuple[str, ...]:
+    return GRAINS["team"] if family.startswith(_METADATA) else GRAINS[family]
+
+
+def family_for(fields: Iterable[str], rolled: Callable[[str], bool] | None = None) -> str | None:
+    """The smallest family holding every field, or None when only raw events can answer.
+    A metadata field `metadata.KEY` is held by its key's family when `rolled(KEY)`."""
     wanted = set(fields)
+    keys = {field.removeprefix(_METADATA) for field in wanted if field.startswith(_METADATA)}
+    if keys:
+        if len(keys) > 1 or rolled is None:
+            return None
+        (key,) = keys
+        family = metadata_family(key)
+        return family if rolled(key) and wanted - {family} <= set(METADATA_DIMS) else None
     for name, dims in FAMILIES.items():  # ordered from fewest to most cells
         if wanted <= set(dims):
             return name
@@ -67,23 +95,38 @@ def cell_key(org_id: str, family: str, grain: str, start: datetime, dims: Sequen
     return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
 
 
-def event_cells(events: Iterable[UsageEvent], sign: int, into: Cells | None = None) -> Cells:
+def event_cells(
+    events: Iterable[UsageEvent],
+    sign: int,
+    into: Cells | None = None,
+    metadata: MetadataOf | None = None,
+) -> Cells:
     """Events merged in memory, per cell: cell id -> (identity, sums); with `sign`=-1,
-    what they take away."""
+    what they take away. `metadata` names the keys whose cells an event adds to."""
     merged: dict[tuple[Any, ...], list[int]] = {}
+
+    def add(key: tuple[Any, ...], values: list[int]) -> None:
+        sums = merged.get(key)
+        if sums is None:
+            merged[key] = list(values)
+        else:
+            for index, value in enumerate(values):
+                sums[index] += value
+
     for event in events:
         values = [sign * value for value in _event_totals(event)]
         starts = {grain: period_start(event.timestamp, grain) for grain in ("hour", "day")}
         for family, fields in FAMILIES.items():
             dims = tuple(getattr(event, field) for field in fields)
             for grain in GRAINS[family]:
-                key = (event.org_id, family, grain, starts[grain], dims)
-                sums = merged.get(key)
-                if sums is None:
-                    merged[key] = list(values)
-                else:
-                    for index, value in enumerate(values):
-                        sums[index] += value
+                add((event.org_id, family, grain, starts[grain], dims), values)
+        if metadata is None:
+            continue
+        team_dims = tuple(getattr(event, field) for field in METADATA_DIMS)
+        for name, value in metadata(event):
+            for grain in GRAINS["team"]:
+                family = metadata_family(name)
+                add((event.org_id, family, grain, starts[grain], (*team_dims, value)), values)
     cells: Cells = {} if into is None else into
     for (org_id, family, grain, start, dims), sums in merged.items():
         cell_id = cell_key(org_id, family, grain, start, dims)
@@ -91,20 +134,28 @@ def event_cells(events: Iterable[UsageEvent], sign: int, into: Cells | None = No
         if cell_id in cells:
             add_sums(cells[cell_id][1], totals)
             continue
-        identity = {
-            "org_id": org_id,
-            "family": family,
-            "grain": grain,
-            "start": start,
-            **dict(zip(FAMILIES[family], dims, strict=True)),
-        }
-        cells[cell_id] = (identity, totals)
+        cells[cell_id] = (cell_identity(org_id, family, grain, start, dims), totals)
     return cells
+
+
+def cell_identity(
+    org_id: str, family: str, grain: str, start: datetime, dims: Sequence[Any]
+) -> Document:
+    """What a cell holds beside its sums: its family, period and dimension values (a
+    metadata cell's value under `metadata.KEY`, the field raw events group by)."""
+    identity: Document = {"org_id": org_id, "family": family, "grain": grain, "start": start}
+    if family.startswith(_METADATA):
+        *team_dims, value = dims
+        identity.update(zip(METADATA_DIMS, team_dims, strict=True))
+        identity["metadata"] = {family.removeprefix(_METADATA): value}
+    else:
+        identity.update(zip(FAMILIES[family], dims, strict=True))
+    return identity
 
 
 def leading_value(family: str, usage_filter: UsageFilter) -> dict[str, str]:
     """The family's leading dimension when the filter asks for one value of it."""
-    field = LEADING.get(family)
+    field = LEADING["team"] if family.startswith(_METADATA) else LEADING.get(family)
     values = usage_filter.restrictions().get(field, ()) if field else ()
     return {field: values[0]} if field and len(values) == 1 else {}
 

@@ -27,21 +27,22 @@ from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, PyMongoError
 
-from meterr.domain import UsageEvent, UsageFilter
+from meterr.domain import UsageEvent, UsageFilter, UsageTotals
 from meterr.store.aggregates import TOTAL_FIELDS, TimeBucket, TotalsRow, group_totals, sum_usage
 from meterr.store.documents import Document
 from meterr.store.events import filter_query
+from meterr.store.metadata_keys import MetadataKeys
 from meterr.store.rollup_cells import (
-    FAMILIES,
-    GRAINS,
     LEADING,
     Cells,
+    MetadataOf,
     add_sums,
-    cell_key,
     event_cells,
+    grains_of,
     leading_value,
     period_start,
 )
+from meterr.store.rollup_rebuild import expected_cells
 from meterr.store.unit_of_work import Session, UnitOfWork
 
 __all__ = ["RebuildReport", "RollupStore"]
@@ -123,16 +124,26 @@ class RollupStore:
             )
 
     async def apply(
-        self, events: Sequence[UsageEvent], sign: int = 1, session: Session = None
+        self,
+        events: Sequence[UsageEvent],
+        sign: int = 1,
+        session: Session = None,
+        metadata: MetadataOf | None = None,
     ) -> None:
-        """Record the events' increments (negative with sign=-1) in the caller's unit of work."""
-        await self._record(event_cells(events, sign), session)
+        """Record the events' increments (negative with sign=-1) in the caller's unit of
+        work; `metadata` names the metadata cells each event moves."""
+        await self._record(event_cells(events, sign, metadata=metadata), session)
 
     async def apply_changes(
-        self, before: Sequence[UsageEvent], after: Sequence[UsageEvent], session: Session = None
+        self,
+        before: Sequence[UsageEvent],
+        after: Sequence[UsageEvent],
+        session: Session = None,
+        metadata: MetadataOf | None = None,
     ) -> None:
         """Move totals from the old versions of events to their new versions."""
-        await self._record(event_cells(after, 1, into=event_cells(before, -1)), session)
+        taken = event_cells(before, -1, metadata=metadata)
+        await self._record(event_cells(after, 1, into=taken, metadata=metadata), session)
 
     async def compact_across_tenants(self, limit: int = 500) -> int:
         """Fold up to `limit` pending documents, of every organization, into the cells.
@@ -217,38 +228,60 @@ class RollupStore:
         if first_day < start:
             first_day += timedelta(days=1)
         last_day = period_start(end, "day")
-        if whole_days and "day" in GRAINS[family] and first_day < last_day:
+        spans = [("hour", start, end)]
+        if whole_days and "day" in grains_of(family) and first_day < last_day:
             spans = [
                 ("day", first_day, last_day),
                 ("hour", start, first_day),
                 ("hour", last_day, end),
             ]
-        else:
-            spans = [("hour", start, end)]
-        leading = leading_value(family, usage_filter)
+        spans = [span for span in spans if span[1] < span[2]]
+        if not spans:
+            return []
         for _ in range(_READ_ATTEMPTS):
             generation = await self._generation()
-            rows: list[TotalsRow] = []
-            for grain, span_start, span_end in spans:
-                if span_start >= span_end:
-                    continue
-                rows += await sum_usage(
-                    self.collection,
-                    org_id,
-                    time_field="start",
-                    start=span_start,
-                    end=span_end,
-                    usage_filter=usage_filter,
-                    group_field=group_field,
-                    bucket=TimeBucket("start") if bucketed else None,
-                    within={"family": family, "grain": grain, **leading},
-                )
-            rows += await self._pending_totals(
+            rows = await self._family_totals(
                 org_id, family, spans, usage_filter, group_field, bucketed=bucketed
             )
+            if family.startswith("metadata."):
+                # Only events carrying the key have its cells: the others are the rest of the
+                # team family's totals, read in the same pass.
+                everything = await self._family_totals(
+                    org_id, "team", spans, usage_filter, None, bucketed=bucketed
+                )
+                rows += _without_value(everything, rows)
             if await self._generation() == generation:
                 return rows
         raise PyMongoError("The rollups kept changing while they were read; try again.")
+
+    async def _family_totals(
+        self,
+        org_id: str,
+        family: str,
+        spans: Sequence[tuple[str, datetime, datetime]],
+        usage_filter: UsageFilter,
+        group_field: str | None,
+        *,
+        bucketed: bool,
+    ) -> list[TotalsRow]:
+        leading = leading_value(family, usage_filter)
+        rows: list[TotalsRow] = []
+        for grain, span_start, span_end in spans:
+            rows += await sum_usage(
+                self.collection,
+                org_id,
+                time_field="start",
+                start=span_start,
+                end=span_end,
+                usage_filter=usage_filter,
+                group_field=group_field,
+                bucket=TimeBucket("start") if bucketed else None,
+                within={"family": family, "grain": grain, **leading},
+            )
+        rows += await self._pending_totals(
+            org_id, family, spans, usage_filter, group_field, bucketed=bucketed
+        )
+        return rows
 
     async def _pending_totals(
         self,
@@ -263,9 +296,7 @@ class RollupStore:
         """What the pending documents add to the cells a read covers."""
         match = filter_query(org_id, usage_filter)
         match["$or"] = [
-            {"grain": grain, "start": {"$gte": start, "$lt": end}}
-            for grain, start, end in spans
-            if start < end
+            {"grain": grain, "start": {"$gte": start, "$lt": end}} for grain, start, end in spans
         ]
         stages: list[Document] = [
             {"$match": {"org_id": org_id, "family": family}},
@@ -276,38 +307,18 @@ class RollupStore:
         bucket = TimeBucket("start") if bucketed else None
         return await group_totals(self.pending, stages, group_field, bucket)
 
-    async def rebuild(self, org_id: str, events: AsyncCollection[Document]) -> RebuildReport:
-        """Recompute an organization's rollups from its raw events, reporting any drift.
-        Run it while the organization ingests nothing: events stored during the rebuild
-        may be counted twice until the next one."""
+    async def rebuild(
+        self,
+        org_id: str,
+        events: AsyncCollection[Document],
+        metadata: MetadataKeys | None = None,
+    ) -> RebuildReport:
+        """Recompute an organization's rollups from its raw events, with the cells of the
+        metadata keys `metadata` rolls up, reporting any drift. Run it while the
+        organization ingests nothing: events stored during the rebuild may be counted twice
+        until the next one."""
         await self.compact_all_across_tenants()
-        dims = sorted({field for fields in FAMILIES.values() for field in fields})
-        group: Document = {"_id": {"hour": "$hour", **{name: f"${name}" for name in dims}}}
-        group.update({field: {"$sum": f"${field}"} for field in TOTAL_FIELDS})
-        expected: dict[str, Document] = {}
-        pipeline = [{"$match": {"org_id": org_id}}, {"$group": group}]
-        async for row in await events.aggregate(pipeline):
-            ident = row["_id"]
-            hour = ident["hour"]
-            for family, fields in FAMILIES.items():
-                values = [ident.get(field) for field in fields]
-                for grain in GRAINS[family]:
-                    start = period_start(hour, grain)
-                    cell_id = cell_key(org_id, family, grain, start, values)
-                    cell = expected.setdefault(
-                        cell_id,
-                        {
-                            "_id": cell_id,
-                            "org_id": org_id,
-                            "family": family,
-                            "grain": grain,
-                            "start": start,
-                            **dict(zip(fields, values, strict=True)),
-                            **dict.fromkeys(TOTAL_FIELDS, 0),
-                        },
-                    )
-                    for field in TOTAL_FIELDS:
-                        cell[field] += int(row[field] or 0)
+        expected = await expected_cells(org_id, events, metadata)
         found = {doc["_id"]: doc async for doc in self.collection.find({"org_id": org_id})}
         differing = sum(
             1
@@ -318,6 +329,20 @@ class RollupStore:
         if expected:
             await self.collection.insert_many(list(expected.values()), ordered=False)
         return RebuildReport(org_id=org_id, rollups=len(expected), differing=differing)
+
+
+def _without_value(everything: list[TotalsRow], valued: list[TotalsRow]) -> list[TotalsRow]:
+    """Per bucket, the totals of the events without a value: all less those with one."""
+    rest: dict[datetime | None, list[int]] = {}
+    for row, sign in [*((row, 1) for row in everything), *((row, -1) for row in valued)]:
+        sums = rest.setdefault(row.bucket, [0] * len(TOTAL_FIELDS))
+        for index, field in enumerate(TOTAL_FIELDS):
+            sums[index] += sign * getattr(row.totals, field)
+    return [
+        TotalsRow(None, bucket, UsageTotals(**dict(zip(TOTAL_FIELDS, sums, strict=True))))
+        for bucket, sums in rest.items()
+        if any(sums)
+    ]
 
 
 def _pending_increments(docs: Iterable[Document]) -> list[UpdateOne]:

@@ -33,6 +33,7 @@ EXPLAINED = {
     "budgets",
     "events",
     "invitations",
+    "metadata_keys",
     "organizations",
     "provider_connections",
     "reservations",
@@ -164,6 +165,7 @@ QUESTIONS: list[dict[str, str]] = [
     {"team_id": "team_1", "group_by": "day"},
     {"user_id": "user_2", "group_by": "model"},
     {"team_id": "team_0", "group_by": "metadata.feature"},
+    {"model": "gpt-4o", "group_by": "metadata.feature"},
     {"tz": "Asia/Kolkata", "group_by": "day"},
     {"tz": "America/New_York", "team_id": "team_2", "group_by": "week"},
 ]

@@ -86,8 +86,21 @@ async def test_aligned_ranges_are_answered_from_rollups_and_others_from_raw_even
             g["tokens"] for g in before.values()
         )
     assert (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json() == before
-    raw_only = {**MARCH, "group_by": "metadata.feature"}
-    assert (await client.get("/v1/costs", headers=bearer(key), params=raw_only)).json() == {}
+    # The metadata keys its events carry are rolled up too.
+    by_feature = await client.get(
+        "/v1/costs", headers=bearer(key), params={**MARCH, "group_by": "metadata.feature"}
+    )
+    assert by_feature.headers["X-Meterr-Source"] == "rollups"
+    assert set(by_feature.json()) == {"f0", "f1"}
+    assert sum(g["tokens"] for g in by_feature.json().values()) == sum(
+        g["tokens"] for g in before.values()
+    )
+    # No rollup holds a user and an endpoint together: the raw events answer, and say so.
+    raw_only = {**MARCH, "group_by": "endpoint", "user_id": "user-1"}
+    response = await client.get("/v1/costs", headers=bearer(key), params=raw_only)
+    assert response.json() == {}
+    assert response.headers["X-Meterr-Source"] == "events"
+    assert "endpoint, user_id" in response.headers["X-Meterr-Source-Reason"]
 
 
 async def test_rebuild_agrees_after_ingestion_and_repairs_drift(
