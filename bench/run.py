@@ -21,16 +21,13 @@ from typing import Any
 
 import aiohttp
 import httpx
-import uvicorn
 from pymongo import AsyncMongoClient
 
-from meterr.app import create_app
 from meterr.auth import Tier
-from meterr.clock import SettableClock, SystemClock
-from meterr.config import Settings
+from meterr.clock import SystemClock
 from meterr.domain import UsageEvent
 from meterr.pricing import TokenUsage, compute_cost, load_catalogue
-from meterr.resolvers import create_key
+from meterr.resolvers import create_key, rebuild_rollups
 from meterr.store import EmbeddedServer, Store
 from meterr.store.documents import event_to_document
 
@@ -240,7 +237,7 @@ async def seed_month(
             batch = []
             print(f"\r  seeded {i + 1:,} events", end="", file=sys.stderr, flush=True)
     started = time.perf_counter()
-    report = await store.rollups.rebuild(org_id, store.events.collection)
+    [report] = await rebuild_rollups(store, org_id)
     print(
         f"\n  rollups rebuilt from raw events: {report.rollups:,} cells "
         f"in {time.perf_counter() - started:.1f} s",
@@ -296,137 +293,6 @@ async def bench_costs(
     }
 
 
-# The questions users ask of a month besides the totals by provider: scoped by a dimension,
-# grouped by another, by day or by a metadata key.
-SCOPED_QUESTIONS: dict[str, tuple[str, dict[str, str]]] = {
-    "team_id=team_3": ("/v1/costs", {"team_id": "team_3"}),
-    "model=gpt-4o": ("/v1/costs", {"model": "gpt-4o"}),
-    "user_id=user_7": ("/v1/costs", {"user_id": "user_7"}),
-    "provider=openai, by model": ("/v1/costs", {"provider": "openai", "group_by": "model"}),
-    "by team": ("/v1/costs", {"group_by": "team"}),
-    "by user": ("/v1/costs", {"group_by": "user"}),
-    "team_id=team_3, by day": ("/v1/costs", {"team_id": "team_3", "group_by": "day"}),
-    "by metadata.feature": ("/v1/costs", {"group_by": "metadata.feature"}),
-    "history: daily series and the newest 100 events": ("/v1/usage/history", {"limit": "100"}),
-    "history of team_3: the same": ("/v1/usage/history", {"limit": "100", "team_id": "team_3"}),
-}
-
-
-async def bench_scoped_costs(url: str, key: str, runs: int) -> dict[str, float]:
-    """p50 of each scoped question over the month seeded by `bench_costs`."""
-    headers = {"Authorization": f"Bearer {key}"}
-    month = {"start_date": "2025-03-01", "end_date": "2025-03-31"}
-    results = {}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as http:
-        for name, (path, question) in SCOPED_QUESTIONS.items():
-            timings = []
-            for _ in range(runs + 1):
-                started = time.perf_counter()
-                (await http.get(path, params={**month, **question})).raise_for_status()
-                timings.append(time.perf_counter() - started)
-            results[name] = statistics.median(timings[1:]) * 1000  # the first warms up
-            print(f"  {name}: {results[name]:.1f} ms", file=sys.stderr)
-    return results
-
-
-TEAMS_QUERY = """{ teams(first: 100) { nodes { id name description createdAt updatedAt
-  members { id email role joinedAt }
-  spendThisMonth { requests inputTokens outputTokens tokens total totalExact unpricedRequests }
-} nextCursor hasNextPage } }"""
-TEAM_NAMES_QUERY = "{ teams(first: 100) { nodes { id name } } }"
-
-
-@contextlib.asynccontextmanager
-async def meterr_in_process(
-    mongodb_url: str, database: str, store: Store, clock: SettableClock, data_dir: Path
-) -> AsyncIterator[str]:
-    """Meterr behind uvicorn in this process, on the bench's store and set to `clock`'s time
-    (`meterr serve` runs on the machine's clock only)."""
-    settings = Settings(mongodb_url=mongodb_url, database=database, data_dir=data_dir)
-    port = free_port()
-    app = create_app(settings, store=store, clock=clock)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    url = f"http://127.0.0.1:{port}"
-    await until_ready(url)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def bench_teams(
-    store: Store, mongodb_url: str, database: str, data_dir: Path, args: argparse.Namespace
-) -> dict[str, float]:
-    """p50 and p99 of the list of 50 teams, each with two members and its month's spend, late
-    on the last day of a month of `--team-events` events spread over the 50 teams (and 6 models
-    each), by REST and by GraphQL; and GraphQL selecting the teams' names only."""
-    month = datetime(2025, 3, 1, tzinfo=UTC)
-    clock = SettableClock(datetime(2025, 3, 31, 22, tzinfo=UTC))
-    made = await create_key(store, org_name="bench-teams", tier=Tier.ENTERPRISE, now=clock.now())
-    headers = {"Authorization": f"Bearer {made.key}"}
-    results: dict[str, float] = {}
-    async with (
-        meterr_in_process(mongodb_url, database, store, clock, data_dir) as url,
-        httpx.AsyncClient(base_url=url, headers=headers, timeout=600) as http,
-    ):
-        team_ids = []
-        for t in range(50):
-            created = await http.post("/v1/teams", json={"name": f"Team {t:02d}"})
-            team_ids.append(created.raise_for_status().json()["id"])
-            for m in range(2):
-                invited = await http.post(
-                    f"/v1/teams/{team_ids[-1]}/invite", json={"email": f"m{m}.t{t}@bench.io"}
-                )
-                token = invited.raise_for_status().json()["token"]
-                (await http.post(f"/v1/invitations/{token}/accept")).raise_for_status()
-
-        def body_of(i: int) -> dict[str, Any]:
-            # Scrambled, so that each day sees every team with every model (9,000 cells by
-            # 100,000 events, 8,788 by 20,000): the team's share of `i` would repeat with its
-            # time and leave most pairs of a day empty.
-            mixed = (i * 2654435761) % 2**32
-            provider, model = MODELS[(mixed // len(team_ids)) % len(MODELS)]
-            team_id = team_ids[mixed % len(team_ids)]
-            return {**event_body(i), "provider": provider, "model": model, "team_id": team_id}
-
-        await seed_month(store, made.organization.id, args.team_events, month, body_of)
-        cells = await store.rollups.collection.count_documents(
-            {"org_id": made.organization.id, "family": "team", "grain": "day"}
-        )
-        print(f"  the month's spend of the 50 teams is in {cells:,} day cells", file=sys.stderr)
-        asked: dict[str, Callable[[], Awaitable[httpx.Response]]] = {
-            "GET /v1/teams": lambda: http.get("/v1/teams"),
-            "GraphQL teams, members and spend": lambda: http.post(
-                "/graphql", json={"query": TEAMS_QUERY}
-            ),
-            "GraphQL teams, names only": lambda: http.post(
-                "/graphql", json={"query": TEAM_NAMES_QUERY}
-            ),
-        }
-        for name, ask in asked.items():
-            timings = []
-            for run in range(args.team_runs + 3):
-                started = time.perf_counter()
-                response = (await ask()).raise_for_status()
-                if run >= 3:  # the first three warm up
-                    timings.append(time.perf_counter() - started)
-            answer = response.json()
-            teams = answer["teams"] if "teams" in answer else answer["data"]["teams"]["nodes"]
-            assert "errors" not in answer, answer
-            assert len(teams) == 50, answer
-            timings.sort()
-            results[f"{name} p50"] = statistics.median(timings) * 1000
-            results[f"{name} p99"] = timings[min(len(timings) - 1, int(len(timings) * 0.99))] * 1000
-            print(f"  {name}: p50 {results[f'{name} p50']:.1f} ms", file=sys.stderr)
-        listed = (await asked["GET /v1/teams"]()).json()["teams"]
-        seeded = (body_of(i) for i in range(args.team_events))
-        tokens = sum(body["input_tokens"] + body["output_tokens"] for body in seeded)
-        assert sum(team["spend_this_month"]["tokens"] for team in listed) == tokens
-    return results
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--single", type=int, default=5000, help="single-event requests")
@@ -436,7 +302,7 @@ async def main() -> None:
     parser.add_argument("--query-runs", type=int, default=100)
     parser.add_argument("--bare-runs", type=int, default=3)
     parser.add_argument("--mongodb-url", default=None, help="default: a fresh embedded store")
-    parser.add_argument("--scoped-runs", type=int, default=10, help="runs of each scoped question")
+    parser.add_argument("--budget-runs", type=int, default=100, help="tracked events per shape")
     parser.add_argument("--skip-ingestion", action="store_true", help="only the cost questions")
     parser.add_argument("--verbose", action="store_true", help="print every query time")
     parser.add_argument(
@@ -445,11 +311,14 @@ async def main() -> None:
     parser.add_argument("--team-runs", type=int, default=100, help="runs of each teams list")
     parser.add_argument("--only-teams", action="store_true", help="only the teams list")
     args = parser.parse_args()
+    from bench.teams import bench_teams, main_teams, print_teams  # they import this
+
     if args.only_teams:
         await main_teams(args)
         return
 
     from bench.budgets import bench_tracking_under_budgets, print_budgets  # it imports this
+    from bench.questions import bench_questions, print_questions  # it imports this
 
     async with fresh_store(args.mongodb_url) as (url, database, store, tmp):
         key = await create_key(
@@ -465,12 +334,13 @@ async def main() -> None:
                 store, org_name="bench-month", tier=Tier.ENTERPRISE, now=SystemClock().now()
             )
             costs = await bench_costs(store, server, query_org.key, query_org.organization.id, args)
-            print("scoped cost questions…", file=sys.stderr)
-            scoped = await bench_scoped_costs(server, query_org.key, args.scoped_runs)
+            print("every shape of question…", file=sys.stderr)
+            questions = await bench_questions(
+                store, server, query_org.key, query_org.organization.id, args.query_runs,
+                args.bare_runs,
+            )  # fmt: skip
             print("tracking under budgets…", file=sys.stderr)
-            budgeted = await bench_tracking_under_budgets(
-                server, query_org.key, args.scoped_runs * 10
-            )
+            budgeted = await bench_tracking_under_budgets(server, query_org.key, args.budget_runs)
         print("teams list…", file=sys.stderr)
         teams = await bench_teams(store, url, database, tmp / "meterr", args)
 
@@ -487,30 +357,9 @@ async def main() -> None:
         f"{costs['bare_group_ms'] / costs['costs_p50_ms']:.0f}× faster | ≥ 20× |"
     )
     print(f"| /v1/costs p99 (ms) | {costs['costs_p99_ms']:.1f} | | | < 50 |")
-    print(f"\n| question over the month of {args.events:,} events | p50 ms |")
-    print("|---|---|")
-    for name, p50 in scoped.items():
-        print(f"| {name} | {p50:.1f} |")
+    print_questions(questions, args.events)
     print_budgets(budgeted, args.events)
     print_teams(teams, args)
-
-
-async def main_teams(args: argparse.Namespace) -> None:
-    """The teams list alone, on a fresh store (or `--mongodb-url`)."""
-    async with fresh_store(args.mongodb_url) as (url, database, store, tmp):
-        print("teams list…", file=sys.stderr)
-        teams = await bench_teams(store, url, database, tmp / "meterr", args)
-    print(f"\nMachine: {platform.platform()}, {os.cpu_count()} cores")
-    print(f"Store: {'embedded SecantusDB' if args.mongodb_url is None else args.mongodb_url}")
-    print_teams(teams, args)
-
-
-def print_teams(teams: dict[str, float], args: argparse.Namespace) -> None:
-    print(f"\n| 50 teams, a month of {args.team_events:,} events | p50 ms | p99 ms | aim |")
-    print("|---|---|---|---|")
-    for name in ("GET /v1/teams", "GraphQL teams, members and spend", "GraphQL teams, names only"):
-        p50, p99 = teams[f"{name} p50"], teams[f"{name} p99"]
-        print(f"| {name} | {p50:.1f} | {p99:.1f} | p99 < 100 |")
 
 
 def print_ingestion(ingest: dict[str, float], args: argparse.Namespace) -> None:
