@@ -20,7 +20,7 @@ from meterr.events import EventBus, RetryPolicy, WebhookDispatcher
 from meterr.logs import RequestIdMiddleware
 from meterr.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
 from meterr.pricing import load_catalogue
-from meterr.resolvers import Services, sync_due_connections
+from meterr.resolvers import Services, ensure_rollup_layout, sync_due_connections
 from meterr.rest_compat import (
     http_exception_handler,
     meterr_error_handler,
@@ -73,6 +73,7 @@ def create_app(
         )
         services.dispatcher = dispatcher if settings.webhook_dispatch else None
         app.state.services = services
+        await ensure_rollup_layout(opened)
         stop = asyncio.Event()
         background = [asyncio.create_task(sync_due_connections(services, stop))]
         if settings.webhook_dispatch:

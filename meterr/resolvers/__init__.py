@@ -50,7 +50,7 @@ from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_event
 from meterr.resolvers.imports import SyncReport, sync_connection, sync_due_connections
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
-from meterr.resolvers.maintenance import rebuild_rollups
+from meterr.resolvers.maintenance import ensure_rollup_layout, rebuild_rollups
 from meterr.resolvers.messages import event_json, instant, usd
 from meterr.resolvers.notifications import (
     NOTIFICATION_TYPES,
@@ -223,6 +223,7 @@ __all__ = [
     "parse_time_range",
     "parse_zone",
     "parse_usage_filter",
+    "ensure_rollup_layout",
     "rebuild_rollups",
     "reprice",
     "set_price_override",

@@ -181,8 +181,7 @@ async def _rows(
             usage_filter=usage_filter,
             group_field=group_field,
             bucketed=bucketed,
-            whole_days=not bucketed
-            or (day_buckets and time_range.zone_offsets_divide(timedelta(days=1))),
+            coarsest=_coarsest(time_range, bucketed=bucketed, day_buckets=day_buckets),
         )
     return await sum_usage(
         ctx.store.events.collection,
@@ -195,6 +194,16 @@ async def _rows(
         # Every zone's offset is a multiple of 15 minutes.
         bucket=TimeBucket("ts", bin_minutes=15) if bucketed else None,
     )
+
+
+def _coarsest(time_range: TimeRange, *, bucketed: bool, day_buckets: bool) -> str:
+    """The coarsest cells that serve the question: totals take any, time buckets no coarser
+    than their own."""
+    if not bucketed:
+        return "month"
+    if day_buckets and time_range.zone_offsets_divide(timedelta(days=1)):
+        return "day"
+    return "hour"
 
 
 _PARTIAL_HOURS = ("partial_hours", "the range does not start and end on whole UTC hours")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from meterr.domain import UsageEvent, UsageFilter
@@ -17,6 +17,7 @@ from meterr.store.documents import Document, hour_of
 __all__ = [
     "FAMILIES",
     "GRAINS",
+    "GRAIN_ORDER",
     "LEADING",
     "METADATA_DIMS",
     "Cells",
@@ -27,9 +28,10 @@ __all__ = [
     "event_cells",
     "family_for",
     "grains_of",
-    "leading_value",
+    "leading_values",
     "metadata_family",
     "period_start",
+    "spans",
 ]
 
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -38,12 +40,17 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "source": ("endpoint", "api_key_id", "provider", "model"),
     "user": ("user_id", "team_id", "provider", "model"),
 }
+# From finest to coarsest. A question reads whole months from month cells, whole days left at
+# its edges from day cells and the hours left from hour cells, so a month's question reads one
+# cell per combination of values however many events the month holds.
 GRAINS: dict[str, tuple[str, ...]] = {
-    "base": ("hour", "day"),
-    "team": ("hour", "day"),
-    "source": ("hour",),
-    "user": ("hour",),
+    "base": ("hour", "day", "month"),
+    "team": ("hour", "day", "month"),
+    "source": ("hour", "month"),
+    "user": ("hour", "day", "month"),
 }
+GRAIN_ORDER = ("hour", "day", "month")
+_METADATA_GRAINS = GRAIN_ORDER
 # The dimension each family's cells are also indexed by, ahead of their time: a question
 # about one team, user or key reads that one's cells only.
 LEADING: dict[str, str] = {"team": "team_id", "user": "user_id", "source": "api_key_id"}
@@ -63,7 +70,7 @@ def metadata_family(key: str) -> str:
 
 
 def grains_of(family: str) -> tuple[str, ...]:
-    return GRAINS["team"] if family.startswith(_METADATA) else GRAINS[family]
+    return _METADATA_GRAINS if family.startswith(_METADATA) else GRAINS[family]
 
 
 def family_for(fields: Iterable[str], rolled: Callable[[str], bool] | None = None) -> str | None:
@@ -84,8 +91,36 @@ def family_for(fields: Iterable[str], rolled: Callable[[str], bool] | None = Non
 
 
 def period_start(moment: datetime, grain: str) -> datetime:
+    """The start of the UTC hour, day or month holding `moment`."""
     hour = hour_of(moment)
+    if grain == "month":
+        return hour.replace(day=1, hour=0)
     return hour.replace(hour=0) if grain == "day" else hour
+
+
+def _next_period(start: datetime, grain: str) -> datetime:
+    if grain == "month":
+        return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return start + (timedelta(days=1) if grain == "day" else timedelta(hours=1))
+
+
+def spans(
+    start: datetime, end: datetime, grains: Sequence[str]
+) -> list[tuple[str, datetime, datetime]]:
+    """[start, end) (on whole hours) as the fewest periods of `grains` (finest first, "hour"
+    among them): whole periods of the coarsest inside, the edges left by finer ones."""
+    if start >= end:
+        return []
+    *finer, grain = grains
+    if not finer:
+        return [(grain, start, end)]
+    first = period_start(start, grain)
+    if first < start:
+        first = _next_period(first, grain)
+    last = period_start(end, grain)
+    if first >= last:
+        return spans(start, end, finer)
+    return [(grain, first, last), *spans(start, first, finer), *spans(last, end, finer)]
 
 
 def cell_key(org_id: str, family: str, grain: str, start: datetime, dims: Sequence[Any]) -> str:
@@ -115,7 +150,7 @@ def event_cells(
 
     for event in events:
         values = [sign * value for value in _event_totals(event)]
-        starts = {grain: period_start(event.timestamp, grain) for grain in ("hour", "day")}
+        starts = {grain: period_start(event.timestamp, grain) for grain in _METADATA_GRAINS}
         for family, fields in FAMILIES.items():
             dims = tuple(getattr(event, field) for field in fields)
             for grain in GRAINS[family]:
@@ -124,7 +159,7 @@ def event_cells(
             continue
         team_dims = tuple(getattr(event, field) for field in METADATA_DIMS)
         for name, value in metadata(event):
-            for grain in GRAINS["team"]:
+            for grain in _METADATA_GRAINS:
                 family = metadata_family(name)
                 add((event.org_id, family, grain, starts[grain], (*team_dims, value)), values)
     cells: Cells = {} if into is None else into
@@ -153,11 +188,12 @@ def cell_identity(
     return identity
 
 
-def leading_value(family: str, usage_filter: UsageFilter) -> dict[str, str]:
-    """The family's leading dimension when the filter asks for one value of it."""
+def leading_values(family: str, usage_filter: UsageFilter) -> list[dict[str, str]]:
+    """One equality per value the filter asks of the family's leading dimension (each read
+    on its own through the leading index), or a single empty one when it asks none."""
     field = LEADING["team"] if family.startswith(_METADATA) else LEADING.get(family)
     values = usage_filter.restrictions().get(field, ()) if field else ()
-    return {field: values[0]} if field and len(values) == 1 else {}
+    return [{field: value} for value in dict.fromkeys(values)] if field and values else [{}]
 
 
 def _event_totals(event: UsageEvent) -> tuple[int, ...]:

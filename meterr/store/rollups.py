@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
@@ -33,14 +33,15 @@ from meterr.store.documents import Document
 from meterr.store.events import filter_query
 from meterr.store.metadata_keys import MetadataKeys
 from meterr.store.rollup_cells import (
+    GRAIN_ORDER,
     LEADING,
     Cells,
     MetadataOf,
     add_sums,
     event_cells,
     grains_of,
-    leading_value,
-    period_start,
+    leading_values,
+    spans,
 )
 from meterr.store.rollup_rebuild import expected_cells
 from meterr.store.unit_of_work import Session, UnitOfWork
@@ -49,6 +50,10 @@ __all__ = ["RebuildReport", "RollupStore"]
 
 _DUPLICATE_KEY = 11000
 _GENERATION = "generation"
+# The families and grains cells are made to; raised whenever they change, so that cells
+# made to an earlier layout are rebuilt before anything reads them.
+LAYOUT = 2
+_LAYOUT = "layout"
 _READ_ATTEMPTS = 50
 
 
@@ -188,6 +193,20 @@ class RollupStore:
         while await self.compact_across_tenants():
             pass
 
+    async def layout_is_current(self) -> bool:
+        """Whether the cells were made to this layout; a store with no cells yet takes it."""
+        doc = await self._state.find_one({"_id": _LAYOUT})
+        if doc is not None:
+            return int(doc["value"]) == LAYOUT
+        if await self.collection.find_one({}, {"_id": 1}) is not None:
+            return False
+        await self.record_layout()
+        return True
+
+    async def record_layout(self) -> None:
+        """The cells are now made to this layout."""
+        await self._state.update_one({"_id": _LAYOUT}, {"$set": {"value": LAYOUT}}, upsert=True)
+
     async def _generation(self) -> int:
         doc = await self._state.find_one({"_id": _GENERATION})
         return int(doc["value"]) if doc else 0
@@ -219,35 +238,25 @@ class RollupStore:
         usage_filter: UsageFilter,
         group_field: str | None,
         bucketed: bool,
-        whole_days: bool,
+        coarsest: str,
     ) -> list[TotalsRow]:
-        """Totals over [start, end), both on whole UTC hours. Whole UTC days inside the range
-        come from day cells where the family keeps them and `whole_days` allows; buckets
-        are the cells' periods."""
-        first_day = period_start(start, "day")
-        if first_day < start:
-            first_day += timedelta(days=1)
-        last_day = period_start(end, "day")
-        spans = [("hour", start, end)]
-        if whole_days and "day" in grains_of(family) and first_day < last_day:
-            spans = [
-                ("day", first_day, last_day),
-                ("hour", start, first_day),
-                ("hour", last_day, end),
-            ]
-        spans = [span for span in spans if span[1] < span[2]]
-        if not spans:
+        """Totals over [start, end), both on whole UTC hours, read from the coarsest cells
+        that fit (whole months, then days, then hours, as the family keeps them), none
+        coarser than `coarsest`; buckets are the cells' periods."""
+        allowed = GRAIN_ORDER[: GRAIN_ORDER.index(coarsest) + 1]
+        periods = spans(start, end, [g for g in grains_of(family) if g in allowed])
+        if not periods:
             return []
         for _ in range(_READ_ATTEMPTS):
             generation = await self._generation()
             rows = await self._family_totals(
-                org_id, family, spans, usage_filter, group_field, bucketed=bucketed
+                org_id, family, periods, usage_filter, group_field, bucketed=bucketed
             )
             if family.startswith("metadata."):
                 # Only events carrying the key have its cells: the others are the rest of the
                 # team family's totals, read in the same pass.
                 everything = await self._family_totals(
-                    org_id, "team", spans, usage_filter, None, bucketed=bucketed
+                    org_id, "team", periods, usage_filter, None, bucketed=bucketed
                 )
                 rows += _without_value(everything, rows)
             if await self._generation() == generation:
@@ -258,28 +267,28 @@ class RollupStore:
         self,
         org_id: str,
         family: str,
-        spans: Sequence[tuple[str, datetime, datetime]],
+        periods: Sequence[tuple[str, datetime, datetime]],
         usage_filter: UsageFilter,
         group_field: str | None,
         *,
         bucketed: bool,
     ) -> list[TotalsRow]:
-        leading = leading_value(family, usage_filter)
         rows: list[TotalsRow] = []
-        for grain, span_start, span_end in spans:
-            rows += await sum_usage(
-                self.collection,
-                org_id,
-                time_field="start",
-                start=span_start,
-                end=span_end,
-                usage_filter=usage_filter,
-                group_field=group_field,
-                bucket=TimeBucket("start") if bucketed else None,
-                within={"family": family, "grain": grain, **leading},
-            )
+        for leading in leading_values(family, usage_filter):
+            for grain, span_start, span_end in periods:
+                rows += await sum_usage(
+                    self.collection,
+                    org_id,
+                    time_field="start",
+                    start=span_start,
+                    end=span_end,
+                    usage_filter=usage_filter,
+                    group_field=group_field,
+                    bucket=TimeBucket("start") if bucketed else None,
+                    within={"family": family, "grain": grain, **leading},
+                )
         rows += await self._pending_totals(
-            org_id, family, spans, usage_filter, group_field, bucketed=bucketed
+            org_id, family, periods, usage_filter, group_field, bucketed=bucketed
         )
         return rows
 
@@ -287,7 +296,7 @@ class RollupStore:
         self,
         org_id: str,
         family: str,
-        spans: Sequence[tuple[str, datetime, datetime]],
+        periods: Sequence[tuple[str, datetime, datetime]],
         usage_filter: UsageFilter,
         group_field: str | None,
         *,
@@ -296,7 +305,7 @@ class RollupStore:
         """What the pending documents add to the cells a read covers."""
         match = filter_query(org_id, usage_filter)
         match["$or"] = [
-            {"grain": grain, "start": {"$gte": start, "$lt": end}} for grain, start, end in spans
+            {"grain": grain, "start": {"$gte": start, "$lt": end}} for grain, start, end in periods
         ]
         stages: list[Document] = [
             {"$match": {"org_id": org_id, "family": family}},

@@ -54,7 +54,7 @@ async def month_totals(store: Store, org_id: str) -> UsageTotals:
         usage_filter=UsageFilter(),
         group_field=None,
         bucketed=False,
-        whole_days=True,
+        coarsest="day",
     )
     return sum((row.totals for row in rows), UsageTotals())
 
