@@ -52,6 +52,12 @@ from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_m
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
 from meterr.resolvers.maintenance import ensure_rollup_layout, rebuild_rollups
 from meterr.resolvers.messages import event_json, instant, usd
+from meterr.resolvers.metadata_keys import (
+    METADATA_LIMITS,
+    LearnedKey,
+    LearnedKeys,
+    learned_metadata_keys,
+)
 from meterr.resolvers.notifications import (
     NOTIFICATION_TYPES,
     NotificationsPage,
@@ -113,6 +119,10 @@ from meterr.resolvers.webhooks import (
 from meterr.store import Connection, Delivery, Member, Team, WebhookEndpoint, delivery_payload
 
 __all__ = [
+    "METADATA_LIMITS",
+    "LearnedKey",
+    "LearnedKeys",
+    "learned_metadata_keys",
     "COST_FEED_INTERVAL",
     "MAX_HORIZON",
     "CostForecast",

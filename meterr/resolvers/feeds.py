@@ -117,7 +117,8 @@ async def usage_feed(
             start = await store.sequences.current(ctx.org_id, "usage")
 
         async def read_after(seq: int, limit: int) -> list[UsageEvent]:
-            return await store.events.after_seq(ctx.org_id, seq, limit)
+            until = await store.sequences.current(ctx.org_id, "usage") + 1
+            return await store.events.after_seq(ctx.org_id, seq, limit, until=until)
 
         async for event in _in_order(
             feed, {"usage.tracked"}, start, read_after, event_from_message

@@ -66,8 +66,9 @@ async def list_notifications(
         raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
     before = _seq_cursor(cursor) if cursor else None
     if USAGE_TRACKED in types:
+        newest = await ctx.store.sequences.current(ctx.org_id, "usage")
         events = await ctx.store.events.before_seq(
-            ctx.org_id, before, limit + 1, team_id=ctx.team_scope
+            ctx.org_id, newest + 1 if before is None else before, limit + 1, team_id=ctx.team_scope
         )
         found = [usage_tracked(event) for event in events]
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -108,14 +109,15 @@ async def list_deliveries(
             {"fields": {"limit": f"1 to {_MAX_DELIVERIES_PAGE}"}},
         )
     await _endpoint(ctx, endpoint_id)
-    bound = None
+    last = None
     if before is not None:
-        cursor_delivery = await ctx.store.webhooks.get_delivery(ctx.org_id, before)
-        if cursor_delivery is None:
+        last = await ctx.store.webhooks.get_delivery(ctx.org_id, before)
+        if last is None or last.endpoint_id != endpoint_id:
             raise InvalidInput("before names no delivery.", {"fields": {"before": "unknown"}})
-        bound = cursor_delivery.created_at
+    # Another instance's clock may run a little ahead of this one's.
+    until = ctx.now() + timedelta(days=1)
     return await ctx.store.webhooks.list_deliveries(
-        ctx.org_id, endpoint_id, limit=limit, before=bound
+        ctx.org_id, endpoint_id, limit=limit, until=until, after=last
     )
 
 

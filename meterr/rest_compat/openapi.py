@@ -195,7 +195,48 @@ def openapi_document(*, max_page: int) -> dict[str, Any]:
                                     },
                                 },
                             },
-                            "Cost per group",
+                            "Cost per group; the X-Meterr-Source header says whether "
+                            "rollups or raw events answered (X-Meterr-Source-Reason: why)",
+                        ),
+                        **STANDARD_ERRORS,
+                    },
+                }
+            },
+            "/metadata/keys": {
+                "get": {
+                    "summary": "The metadata keys learned from the events, and whether grouping "
+                    "by each reads rollups",
+                    "responses": {
+                        "200": json_response(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "keys": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "key": {"type": "string"},
+                                                "state": {
+                                                    "enum": [
+                                                        "rolled",
+                                                        "too_many_values",
+                                                        "unsuitable",
+                                                    ]
+                                                },
+                                                "rolled_up": {"type": "boolean"},
+                                                "values": {"type": "integer"},
+                                            },
+                                        },
+                                    },
+                                    "complete": {"type": "boolean"},
+                                    "limits": {
+                                        "type": "object",
+                                        "additionalProperties": {"type": "integer"},
+                                    },
+                                },
+                            },
+                            "The learned keys, in the order they were learned",
                         ),
                         **STANDARD_ERRORS,
                     },

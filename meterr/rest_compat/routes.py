@@ -21,6 +21,7 @@ from meterr.resolvers import (
     forecast_backtest,
     get_event,
     import_litellm_prices,
+    learned_metadata_keys,
     list_events,
     list_prices,
     parse_day,
@@ -47,6 +48,7 @@ from meterr.rest_compat.shapes import (
     event_json,
     forecast_json,
     instant,
+    metadata_keys_json,
     price_import_json,
     price_json,
     reprice_json,
@@ -118,6 +120,11 @@ async def costs(request: Request, ctx: RequestContext) -> Response:
         ctx, time_range, parse_group_by(query_param(request, "group_by")), usage_filter
     )
     return JSONResponse(cost_groups_json(groups))
+
+
+@v1_endpoint
+async def metadata_keys(_request: Request, ctx: RequestContext) -> Response:
+    return JSONResponse(metadata_keys_json(await learned_metadata_keys(ctx)))
 
 
 @v1_endpoint
@@ -231,6 +238,7 @@ def v1_routes() -> list[Route]:
         Route("/usage/history", usage_history, methods=["GET"]),
         Route("/usage/events/{event_id}", usage_event, methods=["GET"]),
         Route("/costs", costs, methods=["GET"]),
+        Route("/metadata/keys", metadata_keys, methods=["GET"]),
         Route("/costs/forecast", costs_forecast, methods=["GET"]),
         Route("/costs/forecast/backtest", costs_backtest, methods=["GET"]),
         Route("/prices", prices, methods=["GET"]),

@@ -7,12 +7,14 @@ from typing import Any
 
 from meterr.domain import SCOPE_FIELDS, BudgetStatus, Notification, UsageTotals
 from meterr.resolvers import (
+    METADATA_LIMITS,
     Backtest,
     BudgetCheck,
     CostForecast,
     CostGroup,
     Delivery,
     GrantedReservation,
+    LearnedKeys,
     ModelPrice,
     PriceImport,
     RepriceReport,
@@ -35,6 +37,7 @@ __all__ = [
     "budget_check_json",
     "budget_json",
     "cost_groups_json",
+    "metadata_keys_json",
     "delivery_json",
     "forecast_json",
     "event_json",
@@ -65,6 +68,22 @@ def totals_json(totals: UsageTotals) -> dict[str, Any]:
         "tokens": totals.tokens,
         "cost": usd(totals.cost),
         "unpriced_requests": totals.unpriced_requests,
+    }
+
+
+def metadata_keys_json(learned: LearnedKeys) -> dict[str, Any]:
+    return {
+        "keys": [
+            {
+                "key": key.key,
+                "state": key.state.value,
+                "rolled_up": key.rolled_up,
+                "values": key.values,
+            }
+            for key in learned.keys
+        ],
+        "complete": learned.complete,
+        "limits": METADATA_LIMITS,
     }
 
 

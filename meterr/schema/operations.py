@@ -25,6 +25,7 @@ from meterr.schema.teams import TeamMutations, TeamQueries
 from meterr.schema.types import (
     CostDimension,
     CostGroup,
+    MetadataKey,
     Price,
     PriceImportReport,
     RepriceReport,
@@ -64,6 +65,22 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
             usage_filter_of(filter),
         )
         return [CostGroup.from_group(group) for group in groups]
+
+    @strawberry.field(
+        description="The metadata keys learned from the organization's events, in the order "
+        "they were learned, and whether grouping by each reads rollups."
+    )
+    async def metadata_keys(self, info: GqlInfo) -> list[MetadataKey]:
+        learned = await resolvers.learned_metadata_keys(info.context.meterr)
+        return [
+            MetadataKey(
+                key=key.key,
+                state=key.state.value,
+                rolled_up=key.rolled_up,
+                values=key.values,
+            )
+            for key in learned.keys
+        ]
 
     @strawberry.field(description="Usage totals with a per-provider breakdown.")
     async def usage(

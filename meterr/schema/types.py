@@ -21,6 +21,7 @@ __all__ = [
     "CostBreakdown",
     "CostDimension",
     "CostGroup",
+    "MetadataKey",
     "Price",
     "RepriceLine",
     "RepriceReport",
@@ -222,6 +223,18 @@ class CostGroup(UsageTotals):
     def from_group(cls, group: CostGroupResult) -> CostGroup:
         totals = UsageTotals.from_domain(group.totals)
         return cls(key=group.key, name=group.name, deleted=group.deleted, **vars(totals))
+
+
+@strawberry.type(
+    description="A metadata key seen in the organization's events. `rolledUp`: grouping by it "
+    "reads rollups; otherwise the raw events answer, `state` says why (too_many_values, "
+    "unsuitable), as does `complete` false for an organization older than its metadata rollups."
+)
+class MetadataKey:
+    key: str
+    state: str
+    rolled_up: bool
+    values: int = strawberry.field(description="Values seen while rolled up.")
 
 
 @strawberry.type(description="A period's totals with a per-provider breakdown.")

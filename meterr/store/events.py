@@ -14,6 +14,7 @@ from pymongo.errors import BulkWriteError
 from meterr.domain import UsageEvent, UsageFilter
 from meterr.store.documents import Document, event_from_document, event_to_document
 from meterr.store.unit_of_work import Session
+from meterr.store.windows import backwards, forwards
 
 __all__ = [
     "DUPLICATE_KEY",
@@ -113,24 +114,32 @@ class EventStore:
                 failed.add(int(error["index"]))
         return failed
 
-    async def after_seq(self, org_id: str, seq: int, limit: int) -> list[UsageEvent]:
-        """Up to `limit` events numbered after `seq`, in order."""
-        cursor = (
-            self.collection.find({"org_id": org_id, "seq": {"$gt": seq}})
-            .sort("seq", ASCENDING)
-            .limit(limit)
+    async def after_seq(self, org_id: str, seq: int, limit: int, *, until: int) -> list[UsageEvent]:
+        """Up to `limit` events numbered after `seq` and before `until`, in order, read in
+        widening windows of numbers (they are dense)."""
+
+        async def read(lower: int, upper: int, more: int) -> list[UsageEvent]:
+            indexed = {"org_id": org_id, "seq": {"$gte": lower, "$lt": upper}}
+            return await self._select(indexed, {}, sort={"seq": ASCENDING}, limit=more)
+
+        return await forwards(
+            read, lower=seq + 1, ceiling=until, first=max(limit, 1), widest=until, want=limit
         )
-        return [event_from_document(doc) async for doc in cursor]
 
     async def before_seq(
-        self, org_id: str, seq: int | None, limit: int, *, team_id: str | None = None
+        self, org_id: str, seq: int, limit: int, *, team_id: str | None = None
     ) -> list[UsageEvent]:
-        """Up to `limit` numbered events before `seq` (or the newest), newest first; of one
-        team when `team_id` is given."""
-        indexed: Document = {"org_id": org_id}
-        indexed["seq"] = {"$lt": seq} if seq is not None else {"$ne": None}
+        """Up to `limit` events numbered before `seq`, newest first; of one team when
+        `team_id` is given."""
         rest = {"team_id": team_id} if team_id is not None else {}
-        return await self._select(indexed, rest, sort={"seq": DESCENDING}, limit=limit)
+
+        async def read(lower: int, upper: int, more: int) -> list[UsageEvent]:
+            indexed = {"org_id": org_id, "seq": {"$gte": lower, "$lt": upper}}
+            return await self._select(indexed, rest, sort={"seq": DESCENDING}, limit=more)
+
+        return await backwards(
+            read, upper=seq, floor=1, first=max(limit, 1), widest=max(seq, 1), want=limit
+        )
 
     async def stored_keys_across_tenants(
         self, events: Sequence[UsageEvent]
@@ -176,9 +185,8 @@ class EventStore:
     ) -> EventPage:
         """Newest first; `after` is the (timestamp, id) of the last event of the previous page.
 
-        The store sorts every document a read matches before it applies the limit, so the
-        range is read backwards in windows, a minute first and four times longer each time,
-        until the page is full: a page costs what it shows, not what the range holds."""
+        The range is read backwards in widening windows, a minute first: a page costs what
+        it shows, not what the range holds."""
         rest = restrictions_query(usage_filter)
         upper = end
         if after is not None:
@@ -188,17 +196,16 @@ class EventStore:
             # equal to an inclusive upper bound ($lte) when it scans an index.
             upper = min(end, ts + timedelta(milliseconds=1))
             rest["$or"] = [{"ts": {"$lt": ts}}, {"_id": {"$lt": event_id}}]
-        found: list[UsageEvent] = []
-        span = _FIRST_WINDOW
-        while upper > start and len(found) <= limit:
-            lower = max(start, upper - span)
-            found += await self._select(
-                {"org_id": org_id, "ts": {"$gte": lower, "$lt": upper}},
-                rest,
-                sort={"ts": DESCENDING, "_id": DESCENDING},
-                limit=limit + 1 - len(found),
-            )
-            upper, span = lower, min(span * 4, _LONGEST_WINDOW)
+
+        async def read(lower: datetime, upper: datetime, more: int) -> list[UsageEvent]:
+            indexed = {"org_id": org_id, "ts": {"$gte": lower, "$lt": upper}}
+            sort = {"ts": DESCENDING, "_id": DESCENDING}
+            return await self._select(indexed, rest, sort=sort, limit=more)
+
+        found = await backwards(
+            read, upper=upper, floor=start, first=_FIRST_WINDOW, widest=_LONGEST_WINDOW,
+            want=limit + 1,
+        )  # fmt: skip
         events = found[:limit]
         more = len(found) > limit
         return EventPage(events, (events[-1].timestamp, events[-1].id) if more else None)

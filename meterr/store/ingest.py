@@ -12,7 +12,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from meterr.domain import UsageEvent
 from meterr.store.budget_spend import BudgetSpendStore, StaleBudgets
 from meterr.store.events import DUPLICATE_KEY, EventStore, InsertOutcome
-from meterr.store.metadata_keys import MetadataKeyStore, rolled_values
+from meterr.store.metadata_keys import MetadataKeysMoved, MetadataKeyStore, rolled_values
 from meterr.store.rollups import RollupStore
 from meterr.store.sequences import USAGE, SequenceStore
 from meterr.store.unit_of_work import Session, UnitOfWork
@@ -205,12 +205,15 @@ class EventWriter:
 
     async def _with_budgets(self, work: Callable[[Session], Awaitable[T]]) -> T:
         """Run the unit of work, loading the budgets again as long as they turn out to have
-        changed since they were loaded."""
+        changed since they were loaded, and learning metadata keys again when another writer
+        changed them meanwhile."""
         for _ in range(_ATTEMPTS):
             try:
                 return await self._unit_of_work.run(work)
             except StaleBudgets as stale:
                 await self._spend.refresh(stale.org_ids)
+            except MetadataKeysMoved:
+                continue
         return await self._unit_of_work.run(work)
 
     async def _ordered(self, org_id: str, session: Session) -> None:

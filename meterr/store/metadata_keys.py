@@ -36,6 +36,7 @@ __all__ = [
     "MAX_METADATA_VALUE_CHARS",
     "KeyState",
     "MetadataKeyStore",
+    "MetadataKeysMoved",
     "MetadataKeys",
     "rolled_values",
 ]
@@ -95,7 +96,7 @@ class _Known:
                 if not self.keys.full:
                     return True
             elif state is KeyState.ROLLED and (
-                not _suitable(value) or value not in self.values.get(name, ())
+                not _suitable(value) or _token(value) not in self.values.get(name, ())
             ):
                 return True
         return False
@@ -106,8 +107,19 @@ class _Known:
             for name, value in metadata.items()
             if self.keys.states.get(name) is KeyState.ROLLED
             and _suitable(value)
-            and value in self.values.get(name, ())
+            and _token(value) in self.values.get(name, ())
         ]
+
+
+def _token(value: Any) -> tuple[str, Any]:
+    """A value as grouping tells values apart: true is not 1, but 1 is 1.0."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    return ("str", value) if isinstance(value, str) else ("number", value)
+
+
+def _stored(tokens: Iterable[tuple[str, Any]]) -> Document:
+    return {"$each": [value for _, value in sorted(tokens, key=repr)]}
 
 
 def _suitable(value: Any) -> bool:
@@ -147,12 +159,12 @@ def _learn_into(
             seen = values.setdefault(name, set())
             if not _suitable(value):
                 states[name] = KeyState.UNSUITABLE
-            elif value in seen:
+            elif _token(value) in seen:
                 continue
             elif len(seen) >= MAX_METADATA_VALUES:
                 states[name] = KeyState.TOO_MANY_VALUES
             else:
-                seen.add(value)
+                seen.add(_token(value))
                 continue
             del values[name]
 
@@ -171,6 +183,17 @@ class MetadataKeyStore:
     async def of(self, org_id: str) -> MetadataKeys:
         """The organization's keys as committed now."""
         return _keys(org_id, await self.collection.find_one({"_id": _keys_id(org_id)}))
+
+    async def described(self, org_id: str) -> tuple[MetadataKeys, dict[str, int]]:
+        """The organization's keys, and how many values each rolled key has shown."""
+        keys, counts = MetadataKeys(org_id), {}
+        async for doc in self.collection.find({"org_id": org_id}):
+            if doc["_id"] == _keys_id(org_id):
+                keys = _keys(org_id, doc)
+            else:
+                name = doc["_id"].removeprefix(_values_id(org_id, ""))
+                counts[name] = len(doc.get("values") or ())
+        return keys, counts
 
     async def start(self, org_id: str) -> None:
         """Mark a new organization's cells complete: it has no events yet to miss."""
@@ -203,7 +226,7 @@ class MetadataKeyStore:
         for _ in range(_ATTEMPTS):
             try:
                 return await self._learn_once(org_id, metadata, session)
-            except _KeysMoved:
+            except MetadataKeysMoved:
                 if session is not None:
                     raise
         raise PyMongoError(f"The metadata keys of {org_id} kept changing; try again.")
@@ -226,7 +249,7 @@ class MetadataKeyStore:
                 await self.collection.update_one(
                     {"_id": _values_id(org_id, name)},
                     {
-                        "$addToSet": {"values": {"$each": sorted(new, key=repr)}},
+                        "$addToSet": {"values": _stored(new)},
                         "$setOnInsert": {"org_id": org_id},
                     },
                     upsert=True,
@@ -243,7 +266,10 @@ class MetadataKeyStore:
             return {}
         ids = [_values_id(org_id, name) for name in names]
         docs = self.collection.find({"_id": {"$in": ids}}, session=session)
-        found = {doc["_id"]: frozenset(doc.get("values") or ()) async for doc in docs}
+        found = {
+            doc["_id"]: frozenset(_token(value) for value in doc.get("values") or ())
+            async for doc in docs
+        }
         return {name: found.get(_values_id(org_id, name), frozenset()) for name in names}
 
     async def _save(self, keys: MetadataKeys, new: bool, session: Session) -> None:
@@ -266,7 +292,7 @@ class MetadataKeyStore:
             session=session,
         )
         if result.matched_count == 0:
-            raise _KeysMoved
+            raise MetadataKeysMoved
 
     async def relearn(self, org_id: str, events: AsyncCollection[Document]) -> MetadataKeys:
         """Learn an organization's keys anew from all its stored events; their cells stay
@@ -287,7 +313,7 @@ class MetadataKeyStore:
             }
         ]
         docs += [
-            {"_id": _values_id(org_id, name), "org_id": org_id, "values": sorted(v, key=repr)}
+            {"_id": _values_id(org_id, name), "org_id": org_id, "values": _stored(v)["$each"]}
             for name, v in values.items()
         ]
         await self.collection.insert_many(docs)
@@ -299,8 +325,8 @@ class MetadataKeyStore:
         await self.collection.update_one({"_id": _keys_id(org_id)}, {"$set": {"complete": True}})
 
 
-class _KeysMoved(Exception):
-    """Another writer changed the organization's keys meanwhile (outside a transaction)."""
+class MetadataKeysMoved(Exception):
+    """Another writer changed the organization's keys since this one read them: learn again."""
 
 
 def _frozen(values: Mapping[str, set[Any]]) -> dict[str, frozenset[Any]]:

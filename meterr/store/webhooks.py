@@ -7,16 +7,19 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
 from meterr.domain import Notification
 from meterr.store.documents import Document
 from meterr.store.unit_of_work import Session
+from meterr.store.windows import backwards
 
 __all__ = ["Delivery", "DeliveryAttempt", "WebhookEndpoint", "WebhookStore", "just_after"]
 
 _KEPT_ATTEMPTS = 50
+# How far back the delivery log reaches.
+_OLDEST_DELIVERY = timedelta(days=3660)
 # Claims lost to other dispatchers in a row before this one waits for its next round.
 _CLAIM_ATTEMPTS = 5
 
@@ -256,13 +259,44 @@ class WebhookStore:
         )
 
     async def list_deliveries(
-        self, org_id: str, endpoint_id: str, *, limit: int, before: datetime | None = None
+        self,
+        org_id: str,
+        endpoint_id: str,
+        *,
+        limit: int,
+        until: datetime,
+        after: Delivery | None = None,
     ) -> list[Delivery]:
-        query: Document = {"org_id": org_id, "endpoint_id": endpoint_id}
-        if before is not None:
-            query["created_at"] = {"$lt": before}
-        cursor = self.deliveries.find(query).sort("created_at", DESCENDING).limit(limit)
-        return [_delivery(doc) async for doc in cursor]
+        """The newest `limit` deliveries made before `until` (and after the delivery
+        `after`, the last of the previous page, in this order), newest first. Read in
+        widening windows of time: a long log costs what a page shows."""
+        rest: Document = {}
+        upper = until
+        if after is not None:
+            # Deliveries of one batch share their instant: order them by id within it.
+            upper = after.created_at + timedelta(milliseconds=1)
+            rest["$or"] = [{"created_at": {"$lt": after.created_at}}, {"_id": {"$lt": after.id}}]
+
+        async def read(lower: datetime, upper: datetime, more: int) -> list[Delivery]:
+            indexed = {
+                "org_id": org_id,
+                "endpoint_id": endpoint_id,
+                "created_at": {"$gte": lower, "$lt": upper},
+            }
+            stages: list[Document] = [{"$match": indexed}]
+            if rest:
+                stages.append({"$match": rest})
+            stages += [{"$sort": {"created_at": -1, "_id": -1}}, {"$limit": more}]
+            return [_delivery(doc) async for doc in await self.deliveries.aggregate(stages)]
+
+        return await backwards(
+            read,
+            upper=upper,
+            floor=upper - _OLDEST_DELIVERY,
+            first=timedelta(hours=1),
+            widest=_OLDEST_DELIVERY,
+            want=limit,
+        )
 
     async def get_delivery(self, org_id: str, delivery_id: str) -> Delivery | None:
         doc = await self.deliveries.find_one({"_id": delivery_id})

@@ -8,6 +8,8 @@ from typing import Any
 import httpx
 import pytest
 
+from meterr.auth import Role, hash_key
+from meterr.store import Store
 from tests.conftest import KeyFactory, bearer
 
 END = datetime(2026, 3, 1, tzinfo=UTC)
@@ -64,3 +66,42 @@ async def test_a_walk_over_a_burst_a_trickle_and_years_shows_each_event_once(
 
     team = await walk(client, key, {**window, "team_id": "team_1"})
     assert sorted(e["input_tokens"] for e in team) == [10 + i for i in range(1, len(events), 2)]
+
+
+async def test_the_tracked_events_feed_pages_back_by_number_through_a_sparse_team(
+    client: httpx.AsyncClient, make_key: KeyFactory, store: Store
+) -> None:
+    org = f"numbered-{id(client)}"
+    key = await make_key(org=org)
+    events = [
+        {"provider": "openai", "model": "gpt-4o", "input_tokens": i, "output_tokens": 1,
+         "team_id": "rare" if i % 37 == 0 else "common", "event_id": f"n-{i}"}
+        for i in range(1, 400)
+    ]  # fmt: skip
+    for start in range(0, len(events), 100):
+        batch = {"events": events[start : start + 100]}
+        assert (await client.post("/v1/track", headers=bearer(key), json=batch)).is_success
+    team_key = await make_key(org=org, role=Role.MEMBER, team_id="rare")
+    # A team member's key, as an accepted invitation makes it: it sees its own team only.
+    confined = {"$set": {"confined": True}}
+    await store.organizations.api_keys.update_one({"key_hash": hash_key(team_key)}, confined)
+
+    async def pages(key: str, limit: int) -> list[str]:
+        seen, cursor = [], None
+        for _ in range(500):
+            params = {
+                "type": "usage.tracked",
+                "limit": limit,
+                **({"cursor": cursor} if cursor else {}),
+            }
+            response = await client.get("/v1/events", headers=bearer(key), params=params)
+            assert response.status_code == 200, response.text
+            seen += [item["data"]["event_id"] for item in response.json()["events"]]
+            cursor = response.json()["next_cursor"]
+            if cursor is None:
+                return seen
+        raise AssertionError("the pages never ended")
+
+    everything = [event["event_id"] for event in reversed(events)]
+    assert await pages(key, 50) == everything
+    assert await pages(team_key, 3) == [e for e in everything if int(e[2:]) % 37 == 0]

@@ -82,6 +82,17 @@ async def test_metadata_groups_from_rollups_equal_the_raw_events_under_every_fil
         await _agree(client, key, group_by, provider="anthropic,google")
         await _agree(client, key, group_by, model="gpt-4o", team_id="team-0,team-2")
 
+    # The learned keys are listed, through both doors.
+    listed = (await client.get("/v1/metadata/keys", headers=bearer(key))).json()
+    assert listed["complete"] is True
+    assert listed["keys"] == [  # in the order the events showed them: true is not 1
+        {"key": "tier", "state": "rolled", "rolled_up": True, "values": 3},
+        {"key": "feature", "state": "rolled", "rolled_up": True, "values": 3},
+    ]
+    keys_query = "{ metadataKeys { key state rolledUp values } }"
+    answer = await client.post("/graphql", headers=bearer(key), json={"query": keys_query})
+    assert [k["key"] for k in answer.json()["data"]["metadataKeys"]] == ["tier", "feature"]
+
     # GraphQL says where its figures came from in the result's extensions.
     query = """query { costs(startDate: "2025-03-01T00:00:00Z", endDate: "2025-04-01T00:00:00Z",
         groupBy: METADATA, metadataKey: "feature") { key } }"""
@@ -161,6 +172,14 @@ async def test_keys_past_their_bounds_are_answered_from_raw_events_which_say_why
     assert f"more than {MAX_METADATA_VALUES} values" in await raw_reason("metadata.request_id")
     assert "other than strings" in await raw_reason("metadata.blob")
     assert f"hold {MAX_METADATA_KEYS} metadata keys already" in await raw_reason("metadata.k19")
+    states = {
+        k["key"]: (k["state"], k["rolled_up"])
+        for k in (await client.get("/v1/metadata/keys", headers=bearer(key))).json()["keys"]
+    }
+    assert states["request_id"] == ("too_many_values", False)
+    assert states["blob"] == ("unsuitable", False)
+    assert states["k00"] == ("rolled", True)
+    assert "k19" not in states
     # A key learned before the bound was reached still reads its rollups.
     rolled = await _costs(client, key, ROLLED, group_by="metadata.k00")
     assert rolled.headers["X-Meterr-Source"] == "rollups"

@@ -332,3 +332,29 @@ async def test_usage_tracked_deliveries_are_owed_once_per_stored_event(
         "call-1",
         "call-2",
     ]
+
+
+async def test_the_delivery_log_pages_through_deliveries_made_at_one_instant(
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
+) -> None:
+    key = await make_key()
+    # No dispatcher: the deliveries stay owed, all made by one batch at one instant.
+    async with meterr(webhook_settings(settings, webhook_dispatch=False), store, clock) as http:
+        hook = await subscribe(http, key, receiver.url, events=["usage.tracked"])
+        batch = {"events": [event(event_id=f"tie-{i}", input_tokens=i + 1) for i in range(7)]}
+        assert (await http.post("/v1/track", headers=bearer(key), json=batch)).is_success
+        everything = await deliveries(http, key, hook["id"])
+        paged, before = [], None
+        for _ in range(5):
+            params = {"limit": 3, **({"before": before} if before else {})}
+            page = await http.get(
+                f"/v1/webhooks/{hook['id']}/deliveries", headers=bearer(key), params=params
+            )
+            assert page.status_code == 200, page.text
+            paged += [d["id"] for d in page.json()["deliveries"]]
+            before = page.json()["next_before"]
+            if before is None:
+                break
+    assert len({d["created_at"] for d in everything}) == 1
+    assert paged == [d["id"] for d in everything]
+    assert len(paged) == 7
