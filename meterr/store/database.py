@@ -90,7 +90,8 @@ class Store:
         )
 
     async def ensure_indexes(self) -> None:
-        """Create every index; running it again changes nothing."""
+        """Create every index (and give a new store the rollups' layout); running it again
+        changes nothing."""
         for collection, indexes in (
             (self.organizations.organizations, self.organizations.org_indexes),
             (self.organizations.api_keys, self.organizations.key_indexes),
@@ -113,6 +114,8 @@ class Store:
             (self.metadata_keys.collection, self.metadata_keys.indexes),
         ):
             await collection.create_indexes(list(indexes))
+        # A store with no cells yet takes the current layout of rollups.
+        await self.rollups.layout_is_current()
 
     @asynccontextmanager
     async def compacting(self, interval: float) -> AsyncIterator[None]:
