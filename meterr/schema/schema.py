@@ -10,6 +10,7 @@ from graphql import GraphQLError
 from strawberry.extensions import ParserCache, ValidationCache
 
 from meterr.schema.errors import MeterrErrorExtension
+from meterr.schema.live import LiveExecutionContext
 from meterr.schema.operations import Mutation, Query
 from meterr.schema.subscriptions import Subscription
 
@@ -38,6 +39,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        execution_context_class=LiveExecutionContext,
         extensions=[
             MeterrErrorExtension,
             lambda: _ParserCache(maxsize=512),
