@@ -36,6 +36,13 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time the process has used so far (user and system)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(timings: list[float], share: float) -> float:
     ordered = sorted(timings)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1000 if ordered else 0.0
@@ -50,6 +57,8 @@ class Phase:
     usage_get: list[float] = field(default_factory=list)
     peak_rss_kib: int = 0
     fanout_seconds: float = 0.0
+    server_cpu: float = 0.0  # seconds of the server's CPU from the first batch to the end
+    clients_cpu: float = 0.0
 
 
 class Clients:
@@ -71,9 +80,11 @@ class Clients:
 
 
 @contextlib.asynccontextmanager
-async def subscribers_process() -> AsyncIterator[Clients]:
+async def subscribers_process(niceness: int) -> AsyncIterator[Clients]:
+    """The subscribers' process, at a lower priority (`niceness`) than the server's: on a
+    machine of two cores they stand for clients elsewhere, whose CPU is not the server's."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bench.fanout_clients",
+        "nice", "-n", str(niceness), sys.executable, "-m", "bench.fanout_clients",
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -158,6 +169,8 @@ async def run_phase(
 
     background = [asyncio.create_task(ask_usage()), asyncio.create_task(watch_memory())]
     started = time.time()
+    server_cpu = cpu_seconds(pid)
+    clients_cpu = cpu_seconds(clients.process.pid) if clients is not None else 0.0
     for _ in range(args.batches):
         phase.batch_post.append(await tracking.batch(args.batch))
         await asyncio.sleep(args.pause)
@@ -166,6 +179,8 @@ async def run_phase(
             {"do": "wait", "count": len(tracking.ids), "deadline": args.deadline}
         )
         phase.fanout_seconds = waited["received_at"] - started
+        phase.clients_cpu = cpu_seconds(clients.process.pid) - clients_cpu
+    phase.server_cpu = cpu_seconds(pid) - server_cpu
     done.set()
     await asyncio.gather(*background)
     return phase
@@ -188,7 +203,7 @@ async def bench(args: argparse.Namespace) -> None:
             print("without subscribers…", file=sys.stderr)
             quiet = await run_phase(Tracking(http), process.pid, args, None)
             rss_before = rss_kib(process.pid)
-            async with subscribers_process() as clients:
+            async with subscribers_process(args.clients_nice) as clients:
                 print(f"opening {args.subscribers} subscribers…", file=sys.stderr)
                 tracking = Tracking(http)
                 for _ in range(2):  # they resume after the first and receive the second: live
@@ -223,7 +238,8 @@ def print_results(results: dict[str, Any], args: argparse.Namespace) -> None:
     print(f"\nMachine: {platform.platform()}, {os.cpu_count()} cores")
     print(
         f"{args.subscribers} subscribers, {args.singles} single events one after the other, "
-        f"{args.batches} batches of {args.batch} ({args.pause} s apart)\n"
+        f"{args.batches} batches of {args.batch} ({args.pause} s apart); the subscribers' "
+        f"process at niceness {args.clients_nice}\n"
     )
     print("| measure | no subscribers | with subscribers | ratio |")
     print("|---|---|---|---|")
@@ -253,6 +269,13 @@ def print_results(results: dict[str, Any], args: argparse.Namespace) -> None:
     if delivered["closed"]:
         print(f"closed: {delivered['closed']}")
     print(f"Batches fanned out to everyone {loaded.fanout_seconds:.1f} s after the first was sent.")
+    deliveries = args.subscribers * args.batches * args.batch
+    extra = loaded.server_cpu - quiet.server_cpu
+    print(
+        f"Server CPU over the batches: {quiet.server_cpu:.1f} s without subscribers, "
+        f"{loaded.server_cpu:.1f} s with them ({extra / deliveries * 1e6:.1f} µs more per "
+        f"delivery); the subscribers' process: {loaded.clients_cpu:.1f} s."
+    )
     print("\n| delivery (ms) | p50 | p99 | max | p50 after the answer | p99 after the answer |")
     print("|---|---|---|---|---|---|")
     for name, stats in delivered["phases"].items():
@@ -281,6 +304,9 @@ async def main() -> None:
     parser.add_argument("--singles", type=int, default=200, help="single events per phase")
     parser.add_argument("--usage-pause", type=float, default=0.01, help="between GET /v1/usage")
     parser.add_argument("--deadline", type=float, default=600, help="seconds to wait for delivery")
+    parser.add_argument(
+        "--clients-nice", type=int, default=10, help="niceness of the subscribers' process"
+    )
     parser.add_argument("--mongodb-url", default=None, help="default: a fresh embedded store")
     args = parser.parse_args()
     await bench(args)

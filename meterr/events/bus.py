@@ -25,7 +25,7 @@ logger = logging.getLogger("meterr.events")
 
 # Messages offered to a feed at once: the first feed of a distinct subscription renders them,
 # so a part is a few milliseconds of work at most.
-_OFFERED_AT_ONCE = 16
+_OFFERED_AT_ONCE = 8
 
 
 T = TypeVar("T")
@@ -48,9 +48,10 @@ class BusMessage:
     def decoded(self, decode: Callable[[dict[str, Any]], T]) -> T:
         """`decode(data)`, worked out once however many feeds ask (the result is shared, so
         it must not be changed)."""
-        if decode not in self._decoded:
-            self._decoded[decode] = decode(self.data)
-        value: T = self._decoded[decode]
+        try:
+            value: T = self._decoded[decode]
+        except KeyError:
+            value = self._decoded[decode] = decode(self.data)
         return value
 
 
@@ -117,10 +118,14 @@ class Feed:
         handler = self._handler
         if handler is not None and self._handed_on():
             handed = 0
-            for message in messages:
-                if not self._handled(handler, message):
-                    break
-                handed += 1
+            try:
+                for message in messages:
+                    if not handler(message):
+                        break
+                    handed += 1
+            except Exception:  # the reader meets the message and fails where it can say so
+                logger.exception("a live feed's handler failed; its reader takes over")
+                self._handler = None
             messages = messages[handed:]
             if not messages:
                 return
@@ -133,14 +138,6 @@ class Feed:
 
     def _handed_on(self) -> bool:
         return self._handler is not None and self._reader_waits and not self._waiting
-
-    def _handled(self, handler: Callable[[BusMessage], bool], message: BusMessage) -> bool:
-        try:
-            return handler(message)
-        except Exception:  # the reader meets the same message and fails where it can say so
-            logger.exception("a live feed's handler failed; its reader takes over")
-            self._handler = None
-            return False
 
     def overflow(self) -> None:
         """End the feed: its subscriber fell too far behind."""

@@ -21,7 +21,7 @@ class Pacer:
     there are, a request's step waits for about one round, not for the whole fan-out.
     """
 
-    def __init__(self, *, window: float = 0.003, slice: float = 0.0005) -> None:
+    def __init__(self, *, window: float = 0.0015, slice: float = 0.00025) -> None:
         self.window = window
         self.slice = slice
         self._waiting: deque[asyncio.Future[None]] = deque()

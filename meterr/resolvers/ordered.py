@@ -148,7 +148,7 @@ async def in_order(
         assert sink is not None
         if wanted(live) and not sink.take(message.decoded(presenting)):
             return False
-        position.advance(seq, live.id)
+        position.last, position.last_id = seq, live.id
         return True
 
     try:

@@ -8,6 +8,7 @@ import asyncio
 import inspect
 import json
 import time
+import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
@@ -102,6 +103,16 @@ def _shaping_variables(executor: Executor[Any]) -> frozenset[str]:
     return frozenset(found.names)
 
 
+class _RenderKey:
+    """Stands for what a result depends on besides its item (see `LiveOperation._keyed`)."""
+
+    __slots__ = ("__weakref__",)
+
+
+# Alive as long as an operation or a memoized payload holds them.
+_render_keys: weakref.WeakValueDictionary[Hashable, _RenderKey] = weakref.WeakValueDictionary()
+
+
 class LiveOperation:
     """One operation on one websocket, as the sink of its feed: renders what it takes (once
     for every operation of the same key, memoized on the item), frames it with its id and
@@ -125,7 +136,7 @@ class LiveOperation:
         self._query = query
         self._variables = dict(variables or {})
         self._operation_name = operation_name
-        self._key: Hashable | None = None
+        self._key: _RenderKey | None = None
         self._room = asyncio.Event()
         self._room_below = 0
 
@@ -140,9 +151,9 @@ class LiveOperation:
             return False
         key = self._key if self._key is not None else self._keyed()
         payloads = value.payloads
-        if key in payloads:
+        try:
             payload = payloads[key]
-        else:
+        except KeyError:
             payload = payloads[key] = self._render(value.root)
         if payload is None:
             return False  # errors: strawberry executes it again and shapes them
@@ -160,7 +171,7 @@ class LiveOperation:
         if self.queued < self._room_below:
             self._room.set()
 
-    def _keyed(self) -> Hashable:
+    def _keyed(self) -> _RenderKey:
         """What a result depends on besides the item: the query, the variables that shape it,
         and the caller's organization, role and team (no field reads them today; a future one
         might)."""
@@ -169,8 +180,13 @@ class LiveOperation:
         values = json.dumps([self._variables.get(name) for name in shaping], default=str)
         principal = self._context.meterr.principal
         viewer = (principal.org_id, principal.role, principal.team_id, principal.confined)
-        self._key = (self._query, self._operation_name, tuple(shaping), values, viewer)
-        return self._key
+        described = (self._query, self._operation_name, tuple(shaping), values, viewer)
+        # One object per distinct description, hashed by identity: looked up per delivery.
+        key = _render_keys.get(described)
+        if key is None:
+            key = _render_keys[described] = _RenderKey()
+        self._key = key
+        return key
 
     def _render(self, root: object) -> str | None:
         assert self.executor is not None
