@@ -186,6 +186,42 @@ async def run_phase(
     return phase
 
 
+async def open_subscribers(
+    clients: Clients,
+    http: aiohttp.ClientSession,
+    server: str,
+    key: str,
+    count: int,
+    *,
+    deflate: bool,
+) -> None:
+    """Open `count` subscribers, each live on return: they resume after an event and
+    receive the one tracked after it, which they can only do once they listen."""
+    tracking = Tracking(http)
+    for _ in range(2):
+        await tracking.single()
+    order = {"do": "open", "url": server, "key": key, "after": tracking.ids[0]}
+    await clients.ask({**order, "subscribers": count, "deflate": deflate})
+
+
+async def memory_per_subscriber(
+    http: aiohttp.ClientSession, server: str, key: str, pid: int, args: argparse.Namespace
+) -> tuple[int, int]:
+    """The server's RSS before and with `--subscribers` idle subscribers, on a server that
+    has tracked little yet (memory freed by batches would be reused and hide theirs)."""
+    before = rss_kib(pid)
+    async with subscribers_process(args.clients_nice) as clients:
+        await open_subscribers(clients, http, server, key, args.subscribers, deflate=args.deflate)
+        await asyncio.sleep(1)
+        idle = rss_kib(pid)
+    while True:  # until the server has let them go
+        async with http.get("/metrics") as response:
+            text = await response.text()
+        if "meterr_live_subscriptions 0.0" in text:
+            return before, idle
+        await asyncio.sleep(0.1)
+
+
 async def bench(args: argparse.Namespace) -> None:
     async with fresh_store(args.mongodb_url) as (url, database, store, _):
         made = await create_key(
@@ -199,21 +235,19 @@ async def bench(args: argparse.Namespace) -> None:
             warm = Tracking(http)
             for _ in range(20):
                 await warm.single()
+            print(f"memory of {args.subscribers} subscribers…", file=sys.stderr)
+            rss_before, rss_idle = await memory_per_subscriber(
+                http, server, made.key, process.pid, args
+            )
             await warm.batch(args.batch)
             print("without subscribers…", file=sys.stderr)
             quiet = await run_phase(Tracking(http), process.pid, args, None)
-            rss_before = rss_kib(process.pid)
             async with subscribers_process(args.clients_nice) as clients:
                 print(f"opening {args.subscribers} subscribers…", file=sys.stderr)
+                await open_subscribers(
+                    clients, http, server, made.key, args.subscribers, deflate=args.deflate
+                )
                 tracking = Tracking(http)
-                for _ in range(2):  # they resume after the first and receive the second: live
-                    await tracking.single()
-                after = tracking.ids[0]
-                tracking = Tracking(http)
-                order = {"do": "open", "url": server, "key": made.key, "after": after}
-                await clients.ask({**order, "subscribers": args.subscribers})
-                await asyncio.sleep(1)
-                rss_idle = rss_kib(process.pid)
                 print("with subscribers…", file=sys.stderr)
                 loaded = await run_phase(tracking, process.pid, args, clients)
                 delivered = await clients.ask(
@@ -239,7 +273,8 @@ def print_results(results: dict[str, Any], args: argparse.Namespace) -> None:
     print(
         f"{args.subscribers} subscribers, {args.singles} single events one after the other, "
         f"{args.batches} batches of {args.batch} ({args.pause} s apart); the subscribers' "
-        f"process at niceness {args.clients_nice}\n"
+        f"process at niceness {args.clients_nice}"
+        f"{'; compressed frames (permessage-deflate)' if args.deflate else ''}\n"
     )
     print("| measure | no subscribers | with subscribers | ratio |")
     print("|---|---|---|---|")
@@ -288,8 +323,8 @@ def print_results(results: dict[str, Any], args: argparse.Namespace) -> None:
     before, idle = results["rss_before_kib"], results["rss_idle_kib"]
     per = (idle - before) / args.subscribers
     print(
-        f"\nServer RSS: {before / 1024:.0f} MiB before, {idle / 1024:.0f} MiB with "
-        f"{args.subscribers} idle subscribers ({per:.0f} KiB each), peak "
+        f"\nServer RSS: {before / 1024:.0f} MiB, {idle / 1024:.0f} MiB with "
+        f"{args.subscribers} idle subscribers ({per:.0f} KiB each); peak "
         f"{loaded.peak_rss_kib / 1024:.0f} MiB during the batches "
         f"(without subscribers {quiet.peak_rss_kib / 1024:.0f} MiB)"
     )
@@ -306,6 +341,9 @@ async def main() -> None:
     parser.add_argument("--deadline", type=float, default=600, help="seconds to wait for delivery")
     parser.add_argument(
         "--clients-nice", type=int, default=10, help="niceness of the subscribers' process"
+    )
+    parser.add_argument(
+        "--deflate", action="store_true", help="subscribers ask for compressed frames"
     )
     parser.add_argument("--mongodb-url", default=None, help="default: a fresh embedded store")
     args = parser.parse_args()

@@ -18,6 +18,7 @@ import statistics
 import struct
 import sys
 import time
+import zlib
 from array import array
 from typing import Any
 from urllib.parse import urlparse
@@ -50,8 +51,12 @@ def client_frame(payload: bytes, opcode: int = 0x1) -> bytes:
 class Subscriber(asyncio.Protocol):
     """One websocket, one usageTracked subscription; counts and hashes what it receives."""
 
-    def __init__(self, host: str, key: str, after: str, latencies: Latencies) -> None:
+    def __init__(
+        self, host: str, key: str, after: str, latencies: Latencies, *, deflate: bool
+    ) -> None:
         self.host, self.key, self.after = host, key, after
+        # Compressed frames (permessage-deflate, as browsers ask for), inflated as they come.
+        self.inflate = zlib.decompressobj(-15) if deflate else None
         self.latencies = latencies
         self.transport: asyncio.Transport | None = None
         self.buffer = bytearray()
@@ -71,7 +76,9 @@ class Subscriber(asyncio.Protocol):
             (
                 f"GET /graphql HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {nonce}\r\n"
-                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n"
+                "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n"
+                + ("Sec-WebSocket-Extensions: permessage-deflate\r\n" if self.inflate else "")
+                + "\r\n"
             ).encode()
         )
 
@@ -97,6 +104,7 @@ class Subscriber(asyncio.Protocol):
         buffer = self.buffer
         start = 0
         while len(buffer) - start >= 2:
+            compressed = buffer[start] & 0x40
             opcode, length = buffer[start] & 0x0F, buffer[start + 1] & 0x7F
             offset = start + 2
             if length == 126:
@@ -114,6 +122,8 @@ class Subscriber(asyncio.Protocol):
             payload = bytes(buffer[offset : offset + length])
             start = offset + length
             if opcode == 0x1:
+                if compressed and self.inflate is not None:
+                    payload = self.inflate.decompress(payload + b"\x00\x00\xff\xff")
                 self.on_text(payload)
             elif opcode == 0x9:  # ping
                 assert self.transport is not None
@@ -173,12 +183,15 @@ async def open_subscribers(order: dict[str, Any], subscribers: list[Subscriber])
     host, port = url.hostname or "127.0.0.1", url.port or 80
     loop = asyncio.get_running_loop()
     latencies: Latencies = {}
+    deflate = bool(order.get("deflate"))
     opening = asyncio.Semaphore(50)
 
     async def one() -> None:
         async with opening:
             _, subscriber = await loop.create_connection(
-                lambda: Subscriber(f"{host}:{port}", order["key"], order["after"], latencies),
+                lambda: Subscriber(
+                    f"{host}:{port}", order["key"], order["after"], latencies, deflate=deflate
+                ),
                 host,
                 port,
             )
