@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import strawberry
+from starlette.websockets import WebSocketDisconnect
 
 from meterr.auth import Role
 from meterr.events import BusMessage, Feed, FeedOverflow, Pacer
@@ -189,3 +190,21 @@ async def test_an_operation_renders_what_it_takes_once_for_all_alike_and_leaves_
         {"id": "1", "payload": data},
         {"id": "2", "payload": data},
     ]
+
+
+async def test_an_outbox_whose_socket_is_gone_lets_a_waiting_close_go() -> None:
+    async def gone(_text: str) -> None:
+        raise WebSocketDisconnect(1006)
+
+    async def close(code: int, reason: str) -> None:
+        raise AssertionError("no close on a socket that is gone")
+
+    pacer = Pacer()
+    outbox = Outbox(gone, pacer)
+    outbox.start(close)
+    outbox.push_message('{"type": "ka"}')
+    async with asyncio.timeout(10):
+        await outbox.close(1000, "bye")
+    assert outbox.closed
+    await outbox.stop()
+    await pacer.close()

@@ -29,9 +29,13 @@ class Pacer:
         self._spent = 0.0
         self._per_turn = slice / 4  # how long a turn takes, as seen lately
         self._pump: asyncio.Task[None] | None = None
+        self._closed = False
 
     async def turn(self) -> None:
-        """Wait for this worker's turn, which comes in a later iteration of the loop."""
+        """Wait for this worker's turn, which comes in a later iteration of the loop (at
+        once when the pacer is closed: the service is stopping)."""
+        if self._closed:
+            return
         if self._pump is None:
             self._pump = asyncio.create_task(self._give_turns())
         future = asyncio.get_running_loop().create_future()
@@ -44,11 +48,17 @@ class Pacer:
         self._spent += min(seconds, 2 * self.slice)
 
     async def close(self) -> None:
+        """Stop giving turns; whoever waits for one goes on."""
+        self._closed = True
         if self._pump is not None:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
             self._pump = None
+        while self._waiting:
+            waiting = self._waiting.popleft()
+            if not waiting.done():
+                waiting.set_result(None)
 
     async def _give_turns(self) -> None:
         while True:

@@ -251,37 +251,46 @@ class Outbox:
         self._task = asyncio.create_task(self._write(close))
 
     async def stop(self) -> None:
-        self.closed = True
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self._drop()
+
+    def _drop(self) -> None:
+        """Take nothing more, and let go of what waits (a close asked for included)."""
+        self.closed = True
         for entry in self._queue:
             if isinstance(entry, _Close) and not entry.done.done():
                 entry.done.set_result(None)
         self._queue.clear()
 
     async def _write(self, close: Callable[[int, str], Awaitable[None]]) -> None:
-        queue, pacer = self._queue, self._pacer
         try:
-            while True:
-                while not queue:
-                    self._wake.clear()
-                    await self._wake.wait()
-                await pacer.turn()
-                started = time.perf_counter()
-                while queue and time.perf_counter() - started < pacer.slice:
-                    entry = queue.popleft()
-                    if isinstance(entry, _Close):
-                        self.closed = True
-                        try:
-                            await close(entry.code, entry.reason)
-                        finally:
-                            entry.done.set_result(None)
-                        return
-                    operation, head, payload = entry
-                    await self._send_text(head if payload is None else head + payload + "}")
-                    if operation is not None:
-                        operation.sent()
-                pacer.spent(time.perf_counter() - started)
+            await self._write_turns(close)
         except (WebSocketDisconnect, RuntimeError, OSError):
-            self.closed = True  # the client went away; its handler ends its operations
+            pass  # the client went away; its handler ends its operations
+        finally:
+            self._drop()
+
+    async def _write_turns(self, close: Callable[[int, str], Awaitable[None]]) -> None:
+        queue, pacer = self._queue, self._pacer
+        while True:
+            while not queue:
+                self._wake.clear()
+                await self._wake.wait()
+            await pacer.turn()
+            started = time.perf_counter()
+            while queue and time.perf_counter() - started < pacer.slice:
+                entry = queue.popleft()
+                if isinstance(entry, _Close):
+                    self.closed = True
+                    try:
+                        await close(entry.code, entry.reason)
+                    finally:
+                        entry.done.set_result(None)
+                    return
+                operation, head, payload = entry
+                await self._send_text(head if payload is None else head + payload + "}")
+                if operation is not None:
+                    operation.sent()
+            pacer.spent(time.perf_counter() - started)
