@@ -22,6 +22,7 @@ from typing import Any
 import aiohttp
 import httpx
 from pymongo import AsyncMongoClient
+from pymongo.errors import AutoReconnect
 
 from meterr.auth import Tier
 from meterr.clock import SystemClock
@@ -107,14 +108,20 @@ async def fresh_store(mongodb_url: str | None) -> AsyncIterator[tuple[str, str, 
         try:
             yield url, database, store, Path(tmp)
         finally:
-            await client.drop_database(database)
+            try:
+                await client.drop_database(database)
+            except AutoReconnect:  # a connection idle through a long run may have been closed
+                await client.drop_database(database)
             await client.close()
             if embedded is not None:
                 await embedded.stop()
 
 
 @contextlib.asynccontextmanager
-async def meterr_server(mongodb_url: str, database: str) -> AsyncIterator[str]:
+async def meterr_process(
+    mongodb_url: str, database: str
+) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
+    """`meterr serve` in a process of its own, ready: its URL and the process."""
     port = free_port()
     env = {**os.environ, "MONGODB_URL": mongodb_url, "METERR_DATABASE": database}
     process = await asyncio.create_subprocess_exec(
@@ -124,10 +131,16 @@ async def meterr_server(mongodb_url: str, database: str) -> AsyncIterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         await until_ready(url)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         await process.wait()
+
+
+@contextlib.asynccontextmanager
+async def meterr_server(mongodb_url: str, database: str) -> AsyncIterator[str]:
+    async with meterr_process(mongodb_url, database) as (url, _):
+        yield url
 
 
 async def bench_ingestion(

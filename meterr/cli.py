@@ -30,6 +30,7 @@ from meterr.resolvers import (
     bootstrap_admin_key,
     create_key,
 )
+from meterr.socket_writes import GatheredWritesWebSockets
 from meterr.store import open_store
 
 __all__ = ["main"]
@@ -86,6 +87,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
                 port=settings.port,
                 log_config=None,  # JSON lines, configured below
                 lifespan="on",
+                ws=GatheredWritesWebSockets,
             )
             configure_logging()
             await _Server(config).serve()

@@ -62,6 +62,13 @@ class Metrics:
             "Distinct live cost feeds computing on this instance (each shared by its subscribers).",
             registry=self.registry,
         )
+        self.live_renders = Counter(
+            "meterr_live_payloads_rendered",
+            "Live results executed and serialized: one per event and distinct subscription "
+            "(query, variables that shape it, caller's role and team) on this instance, "
+            "however many subscribe to it.",
+            registry=self.registry,
+        )
         self.subscriptions = Gauge(
             "meterr_live_subscriptions",
             "Live feeds (GraphQL subscriptions) open on this instance.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from meterr.events.bus import BusMessage, EventBus, Feed, FeedLost, FeedOverflow, org_channel
+from meterr.events.pacing import Pacer
 from meterr.events.webhooks import (
     DestinationRefused,
     RetryPolicy,
@@ -19,6 +20,7 @@ __all__ = [
     "Feed",
     "FeedLost",
     "FeedOverflow",
+    "Pacer",
     "RetryPolicy",
     "WebhookDispatcher",
     "check_destination",

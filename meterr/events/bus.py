@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -14,9 +16,16 @@ from urllib.parse import urlparse
 from broadcaster import Broadcast
 from broadcaster._base import Unsubscribed
 
+from meterr.events.pacing import Pacer
 from meterr.events.redis_pubsub import RedisPubSubBackend
 
 __all__ = ["BusMessage", "EventBus", "Feed", "FeedLost", "FeedOverflow", "org_channel"]
+
+logger = logging.getLogger("meterr.events")
+
+# Messages offered to a feed at once: the first feed of a distinct subscription renders them,
+# so a part is a few milliseconds of work at most.
+_OFFERED_AT_ONCE = 8
 
 
 T = TypeVar("T")
@@ -39,9 +48,10 @@ class BusMessage:
     def decoded(self, decode: Callable[[dict[str, Any]], T]) -> T:
         """`decode(data)`, worked out once however many feeds ask (the result is shared, so
         it must not be changed)."""
-        if decode not in self._decoded:
-            self._decoded[decode] = decode(self.data)
-        value: T = self._decoded[decode]
+        try:
+            value: T = self._decoded[decode]
+        except KeyError:
+            value = self._decoded[decode] = decode(self.data)
         return value
 
 
@@ -59,28 +69,96 @@ class FeedLost(Exception):
 
 class Feed:
     """One subscriber's messages, at most `bound` waiting: past that the feed ends with
-    FeedOverflow rather than holding more and more memory for a reader that does not read."""
+    FeedOverflow rather than holding more and more memory for a reader that does not read.
+
+    A reader that can pass a message on at once may install a handler (`hand_on`): while
+    nothing waits in the feed and the reader waits for the next message, each message goes
+    to the handler as it is offered, in the bus listener's turn, and the reader is not woken.
+    A handler that declines a message (answers False) leaves it, and every one after it, to
+    the reader; once the reader has caught up and waits again, the handler has them again.
+    Its `room` says whether the subscriber can take so many more (its own backlog counts
+    against the bound).
+    """
 
     def __init__(self, bound: int) -> None:
-        self._bound = bound
+        self.bound = bound
         self._waiting: deque[BusMessage] = deque()
         self._ready = asyncio.Event()
+        self._ended = asyncio.Event()
         self._overflowed = False
         self._lost: BaseException | None = None
+        self._closed = False
+        self._handler: Callable[[BusMessage], bool] | None = None
+        self._room: Callable[[int], bool] | None = None
+        self._reader_waits = False
+
+    @property
+    def overflowed(self) -> bool:
+        return self._overflowed
+
+    def hand_on(self, handler: Callable[[BusMessage], bool], room: Callable[[int], bool]) -> None:
+        self._handler, self._room = handler, room
+
+    def expect(self, count: int) -> None:
+        """`count` messages are coming (a bus message's items, offered in parts): a
+        subscriber that has no room for all of them now is too far behind, whatever the pace
+        at which they are handed out."""
+        if self._overflowed or self._closed:
+            return
+        if self._handed_on():
+            assert self._room is not None
+            if not self._room(count):
+                self.overflow()
+        elif len(self._waiting) + count > self.bound:
+            self.overflow()
 
     def offer(self, messages: Sequence[BusMessage]) -> None:
-        if self._overflowed:
+        if self._overflowed or self._closed:
             return
-        if len(self._waiting) + len(messages) > self._bound:
-            self._overflowed = True
-            self._waiting.clear()
-        else:
-            self._waiting.extend(messages)
+        handler = self._handler
+        if handler is not None and self._handed_on():
+            handed = 0
+            try:
+                for message in messages:
+                    if not handler(message):
+                        break
+                    handed += 1
+            except Exception:  # the reader meets the message and fails where it can say so
+                logger.exception("a live feed's handler failed; its reader takes over")
+                self._handler = None
+            messages = messages[handed:]
+            if not messages:
+                return
+        if len(self._waiting) + len(messages) > self.bound:
+            self.overflow()
+            return
+        self._waiting.extend(messages)
+        self._reader_waits = False
         self._ready.set()
+
+    def _handed_on(self) -> bool:
+        return self._handler is not None and self._reader_waits and not self._waiting
+
+    def overflow(self) -> None:
+        """End the feed: its subscriber fell too far behind."""
+        self._overflowed = True
+        self._waiting.clear()
+        self._ready.set()
+        self._ended.set()
 
     def lose(self, cause: BaseException) -> None:
         self._lost = cause
         self._ready.set()
+        self._ended.set()
+
+    def close(self) -> None:
+        """Take no more messages (the subscriber left)."""
+        self._closed = True
+        self._handler = None
+
+    async def ended(self) -> None:
+        """Wait until the feed overflows or loses its connection."""
+        await self._ended.wait()
 
     def __aiter__(self) -> Feed:
         return self
@@ -88,11 +166,15 @@ class Feed:
     async def __anext__(self) -> BusMessage:
         while not self._waiting:
             if self._overflowed:
-                raise FeedOverflow(self._bound)
+                raise FeedOverflow(self.bound)
             if self._lost is not None:
                 raise FeedLost(str(self._lost)) from self._lost
             self._ready.clear()
-            await self._ready.wait()
+            self._reader_waits = True
+            try:
+                await self._ready.wait()
+            finally:
+                self._reader_waits = False
         return self._waiting.popleft()
 
 
@@ -101,10 +183,12 @@ class EventBus:
 
     Pub/sub is at-most-once: a message published while a subscriber is away is lost, so
     the store stays the truth and feeds fill gaps from it. Each instance holds one
-    broadcaster subscription per organization and hands messages to its local feeds.
+    broadcaster subscription per organization and hands messages to its local feeds, in
+    the turns of its `pacer`, which the websockets' senders share.
     """
 
     def __init__(self, url: str, feed_bound: int = 10_000) -> None:
+        self.pacer = Pacer()
         self._broadcast = (
             Broadcast(backend=RedisPubSubBackend(url))
             if urlparse(url).scheme in ("redis", "rediss")
@@ -127,6 +211,7 @@ class EventBus:
             task.cancel()
         await asyncio.gather(*self._listeners.values(), return_exceptions=True)
         self._listeners.clear()
+        await self.pacer.close()
         await self._broadcast.disconnect()
 
     async def publish(
@@ -156,6 +241,7 @@ class EventBus:
                     listener.result()  # the reason it could not subscribe
             yield feed
         finally:
+            feed.close()
             feeds = self._feeds.get(org_id, set())
             feeds.discard(feed)
             if not feeds:
@@ -163,6 +249,26 @@ class EventBus:
                 idle = self._listeners.pop(org_id, None)
                 if idle is not None:
                     idle.cancel()
+
+    async def _hand_out(self, feeds: list[Feed], messages: list[BusMessage]) -> None:
+        """Offer the messages to each feed, a few at a time to every feed in turn, in the
+        pacer's turns; a feed learns first how many are coming, so that a burst larger than
+        its room overflows it whatever the pace."""
+        if not feeds:
+            return
+        for feed in feeds:
+            feed.expect(len(messages))
+        await self.pacer.turn()
+        started = time.perf_counter()
+        for first in range(0, len(messages), _OFFERED_AT_ONCE):
+            part = messages[first : first + _OFFERED_AT_ONCE]
+            for feed in feeds:
+                if time.perf_counter() - started >= self.pacer.slice:
+                    self.pacer.spent(time.perf_counter() - started)
+                    await self.pacer.turn()
+                    started = time.perf_counter()
+                feed.offer(part)
+        self.pacer.spent(time.perf_counter() - started)
 
     async def _listen(self, org_id: str, listening: asyncio.Event) -> None:
         try:
@@ -175,8 +281,7 @@ class EventBus:
                         return
                     decoded = json.loads(event.message)
                     messages = [BusMessage(decoded["type"], item) for item in decoded["items"]]
-                    for feed in list(self._feeds.get(org_id, ())):
-                        feed.offer(messages)
+                    await self._hand_out(list(self._feeds.get(org_id, ())), messages)
         except Exception as exc:
             if self._listeners.get(org_id) is asyncio.current_task():
                 del self._listeners[org_id]

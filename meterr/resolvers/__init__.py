@@ -1,10 +1,12 @@
 """Application logic shared by the GraphQL schema and the REST layer: every rule lives here.
 
 It also hands the doors the price and webhook types its functions return (ModelPrice,
-nano_to_usd, WebhookEndpoint, Delivery), so that they depend on this layer alone."""
+nano_to_usd, WebhookEndpoint, Delivery), and the pacer of live fan-out that the websockets'
+senders share (Pacer), so that they depend on this layer alone."""
 
 from __future__ import annotations
 
+from meterr.events import Pacer
 from meterr.forecasting import Backtest
 from meterr.pricing import ModelPrice, nano_to_usd
 from meterr.resolvers.access import (
@@ -37,7 +39,13 @@ from meterr.resolvers.costs import (
     usage_filter,
     usage_totals,
 )
-from meterr.resolvers.feeds import COST_FEED_INTERVAL, cost_feed, notification_feed, usage_feed
+from meterr.resolvers.feeds import (
+    COST_FEED_INTERVAL,
+    Sink,
+    cost_feed,
+    notification_feed,
+    usage_feed,
+)
 from meterr.resolvers.forecasts import (
     MAX_HORIZON,
     CostForecast,
@@ -153,6 +161,8 @@ __all__ = [
     "instant",
     "usd",
     "MAX_PAGE",
+    "Pacer",
+    "Sink",
     "cost_feed",
     "notification_feed",
     "usage_feed",

@@ -10,86 +10,26 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TypeVar
 
 from meterr.auth import Operation
 from meterr.domain import GroupBy, Notification, UsageEvent, UsageFilter
-from meterr.errors import FeedInterrupted, NotFound, SubscriberTooSlow
-from meterr.events import BusMessage, Feed, FeedLost, FeedOverflow
+from meterr.errors import FeedInterrupted, NotFound
+from meterr.events import BusMessage, FeedLost, FeedOverflow
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.costs import CostGroup, cost_groups
 from meterr.resolvers.messages import event_from_message, notification_from_message
 from meterr.resolvers.notifications import NOTIFICATION_TYPES
+from meterr.resolvers.ordered import Sink, in_order
 from meterr.resolvers.timerange import TimeRange
 
-__all__ = ["COST_FEED_INTERVAL", "cost_feed", "notification_feed", "usage_feed"]
+__all__ = ["COST_FEED_INTERVAL", "Sink", "cost_feed", "notification_feed", "usage_feed"]
 
 # The least time between two updates of one cost feed, in seconds.
 COST_FEED_INTERVAL = 0.25
-_REPLAY_PAGE = 500
 
-
-class _Numbered(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def seq(self) -> int | None: ...
-
-
-N = TypeVar("N", bound=_Numbered)
-
-
-async def _in_order(
-    feed: Feed,
-    message_types: Collection[str],
-    last: int,
-    read_after: Callable[[int, int], Awaitable[Sequence[N]]],
-    decode: Callable[[dict[str, Any]], N],
-) -> AsyncIterator[N]:
-    """The stored items numbered after `last`, then the live ones, each once and in order."""
-    last_id: str | None = None
-
-    async def stored_until(bound: int | None) -> AsyncIterator[N]:
-        nonlocal last, last_id
-        while True:
-            page = await read_after(last, _REPLAY_PAGE)
-            for item in page:
-                seq = item.seq or 0
-                if bound is not None and seq >= bound:
-                    return
-                last, last_id = seq, item.id
-                yield item
-            if len(page) < _REPLAY_PAGE:
-                return
-
-    try:
-        async for item in stored_until(None):
-            yield item
-        async for message in feed:
-            if message.type not in message_types:
-                continue
-            live = message.decoded(decode)
-            seq = live.seq or 0
-            if seq <= last:
-                continue
-            if seq > last + 1:  # a message lost or overtaken: the store has what is missing
-                async for item in stored_until(seq):
-                    yield item
-            last, last_id = seq, live.id
-            yield live
-    except FeedOverflow as exc:
-        raise SubscriberTooSlow(
-            f"This subscriber fell more than {exc.bound} messages behind and was closed; "
-            "subscribe again with `after` to resume.",
-            {"resume_after": last_id, "bound": exc.bound},
-        ) from None
-    except FeedLost:
-        raise FeedInterrupted(
-            "The live feed lost its broadcast connection; subscribe again with `after` to resume.",
-            {"resume_after": last_id},
-        ) from None
+T = TypeVar("T")
 
 
 def _matches(event: UsageEvent, usage_filter: UsageFilter) -> bool:
@@ -98,11 +38,32 @@ def _matches(event: UsageEvent, usage_filter: UsageFilter) -> bool:
     )
 
 
+def _everything(_event: UsageEvent) -> bool:
+    return True
+
+
+def _filtering(usage_filter: UsageFilter) -> Callable[[UsageEvent], bool]:
+    restrictions = usage_filter.restrictions()
+    if not restrictions:
+        return _everything
+
+    def wanted(event: UsageEvent) -> bool:
+        return all(getattr(event, field) in values for field, values in restrictions.items())
+
+    return wanted
+
+
 async def usage_feed(
-    ctx: RequestContext, usage_filter: UsageFilter, *, after: str | None = None
-) -> AsyncIterator[UsageEvent]:
-    """Each usage event as it is stored; with `after` (an event id), first those stored
-    since that one."""
+    ctx: RequestContext,
+    usage_filter: UsageFilter,
+    *,
+    present: Callable[[UsageEvent], T],
+    sink: Sink[T] | None = None,
+    after: str | None = None,
+) -> AsyncIterator[T]:
+    """Each usage event as it is stored, as `present` shows it (once per live message for
+    every subscriber on this instance); with `after` (an event id), first those stored since
+    that one. With a `sink`, what it takes is not yielded."""
     ctx.principal.require(Operation.READ)
     usage_filter = ctx.confine(usage_filter)
     store = ctx.store
@@ -120,22 +81,31 @@ async def usage_feed(
             until = await store.sequences.current(ctx.org_id, "usage") + 1
             return await store.events.after_seq(ctx.org_id, seq, limit, until=until)
 
-        async for event in _in_order(
-            feed, {"usage.tracked"}, start, read_after, event_from_message
+        async for value in in_order(
+            feed,
+            {"usage.tracked"},
+            start,
+            read_after,
+            event_from_message,
+            wanted=_filtering(usage_filter),
+            present=present,
+            sink=sink,
         ):
-            if _matches(event, usage_filter):
-                yield event
+            yield value
 
 
 async def notification_feed(
     ctx: RequestContext,
     *,
+    present: Callable[[Notification], T],
+    sink: Sink[T] | None = None,
     types: Sequence[str] = (),
     data: dict[str, str] | None = None,
     after: str | None = None,
-) -> AsyncIterator[Notification]:
+) -> AsyncIterator[T]:
     """Each notification of `types` as it is stored, those whose data hold every item of
-    `data`; with `after` (a notification id), first those stored since that one."""
+    `data`, as `present` shows them; with `after` (a notification id), first those stored
+    since that one. With a `sink`, what it takes is not yielded."""
     ctx.principal.require(Operation.READ)
     store = ctx.store
     start: int | None = None
@@ -143,9 +113,15 @@ async def notification_feed(
         start = await store.notifications.seq_of(ctx.org_id, after)
         if start is None:
             raise NotFound(f"No notification {after} to resume after.", {"after": after})
-    wanted = dict(data or {})
+    wanted_data = dict(data or {})
     if ctx.team_scope is not None:
-        wanted["team_id"] = ctx.team_scope  # a team's keys hear of its own budgets only
+        wanted_data["team_id"] = ctx.team_scope  # a team's keys hear of its own budgets only
+
+    def wanted(notification: Notification) -> bool:
+        if types and notification.type not in types:
+            return False
+        return all(notification.data.get(key) == value for key, value in wanted_data.items())
+
     async with ctx.services.bus.subscribe(ctx.org_id) as feed:
         if start is None:
             start = await store.sequences.current(ctx.org_id, "notifications")
@@ -155,13 +131,17 @@ async def notification_feed(
                 ctx.org_id, after_seq=seq, limit=limit, newest_first=False
             )
 
-        async for notification in _in_order(
-            feed, NOTIFICATION_TYPES, start, read_after, notification_from_message
+        async for value in in_order(
+            feed,
+            NOTIFICATION_TYPES,
+            start,
+            read_after,
+            notification_from_message,
+            wanted=wanted,
+            present=present,
+            sink=sink,
         ):
-            if types and notification.type not in types:
-                continue
-            if all(notification.data.get(key) == value for key, value in wanted.items()):
-                yield notification
+            yield value
 
 
 def _moves(message: BusMessage, time_range: TimeRange, usage_filter: UsageFilter) -> bool:

@@ -11,6 +11,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 
 from meterr.schema.answers import AnswerSourceExtension
 from meterr.schema.errors import MeterrErrorExtension
+from meterr.schema.live import LiveExecutionContext
 from meterr.schema.operations import Mutation, Query
 from meterr.schema.subscriptions import Subscription
 
@@ -39,6 +40,7 @@ def build_schema() -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        execution_context_class=LiveExecutionContext,
         extensions=[
             MeterrErrorExtension,
             AnswerSourceExtension,

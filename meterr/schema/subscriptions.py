@@ -8,17 +8,29 @@ from collections.abc import AsyncGenerator
 import strawberry
 from strawberry.types import Info
 
-from meterr import resolvers
+from meterr import domain, resolvers
 from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.budgets import Notification
 from meterr.schema.context import GraphQLContext
 from meterr.schema.inputs import UsageFilterInput
+from meterr.schema.live import Live, current_operation
 from meterr.schema.types import CostDimension, CostGroup, UsageEvent
 
 __all__ = ["Subscription"]
 
 GqlInfo = Info[GraphQLContext, None]
 _BUDGET_EVENTS = ("budget.threshold_reached", "budget.forecast_exceeded", "usage.exceeded")
+
+
+# Each live message is shown once for every subscriber on this instance (these are the keys
+# of that memo), and each subscription over a websocket sends what it can at once, rendered
+# once for all those asking the same: only the rest goes through strawberry's own execution.
+def _live_usage_event(event: domain.UsageEvent) -> Live[UsageEvent]:
+    return Live(UsageEvent.from_domain(event))
+
+
+def _live_notification(notification: domain.Notification) -> Live[Notification]:
+    return Live(Notification.from_domain(notification))
 
 
 @strawberry.type
@@ -36,10 +48,12 @@ class Subscription:
         feed = resolvers.usage_feed(
             info.context.meterr,
             usage_filter_of(filter),
+            present=_live_usage_event,
+            sink=current_operation(),
             after=None if after is None else str(after),
         )
         async for event in feed:
-            yield UsageEvent.from_domain(event)
+            yield event.root
 
     @strawberry.subscription(
         description="The answer of `costs` now, then again whenever it changes, at most every "
@@ -82,10 +96,15 @@ class Subscription:
             await resolvers.get_budget(ctx, str(budget_id))  # 404 for an unknown budget
             data = {"budget_id": str(budget_id)}
         feed = resolvers.notification_feed(
-            ctx, types=_BUDGET_EVENTS, data=data, after=None if after is None else str(after)
+            ctx,
+            present=_live_notification,
+            sink=current_operation(),
+            types=_BUDGET_EVENTS,
+            data=data,
+            after=None if after is None else str(after),
         )
         async for notification in feed:
-            yield Notification.from_domain(notification)
+            yield notification.root
 
     @strawberry.subscription(
         description="Notifications of the given types (all when none are given): "
@@ -99,10 +118,14 @@ class Subscription:
         after: strawberry.ID | None = None,
     ) -> AsyncGenerator[Notification, None]:
         feed = resolvers.notification_feed(
-            info.context.meterr, types=types or (), after=None if after is None else str(after)
+            info.context.meterr,
+            present=_live_notification,
+            sink=current_operation(),
+            types=types or (),
+            after=None if after is None else str(after),
         )
         async for notification in feed:
-            yield Notification.from_domain(notification)
+            yield notification.root
 
     @strawberry.subscription(
         description="usage.exceeded notifications, of one team's budgets or of all."
@@ -115,9 +138,11 @@ class Subscription:
     ) -> AsyncGenerator[Notification, None]:
         feed = resolvers.notification_feed(
             info.context.meterr,
+            present=_live_notification,
+            sink=current_operation(),
             types=("usage.exceeded",),
             data=None if team_id is None else {"team_id": team_id},
             after=None if after is None else str(after),
         )
         async for notification in feed:
-            yield Notification.from_domain(notification)
+            yield notification.root

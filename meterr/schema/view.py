@@ -17,6 +17,7 @@ from meterr.bodies import read_body, with_body
 from meterr.errors import MeterrError, PayloadTooLarge, RateLimited
 from meterr.resolvers import Services, admit
 from meterr.schema.context import GraphQLContext
+from meterr.schema.websockets import GraphQLWSHandler, TransportWSHandler
 
 __all__ = ["MeterrGraphQL"]
 
@@ -55,7 +56,11 @@ def _accepts_an_invitation_only(request: Request, raw: bytes) -> bool:
 
 
 class MeterrGraphQL(GraphQL[GraphQLContext, None]):
-    """Strawberry's ASGI view with Meterr's authentication in front."""
+    """Strawberry's ASGI view with Meterr's authentication in front, and websockets that send
+    through a queue of their own (schema/websockets.py)."""
+
+    graphql_transport_ws_handler_class = TransportWSHandler
+    graphql_ws_handler_class = GraphQLWSHandler
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

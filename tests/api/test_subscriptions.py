@@ -18,6 +18,7 @@ from websockets.typing import Subprotocol
 from meterr.app import create_app
 from meterr.clock import SettableClock
 from meterr.config import Settings
+from meterr.socket_writes import GatheredWritesWebSockets
 from meterr.store import Store
 from tests.api.test_budgets import DOCUMENTED, event
 from tests.conftest import KeyFactory, bearer, eventually
@@ -35,7 +36,14 @@ async def server(settings: Settings, store: Store, clock: SettableClock) -> Asyn
     settings = settings.model_copy(update={"live_feed_bound": FEED_BOUND})
     app = create_app(settings, store=store, clock=clock)
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="on", log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="on",
+        log_level="warning",
+        ws=GatheredWritesWebSockets,  # as `meterr serve` has it
+    )
     served = uvicorn.Server(config)
     task = asyncio.create_task(served.serve())
 

@@ -1,0 +1,202 @@
+"""Strawberry's two websocket protocols (graphql-transport-ws and graphql-ws), each message
+going out through the connection's outbox, and each operation serving as the live sink of
+the subscription it runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from strawberry.asgi import ASGIWebSocketAdapter
+from strawberry.http.async_base_view import AsyncBaseHTTPView, AsyncWebSocketAdapter
+from strawberry.schema import BaseSchema
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+    Operation,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
+
+from meterr.schema.context import GraphQLContext
+from meterr.schema.live import LiveOperation, Outbox, serving
+
+__all__ = ["GraphQLWSHandler", "TransportWSHandler"]
+
+View = AsyncBaseHTTPView[Any, Any, Any, Any, Any, Any, None]
+
+
+class _QueuedSocket(AsyncWebSocketAdapter):
+    """The websocket as a protocol handler sees it: what it sends, and its close, go out
+    through the outbox in the order they were sent."""
+
+    def __init__(self, view: View, socket: AsyncWebSocketAdapter, outbox: Outbox) -> None:
+        super().__init__(view)
+        self._socket = socket
+        self._outbox = outbox
+
+    async def iter_json(
+        self, *, ignore_parsing_errors: bool = False
+    ) -> AsyncGenerator[object, None]:
+        async for message in self._socket.iter_json(ignore_parsing_errors=ignore_parsing_errors):
+            yield message
+
+    async def send_json(self, message: Mapping[str, object]) -> None:
+        self._outbox.push_message(_encoded(self.view, message))
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._outbox.close(code, reason)
+
+
+def _encoded(view: View, message: Mapping[str, object]) -> str:
+    encoded = view.encode_json(message)
+    return encoded.decode() if isinstance(encoded, bytes) else encoded
+
+
+class _Connection:
+    """One websocket's outbox and its running operations, for either protocol."""
+
+    def __init__(self, view: View, websocket: AsyncWebSocketAdapter, context: GraphQLContext):
+        assert isinstance(websocket, ASGIWebSocketAdapter)
+        self._raw = websocket
+        self._view = view
+        self._context = context
+        self.outbox = Outbox(websocket.ws.send_text, context.services.bus.pacer)
+        self.socket = _QueuedSocket(view, websocket, self.outbox)
+        self._operations: dict[str, LiveOperation] = {}
+
+    @asynccontextmanager
+    async def open(self) -> AsyncIterator[None]:
+        self.outbox.start(self._raw.close)
+        try:
+            yield
+        finally:
+            await self.outbox.stop()
+
+    def send(self, message: Mapping[str, object], result_type: str) -> None:
+        """Queue a message; a result (`result_type`) counts in its operation's backlog."""
+        operation = None
+        if message.get("type") == result_type:
+            operation = self._operations.get(str(message.get("id")))
+        self.outbox.push_message(_encoded(self._view, message), operation)
+
+    @asynccontextmanager
+    async def operation(
+        self,
+        operation_id: str,
+        head: str,
+        query: str,
+        variables: Mapping[str, object] | None,
+        operation_name: str | None,
+    ) -> AsyncIterator[None]:
+        """Run an operation as the live sink of its subscription (if it is one)."""
+        live = LiveOperation(self.outbox, head, self._context, query, variables, operation_name)
+        self._operations[operation_id] = live
+        try:
+            with serving(live):
+                yield
+        finally:
+            live.active = False
+            if self._operations.get(operation_id) is live:
+                del self._operations[operation_id]
+
+    def stop(self, operation_id: str) -> None:
+        """The client ended the operation: none of its results go out any more."""
+        live = self._operations.get(operation_id)
+        if live is not None:
+            live.active = False
+
+
+class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
+    """graphql-transport-ws over the connection's outbox."""
+
+    def __init__(
+        self,
+        view: View,
+        websocket: AsyncWebSocketAdapter,
+        context: GraphQLContext,
+        root_value: None,
+        schema: BaseSchema,
+        connection_init_wait_timeout: timedelta,
+        max_subscriptions_per_connection: int | None = None,
+    ) -> None:
+        self.connection = _Connection(view, websocket, context)
+        super().__init__(
+            view,
+            self.connection.socket,
+            context,
+            root_value,
+            schema,
+            connection_init_wait_timeout,
+            max_subscriptions_per_connection,
+        )
+
+    async def handle(self) -> None:
+        async with self.connection.open():
+            await super().handle()
+
+    async def send_message(self, message: Message) -> None:
+        self.connection.send(message, "next")
+
+    async def run_operation(self, operation: Operation[GraphQLContext, None]) -> None:
+        head = f'{{"id": {json.dumps(operation.id)}, "type": "next", "payload": '
+        async with self.connection.operation(
+            operation.id, head, operation.query, operation.variables, operation.operation_name
+        ):
+            await super().run_operation(operation)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        self.connection.stop(operation_id)
+        await super().cleanup_operation(operation_id)
+
+
+class GraphQLWSHandler(BaseGraphQLWSHandler[GraphQLContext, None]):
+    """graphql-ws (the older protocol) over the connection's outbox."""
+
+    def __init__(
+        self,
+        view: View,
+        websocket: AsyncWebSocketAdapter,
+        context: GraphQLContext,
+        root_value: None,
+        schema: BaseSchema,
+        keep_alive: bool,
+        keep_alive_interval: float | None,
+        max_subscriptions_per_connection: int | None = None,
+    ) -> None:
+        self.connection = _Connection(view, websocket, context)
+        super().__init__(
+            view,
+            self.connection.socket,
+            context,
+            root_value,
+            schema,
+            keep_alive,
+            keep_alive_interval,
+            max_subscriptions_per_connection,
+        )
+
+    async def handle(self) -> None:
+        async with self.connection.open():
+            await super().handle()
+
+    async def send_message(self, message: OperationMessage) -> None:
+        self.connection.send(message, "data")
+
+    async def handle_async_results(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, object] | None,
+    ) -> None:
+        head = f'{{"type": "data", "id": {json.dumps(operation_id)}, "payload": '
+        async with self.connection.operation(operation_id, head, query, variables, operation_name):
+            await super().handle_async_results(operation_id, query, operation_name, variables)
+
+    async def cleanup_operation(self, operation_id: str) -> None:
+        self.connection.stop(operation_id)
+        await super().cleanup_operation(operation_id)
