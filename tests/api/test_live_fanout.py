@@ -86,7 +86,9 @@ async def stored_after(store: Store, org_id: str, event_id: str) -> list[str]:
     """The ids of the organization's events stored after `event_id`, in the order stored."""
     resumed = await store.events.by_id(org_id, event_id)
     assert resumed is not None
-    return [stored.id for stored in await store.events.after_seq(org_id, resumed.seq or 0, 100_000)]
+    until = await store.sequences.current(org_id, "usage") + 1
+    stored = await store.events.after_seq(org_id, resumed.seq or 0, 100_000, until=until)
+    return [event.id for event in stored]
 
 
 async def metric(http: httpx.AsyncClient, name: str) -> float:
