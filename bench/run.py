@@ -1,5 +1,8 @@
 """Meterr's benchmarks: ingestion over real HTTP and the month's cost query, each set against
-what the store itself manages for the same work. Run: .venv/bin/python -m bench.run"""
+what the store itself manages for the same work. Run: .venv/bin/python -m bench.run
+
+Live fan-out to many websocket subscribers is measured on its own, by bench.fanout
+(.venv/bin/python -m bench.fanout); tracking under budgets also runs alone as bench.budgets."""
 
 from __future__ import annotations
 
