@@ -13,17 +13,14 @@ from meterr.domain import GROUPABLE_METADATA_KEY, Dimension, GroupBy, UsageFilte
 from meterr.errors import InvalidInput
 from meterr.pricing import normalize_provider
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.timerange import TimeRange, local_midnight
-from meterr.store import (
-    MAX_METADATA_KEYS,
-    MAX_METADATA_VALUE_CHARS,
-    MAX_METADATA_VALUES,
-    KeyState,
-    TimeBucket,
-    TotalsRow,
-    family_for,
-    sum_usage,
+from meterr.resolvers.rollup_choice import (
+    PARTIAL_HOURS,
+    ZONE_OFFSET,
+    coarsest_cells,
+    rollup_family,
 )
+from meterr.resolvers.timerange import TimeRange, local_midnight
+from meterr.store import TimeBucket, TotalsRow, sum_usage
 
 __all__ = [
     "NO_VALUE",
@@ -157,11 +154,11 @@ async def _rows(
     needed = set(usage_filter.restrictions())
     if group_field is not None:
         needed.add(group_field)
-    family, reason = await _family(ctx, needed)
+    family, reason = await rollup_family(ctx, needed)
     if family is not None and not time_range.is_hour_aligned():
-        family, reason = None, _PARTIAL_HOURS
+        family, reason = None, PARTIAL_HOURS
     if family is not None and bucketed and not time_range.zone_offsets_divide(timedelta(hours=1)):
-        family, reason = None, _ZONE_OFFSET
+        family, reason = None, ZONE_OFFSET
     on_rollups = family is not None
     metrics = ctx.services.metrics.usage_answers
     if reason is None:
@@ -181,7 +178,7 @@ async def _rows(
             usage_filter=usage_filter,
             group_field=group_field,
             bucketed=bucketed,
-            coarsest=_coarsest(time_range, bucketed=bucketed, day_buckets=day_buckets),
+            coarsest=coarsest_cells(time_range, bucketed=bucketed, day_buckets=day_buckets),
         )
     return await sum_usage(
         ctx.store.events.collection,
@@ -193,71 +190,6 @@ async def _rows(
         group_field=group_field,
         # Every zone's offset is a multiple of 15 minutes.
         bucket=TimeBucket("ts", bin_minutes=15) if bucketed else None,
-    )
-
-
-def _coarsest(time_range: TimeRange, *, bucketed: bool, day_buckets: bool) -> str:
-    """The coarsest cells that serve the question: totals take any, time buckets no coarser
-    than their own."""
-    if not bucketed:
-        return "month"
-    if day_buckets and time_range.zone_offsets_divide(timedelta(days=1)):
-        return "day"
-    return "hour"
-
-
-_PARTIAL_HOURS = ("partial_hours", "the range does not start and end on whole UTC hours")
-_ZONE_OFFSET = (
-    "zone_offset",
-    "the time zone's offset is not a whole number of hours, so its buckets are not whole UTC hours",
-)
-
-
-async def _family(
-    ctx: RequestContext, fields: set[str]
-) -> tuple[str | None, tuple[str, str] | None]:
-    """The rollup family that holds `fields`, or why none does (a reason code and its
-    explanation)."""
-    keys = [field.removeprefix("metadata.") for field in fields if field.startswith("metadata.")]
-    if not keys:
-        family = family_for(fields)
-        if family is not None:
-            return family, None
-        return None, ("dimensions", f"no rollup holds {', '.join(sorted(fields))} together")
-    learned = await ctx.store.metadata_keys.of(ctx.org_id)
-    family = family_for(fields, learned.rolled)
-    if family is not None:
-        return family, None
-    [key] = keys
-    state = learned.states.get(key)
-    if not learned.complete:
-        return None, (
-            "metadata_incomplete",
-            "this organization's metadata rollups do not hold its earliest events yet "
-            "(`meterr rollups rebuild` fills them)",
-        )
-    if state is KeyState.TOO_MANY_VALUES:
-        return None, (
-            "metadata_values",
-            f"metadata key '{key}' has more than {MAX_METADATA_VALUES} values, "
-            "so it is not rolled up",
-        )
-    if state is KeyState.UNSUITABLE:
-        return None, (
-            "metadata_unsuitable",
-            f"metadata key '{key}' has values other than strings of at most "
-            f"{MAX_METADATA_VALUE_CHARS} characters, numbers and booleans, so it is not rolled up",
-        )
-    if state is None:
-        return None, (
-            "metadata_keys",
-            f"this organization's rollups hold {MAX_METADATA_KEYS} metadata keys already, "
-            f"and '{key}' is not one of them",
-        )
-    others = ", ".join(sorted(field for field in fields if not field.startswith("metadata.")))
-    return None, (
-        "metadata_filter",
-        f"metadata rollups keep team, provider and model only, not {others}",
     )
 
 
