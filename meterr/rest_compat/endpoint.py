@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from meterr.bodies import read_body
+from meterr.bodies import parse_json, read_body
 from meterr.errors import InvalidInput, MeterrError
 from meterr.resolvers import RequestContext, Services, admit
 from meterr.rest_compat.errors import error_response
@@ -46,9 +45,4 @@ async def read_json(request: Request, max_bytes: int) -> Any:
         raise InvalidInput(
             "The request body is empty; send a JSON object.", {"fields": {"body": "empty"}}
         )
-    try:
-        return json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            f"The body is not valid JSON: {exc}.", {"fields": {"body": "not JSON"}}
-        ) from None
+    return parse_json(body)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -14,6 +13,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from meterr.bodies import parse_json
 from meterr.errors import InvalidInput
 from meterr.resolvers import GenAISpan, RequestContext, ingest_spans
 from meterr.rest_compat.endpoint import read_body, v1_endpoint
@@ -74,8 +74,8 @@ def _json_attributes(attributes: Any) -> dict[str, Any]:
 
 
 def _from_json(body: bytes) -> list[GenAISpan]:
+    document = parse_json(body)
     try:
-        document = json.loads(body)
         return [
             GenAISpan(
                 trace_id=str(span["traceId"]).lower(),
