@@ -8,6 +8,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.routing import Mount
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsMiddleware"]
 
@@ -85,12 +86,23 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _route(scope: dict[str, Any]) -> str:
-    """The route template, so that ids do not multiply the series: /v1/budgets/{budget_id}."""
-    path = str(scope.get("path", ""))
-    for name, value in (scope.get("path_params") or {}).items():
-        path = path.replace(f"/{value}", f"/{{{name}}}")
-    return path
+    """The template of the route that answered (`/v1/budgets/{budget_id}`), so that neither
+    ids nor made-up paths multiply the series: every path no route matched is `unmatched`."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if route is None or isinstance(route, Mount) or not isinstance(template, str):
+        return "unmatched"
+    mounted = str(scope.get("root_path", ""))[len(str(scope.get("app_root_path", ""))) :]
+    return f"{mounted}{template}"
+
+
+def _method(scope: dict[str, Any]) -> str:
+    method = str(scope.get("method", ""))
+    return method if method in _METHODS else "other"
 
 
 class MetricsMiddleware:
@@ -116,8 +128,6 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = _route(scope) if scope.get("path_params") is not None else "unmatched"
-            if status == 404 and not scope.get("endpoint"):
-                route = "unmatched"
-            self.metrics.requests.labels(route, scope["method"], str(status)).inc()
+            route = _route(scope)
+            self.metrics.requests.labels(route, _method(scope), str(status)).inc()
             self.metrics.request_seconds.labels(route).observe(time.perf_counter() - started)

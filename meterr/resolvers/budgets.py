@@ -25,7 +25,12 @@ from meterr.pricing import normalize_provider, usd_to_nano
 from meterr.resolvers.alerts import fire_due_alerts, fire_forecast_alert, with_forecast
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.forecasts import budget_forecast
-from meterr.resolvers.inputs import BudgetInput, validate_model
+from meterr.resolvers.inputs import (
+    MAX_ESTIMATED_COST,
+    MAX_TOKENS,
+    BudgetInput,
+    validate_model,
+)
 from meterr.resolvers.spend import (
     CallScope,
     budget_amount,
@@ -248,10 +253,12 @@ async def check_budgets(
     would be by the estimate in its unit."""
     ctx.principal.require(Operation.INGEST, Operation.READ)
     problems = {}
-    if estimated_cost is not None and (not estimated_cost.is_finite() or estimated_cost < 0):
-        problems["estimated_cost"] = "must be a non-negative number of USD"
-    if estimated_tokens is not None and estimated_tokens < 0:
-        problems["estimated_tokens"] = "must be a non-negative whole number"
+    if estimated_cost is not None and not (
+        estimated_cost.is_finite() and 0 <= estimated_cost <= MAX_ESTIMATED_COST
+    ):
+        problems["estimated_cost"] = f"must be a number of USD from 0 to {MAX_ESTIMATED_COST}"
+    if estimated_tokens is not None and not 0 <= estimated_tokens <= MAX_TOKENS:
+        problems["estimated_tokens"] = f"must be a whole number from 0 to {MAX_TOKENS}"
     if problems:
         raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
     now = ctx.now()

@@ -12,7 +12,9 @@ from meterr.auth import Operation
 from meterr.domain import UsageEvent, UsageFilter
 from meterr.errors import InvalidInput, NotFound
 from meterr.resolvers.context import RequestContext
+from meterr.resolvers.inputs import parse_rfc3339
 from meterr.resolvers.timerange import TimeRange
+from meterr.strict_json import parse_json
 
 __all__ = ["MAX_PAGE", "EventsPage", "get_event", "list_events"]
 
@@ -33,9 +35,11 @@ def _encode(after: tuple[datetime, str]) -> str:
 def _decode(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        moment, event_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(moment), str(event_id)
-    except (ValueError, TypeError, binascii.Error):
+        moment, event_id = parse_json(base64.urlsafe_b64decode(padded), field="cursor")
+        if not isinstance(moment, str) or not isinstance(event_id, str):
+            raise TypeError(moment)
+        return parse_rfc3339(moment, field="cursor"), event_id
+    except (ValueError, TypeError, binascii.Error, InvalidInput):
         raise InvalidInput(
             "cursor is not one this API returned.", {"fields": {"cursor": "invalid cursor"}}
         ) from None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
     BaseModel,
@@ -20,8 +21,12 @@ from pydantic import (
 
 from meterr.domain import BudgetAction, BudgetPeriod, BudgetUnit
 from meterr.errors import InvalidInput
+from meterr.strict_json import metadata_problem
 
 __all__ = [
+    "EARLIEST",
+    "LATEST",
+    "MAX_ESTIMATED_COST",
     "MAX_METADATA_BYTES",
     "MAX_TOKENS",
     "BudgetInput",
@@ -32,16 +37,35 @@ __all__ = [
     "invalid_input_from",
     "parse_rfc3339",
     "validate_model",
+    "within_bounds",
+    "zone_named",
 ]
 
 MAX_TOKENS = 1_000_000_000
 MAX_METADATA_BYTES = 16 * 1024
+MAX_ESTIMATED_COST = Decimal(10**9)  # USD a single call may be expected to cost
 
 M = TypeVar("M", bound=BaseModel)
 
 TokenCount = Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)]
 Identifier = Annotated[str, Field(min_length=1, max_length=256)]
 UsdPerMillion = Annotated[Decimal, Field(ge=0, le=1_000_000, decimal_places=9, allow_inf_nan=False)]
+
+
+# The instants Meterr accepts anywhere: wide enough for any usage and any price, narrow
+# enough that a period around them (a day before, a year after) is still a datetime.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def within_bounds(moment: datetime, *, field: str) -> datetime:
+    """The instant, if it lies in [EARLIEST, LATEST)."""
+    if not EARLIEST <= moment < LATEST:
+        raise ValueError(
+            f"{field} must lie between {EARLIEST.year} and {LATEST.year - 1}, "
+            f"not {moment.isoformat()}"
+        )
+    return moment
 
 
 def parse_rfc3339(value: object, *, field: str) -> datetime:
@@ -56,7 +80,30 @@ def parse_rfc3339(value: object, *, field: str) -> datetime:
         ) from None
     if parsed.tzinfo is None or "T" not in value.upper():
         raise ValueError(f"{field} '{value}' must include a time and a UTC offset (e.g. Z)")
-    return parsed.astimezone(UTC)
+    try:
+        return within_bounds(parsed.astimezone(UTC), field=field)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable instant
+        raise ValueError(
+            f"{field} must lie between {EARLIEST.year} and {LATEST.year - 1}, not {value}"
+        ) from None
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+def zone_named(name: str) -> ZoneInfo:
+    """The IANA time zone of that name. Only names of zones: a folder of the database
+    (`America`, `Etc`) or a path is not one."""
+    if name not in _zone_names():
+        raise ValueError(f"unknown time zone '{name}': use an IANA name such as Europe/Paris")
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError(
+            f"unknown time zone '{name}': use an IANA name such as Europe/Paris"
+        ) from None
 
 
 class TrackEventInput(BaseModel):
@@ -88,13 +135,16 @@ class TrackEventInput(BaseModel):
 
     @field_validator("metadata")
     @classmethod
-    def _metadata_is_small(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+    def _metadata_is_storable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is not None:
+            # The shape first: the size is measured by encoding, which must not meet a value
+            # it cannot encode or nesting deeper than it follows.
+            if (problem := metadata_problem(value)) is not None:
+                path, reason = problem
+                raise ValueError(f"{path}: {reason}")
             size = len(json.dumps(value, separators=(",", ":")).encode())
             if size > MAX_METADATA_BYTES:
                 raise ValueError(f"metadata is {size} bytes; at most {MAX_METADATA_BYTES} allowed")
-            if any(key.startswith("$") or "." in key for key in value):
-                raise ValueError("metadata keys may not start with '$' or contain '.'")
         return value
 
 
@@ -136,7 +186,11 @@ class ReservationInput(BaseModel):
     model: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     api_key_id: Identifier | None = None
     estimated_cost: (
-        Annotated[Decimal, Field(ge=0, le=10**9, decimal_places=9, allow_inf_nan=False)] | None
+        Annotated[
+            Decimal,
+            Field(ge=0, le=MAX_ESTIMATED_COST, decimal_places=9, allow_inf_nan=False),
+        ]
+        | None
     ) = None
     estimated_tokens: Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)] | None = None
     ttl_seconds: Annotated[StrictInt, Field(ge=1, le=86_400)] = 600
@@ -186,12 +240,7 @@ class BudgetInput(BaseModel):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone '{value}': use an IANA name such as Europe/Paris"
-            ) from None
+        zone_named(value)
         return value
 
 

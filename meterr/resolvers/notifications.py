@@ -39,7 +39,9 @@ class NotificationsPage:
 
 
 def _seq_cursor(cursor: str) -> int:
-    if not cursor.isdigit():
+    # Sequence numbers are 64-bit integers written in ASCII digits (`isdigit` alone lets
+    # through '²' and other digits that int() refuses).
+    if not (cursor.isascii() and cursor.isdigit() and len(cursor) <= 18):
         raise InvalidInput(
             "cursor is not one this API returned.", {"fields": {"cursor": "invalid cursor"}}
         )

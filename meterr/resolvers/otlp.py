@@ -8,12 +8,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from meterr.errors import InvalidInput
 from meterr.resolvers.context import RequestContext
+from meterr.resolvers.inputs import EARLIEST, LATEST
 from meterr.resolvers.tracking import track_events
 
 __all__ = ["GenAISpan", "OtlpOutcome", "ingest_spans"]
 
 _BATCH = 1000
+_LATEST_NANOS = int((LATEST - EARLIEST).total_seconds()) * 10**9
 # gen_ai.system / gen_ai.provider.name values, as the instrumentations send them.
 _PROVIDERS = {
     "az.ai.openai": "azure",
@@ -53,6 +56,18 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _instant(span: GenAISpan) -> str:
+    """When the call ended (or began, if the span has no end), as RFC 3339."""
+    nanos = span.end_unix_nano or span.start_unix_nano
+    if not 0 <= nanos < _LATEST_NANOS:
+        raise InvalidInput(
+            f"Span {span.span_id} has a time of {nanos} ns since 1970, outside "
+            f"{EARLIEST.year} to {LATEST.year - 1}.",
+            {"fields": {f"spans.{span.span_id}.endTimeUnixNano": "outside the accepted years"}},
+        )
+    return datetime.fromtimestamp(nanos / 1e9, UTC).isoformat()
+
+
 def _event(span: GenAISpan) -> dict[str, Any] | None:
     """The usage event of an LLM span, or None for a span that reports no token usage."""
     attrs = span.attributes
@@ -81,9 +96,7 @@ def _event(span: GenAISpan) -> dict[str, Any] | None:
         "output_tokens": output_tokens or 0,
         "cached_input_tokens": cached,
         "cache_write_tokens": written,
-        "timestamp": datetime.fromtimestamp(
-            (span.end_unix_nano or span.start_unix_nano) / 1e9, UTC
-        ).isoformat(),
+        "timestamp": _instant(span),
         "endpoint": attrs.get("gen_ai.operation.name"),
         "metadata": {
             "source": "otlp",

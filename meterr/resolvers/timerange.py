@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from meterr.domain import local_midnight
 from meterr.errors import InvalidInput
-from meterr.resolvers.inputs import parse_rfc3339
+from meterr.resolvers.inputs import EARLIEST, LATEST, parse_rfc3339, zone_named
 
 __all__ = [
     "TimeRange",
@@ -77,8 +77,8 @@ def parse_zone(name: str | None) -> ZoneInfo:
     if not name:
         return ZoneInfo("UTC")
     try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+        return zone_named(name)
+    except ValueError:
         raise InvalidInput(
             f"Unknown time zone '{name}': use an IANA name such as Europe/Paris.",
             {"fields": {"tz": "unknown IANA time zone"}},
@@ -91,7 +91,13 @@ def parse_day(value: str, field: str) -> date:
     try:
         if not _DATE_RE.match(value):
             raise ValueError(value)
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
+        if not EARLIEST.date() <= day < LATEST.date():
+            raise InvalidInput(
+                f"{field} must lie between {EARLIEST.year} and {LATEST.year - 1}, not {value}.",
+                {"fields": {field: f"from {EARLIEST.year} to {LATEST.year - 1}"}},
+            )
+        return day
     except ValueError:
         raise InvalidInput(
             f"{field} '{value}' is not a valid date (YYYY-MM-DD).",

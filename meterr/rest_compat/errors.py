@@ -73,5 +73,8 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> Response
             }
         },
         status_code=500,
-        headers={"X-Request-Id": request_id},
+        # Starlette re-raises the error once this answer is sent, and the server then drops
+        # the connection: saying so lets the client open a new one for its next request
+        # instead of failing it.
+        headers={"X-Request-Id": request_id, "Connection": "close"},
     )

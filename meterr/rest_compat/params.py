@@ -10,6 +10,8 @@ from meterr.errors import InvalidInput
 
 __all__ = ["bool_param", "decimal_param", "int_param", "optional_int_param", "query_param"]
 
+_MAX_NUMBER_CHARS = 40
+
 
 def query_param(request: Request, name: str) -> str | None:
     value = request.query_params.get(name)
@@ -21,6 +23,8 @@ def int_param(request: Request, name: str, default: int) -> int:
     if raw is None:
         return default
     try:
+        if len(raw) > _MAX_NUMBER_CHARS:
+            raise ValueError(raw)
         return int(raw)
     except ValueError:
         raise InvalidInput(
@@ -37,6 +41,10 @@ def decimal_param(request: Request, name: str) -> Decimal | None:
     if raw is None:
         return None
     try:
+        # A number of a few dozen characters at most: Decimal reads any length, and
+        # arithmetic on a thousand-digit exponent is slow.
+        if len(raw) > _MAX_NUMBER_CHARS:
+            raise InvalidOperation(raw)
         value = Decimal(raw)
     except InvalidOperation:
         raise InvalidInput(

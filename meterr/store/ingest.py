@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
 
 from meterr.domain import UsageEvent
 from meterr.store.budget_spend import BudgetSpendStore, StaleBudgets
@@ -105,16 +105,34 @@ class EventWriter:
             group = self._take()
             try:
                 outcomes = await self._flush(group)
-            except BaseException as exc:
-                for request in group:
-                    if not request.answer.done():
-                        request.answer.set_exception(exc)
-                if not isinstance(exc, Exception):
-                    raise
+            except ConnectionFailure as exc:
+                _answer(group, exc)
                 continue
+            except Exception as exc:
+                if len(group) == 1:
+                    _answer(group, exc)
+                    continue
+                # One request's events could not be stored (a value the store refuses that
+                # slipped past validation): the shared unit was rolled back whole, so each
+                # request is written again alone and only the offender fails.
+                for request in group:
+                    await self._flush_alone(request)
+                continue
+            except BaseException as exc:
+                _answer(group, exc)
+                raise
             for request, outcome in zip(group, outcomes, strict=True):
                 if not request.answer.done():
                     request.answer.set_result(outcome)
+
+    async def _flush_alone(self, request: _Request) -> None:
+        try:
+            [outcome] = await self._flush([request])
+        except Exception as exc:
+            _answer([request], exc)
+        else:
+            if not request.answer.done():
+                request.answer.set_result(outcome)
 
     async def _flush(self, requests: list[_Request]) -> list[InsertOutcome]:
         flat = [event for request in requests for event in request.events]
@@ -253,6 +271,12 @@ class EventWriter:
             await self._spend.count(after, 1, session)
 
         await self._with_budgets(work)
+
+
+def _answer(group: Sequence[_Request], exc: BaseException) -> None:
+    for request in group:
+        if not request.answer.done():
+            request.answer.set_exception(exc)
 
 
 def _is_duplicate(exc: BulkWriteError | DuplicateKeyError) -> bool:

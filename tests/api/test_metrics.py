@@ -49,3 +49,21 @@ async def test_metrics_count_requests_by_route_template_and_events_by_pricing(
     assert ("meterr_live_subscriptions", frozenset()) in after
     assert grew("meterr_http_request_duration_seconds_count", route="/v1/track") == 2
     assert grew("meterr_ingest_duration_seconds_count") == 2
+
+
+async def test_made_up_paths_and_methods_share_one_series(client: httpx.AsyncClient) -> None:
+    await client.get("/v1/made-up/warm-up")
+    await client.request("BREW", "/v1/made-up")
+    before = samples((await client.get("/metrics")).text)
+    for n in range(20):
+        assert (await client.get(f"/v1/made-up-{n}/x")).status_code in (401, 404)
+        assert (await client.get(f"/nowhere/{n}")).status_code == 404
+        await client.request("BREW", f"/v1/made-up-{n}")
+    after = samples((await client.get("/metrics")).text)
+    assert set(after) - set(before) == set()
+    unmatched = (
+        "meterr_http_requests_total",
+        frozenset({("route", "unmatched"), ("method", "GET"), ("status", "404")}),
+    )
+    assert after[unmatched] - before[unmatched] >= 20
+    assert not any(dict(labels).get("method") == "BREW" for _, labels in after)
