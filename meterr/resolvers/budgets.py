@@ -39,6 +39,7 @@ from meterr.resolvers.spend import (
     covering,
     forget_budgets,
     release_expired,
+    visible_to,
 )
 from meterr.resolvers.timerange import stored_instant
 
@@ -152,15 +153,9 @@ async def create_budget(ctx: RequestContext, body: object) -> BudgetStatus:
     return status
 
 
-def _visible(ctx: RequestContext, budget: Budget) -> bool:
-    """A team's keys see the budgets of their team only."""
-    team = ctx.team_scope
-    return team is None or (budget.scope.field == "team_id" and budget.scope.value == team)
-
-
 async def _budget(ctx: RequestContext, budget_id: str) -> Budget:
     budget = await ctx.store.budgets.get(ctx.org_id, budget_id)
-    if budget is None or not _visible(ctx, budget):
+    if budget is None or not visible_to(ctx, budget):
         raise NotFound(f"No budget {budget_id}.", {"id": budget_id})
     return budget
 
@@ -187,7 +182,7 @@ async def list_budgets(ctx: RequestContext, *, forecast: bool = True) -> list[Bu
     ctx.principal.require(Operation.READ)
     now = ctx.now()
     await release_expired(ctx, now)
-    budgets = [b for b in await ctx.store.budgets.list(ctx.org_id) if _visible(ctx, b)]
+    budgets = [b for b in await ctx.store.budgets.list(ctx.org_id) if visible_to(ctx, b)]
     statuses = await budget_statuses(ctx, budgets, now)
     if not forecast:
         return statuses
@@ -274,4 +269,7 @@ async def check_budgets(
             extra = estimated_tokens or 0
         if status.exceeded or status.current + status.reserved + extra > status.budget.limit:
             blocking.append(status.budget.id)
-    return BudgetCheck(allowed=not blocking, budgets=statuses, blocking=blocking)
+    # Every covering budget is enforced; a team's key is told which one blocks it, but not
+    # the name, limit or spend of one it may not read.
+    shown = [status for status in statuses if visible_to(ctx, status.budget)]
+    return BudgetCheck(allowed=not blocking, budgets=shown, blocking=blocking)

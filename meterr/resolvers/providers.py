@@ -113,7 +113,12 @@ class ProviderInfo:
 async def list_providers(ctx: RequestContext) -> list[ProviderInfo]:
     ctx.principal.require(Operation.READ)
     prices = await list_prices(ctx)
-    connections = await ctx.store.connections.of_organization(ctx.org_id)
+    # Connections hold the whole organization's usage: a team's keys see none of them.
+    connections = (
+        await ctx.store.connections.of_organization(ctx.org_id)
+        if ctx.team_scope is None
+        else []
+    )
     names = sorted({price.provider for price in prices} | {c.provider for c in connections})
     return [
         ProviderInfo(
@@ -172,7 +177,11 @@ async def connect_provider(ctx: RequestContext, body: object) -> Connection:
 
 async def get_connection(ctx: RequestContext, connection_id: str) -> Connection:
     ctx.principal.require(Operation.READ)
-    connection = await ctx.store.connections.get(ctx.org_id, connection_id)
+    connection = (
+        await ctx.store.connections.get(ctx.org_id, connection_id)
+        if ctx.team_scope is None
+        else None
+    )
     if connection is None:
         raise NotFound(f"No provider connection {connection_id}.", {"id": connection_id})
     return connection

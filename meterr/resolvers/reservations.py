@@ -20,6 +20,7 @@ from meterr.resolvers.spend import (
     call_scope,
     covering,
     release_expired,
+    visible_to,
 )
 from meterr.resolvers.timerange import stored_instant
 from meterr.store import Hold
@@ -42,12 +43,20 @@ class GrantedReservation:
 
 @dataclass(frozen=True, slots=True)
 class RefusedReservation:
-    """The blocking budget that refused, as it stood."""
+    """The blocking budget that refused, as it stood; its figures only for a caller that
+    may read the budget (a team's key is refused by its organization's budgets too, but
+    sees only their id)."""
 
-    budget: BudgetStatus
+    budget_id: str
+    budget: BudgetStatus | None
 
 
 Reservation = GrantedReservation | RefusedReservation
+
+
+def _refused(ctx: RequestContext, status: BudgetStatus) -> RefusedReservation:
+    shown = status if visible_to(ctx, status.budget) else None
+    return RefusedReservation(status.budget.id, shown)
 
 
 def _amount(status: BudgetStatus, data: ReservationInput) -> int:
@@ -84,7 +93,7 @@ async def reserve(ctx: RequestContext, body: object) -> Reservation:
         amount = _amount(status, data)
         ceiling = status.budget.limit - status.current if blocking else None
         if ceiling is not None and (status.exceeded or status.reserved + amount > ceiling):
-            return RefusedReservation(status)
+            return _refused(ctx, status)
         holds.append(Hold(
             period_id=f"{status.budget.id}:{status.period_key}",
             budget_id=status.budget.id,
@@ -99,7 +108,7 @@ async def reserve(ctx: RequestContext, body: object) -> Reservation:
     )
     if refused is not None:
         budget = statuses[refused.budget_id].budget
-        return RefusedReservation(await budget_status(ctx, budget, now))
+        return _refused(ctx, await budget_status(ctx, budget, now))
     return GrantedReservation(reservation_id, expires_at)
 
 

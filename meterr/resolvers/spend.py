@@ -28,10 +28,17 @@ __all__ = [
     "last_day_of",
     "organization_budgets",
     "release_expired",
+    "visible_to",
 ]
 
 # How many times the seed of a period is worked out while events keep moving its counts.
 _SEED_ATTEMPTS = 5
+
+
+def visible_to(ctx: RequestContext, budget: Budget) -> bool:
+    """A team's keys see the budgets of their team only."""
+    team = ctx.team_scope
+    return team is None or (budget.scope.field == "team_id" and budget.scope.value == team)
 
 
 @dataclass(frozen=True, slots=True)

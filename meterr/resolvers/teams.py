@@ -313,7 +313,20 @@ async def accept_invitation(services: Services, token: str) -> Joined:
     generated = generate_key()
 
     async def work(session: Session) -> tuple[Member, Notification] | None:
-        record = await store.organizations.insert_key(
+        member = Member(
+            id=f"mem_{secrets.token_hex(8)}",
+            org_id=invitation.org_id,
+            team_id=team.id,
+            email=invitation.email,
+            role=invitation.role,
+            key_id=store.organizations.new_key_id(),
+            joined_at=now,
+        )
+        # The invitation is used first: of racing accepts, the losers write nothing, even
+        # where the store has no transactions to roll them back.
+        if not await store.teams.accept(invitation, member, now, session):
+            return None
+        await store.organizations.insert_key(
             invitation.org_id,
             key_hash=generated.key_hash,
             display_prefix=generated.display_prefix,
@@ -322,19 +335,9 @@ async def accept_invitation(services: Services, token: str) -> Joined:
             name=invitation.email,
             confined=True,
             now=now,
+            key_id=member.key_id,
             session=session,
         )
-        member = Member(
-            id=f"mem_{secrets.token_hex(8)}",
-            org_id=invitation.org_id,
-            team_id=team.id,
-            email=invitation.email,
-            role=invitation.role,
-            key_id=record.id,
-            joined_at=now,
-        )
-        if not await store.teams.accept(invitation, member, now, session):
-            return None
         joined = await store.notifications.append(
             invitation.org_id,
             "team.member_joined",

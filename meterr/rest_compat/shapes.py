@@ -230,6 +230,15 @@ def reservation_json(reservation: Reservation) -> dict[str, Any]:
             "expires_at": instant(reservation.expires_at),
         }
     status = reservation.budget
+    if status is None:  # a budget the caller may not read: its figures stay hidden
+        return {
+            "allowed": False,
+            "budget_id": reservation.budget_id,
+            "limit": None,
+            "current": None,
+            "reserved": None,
+            "unit": None,
+        }
     return {
         "allowed": False,
         "budget_id": status.budget.id,

@@ -303,9 +303,9 @@ class BudgetMutations:
             allowed=False,
             reservation_id=None,
             expires_at=None,
-            budget_id=strawberry.ID(refused.budget.id),
-            limit=_amount(refused, refused.budget.limit)[0],
-            current=_amount(refused, refused.current)[0],
+            budget_id=strawberry.ID(reservation.budget_id),
+            limit=None if refused is None else _amount(refused, refused.budget.limit)[0],
+            current=None if refused is None else _amount(refused, refused.current)[0],
         )
 
     @strawberry.mutation(description="Delete a budget; answers its id.")

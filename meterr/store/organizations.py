@@ -125,10 +125,13 @@ class OrganizationStore:
         name: str | None,
         confined: bool = False,
         now: datetime,
+        key_id: str | None = None,
         session: Session = None,
     ) -> ApiKeyRecord:
+        """Store a key record; `key_id` from `new_key_id` when something must name the key
+        before it is stored."""
         doc: Document = {
-            "_id": f"key_{secrets.token_hex(8)}",
+            "_id": key_id or self.new_key_id(),
             "org_id": org_id,
             "key_hash": key_hash,
             "display_prefix": display_prefix,
@@ -141,6 +144,10 @@ class OrganizationStore:
         }
         await self.api_keys.insert_one(doc, session=session)
         return _key(doc)
+
+    @staticmethod
+    def new_key_id() -> str:
+        return f"key_{secrets.token_hex(8)}"
 
     async def list_keys(self, org_id: str) -> list[ApiKeyRecord]:
         cursor = self.api_keys.find({"org_id": org_id}).sort("created_at", ASCENDING)
