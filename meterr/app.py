@@ -24,24 +24,37 @@ from meterr.resolvers import Services, ensure_rollup_layout, sync_due_connection
 from meterr.rest_compat import (
     http_exception_handler,
     meterr_error_handler,
+    store_unreachable_handler,
     unexpected_error_handler,
     v1_routes,
 )
 from meterr.schema import MeterrGraphQL, build_schema
-from meterr.store import Store, open_store
+from meterr.store import Store, StoreUnreachable, open_store
 
 __all__ = ["create_app"]
 
 
-async def healthz(_request: Request) -> Response:
+async def healthz(request: Request) -> Response:
+    """Alive: the process answers, and its store is up or coming back. A store that could
+    not be started again fails it, so that a supervisor restarts the service."""
+    services: Services = request.app.state.services
+    if services.store.failed:
+        reason = services.store.unavailable_reason()
+        return JSONResponse({"status": "failing", "store": reason}, status_code=503)
     return JSONResponse({"status": "ok"})
 
 
 async def readyz(request: Request) -> Response:
+    """Ready: the store answers now."""
     services: Services = request.app.state.services
-    if await services.store.is_reachable():
+    reason = services.store.unavailable_reason()
+    if reason is None and await services.store.is_reachable():
         return JSONResponse({"status": "ready", "store": "reachable"})
-    return JSONResponse({"status": "unavailable", "store": "unreachable"}, status_code=503)
+    return JSONResponse(
+        {"status": "unavailable", "store": reason or "unreachable"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 def create_app(
@@ -83,7 +96,11 @@ def create_app(
                 yield
         finally:
             stop.set()
-            await asyncio.gather(*background)
+            # A delivery or an import in flight gets a few seconds to end, not its timeout.
+            _, unfinished = await asyncio.wait(background, timeout=settings.shutdown_timeout / 2)
+            for task in unfinished:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -116,6 +133,7 @@ def create_app(
         ],
         exception_handlers={
             MeterrError: meterr_error_handler,
+            StoreUnreachable: store_unreachable_handler,
             HTTPException: http_exception_handler,
             Exception: unexpected_error_handler,
         },

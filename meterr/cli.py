@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,6 +89,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
                 log_config=None,  # JSON lines, configured below
                 lifespan="on",
                 ws=GatheredWritesWebSockets,
+                timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout),
             )
             configure_logging()
             await _Server(config).serve()

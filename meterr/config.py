@@ -38,6 +38,24 @@ class Settings(BaseSettings):
         description="How long a verified API key is trusted before it is looked up again.",
     )
     embedded_start_timeout: float = 30.0
+    embedded_restart_delay: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds before an embedded store that stopped on its own is started "
+        "again; doubled at each failed try, eight tries in all.",
+    )
+    store_timeout: float = Field(
+        default=3.0,
+        gt=0,
+        description="Seconds a request waits for an unreachable store before it is answered "
+        "503 store_unavailable.",
+    )
+    shutdown_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds open requests and connections get to finish once Meterr is "
+        "asked to stop.",
+    )
     live_feed_bound: int = Field(
         default=10_000,
         ge=1,

@@ -106,8 +106,21 @@ class RateLimited(MeterrError):
 
 
 class StoreUnavailable(MeterrError):
+    """The store cannot be reached: nothing was done, and the same request may be sent
+    again after `retry_after` seconds."""
+
     code = "store_unavailable"
     status = 503
+
+    def __init__(
+        self,
+        message: str = "The store is unavailable; nothing was done. Retry shortly.",
+        details: Mapping[str, Any] | None = None,
+        *,
+        retry_after: int = 5,
+    ) -> None:
+        super().__init__(message, {"retry_after": retry_after, **(details or {})})
+        self.retry_after = retry_after
 
 
 class FeedInterrupted(MeterrError):

@@ -56,7 +56,7 @@ class Server:
 
 
 @contextlib.asynccontextmanager
-async def running_server(data_dir: Path) -> AsyncIterator[Server]:
+async def running_server(data_dir: Path, **env: str) -> AsyncIterator[Server]:
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -69,7 +69,7 @@ async def running_server(data_dir: Path) -> AsyncIterator[Server]:
         str(data_dir),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
-        env=clean_env(),
+        env={**clean_env(), **env},
     )
     server = Server(process, port)
     try:

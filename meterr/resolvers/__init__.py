@@ -16,6 +16,7 @@ from meterr.resolvers.access import (
     bearer_token,
     count_request,
 )
+from meterr.resolvers.availability import StoreUnreachable, require_store, store_failure
 from meterr.resolvers.budgets import (
     BudgetCheck,
     check_budgets,
@@ -127,6 +128,7 @@ from meterr.resolvers.webhooks import (
 from meterr.store import Connection, Delivery, Member, Team, WebhookEndpoint, delivery_payload
 
 __all__ = [
+    "StoreUnreachable",
     "METADATA_LIMITS",
     "LearnedKey",
     "LearnedKeys",
@@ -229,6 +231,8 @@ __all__ = [
     "TrackedEvent",
     "UsageSummary",
     "admit",
+    "require_store",
+    "store_failure",
     "authenticate",
     "bearer_token",
     "bootstrap_admin_key",

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from meterr.auth import Principal, hash_key, is_well_formed
-from meterr.errors import RateLimited, Unauthenticated
+from meterr.errors import RateLimited, StoreUnavailable, Unauthenticated
+from meterr.resolvers.availability import StoreUnreachable, require_store
 from meterr.resolvers.context import RequestContext, Services
 
 __all__ = [
@@ -91,6 +92,10 @@ async def admit(
     services: Services, authorization: str | None
 ) -> tuple[RequestContext, RateLimitStatus]:
     """What every request through either door goes through: the key, then the hour's budget."""
-    principal = await authenticate(services, bearer_token(authorization))
-    status = await count_request(services, principal)
+    require_store(services.store)
+    try:
+        principal = await authenticate(services, bearer_token(authorization))
+        status = await count_request(services, principal)
+    except StoreUnreachable:
+        raise StoreUnavailable() from None
     return RequestContext(principal, services), status

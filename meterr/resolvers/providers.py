@@ -115,9 +115,7 @@ async def list_providers(ctx: RequestContext) -> list[ProviderInfo]:
     prices = await list_prices(ctx)
     # Connections hold the whole organization's usage: a team's keys see none of them.
     connections = (
-        await ctx.store.connections.of_organization(ctx.org_id)
-        if ctx.team_scope is None
-        else []
+        await ctx.store.connections.of_organization(ctx.org_id) if ctx.team_scope is None else []
     )
     names = sorted({price.provider for price in prices} | {c.provider for c in connections})
     return [

@@ -5,6 +5,7 @@ from __future__ import annotations
 from meterr.rest_compat.errors import (
     http_exception_handler,
     meterr_error_handler,
+    store_unreachable_handler,
     unexpected_error_handler,
 )
 from meterr.rest_compat.routes import v1_routes
@@ -12,6 +13,7 @@ from meterr.rest_compat.routes import v1_routes
 __all__ = [
     "http_exception_handler",
     "meterr_error_handler",
+    "store_unreachable_handler",
     "unexpected_error_handler",
     "v1_routes",
 ]

@@ -9,11 +9,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from meterr.errors import MeterrError, MethodNotAllowed, NotFound, RateLimited
+from meterr.errors import MeterrError, MethodNotAllowed, NotFound, RateLimited, StoreUnavailable
 from meterr.logs import current_request_id
+from meterr.resolvers import store_failure
 
 __all__ = [
     "error_response",
+    "store_unreachable_handler",
     "http_exception_handler",
     "meterr_error_handler",
     "unexpected_error_handler",
@@ -27,8 +29,9 @@ def error_response(exc: MeterrError) -> JSONResponse:
         {"error": {"code": exc.code, "message": exc.message, "details": exc.details}},
         status_code=exc.status,
     )
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | StoreUnavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
+    if isinstance(exc, RateLimited):
         response.headers["X-RateLimit-Limit"] = str(exc.details.get("limit", ""))
         response.headers["X-RateLimit-Remaining"] = "0"
         response.headers["X-RateLimit-Reset"] = str(exc.details.get("reset", ""))
@@ -38,6 +41,14 @@ def error_response(exc: MeterrError) -> JSONResponse:
 async def meterr_error_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MeterrError)
     return error_response(exc)
+
+
+async def store_unreachable_handler(_request: Request, exc: Exception) -> Response:
+    """A store lost in the middle of a request: 503 with Retry-After, as when it is known
+    to be down before the request starts."""
+    answer = store_failure(exc)
+    assert answer is not None, "registered for the store's unreachable errors only"
+    return error_response(answer)
 
 
 async def http_exception_handler(request: Request, exc: Exception) -> Response:

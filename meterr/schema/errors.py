@@ -10,8 +10,9 @@ from typing import Any
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
-from meterr.errors import MeterrError, RateLimited
+from meterr.errors import MeterrError, RateLimited, StoreUnavailable
 from meterr.logs import current_request_id
+from meterr.resolvers import store_failure
 
 __all__ = ["MeterrErrorExtension"]
 
@@ -20,9 +21,20 @@ logger = logging.getLogger("meterr.graphql")
 
 def _shaped(error: GraphQLError) -> GraphQLError:
     original = error.original_error
+    unavailable = store_failure(original) if original is not None else None
+    if unavailable is not None:  # the store was lost midway: as if it was down before
+        error = GraphQLError(
+            unavailable.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            original_error=unavailable,
+        )
+        original = unavailable
     if isinstance(original, MeterrError):
         error.extensions = {"code": original.code, "details": original.details}
-        if isinstance(original, RateLimited):
+        if isinstance(original, RateLimited | StoreUnavailable):
             error.extensions["retry_after"] = original.retry_after
         return error
     if original is None:

@@ -14,7 +14,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.types.unset import UNSET, UnsetType
 
 from meterr.bodies import read_body, with_body
-from meterr.errors import MeterrError, PayloadTooLarge, RateLimited
+from meterr.errors import MeterrError, PayloadTooLarge, RateLimited, StoreUnavailable
 from meterr.resolvers import Services, admit
 from meterr.schema.context import GraphQLContext
 from meterr.schema.websockets import GraphQLWSHandler, TransportWSHandler
@@ -28,7 +28,7 @@ def _error(exc: MeterrError) -> Response:
         {"data": None, "errors": [{"message": exc.message, "extensions": extensions}]},
         status_code=exc.status,
     )
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | StoreUnavailable):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from meterr.store.aggregates import TimeBucket, TotalsRow, sum_usage
 from meterr.store.budget_spend import PeriodSpend
 from meterr.store.connections import Connection, KeptUsage
-from meterr.store.database import Store, open_store
+from meterr.store.database import Store, StoreUnreachable, open_store
 from meterr.store.documents import NameTaken
-from meterr.store.embedded import EmbeddedServer, embedded_url
+from meterr.store.embedded import EmbeddedServer, EmbeddedState, embedded_url
 from meterr.store.events import EventPage, InsertOutcome
 from meterr.store.ingest import AfterInsert
 from meterr.store.metadata_keys import (
@@ -36,6 +36,7 @@ __all__ = [
     "Session",
     "ApiKeyRecord",
     "EmbeddedServer",
+    "EmbeddedState",
     "Delivery",
     "DeliveryAttempt",
     "EventPage",
@@ -51,6 +52,7 @@ __all__ = [
     "PeriodSpend",
     "RebuildReport",
     "Store",
+    "StoreUnreachable",
     "TimeBucket",
     "Team",
     "TotalsRow",

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
+from pymongo.errors import ConnectionFailure, PyMongoError
 
 from meterr.config import Settings
 from meterr.store.budget_spend import BudgetSpendStore
 from meterr.store.budgets import BudgetStore
 from meterr.store.connections import ConnectionStore
 from meterr.store.documents import Document
-from meterr.store.embedded import EmbeddedServer, find_running_server
+from meterr.store.embedded import EmbeddedServer, EmbeddedState, find_running_server
 from meterr.store.events import EventStore
 from meterr.store.ingest import EventWriter
 from meterr.store.metadata_keys import MetadataKeyStore
@@ -33,7 +33,11 @@ from meterr.store.teams import TeamStore
 from meterr.store.unit_of_work import UnitOfWork
 from meterr.store.webhooks import WebhookStore
 
-__all__ = ["Store", "open_store"]
+__all__ = ["Store", "StoreUnreachable", "open_store"]
+
+# The driver's error for a store it cannot reach (no server to select, a connection lost):
+# the one store failure the service answers as "unavailable, retry shortly".
+StoreUnreachable = ConnectionFailure
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ class Store:
 
     client: AsyncMongoClient[Document]
     db: AsyncDatabase[Document]
+    # The embedded server this process runs and restarts, if it runs one.
+    embedded: EmbeddedServer | None = None
 
     def __post_init__(self) -> None:
         self.organizations = OrganizationStore(self.db["organizations"], self.db["api_keys"])
@@ -145,6 +151,22 @@ class Store:
             with contextlib.suppress(PyMongoError):
                 await self.rollups.compact_all_across_tenants()
 
+    def unavailable_reason(self) -> str | None:
+        """Why the store cannot answer now, known without asking it: the embedded server
+        this process runs has stopped. None when nothing is known to be wrong."""
+        if self.embedded is None:
+            return None
+        if self.embedded.state is EmbeddedState.RESTARTING:
+            return "the embedded store stopped and is being started again"
+        if self.embedded.state is EmbeddedState.FAILED:
+            return "the embedded store stopped and could not be started again"
+        return None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the store is down for good: only a restart of the service can help."""
+        return self.embedded is not None and self.embedded.state is EmbeddedState.FAILED
+
     async def is_reachable(self) -> bool:
         try:
             await self.client.admin.command("ping")
@@ -161,10 +183,16 @@ async def open_store(settings: Settings, *, database: str | None = None) -> Asyn
     if url is None:
         url = await find_running_server(settings.data_dir)
     if url is None:
-        embedded = EmbeddedServer(settings.data_dir, start_timeout=settings.embedded_start_timeout)
+        embedded = EmbeddedServer(
+            settings.data_dir,
+            start_timeout=settings.embedded_start_timeout,
+            restart_delay=settings.embedded_restart_delay,
+        )
         url = await embedded.start()
-    client: AsyncMongoClient[Document] = AsyncMongoClient(url, tz_aware=True)
-    store = Store(client, client[database or settings.database])
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        url, tz_aware=True, serverSelectionTimeoutMS=int(settings.store_timeout * 1000)
+    )
+    store = Store(client, client[database or settings.database], embedded)
     try:
         await store.ensure_indexes()
         yield store

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import enum
 import json
+import logging
 import os
 import shutil
 import signal
@@ -17,7 +19,9 @@ from pathlib import Path
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
-__all__ = ["EmbeddedServer", "embedded_url", "find_running_server"]
+__all__ = ["EmbeddedServer", "EmbeddedState", "embedded_url", "find_running_server"]
+
+log = logging.getLogger(__name__)
 
 _STATE_FILE = "embedded-server.json"
 _PR_SET_PDEATHSIG = 1
@@ -27,7 +31,9 @@ _EXECUTABLE = "secantusd-py"
 def embedded_url(port: int) -> str:
     # retryWrites=false: SecantusDB scans its retry records on every retryable
     # write; ingestion is idempotent by event_id, so a resent write is harmless.
-    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false"
+    # journal=true: without it SecantusDB acknowledges a write before it is in its journal,
+    # and a store killed right after loses writes already acknowledged to clients.
+    return f"mongodb://127.0.0.1:{port}/?directConnection=true&retryWrites=false&journal=true"
 
 
 def _free_port() -> int:
@@ -108,14 +114,28 @@ async def find_running_server(data_dir: Path) -> str | None:
     return None
 
 
+class EmbeddedState(enum.StrEnum):
+    STOPPED = "stopped"
+    RUNNING = "running"
+    RESTARTING = "restarting"  # it stopped on its own; it is being started again
+    FAILED = "failed"  # it stopped on its own and could not be started again
+
+
 @dataclass
 class EmbeddedServer:
-    """Starts SecantusDB on a free loopback port with its data under data_dir."""
+    """Starts SecantusDB on a free loopback port with its data under data_dir, and keeps it
+    running: a server that stops on its own (killed, crashed) is started again on the same
+    port, where the driver finds it, after `restart_delay` seconds, doubling at each failed
+    try; after `restart_attempts` tries it is FAILED, for health checks to report."""
 
     data_dir: Path
     start_timeout: float = 30.0
+    restart_delay: float = 0.5
+    restart_attempts: int = 8
+    state: EmbeddedState = EmbeddedState.STOPPED
     _process: asyncio.subprocess.Process | None = None
     _port: int | None = None
+    _supervisor: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -126,7 +146,14 @@ class EmbeddedServer:
     async def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._port = _free_port()
-        log = (self.data_dir / "secantusd.log").open("ab")
+        await self._launch()
+        self._supervisor = asyncio.create_task(self._supervise())
+        return self.url
+
+    async def _launch(self) -> None:
+        """Start the server on self._port and wait until it answers."""
+        assert self._port is not None
+        log_file = (self.data_dir / "secantusd.log").open("ab")
         try:
             self._process = await asyncio.create_subprocess_exec(
                 _executable(),
@@ -138,19 +165,61 @@ class EmbeddedServer:
                 str(self.data_dir / "db"),
                 "--log-level",
                 "WARNING",
+                # A committed transaction is acknowledged only once it is in the journal on
+                # disk: without it, a store killed right after a commit loses the events of
+                # requests already answered 201 (each commit costs a fraction of a
+                # millisecond more; group commit shares it between requests).
+                "--sync-on-commit",
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=log,
-                stderr=log,
+                stdout=log_file,
+                stderr=log_file,
                 start_new_session=True,
                 preexec_fn=_stop_with_parent,  # one syscall: safe before exec
             )
         finally:
-            log.close()
-        await self._wait_until_ready()
+            log_file.close()
+        try:
+            await self._wait_until_ready()
+        except BaseException:
+            await self._end_process()
+            raise
         (self.data_dir / _STATE_FILE).write_text(
             json.dumps({"pid": self._process.pid, "port": self._port})
         )
-        return self.url
+        self.state = EmbeddedState.RUNNING
+
+    async def _supervise(self) -> None:
+        while (process := self._process) is not None:
+            await process.wait()
+            if self._process is not process:  # stopped on purpose
+                return
+            self.state = EmbeddedState.RESTARTING
+            log.error(
+                "The embedded store stopped (exit code %s); starting it again.",
+                process.returncode,
+            )
+            if not await self._restart():
+                self.state = EmbeddedState.FAILED
+                log.critical(
+                    "The embedded store could not be started again after %d tries; see %s.",
+                    self.restart_attempts,
+                    self.data_dir / "secantusd.log",
+                )
+                return
+            log.warning("The embedded store is running again.")
+
+    async def _restart(self) -> bool:
+        delay = self.restart_delay
+        for _ in range(self.restart_attempts):
+            await asyncio.sleep(delay)
+            try:
+                await self._launch()
+            except (RuntimeError, OSError) as exc:
+                log.error("Starting the embedded store again failed: %s", exc)
+                delay = min(delay * 2, 30.0)
+            else:
+                return True
+        return False
 
     async def _wait_until_ready(self) -> None:
         assert self._process is not None
@@ -168,13 +237,21 @@ class EmbeddedServer:
             ):
                 return
             await asyncio.sleep(0.1)
-        await self.stop()
         raise RuntimeError(f"the embedded store did not start within {self.start_timeout}s")
 
     async def stop(self) -> None:
-        process, self._process = self._process, None
+        supervisor, self._supervisor = self._supervisor, None
+        if supervisor is not None:
+            supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await supervisor
         with contextlib.suppress(FileNotFoundError):
             (self.data_dir / _STATE_FILE).unlink()
+        await self._end_process()
+        self.state = EmbeddedState.STOPPED
+
+    async def _end_process(self) -> None:
+        process, self._process = self._process, None
         if process is None or process.returncode is not None:
             return
         process.send_signal(signal.SIGTERM)
