@@ -68,6 +68,7 @@ def create_app(
             services.sealer,
             clock=clock,
             allow_private=settings.webhook_allow_private,
+            allowed_ports=settings.webhook_allowed_ports,
             timeout=settings.webhook_timeout,
             observe=lambda outcome: metrics.deliveries.labels(outcome).inc(),
         )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
 
@@ -86,3 +88,20 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between two foldings of pending rollup increments into the cells.",
     )
+    webhook_allowed_ports: Annotated[
+        tuple[Annotated[int, Field(ge=1, le=65535)], ...], NoDecode
+    ] = Field(
+        default=(80, 443),
+        description="The ports a webhook URL may name, comma-separated or a JSON list; "
+        "lifted by webhook_allow_private.",
+    )
+
+    @field_validator("webhook_allowed_ports", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        """A JSON list, or the simpler comma-separated form an operator types."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [item.strip() for item in value.split(",") if item.strip()]
