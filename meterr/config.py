@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -88,6 +89,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between two foldings of pending rollup increments into the cells.",
     )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Browser origins (scheme://host[:port]) allowed to call the API and open "
+        "GraphQL sockets from another origin, comma-separated or a JSON list; '*' allows any. "
+        "None by default.",
+    )
     webhook_allowed_ports: Annotated[
         tuple[Annotated[int, Field(ge=1, le=65535)], ...], NoDecode
     ] = Field(
@@ -96,7 +103,7 @@ class Settings(BaseSettings):
         "lifted by webhook_allow_private.",
     )
 
-    @field_validator("webhook_allowed_ports", mode="before")
+    @field_validator("cors_origins", "webhook_allowed_ports", mode="before")
     @classmethod
     def _listed(cls, value: object) -> object:
         """A JSON list, or the simpler comma-separated form an operator types."""
@@ -105,3 +112,32 @@ class Settings(BaseSettings):
         if value.lstrip().startswith("["):
             return json.loads(value)
         return [item.strip() for item in value.split(",") if item.strip()]
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        """Each origin as browsers send it (lower case, no default port): one written
+        otherwise would never match. Anything more than an origin is refused at start."""
+        return tuple(_as_browsers_send(origin) for origin in origins)
+
+
+def _as_browsers_send(origin: str) -> str:
+    lowered = origin.strip().lower()
+    if lowered == "*":
+        return lowered
+    refused = ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+    try:
+        parts = urlsplit(lowered)
+        port = parts.port
+    except ValueError:
+        raise refused from None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    if (
+        default is None
+        or not parts.hostname
+        or "@" in parts.netloc
+        or lowered != f"{parts.scheme}://{parts.netloc}"
+    ):
+        raise refused
+    host = parts.netloc.rpartition(":")[0] if port == default else parts.netloc
+    return f"{parts.scheme}://{host}"
