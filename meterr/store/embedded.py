@@ -17,11 +17,15 @@ from pathlib import Path
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from meterr.data_dir import private_directory
+
 __all__ = ["EmbeddedServer", "embedded_url", "find_running_server"]
 
 _STATE_FILE = "embedded-server.json"
 _PR_SET_PDEATHSIG = 1
 _EXECUTABLE = "secantusd-py"
+# The store's files, its log included, readable by the account running Meterr alone.
+_PRIVATE_FILES_UMASK = 0o077
 
 
 def embedded_url(port: int) -> str:
@@ -124,9 +128,10 @@ class EmbeddedServer:
         return embedded_url(self._port)
 
     async def start(self) -> str:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(self.data_dir)
         self._port = _free_port()
-        log = (self.data_dir / "secantusd.log").open("ab")
+        log_flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        log = os.fdopen(os.open(self.data_dir / "secantusd.log", log_flags, 0o600), "ab")
         try:
             self._process = await asyncio.create_subprocess_exec(
                 _executable(),
@@ -142,14 +147,15 @@ class EmbeddedServer:
                 stdout=log,
                 stderr=log,
                 start_new_session=True,
+                umask=_PRIVATE_FILES_UMASK,
                 preexec_fn=_stop_with_parent,  # one syscall: safe before exec
             )
         finally:
             log.close()
         await self._wait_until_ready()
-        (self.data_dir / _STATE_FILE).write_text(
-            json.dumps({"pid": self._process.pid, "port": self._port})
-        )
+        state_flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        with os.fdopen(os.open(self.data_dir / _STATE_FILE, state_flags, 0o600), "w") as state:
+            state.write(json.dumps({"pid": self._process.pid, "port": self._port}))
         return self.url
 
     async def _wait_until_ready(self) -> None:
