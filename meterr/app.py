@@ -19,6 +19,7 @@ from meterr.errors import MeterrError
 from meterr.events import EventBus, RetryPolicy, WebhookDispatcher
 from meterr.logs import RequestIdMiddleware
 from meterr.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
+from meterr.origins import cross_origin_access
 from meterr.pricing import load_catalogue
 from meterr.resolvers import Services, ensure_rollup_layout, sync_due_connections
 from meterr.rest_compat import (
@@ -81,6 +82,7 @@ def create_app(
             services.sealer,
             clock=clock,
             allow_private=settings.webhook_allow_private,
+            allowed_ports=settings.webhook_allowed_ports,
             timeout=settings.webhook_timeout,
             observe=lambda outcome: metrics.deliveries.labels(outcome).inc(),
         )
@@ -116,7 +118,9 @@ def create_app(
         finally:
             await bus.disconnect()
 
-    graphql = MeterrGraphQL(build_schema())
+    # Browsers apply no CORS to websockets: the view itself refuses a socket opened by a page
+    # on another origin unless that origin is listed (clients that send no Origin pass).
+    graphql = MeterrGraphQL(build_schema(), allowed_origins=settings.cors_origins)
     metrics = Metrics()
 
     async def metrics_endpoint(_request: Request) -> Response:
@@ -140,6 +144,7 @@ def create_app(
         lifespan=lifespan,
         middleware=[
             Middleware(RequestIdMiddleware),
+            *cross_origin_access(settings.cors_origins),
             Middleware(MetricsMiddleware, metrics=metrics),
         ],
     )

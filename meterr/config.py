@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings"]
 
@@ -104,3 +107,55 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds between two foldings of pending rollup increments into the cells.",
     )
+    cors_origins: Annotated[tuple[str, ...], NoDecode] = Field(
+        default=(),
+        description="Browser origins (scheme://host[:port]) allowed to call the API and open "
+        "GraphQL sockets from another origin, comma-separated or a JSON list; '*' allows any. "
+        "None by default.",
+    )
+    webhook_allowed_ports: Annotated[
+        tuple[Annotated[int, Field(ge=1, le=65535)], ...], NoDecode
+    ] = Field(
+        default=(80, 443),
+        description="The ports a webhook URL may name, comma-separated or a JSON list; "
+        "lifted by webhook_allow_private.",
+    )
+
+    @field_validator("cors_origins", "webhook_allowed_ports", mode="before")
+    @classmethod
+    def _listed(cls, value: object) -> object:
+        """A JSON list, or the simpler comma-separated form an operator types."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            return json.loads(value)
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        """Each origin as browsers send it (lower case, no default port): one written
+        otherwise would never match. Anything more than an origin is refused at start."""
+        return tuple(_as_browsers_send(origin) for origin in origins)
+
+
+def _as_browsers_send(origin: str) -> str:
+    lowered = origin.strip().lower()
+    if lowered == "*":
+        return lowered
+    refused = ValueError(f"{origin!r} is not an origin such as https://app.example.com")
+    try:
+        parts = urlsplit(lowered)
+        port = parts.port
+    except ValueError:
+        raise refused from None
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    if (
+        default is None
+        or not parts.hostname
+        or "@" in parts.netloc
+        or lowered != f"{parts.scheme}://{parts.netloc}"
+    ):
+        raise refused
+    host = parts.netloc.rpartition(":")[0] if port == default else parts.netloc
+    return f"{parts.scheme}://{host}"

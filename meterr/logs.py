@@ -1,19 +1,32 @@
 """Structured logs: one JSON object per line, each carrying the request id of the request
-it belongs to (taken from X-Request-Id when the caller sends one, made up otherwise)."""
+it belongs to (taken from X-Request-Id when the caller sends one, made up otherwise), with
+the credentials that URLs carry left out."""
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["JsonFormatter", "RequestIdMiddleware", "configure_logging", "current_request_id"]
+__all__ = [
+    "JsonFormatter",
+    "RequestIdMiddleware",
+    "SecretRedaction",
+    "configure_logging",
+    "current_request_id",
+]
 
 _request_id: ContextVar[str | None] = ContextVar("meterr_request_id", default=None)
+# An invitation's token is the invitee's only credential, and it travels in the path of
+# POST /v1/invitations/{token}/accept, which the access log and error logs write out.
+_CREDENTIAL_IN_PATH = re.compile(r"(/invitations/)[^/?#\s\"]+")
+# Their INFO lines name every URL called, and a webhook's URL may hold its receiver's secret.
+_QUIETED_CLIENT_LOGGERS = ("httpx", "httpcore")
 
 
 def current_request_id() -> str | None:
@@ -36,16 +49,37 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str)
 
 
+def _redacted(value: object) -> object:
+    return _CREDENTIAL_IN_PATH.sub(r"\1***", value) if isinstance(value, str) else value
+
+
+class SecretRedaction(logging.Filter):
+    """Writes *** for the credentials URLs carry (invitation tokens) in a record's message and
+    arguments, leaving the arguments' shape as the logger's own formatters expect it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg = _redacted(record.msg)
+        if isinstance(record.args, tuple):
+            record.args = tuple(_redacted(arg) for arg in record.args)
+        elif isinstance(record.args, dict):
+            record.args = {name: _redacted(arg) for name, arg in record.args.items()}
+        return True
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for Meterr's and uvicorn's loggers alike."""
+    """JSON lines on stderr for Meterr's and uvicorn's loggers alike, secrets redacted; the
+    HTTP client's own request lines only from WARNING up."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(SecretRedaction())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    for name in _QUIETED_CLIENT_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class RequestIdMiddleware:

@@ -12,6 +12,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from meterr.data_dir import private_directory, private_file
+
 __all__ = ["SealError", "Sealer", "load_secret_key"]
 
 _VERSION = 1
@@ -37,9 +39,10 @@ def load_secret_key(configured: str | None, data_dir: Path) -> bytes:
     deployment of several instances must configure one shared key instead)."""
     if configured:
         return _decode_key(configured)
-    path = data_dir / "secret.key"
-    if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+    path = private_directory(data_dir) / "secret.key"
+    if path.exists():
+        private_file(path)
+    else:
         fresh = base64.urlsafe_b64encode(secrets.token_bytes(_KEY_BYTES)).decode()
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from meterr.events.bus import BusMessage, EventBus, Feed, FeedLost, FeedOverflow, org_channel
+from meterr.events.destinations import DestinationRefused, check_destination
 from meterr.events.pacing import Pacer
 from meterr.events.webhooks import (
-    DestinationRefused,
     RetryPolicy,
     WebhookDispatcher,
-    check_destination,
     signed_headers,
     webhook_bound_to,
 )

@@ -1,16 +1,14 @@
-"""Webhook delivery: where a webhook may point, how a delivery is signed, and the dispatcher
-that works through the outbox with retries."""
+"""Webhook delivery: how a delivery is signed, and the dispatcher that works through the
+outbox with retries."""
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 import random
-import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import SplitResult, urlsplit, urlunsplit
@@ -20,54 +18,18 @@ from standardwebhooks.webhooks import Webhook
 
 from meterr.auth import Sealer, SealError
 from meterr.clock import Clock
+from meterr.events.destinations import DestinationRefused, check_destination
 from meterr.store import Delivery, DeliveryAttempt, WebhookEndpoint
 from meterr.store.webhooks import WebhookStore
 
 __all__ = [
-    "DestinationRefused",
     "RetryPolicy",
     "WebhookDispatcher",
-    "check_destination",
     "signed_headers",
     "webhook_bound_to",
 ]
 
 log = logging.getLogger(__name__)
-
-
-class DestinationRefused(Exception):
-    """A webhook URL Meterr will not call."""
-
-
-def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
-
-
-async def check_destination(url: str, *, allow_private: bool) -> list[str]:
-    """The addresses `url`'s host resolves to, all of which may be called; raises
-    DestinationRefused for another scheme, no host, or a private, loopback or link-local
-    address (unless `allow_private`)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https"):
-        raise DestinationRefused("only http and https URLs are allowed")
-    host = parts.hostname
-    if not host:
-        raise DestinationRefused("the URL has no host")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        found = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise DestinationRefused(f"the host {host} does not resolve: {exc.strerror}") from None
-    addresses = sorted({str(info[4][0]) for info in found})
-    if not allow_private:
-        for address in addresses:
-            if not _is_public(ipaddress.ip_address(address)):
-                raise DestinationRefused(
-                    f"{host} resolves to {address}, a private, loopback or link-local address"
-                )
-    return addresses
 
 
 def webhook_bound_to(endpoint_id: str) -> str:
@@ -116,6 +78,7 @@ class WebhookDispatcher:
         *,
         clock: Clock,
         allow_private: bool,
+        allowed_ports: Collection[int],
         timeout: float,
         lease: float = 60.0,
         observe: Callable[[str], None] | None = None,
@@ -125,6 +88,7 @@ class WebhookDispatcher:
         self._sealer = sealer
         self._clock = clock
         self._allow_private = allow_private
+        self._allowed_ports = frozenset(allowed_ports)
         self._timeout = timeout
         self._lease = lease
         self._observe = observe or (lambda _outcome: None)
@@ -191,7 +155,9 @@ class WebhookDispatcher:
             return int((time.perf_counter() - started) * 1000)
 
         try:
-            addresses = await check_destination(endpoint.url, allow_private=self._allow_private)
+            addresses = await check_destination(
+                endpoint.url, allow_private=self._allow_private, allowed_ports=self._allowed_ports
+            )
         except DestinationRefused as refused:
             return DeliveryAttempt(at, None, f"refused: {refused}", took())
         body = json.dumps(delivery.payload, separators=(",", ":"))

@@ -56,8 +56,13 @@ async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
             f"Unknown event types: {', '.join(unknown)}.",
             {"fields": {"events": f"known types: {', '.join(EVENT_TYPES)}"}},
         )
+    settings = ctx.services.settings
     try:
-        await check_destination(data.url, allow_private=ctx.services.settings.webhook_allow_private)
+        await check_destination(
+            data.url,
+            allow_private=settings.webhook_allow_private,
+            allowed_ports=settings.webhook_allowed_ports,
+        )
     except DestinationRefused as refused:
         raise InvalidInput(
             f"Webhook URL refused: {refused}.", {"fields": {"url": str(refused)}}

@@ -19,6 +19,8 @@ from pathlib import Path
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
+from meterr.data_dir import private_directory
+
 __all__ = ["EmbeddedServer", "EmbeddedState", "embedded_url", "find_running_server"]
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,8 @@ log = logging.getLogger(__name__)
 _STATE_FILE = "embedded-server.json"
 _PR_SET_PDEATHSIG = 1
 _EXECUTABLE = "secantusd-py"
+# The store's files, its log included, readable by the account running Meterr alone.
+_PRIVATE_FILES_UMASK = 0o077
 
 
 def embedded_url(port: int) -> str:
@@ -144,7 +148,7 @@ class EmbeddedServer:
         return embedded_url(self._port)
 
     async def start(self) -> str:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_directory(self.data_dir)
         self._port = _free_port()
         await self._launch()
         self._supervisor = asyncio.create_task(self._supervise())
@@ -153,7 +157,8 @@ class EmbeddedServer:
     async def _launch(self) -> None:
         """Start the server on self._port and wait until it answers."""
         assert self._port is not None
-        log_file = (self.data_dir / "secantusd.log").open("ab")
+        log_flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        log_file = os.fdopen(os.open(self.data_dir / "secantusd.log", log_flags, 0o600), "ab")
         try:
             self._process = await asyncio.create_subprocess_exec(
                 _executable(),
@@ -174,6 +179,7 @@ class EmbeddedServer:
                 stdout=log_file,
                 stderr=log_file,
                 start_new_session=True,
+                umask=_PRIVATE_FILES_UMASK,
                 preexec_fn=_stop_with_parent,  # one syscall: safe before exec
             )
         finally:
@@ -183,9 +189,9 @@ class EmbeddedServer:
         except BaseException:
             await self._end_process()
             raise
-        (self.data_dir / _STATE_FILE).write_text(
-            json.dumps({"pid": self._process.pid, "port": self._port})
-        )
+        state_flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+        with os.fdopen(os.open(self.data_dir / _STATE_FILE, state_flags, 0o600), "w") as state:
+            state.write(json.dumps({"pid": self._process.pid, "port": self._port}))
         self.state = EmbeddedState.RUNNING
 
     async def _supervise(self) -> None:
