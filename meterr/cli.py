@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import math
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,13 +24,13 @@ from meterr.cli_support import (
     settings_for,
 )
 from meterr.clock import SystemClock
+from meterr.http_server import server_config
 from meterr.logs import configure_logging
 from meterr.pricing import load_catalogue
 from meterr.resolvers import (
     bootstrap_admin_key,
     create_key,
 )
-from meterr.socket_writes import GatheredWritesWebSockets
 from meterr.store import open_store
 
 __all__ = ["main"]
@@ -82,14 +81,11 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
                     f"(shown once, keep it):\n\n    {new.key}\n"
                 )
             click.echo(f"Meterr listening on http://{settings.host}:{settings.port}")
-            config = uvicorn.Config(
+            config = server_config(
                 create_app(settings, store=store, clock=clock),
-                host=settings.host,
-                port=settings.port,
+                settings,
                 log_config=None,  # JSON lines, configured below
                 lifespan="on",
-                ws=GatheredWritesWebSockets,
-                timeout_graceful_shutdown=math.ceil(settings.shutdown_timeout),
             )
             configure_logging()
             await _Server(config).serve()

@@ -53,6 +53,23 @@ class Settings(BaseSettings):
         description="Seconds a request waits for an unreachable store before it is answered "
         "503 store_unavailable.",
     )
+    request_head_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds a client has to send a request's line and headers; past it "
+        "the request is answered 408 and the connection closed.",
+    )
+    request_body_timeout: float = Field(
+        default=60.0,
+        gt=0,
+        description="Seconds a client has to send a request's body once its headers arrived.",
+    )
+    max_connections: int | None = Field(
+        default=None,
+        ge=1,
+        description="Open client connections (and requests in progress) past which a new "
+        "request is answered 503; unset: the open-file limit less a reserve for the store.",
+    )
     shutdown_timeout: float = Field(
         default=10.0,
         gt=0,

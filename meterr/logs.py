@@ -15,6 +15,7 @@ from typing import Any
 
 __all__ = [
     "JsonFormatter",
+    "RepeatedWarnings",
     "RequestIdMiddleware",
     "SecretRedaction",
     "configure_logging",
@@ -66,12 +67,49 @@ class SecretRedaction(logging.Filter):
         return True
 
 
+class RepeatedWarnings(logging.Filter):
+    """Lets through at most `burst` records of one kind (logger, message template, exception
+    type) from WARNING up per `window` seconds, and says on the next one let through how
+    many were held back: a failure that repeats on every request (a full file table, a lost
+    store) cannot fill the disk with copies of itself."""
+
+    def __init__(self, burst: int = 10, window: float = 60.0, kinds: int = 1000) -> None:
+        super().__init__()
+        self._burst = burst
+        self._window = window
+        self._kinds = kinds
+        # kind -> [window start, records let through in it, records held back]
+        self._seen: dict[tuple[str, str, str], list[float]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            return True
+        error = record.exc_info[0].__name__ if record.exc_info and record.exc_info[0] else ""
+        kind = (record.name, str(record.msg), error)
+        seen = self._seen.get(kind)
+        if seen is None or record.created - seen[0] >= self._window:
+            held = int(seen[2]) if seen is not None else 0
+            if len(self._seen) >= self._kinds:
+                self._seen.clear()
+            self._seen[kind] = [record.created, 1, 0]
+            if held:
+                record.msg = f"{record.msg} ({held} more like it held back)"
+            return True
+        if seen[1] < self._burst:
+            seen[1] += 1
+            return True
+        seen[2] += 1
+        return False
+
+
 def configure_logging(level: str = "INFO") -> None:
-    """JSON lines on stderr for Meterr's and uvicorn's loggers alike, secrets redacted; the
-    HTTP client's own request lines only from WARNING up."""
+    """JSON lines on stderr for Meterr's and uvicorn's loggers alike, secrets redacted,
+    repeated warnings and errors held back; the HTTP client's own request lines only from
+    WARNING up."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(SecretRedaction())
+    handler.addFilter(RepeatedWarnings())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

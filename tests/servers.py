@@ -9,6 +9,8 @@ from typing import Any
 
 import uvicorn
 
+from meterr.config import Settings
+from meterr.http_server import server_config
 from tests.conftest import eventually
 from tests.test_serve import free_port
 
@@ -16,10 +18,15 @@ __all__ = ["serving"]
 
 
 @asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """Serves `app` until the block ends; yields its base URL."""
+async def serving(app: Any, settings: Settings | None = None) -> AsyncIterator[str]:
+    """Serves `app` until the block ends; yields its base URL. With `settings`, as
+    `meterr serve` does (deadlines, connection bound); else with uvicorn's defaults."""
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    if settings is None:
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    else:
+        served = settings.model_copy(update={"host": "127.0.0.1", "port": port})
+        config = server_config(app, served, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
 
