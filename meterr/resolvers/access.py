@@ -68,15 +68,23 @@ class RateLimitStatus:
         return max(1, int((self.reset - self.now).total_seconds() + 0.999))
 
 
-async def count_request(services: Services, principal: Principal) -> RateLimitStatus:
-    """Count one request against the organization's hour; raise RateLimited when over."""
+async def count_request(
+    services: Services, principal: Principal, *, operations: int = 1
+) -> RateLimitStatus:
+    """Count `operations` against the organization's hour; raise RateLimited when over.
+
+    A request through /v1 is one operation. A GraphQL document is as many as the root fields
+    it runs, and a websocket operation counts when it starts: batching work into one request
+    or one socket buys no more than the hour allows. A request always counts at least once,
+    even one refused before anything ran."""
+    operations = max(1, operations)
     now = services.clock.now()
     window = now.replace(minute=0, second=0, microsecond=0)
     reset = window + timedelta(hours=1)
     limit = principal.tier.hourly_request_limit
     if limit is None:
         return RateLimitStatus(None, None, reset, now)
-    count = await services.store.rate_counters.increment(principal.org_id, window)
+    count = await services.store.rate_counters.increment(principal.org_id, window, operations)
     status = RateLimitStatus(limit, max(0, limit - count), reset, now)
     if count > limit:
         raise RateLimited(
