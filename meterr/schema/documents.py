@@ -130,10 +130,7 @@ def measure_document(
         )
     measure = _Measure(document)
     try:
-        size = _NOTHING
-        for definition in document.definitions:
-            if isinstance(definition, OperationDefinitionNode):  # validation walks each
-                size += measure.selection_set(definition.selection_set)
+        size = measure.document()
         roots, root_names = measure.root_fields(operation.selection_set)
     except RecursionError:
         # Fragments spread within fragments thousands deep: no client writes one.
@@ -201,9 +198,21 @@ class _Measure:
         self._fragments = {
             d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
         }
+        self._operations = [
+            d for d in document.definitions if isinstance(d, OperationDefinitionNode)
+        ]
         self._sizes: dict[str, _Size] = {}
         self._roots: dict[str, tuple[int, frozenset[str]]] = {}
         self._open: set[str] = set()
+
+    def document(self) -> _Size:
+        """Every operation, and every fragment none of them spreads: validation walks all."""
+        size = _NOTHING
+        for operation in self._operations:
+            size += self.selection_set(operation.selection_set)
+        for name in self._fragments.keys() - self._sizes.keys():
+            size += self._fragment(name)
+        return size
 
     def selection_set(self, node: SelectionSetNode | None) -> _Size:
         total = _NOTHING

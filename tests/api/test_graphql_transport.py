@@ -289,6 +289,11 @@ def fragment_bomb(levels: int) -> str:
             "{ events { nodes { " + "price { model } " * 300 + "} } }", "fields", id="fields"
         ),
         pytest.param(fragment_bomb(60), "fields", id="fragment-bomb"),
+        pytest.param(
+            PRICES + " fragment F on Query { " + "prices { model } " * 300 + "}",
+            "fields",
+            id="unused-fragment",
+        ),
         pytest.param(nested(21), "depth", id="depth"),
         pytest.param(
             "{ " + " ".join(f"c{i}: costs(groupBy: USER) {{ key }}" for i in range(11)) + " }",
