@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from meterr.bodies import parse_json, unstorable_text
+from meterr.bodies import parse_json
 from meterr.errors import InvalidInput, UnsupportedMediaType
 
 __all__ = ["GraphQLRequest", "read_http_request", "read_payload"]
@@ -55,7 +55,8 @@ def read_http_request(
 
 
 def read_payload(payload: object) -> GraphQLRequest:
-    """The request held in a JSON object (a POST's body, a websocket message's payload)."""
+    """The request held in a JSON object (a POST's body, a websocket message's payload), both
+    parsed with parse_json: no string in it holds a lone surrogate."""
     if isinstance(payload, list):
         raise InvalidInput(
             "Batched requests are not supported: send one operation per request.",
@@ -77,12 +78,6 @@ def read_payload(payload: object) -> GraphQLRequest:
         raise InvalidInput(
             "`operationName` must be a string (or null).",
             {"fields": {"operationName": "not a string"}},
-        )
-    # The body's JSON was parsed strictly already; a websocket message may not have been.
-    if (where := unstorable_text(variables)) is not None:
-        raise InvalidInput(
-            "A string in `variables` holds a lone UTF-16 surrogate.",
-            {"fields": {f"variables.{where}".rstrip("."): "not valid Unicode text"}},
         )
     return GraphQLRequest(query, variables, operation_name, extensions)
 
