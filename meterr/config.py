@@ -138,6 +138,31 @@ class Settings(BaseSettings):
         "lifted by webhook_allow_private.",
     )
 
+    graphql_max_tokens: int = Field(
+        default=10_000,
+        ge=1,
+        description="Lexical tokens (comments included) a GraphQL document may hold; the "
+        "parser stops at the first one past it, so a larger document costs no more to refuse.",
+    )
+    graphql_max_aliases: int = Field(
+        default=100, ge=0, description="Aliased fields a GraphQL document may hold."
+    )
+    graphql_max_fields: int = Field(
+        default=500,
+        ge=1,
+        description="Fields a GraphQL document may select, a fragment's counted each time it "
+        "is spread (validating many copies of one field costs time in their square).",
+    )
+    graphql_max_depth: int = Field(
+        default=20, ge=1, description="Levels of fields a GraphQL document may nest."
+    )
+    graphql_max_root_fields: int = Field(
+        default=10,
+        ge=1,
+        description="Root fields one GraphQL operation may run (each counts against the "
+        "hour's request budget).",
+    )
+
     @field_validator("cors_origins", "webhook_allowed_ports", mode="before")
     @classmethod
     def _listed(cls, value: object) -> object:

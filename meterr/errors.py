@@ -2,7 +2,8 @@
 
 MeterrError                 internal_error        500
 ├── InvalidInput            invalid_input         400
-│   └── PayloadTooLarge     payload_too_large     413
+│   ├── PayloadTooLarge     payload_too_large     413
+│   └── UnsupportedMediaType unsupported_media_type 415
 ├── Unauthenticated         unauthenticated       401
 ├── Forbidden               forbidden             403
 ├── NotFound                not_found             404
@@ -40,6 +41,7 @@ __all__ = [
     "StoreUnavailable",
     "SubscriberTooSlow",
     "Unauthenticated",
+    "UnsupportedMediaType",
 ]
 
 
@@ -63,6 +65,13 @@ class InvalidInput(MeterrError):
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
     status = 413
+
+
+class UnsupportedMediaType(InvalidInput):
+    """A body in a format the route does not read (details.accepted says which it does)."""
+
+    code = "unsupported_media_type"
+    status = 415
 
 
 class Unauthenticated(MeterrError):

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from meterr.auth import Principal, hash_key, is_well_formed
-from meterr.errors import RateLimited, StoreUnavailable, Unauthenticated
-from meterr.resolvers.availability import StoreUnreachable, require_store
+from meterr.errors import RateLimited, Unauthenticated
+from meterr.resolvers.availability import require_store, store_answering
 from meterr.resolvers.context import RequestContext, Services
 
 __all__ = [
@@ -34,13 +34,17 @@ def bearer_token(authorization: str | None) -> str:
 
 
 async def authenticate(services: Services, key: str) -> Principal:
+    """The principal of a well-formed, known key. A store known to be down refuses every
+    request here, at once, even one whose key is cached: what follows needs the store."""
+    require_store(services.store)
     if not is_well_formed(key):
         raise Unauthenticated("Malformed API key.", {"reason": "malformed"})
     key_hash = hash_key(key)
     principal = services.principals.get(key_hash)
     if principal is None:
         organizations = services.store.organizations
-        principal = await organizations.principal_for_key_hash_across_tenants(key_hash)
+        with store_answering(services.store):
+            principal = await organizations.principal_for_key_hash_across_tenants(key_hash)
         if principal is None:
             raise Unauthenticated("Unknown or revoked API key.", {"reason": "unknown"})
         services.principals[key_hash] = principal
@@ -69,15 +73,24 @@ class RateLimitStatus:
         return max(1, int((self.reset - self.now).total_seconds() + 0.999))
 
 
-async def count_request(services: Services, principal: Principal) -> RateLimitStatus:
-    """Count one request against the organization's hour; raise RateLimited when over."""
+async def count_request(
+    services: Services, principal: Principal, *, operations: int = 1
+) -> RateLimitStatus:
+    """Count `operations` against the organization's hour; raise RateLimited when over.
+
+    A request through /v1 is one operation. A GraphQL document is as many as the root fields
+    it runs, and a websocket operation counts when it starts: batching work into one request
+    or one socket buys no more than the hour allows. A request always counts at least once,
+    even one refused before anything ran."""
+    operations = max(1, operations)
     now = services.clock.now()
     window = now.replace(minute=0, second=0, microsecond=0)
     reset = window + timedelta(hours=1)
     limit = principal.tier.hourly_request_limit
     if limit is None:
         return RateLimitStatus(None, None, reset, now)
-    count = await services.store.rate_counters.increment(principal.org_id, window)
+    with store_answering(services.store):
+        count = await services.store.rate_counters.increment(principal.org_id, window, operations)
     status = RateLimitStatus(limit, max(0, limit - count), reset, now)
     if count > limit:
         raise RateLimited(
@@ -92,10 +105,6 @@ async def admit(
     services: Services, authorization: str | None
 ) -> tuple[RequestContext, RateLimitStatus]:
     """What every request through either door goes through: the key, then the hour's budget."""
-    require_store(services.store)
-    try:
-        principal = await authenticate(services, bearer_token(authorization))
-        status = await count_request(services, principal)
-    except StoreUnreachable:
-        raise StoreUnavailable() from None
+    principal = await authenticate(services, bearer_token(authorization))
+    status = await count_request(services, principal)
     return RequestContext(principal, services), status

@@ -3,10 +3,13 @@ and one that loses the store midway with the same answer, never a 500."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 from meterr.errors import StoreUnavailable
 from meterr.store import Store, StoreUnreachable
 
-__all__ = ["StoreUnreachable", "require_store", "store_failure"]
+__all__ = ["StoreUnreachable", "require_store", "store_answering", "store_failure"]
 
 
 def require_store(store: Store) -> None:
@@ -16,6 +19,17 @@ def require_store(store: Store) -> None:
         raise StoreUnavailable(
             f"The store is unavailable ({reason}); nothing was done. Retry shortly."
         )
+
+
+@contextlib.contextmanager
+def store_answering(store: Store) -> Iterator[None]:
+    """Around store work a request cannot go on without: StoreUnavailable at once when the
+    store is known to be down, and in place of the driver's error when it is lost meanwhile."""
+    require_store(store)
+    try:
+        yield
+    except StoreUnreachable:
+        raise StoreUnavailable() from None
 
 
 def store_failure(exc: BaseException) -> StoreUnavailable | None:

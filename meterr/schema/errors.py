@@ -14,13 +14,30 @@ from meterr.errors import MeterrError, RateLimited, StoreUnavailable
 from meterr.logs import current_request_id
 from meterr.resolvers import store_failure
 
-__all__ = ["MeterrErrorExtension"]
+__all__ = ["MeterrErrorExtension", "error_extensions"]
 
 logger = logging.getLogger("meterr.graphql")
 
 
-def _shaped(error: GraphQLError) -> GraphQLError:
+def error_extensions(exc: MeterrError) -> dict[str, Any]:
+    """The `extensions` of a GraphQL error that `exc` caused, whichever door it went out of."""
+    extensions: dict[str, Any] = {"code": exc.code, "details": exc.details}
+    if isinstance(exc, RateLimited | StoreUnavailable):
+        extensions["retry_after"] = exc.retry_after
+    return extensions
+
+
+def _cause(error: GraphQLError) -> BaseException | None:
+    """What raised `error`, through the GraphQL errors that wrap it (a variable's value is
+    refused as an error wrapping the scalar's own)."""
     original = error.original_error
+    while isinstance(original, GraphQLError):
+        original = original.original_error
+    return original
+
+
+def _shaped(error: GraphQLError) -> GraphQLError:
+    original = _cause(error)
     unavailable = store_failure(original) if original is not None else None
     if unavailable is not None:  # the store was lost midway: as if it was down before
         error = GraphQLError(
@@ -33,12 +50,12 @@ def _shaped(error: GraphQLError) -> GraphQLError:
         )
         original = unavailable
     if isinstance(original, MeterrError):
-        error.extensions = {"code": original.code, "details": original.details}
-        if isinstance(original, RateLimited | StoreUnavailable):
-            error.extensions["retry_after"] = original.retry_after
+        error.extensions = error_extensions(original)
         return error
-    if original is None:
-        # Parsing and validation errors: the query itself is the bad input.
+    # Parsing and validation errors, and a variable a scalar refused (an Int past 32 bits,
+    # say) before anything ran: the request itself is the bad input.
+    before_execution = error.path is None and isinstance(original, (ValueError, TypeError))
+    if original is None or before_execution:
         error.extensions = {"code": "invalid_input", **(error.extensions or {})}
         return error
     request_id = current_request_id() or secrets.token_hex(8)

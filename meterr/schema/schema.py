@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.extensions import ValidationCache
+from strawberry.types import ExecutionContext
 
 from meterr.schema.answers import AnswerSourceExtension
+from meterr.schema.documents import BoundedParser
 from meterr.schema.errors import MeterrErrorExtension
 from meterr.schema.live import LiveExecutionContext
 from meterr.schema.operations import Mutation, Query
@@ -18,25 +17,17 @@ from meterr.schema.subscriptions import Subscription
 __all__ = ["build_schema"]
 
 
-class _ParserCache(ParserCache):
-    """ParserCache that leaves a syntax error to Strawberry's own parsing step.
-
-    ParserCache raises it from its hook, outside the operation, where MeterrErrorExtension
-    never sees it: the error would reach the client without extensions.code.
-    """
-
-    def on_parse(self) -> Iterator[None]:
-        context = self.execution_context
-        # On a syntax error Strawberry parses again and reports it as a pre-execution error.
-        with contextlib.suppress(GraphQLError):
-            context.graphql_document = self.cached_parse_document(
-                context.query, **context.parse_options
-            )
-        yield
+class _Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Logged by MeterrErrorExtension, which logs what was unexpected (with its request
+        id) and nothing a client did wrong: Strawberry would log every error, a refused
+        document's whole line of source included."""
 
 
 def build_schema() -> strawberry.Schema:
-    return strawberry.Schema(
+    return _Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
@@ -44,7 +35,7 @@ def build_schema() -> strawberry.Schema:
         extensions=[
             MeterrErrorExtension,
             AnswerSourceExtension,
-            lambda: _ParserCache(maxsize=512),
+            BoundedParser,
             lambda: ValidationCache(maxsize=512),
         ],
     )

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
+from graphql import GraphQLFormattedError, OperationType
 from strawberry.asgi import ASGIWebSocketAdapter
 from strawberry.http.async_base_view import AsyncBaseHTTPView, AsyncWebSocketAdapter
 from strawberry.schema import BaseSchema
@@ -17,16 +18,30 @@ from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
     BaseGraphQLTransportWSHandler,
     Operation,
 )
-from strawberry.subscriptions.protocols.graphql_transport_ws.types import Message
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ErrorMessage as TransportError,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    Message,
+    SubscribeMessage,
+)
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
-from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyError
+from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage, StartMessage
 
+from meterr.errors import InvalidInput, MeterrError, RateLimited
+from meterr.resolvers import count_request
 from meterr.schema.context import GraphQLContext
+from meterr.schema.documents import DocumentLimits, measure_document
+from meterr.schema.errors import error_extensions
 from meterr.schema.live import LiveOperation, Outbox, serving
+from meterr.schema.transport import read_payload
 
 __all__ = ["GraphQLWSHandler", "TransportWSHandler"]
 
 View = AsyncBaseHTTPView[Any, Any, Any, Any, Any, Any, None]
+
+_SUBSCRIPTION = OperationType.SUBSCRIPTION
 
 
 class _QueuedSocket(AsyncWebSocketAdapter):
@@ -103,6 +118,38 @@ class _Connection:
             if self._operations.get(operation_id) is live:
                 del self._operations[operation_id]
 
+    async def refusal(
+        self, payload: object, *, subscriptions_only: bool = False
+    ) -> GraphQLFormattedError | None:
+        """Why the operation of a subscribe (or start) message's `payload` may not start, as
+        the GraphQL error to send, or None. The document is held to the same limits as over
+        HTTP, and the operation counts against the organization's hour as it starts (once
+        per root field): one socket buys no more than the hour allows."""
+        refused: MeterrError | None = None
+        operations = 1
+        try:
+            request = read_payload(payload)
+            settings = self._context.services.settings
+            limits = DocumentLimits.of(settings)
+            measured = measure_document(request.query, request.operation_name, limits)
+            operations = measured.root_fields
+            if subscriptions_only and measured.kind is not _SUBSCRIPTION:
+                raise InvalidInput(
+                    "graphql-ws runs subscriptions only: send queries and mutations over "
+                    "HTTP or graphql-transport-ws.",
+                    {"operation": measured.kind.value},
+                )
+        except MeterrError as exc:
+            refused = exc
+        try:
+            principal = self._context.meterr.principal
+            await count_request(self._context.services, principal, operations=operations)
+        except RateLimited as exc:
+            refused = exc
+        if refused is None:
+            return None
+        return GraphQLFormattedError(message=refused.message, extensions=error_extensions(refused))
+
     def stop(self, operation_id: str) -> None:
         """The client ended the operation: none of its results go out any more."""
         live = self._operations.get(operation_id)
@@ -140,6 +187,32 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
 
     async def send_message(self, message: Message) -> None:
         self.connection.send(message, "next")
+
+    async def handle_message(self, message: Message) -> None:
+        if not isinstance(message, dict):
+            await self.handle_invalid_message("Failed to parse message")
+            return
+        await super().handle_message(message)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        operation_id = message.get("id")
+        if not isinstance(operation_id, str):
+            await self.handle_invalid_message("A subscribe message's id is a string.")
+            return
+        if self.connection_acknowledged and operation_id not in self.operations:
+            try:
+                read_payload(message.get("payload"))
+            except InvalidInput as exc:
+                # The protocol closes the socket on a message not in its format (4400).
+                await self.handle_invalid_message(exc.message)
+                return
+            error = await self.connection.refusal(message["payload"])
+            if error is not None:
+                await self.send_message(
+                    TransportError(id=operation_id, type="error", payload=[error])
+                )
+                return
+        await super().handle_subscribe(message)
 
     async def run_operation(self, operation: Operation[GraphQLContext, None]) -> None:
         head = f'{{"id": {json.dumps(operation.id)}, "type": "next", "payload": '
@@ -185,6 +258,22 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[GraphQLContext, None]):
 
     async def send_message(self, message: OperationMessage) -> None:
         self.connection.send(message, "data")
+
+    async def handle_message(self, message: OperationMessage) -> None:
+        if isinstance(message, dict):  # the protocol ignores what it cannot read
+            await super().handle_message(message)
+
+    async def handle_start(self, message: StartMessage) -> None:
+        operation_id = message.get("id")
+        if not isinstance(operation_id, str):
+            return
+        if self.connection_acknowledged:
+            payload = message.get("payload")
+            error = await self.connection.refusal(payload, subscriptions_only=True)
+            if error is not None:
+                await self.send_message(LegacyError(type="error", id=operation_id, payload=error))
+                return
+        await super().handle_start(message)
 
     async def handle_async_results(
         self,
