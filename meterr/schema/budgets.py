@@ -196,8 +196,10 @@ class BudgetChanges:
 
 @strawberry.input(description="A new budget; the same fields and rules as POST /v1/budgets.")
 class BudgetInput(BudgetChanges):
-    name: str
-    limit: Decimal
+    # Required here though optional in the changes: an explicit field without a default,
+    # or the inherited null default would be announced (and refused) by introspection.
+    name: str = strawberry.field()
+    limit: Decimal = strawberry.field()
 
 
 def _body(value: object) -> dict[str, object]:

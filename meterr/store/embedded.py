@@ -26,6 +26,7 @@ __all__ = ["EmbeddedServer", "EmbeddedState", "embedded_url", "find_running_serv
 log = logging.getLogger(__name__)
 
 _STATE_FILE = "embedded-server.json"
+_POLL_SECONDS = 0.05
 _PR_SET_PDEATHSIG = 1
 _EXECUTABLE = "secantusd-py"
 # The store's files, its log included, readable by the account running Meterr alone.
@@ -100,13 +101,24 @@ async def _accepts_connections(port: int | None) -> bool:
     return True
 
 
-async def find_running_server(data_dir: Path) -> str | None:
-    """The URL of an embedded server already serving data_dir (e.g. `meterr serve`), if any."""
+async def find_running_server(data_dir: Path, *, wait_seconds: float = 30.0) -> str | None:
+    """The URL of an embedded server already serving data_dir for a live Meterr process
+    (`meterr serve`, while a CLI command runs beside it), if any.
+
+    A server whose Meterr died is on its way out (it is told to stop when its parent dies):
+    its end is waited for, up to `wait_seconds`, so that the server started next does not
+    find the data still held."""
     state_path = data_dir / _STATE_FILE
     try:
         state = json.loads(state_path.read_text())
-        pid, port = int(state["pid"]), int(state["port"])
+        pid, port, owner = int(state["pid"]), int(state["port"]), int(state["owner"])
     except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _pid_alive(owner):
+        for _ in range(int(wait_seconds / _POLL_SECONDS)):  # a pid has nothing to wait on
+            if not _pid_alive(pid):
+                break
+            await asyncio.sleep(_POLL_SECONDS)
         return None
     url = embedded_url(port)
     if (
@@ -191,7 +203,9 @@ class EmbeddedServer:
             raise
         state_flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
         with os.fdopen(os.open(self.data_dir / _STATE_FILE, state_flags, 0o600), "w") as state:
-            state.write(json.dumps({"pid": self._process.pid, "port": self._port}))
+            state.write(
+                json.dumps({"pid": self._process.pid, "port": self._port, "owner": os.getpid()})
+            )
         self.state = EmbeddedState.RUNNING
 
     async def _supervise(self) -> None:

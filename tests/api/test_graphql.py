@@ -1253,3 +1253,16 @@ async def test_rest_and_graphql_agree_on_the_same_cases(
     rest_code, _ = await rest_error_code(client, reader, PARITY_EVENTS[1])
     error = await error_of(client, reader, TRACK, {"input": as_input(PARITY_EVENTS[1])})
     assert (rest_code, error["extensions"]["code"]) == ("forbidden", "forbidden")
+
+
+async def test_the_whole_schema_introspects_without_errors(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    from graphql import build_client_schema, get_introspection_query
+
+    body = await graphql(client, await make_key(), get_introspection_query())
+    assert "errors" not in body, body.get("errors")
+    schema = build_client_schema(body["data"])
+    budget_input = schema.get_type("BudgetInput")
+    assert budget_input is not None
+    assert str(budget_input.fields["name"].type) == "String!"  # type: ignore[attr-defined]
