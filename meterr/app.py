@@ -21,7 +21,12 @@ from meterr.logs import RequestIdMiddleware
 from meterr.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
 from meterr.origins import cross_origin_access
 from meterr.pricing import load_catalogue
-from meterr.resolvers import Services, ensure_rollup_layout, sync_due_connections
+from meterr.resolvers import (
+    Services,
+    close_revoked_sockets,
+    ensure_rollup_layout,
+    sync_due_connections,
+)
 from meterr.rest_compat import (
     http_exception_handler,
     meterr_error_handler,
@@ -90,7 +95,10 @@ def create_app(
         app.state.services = services
         await ensure_rollup_layout(opened)
         stop = asyncio.Event()
-        background = [asyncio.create_task(sync_due_connections(services, stop))]
+        background = [
+            asyncio.create_task(sync_due_connections(services, stop)),
+            asyncio.create_task(close_revoked_sockets(services, stop)),
+        ]
         if settings.webhook_dispatch:
             background.append(asyncio.create_task(dispatcher.run(stop)))
         try:

@@ -12,8 +12,10 @@ from meterr.pricing import ModelPrice, nano_to_usd
 from meterr.resolvers.access import (
     RateLimitStatus,
     admit,
+    admit_operation,
     authenticate,
     bearer_token,
+    close_revoked_sockets,
     count_request,
 )
 from meterr.resolvers.availability import StoreUnreachable, require_store, store_failure
@@ -231,10 +233,12 @@ __all__ = [
     "TrackedEvent",
     "UsageSummary",
     "admit",
+    "admit_operation",
     "require_store",
     "store_failure",
     "authenticate",
     "bearer_token",
+    "close_revoked_sockets",
     "bootstrap_admin_key",
     "cost_groups",
     "count_request",

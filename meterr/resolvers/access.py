@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from meterr.auth import Principal, hash_key, is_well_formed
-from meterr.errors import RateLimited, Unauthenticated
+from meterr.errors import RateLimited, StoreUnavailable, Unauthenticated
 from meterr.resolvers.availability import require_store, store_answering
 from meterr.resolvers.context import RequestContext, Services
 
 __all__ = [
     "RateLimitStatus",
     "admit",
+    "admit_operation",
     "authenticate",
     "bearer_token",
+    "close_revoked_sockets",
     "count_request",
 ]
 
@@ -108,3 +111,26 @@ async def admit(
     principal = await authenticate(services, bearer_token(authorization))
     status = await count_request(services, principal)
     return RequestContext(principal, services), status
+
+
+async def admit_operation(services: Services, key: str, *, operations: int) -> RateLimitStatus:
+    """An operation started on an open websocket: its key checked again (Unauthenticated
+    once it was revoked), then the operation counted against the hour."""
+    principal = await authenticate(services, key)
+    return await count_request(services, principal, operations=operations)
+
+
+async def close_revoked_sockets(services: Services, stop: asyncio.Event) -> None:
+    """Until `stop`: close with 4403 the websockets whose key no longer works, checked at
+    once when this instance revokes keys and every few seconds for revocations elsewhere."""
+    interval = max(1.0, services.settings.key_cache_seconds)
+    while not stop.is_set():
+        await services.sockets.next_round(stop, interval)
+        for key, closes in services.sockets.by_key().items():
+            try:
+                await authenticate(services, key)
+            except Unauthenticated:
+                for close in closes:
+                    await close()
+            except StoreUnavailable:
+                break  # checked again once the store answers

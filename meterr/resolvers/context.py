@@ -16,6 +16,7 @@ from meterr.events import EventBus, WebhookDispatcher
 from meterr.forecasting import Forecast
 from meterr.metrics import Metrics
 from meterr.pricing import Catalogue, ModelPrice
+from meterr.resolvers.open_sockets import OpenSockets
 from meterr.resolvers.shared_feeds import SharedFeeds
 from meterr.store import Store
 
@@ -41,6 +42,7 @@ class Services:
     scope_forecasts: TTLCache[tuple[object, ...], Forecast] = field(init=False)
     fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
     cost_feeds: SharedFeeds = field(default_factory=SharedFeeds)
+    sockets: OpenSockets = field(default_factory=OpenSockets)
     clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
@@ -59,6 +61,12 @@ class Services:
         # Alerts known to have fired (budget id, period) never unfire, except when their
         # budget is changed: then this instance forgets them at once, others within `ttl`.
         self.fired_alerts = TTLCache(maxsize=100_000, ttl=max(ttl, 60))
+
+    def forget_principals(self) -> None:
+        """Keys were revoked: this instance stops taking them at once, and closes the
+        websockets they opened."""
+        self.principals.clear()
+        self.sockets.keys_changed()
 
     def wake_dispatcher(self) -> None:
         """Deliveries were queued: the webhook dispatcher need not wait for its next round."""

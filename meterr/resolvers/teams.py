@@ -267,7 +267,7 @@ async def delete_team(ctx: RequestContext, team_id: str) -> None:
 
     if not await store.unit_of_work.run(work):
         raise NotFound(f"No team {team_id}.", {"id": team_id})
-    ctx.services.principals.clear()  # revoked keys stop working here at once
+    ctx.services.forget_principals()
 
 
 async def invite_member(ctx: RequestContext, team_id: str, body: object) -> NewInvitation:
@@ -370,4 +370,4 @@ async def remove_member(ctx: RequestContext, team_id: str, member_id: str) -> No
     if member is None:
         raise NotFound(f"No member {member_id} in team {team_id}.", {"id": member_id})
     await ctx.store.organizations.revoke_keys(ctx.org_id, [member.key_id], ctx.now())
-    ctx.services.principals.clear()
+    ctx.services.forget_principals()

@@ -42,6 +42,8 @@ class GraphQLContext:
     response: Response | WebSocket | None
     authenticated: RequestContext | None = None
     connection_params: dict[str, Any] | None = None
+    # A websocket's key, checked again as each operation starts and while the socket is open.
+    api_key: str | None = None
     _loaders: Loaders | None = field(default=None, init=False, repr=False)
 
     @property

@@ -177,6 +177,8 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
         except MeterrError as exc:
             raise ConnectionRejectionError({"code": exc.code, "message": exc.message}) from None
         context.authenticated = meterr
+        assert isinstance(authorization, str)
+        context.api_key = bearer_token(authorization)
         acknowledged: UnsetType = UNSET  # a plain connection_ack
         return acknowledged
 

@@ -4,6 +4,7 @@ the subscription it runs."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -29,8 +30,14 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyError
 from strawberry.subscriptions.protocols.graphql_ws.types import OperationMessage, StartMessage
 
-from meterr.errors import InvalidInput, MeterrError, RateLimited
-from meterr.resolvers import count_request
+from meterr.errors import (
+    InvalidInput,
+    MeterrError,
+    RateLimited,
+    StoreUnavailable,
+    Unauthenticated,
+)
+from meterr.resolvers import admit_operation
 from meterr.schema.context import GraphQLContext
 from meterr.schema.documents import DocumentLimits, measure_document
 from meterr.schema.errors import error_extensions
@@ -42,6 +49,7 @@ __all__ = ["GraphQLWSHandler", "TransportWSHandler"]
 View = AsyncBaseHTTPView[Any, Any, Any, Any, Any, Any, None]
 
 _SUBSCRIPTION = OperationType.SUBSCRIPTION
+_REVOKED = 4403  # the close code of graphql-transport-ws for a refused key
 
 
 class _QueuedSocket(AsyncWebSocketAdapter):
@@ -82,14 +90,37 @@ class _Connection:
         self.outbox = Outbox(websocket.ws.send_text, context.services.bus.pacer)
         self.socket = _QueuedSocket(view, websocket, self.outbox)
         self._operations: dict[str, LiveOperation] = {}
+        self._watch = contextlib.ExitStack()
+        self._watching = False
 
     @asynccontextmanager
     async def open(self) -> AsyncIterator[None]:
         self.outbox.start(self._raw.close)
         try:
-            yield
+            with self._watch:
+                yield
         finally:
             await self.outbox.stop()
+
+    async def _revoked(self) -> None:
+        await self.outbox.close(_REVOKED, "The API key of this connection no longer works.")
+
+    async def _admit(self, operations: int) -> None:
+        """Check the connection's key again and count the operation; a key that no longer
+        works closes the socket with 4403. From the first operation on, the socket is
+        watched, so that a key revoked later closes it too."""
+        key = self._context.api_key
+        if key is None:
+            raise Unauthenticated("Missing API key.", {"reason": "missing"})
+        services = self._context.services
+        try:
+            await admit_operation(services, key, operations=operations)
+        except Unauthenticated:
+            await self._revoked()
+            raise
+        if not self._watching:
+            self._watch.enter_context(services.sockets.watching(key, self._revoked))
+            self._watching = True
 
     def send(self, message: Mapping[str, object], result_type: str) -> None:
         """Queue a message; a result (`result_type`) counts in its operation's backlog."""
@@ -142,9 +173,8 @@ class _Connection:
         except MeterrError as exc:
             refused = exc
         try:
-            principal = self._context.meterr.principal
-            await count_request(self._context.services, principal, operations=operations)
-        except RateLimited as exc:
+            await self._admit(operations)
+        except (RateLimited, Unauthenticated, StoreUnavailable) as exc:
             refused = exc
         if refused is None:
             return None
