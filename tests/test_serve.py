@@ -33,8 +33,11 @@ def clean_env() -> dict[str, str]:
 
 
 class Server:
-    def __init__(self, process: asyncio.subprocess.Process, port: int) -> None:
+    def __init__(
+        self, process: asyncio.subprocess.Process, port: int, errors: Path | None = None
+    ) -> None:
         self.process = process
+        self.errors = errors
         self.url = f"http://127.0.0.1:{port}"
         self.output: list[str] = []
 
@@ -44,7 +47,8 @@ class Server:
             while True:
                 line = (await self.process.stdout.readline()).decode()
                 if not line:
-                    raise AssertionError(f"server exited before '{marker}': {self.output}")
+                    said = self.errors.read_text()[-3000:] if self.errors else ""
+                    raise AssertionError(f"server exited before '{marker}': {self.output}\n{said}")
                 self.output.append(line)
                 if marker in line:
                     return
@@ -58,20 +62,14 @@ class Server:
 @contextlib.asynccontextmanager
 async def running_server(data_dir: Path, **env: str) -> AsyncIterator[Server]:
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "meterr",
-        "serve",
-        "--port",
-        str(port),
-        "--data-dir",
-        str(data_dir),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.DEVNULL,
-        env={**clean_env(), **env},
-    )
-    server = Server(process, port)
+    errors = data_dir.parent / f"serve-{port}.log"  # what it says on stderr, for failures
+    with errors.open("ab") as said:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "meterr", "serve", "--port", str(port),
+            "--data-dir", str(data_dir),
+            stdout=asyncio.subprocess.PIPE, stderr=said, env={**clean_env(), **env},
+        )  # fmt: skip
+    server = Server(process, port, errors)
     try:
         await server.read_until("listening")
         async with httpx.AsyncClient(base_url=server.url) as http, asyncio.timeout(DEADLINE):

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 _STATE_FILE = "embedded-server.json"
 _POLL_SECONDS = 0.05
+_START_ATTEMPTS = 3
 _PR_SET_PDEATHSIG = 1
 _EXECUTABLE = "secantusd-py"
 # The store's files, its log included, readable by the account running Meterr alone.
@@ -161,8 +162,17 @@ class EmbeddedServer:
 
     async def start(self) -> str:
         private_directory(self.data_dir)
-        self._port = _free_port()
-        await self._launch()
+        for attempt in range(_START_ATTEMPTS):
+            # The port is free when chosen; another process may bind it before the server
+            # does, and then the next free one is tried.
+            self._port = _free_port()
+            try:
+                await self._launch()
+                break
+            except RuntimeError as exc:
+                if attempt == _START_ATTEMPTS - 1:
+                    raise
+                log.warning("The embedded store did not start (%s); trying another port.", exc)
         self._supervisor = asyncio.create_task(self._supervise())
         return self.url
 
