@@ -70,6 +70,24 @@ class Settings(BaseSettings):
         description="Open client connections (and requests in progress) past which a new "
         "request is answered 503; unset: the open-file limit less a reserve for the store.",
     )
+    cost_feeds_per_organization: int = Field(
+        default=10,
+        ge=1,
+        description="Distinct live cost feeds (costFeed questions) one organization may "
+        "follow at once on an instance; any number of subscribers share each.",
+    )
+    organization_concurrency: int = Field(
+        default=8,
+        ge=1,
+        description="Requests of one organization in progress at once on an instance; more "
+        "wait their turn.",
+    )
+    organization_queue_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="Seconds a request waits for its organization's turn before it is "
+        "answered 429.",
+    )
     shutdown_timeout: float = Field(
         default=10.0,
         gt=0,

@@ -17,6 +17,7 @@ from meterr.forecasting import Forecast
 from meterr.metrics import Metrics
 from meterr.pricing import Catalogue, ModelPrice
 from meterr.resolvers.open_sockets import OpenSockets
+from meterr.resolvers.org_work import OrganizationWork
 from meterr.resolvers.shared_feeds import SharedFeeds
 from meterr.store import Store
 
@@ -43,6 +44,7 @@ class Services:
     fired_alerts: TTLCache[tuple[str, str], frozenset[str]] = field(init=False)
     cost_feeds: SharedFeeds = field(default_factory=SharedFeeds)
     sockets: OpenSockets = field(default_factory=OpenSockets)
+    work: OrganizationWork = field(init=False)
     clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
@@ -50,6 +52,9 @@ class Services:
         # Short-lived caches keep the per-request reads off the hot path; a revoked
         # key or a new override reaches other instances within `ttl` seconds.
         self.principals = TTLCache(maxsize=10_000, ttl=ttl)
+        self.work = OrganizationWork(
+            self.settings.organization_concurrency, self.settings.organization_queue_seconds
+        )
         self.overrides = TTLCache(maxsize=10_000, ttl=ttl)
         self.budgets = TTLCache(maxsize=10_000, ttl=ttl)
         self.usage_webhooks = TTLCache(maxsize=10_000, ttl=ttl)

@@ -15,13 +15,14 @@ from typing import TypeVar
 
 from meterr.auth import Operation
 from meterr.domain import GroupBy, Notification, UsageEvent, UsageFilter
-from meterr.errors import FeedInterrupted, NotFound
+from meterr.errors import FeedInterrupted, NotFound, RateLimited
 from meterr.events import BusMessage, FeedLost, FeedOverflow
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.costs import CostGroup, cost_groups
 from meterr.resolvers.messages import event_from_message, notification_from_message
 from meterr.resolvers.notifications import NOTIFICATION_TYPES
 from meterr.resolvers.ordered import Sink, in_order
+from meterr.resolvers.shared_feeds import FeedLimitReached
 from meterr.resolvers.timerange import TimeRange
 
 __all__ = ["COST_FEED_INTERVAL", "Sink", "cost_feed", "notification_feed", "usage_feed"]
@@ -159,12 +160,22 @@ async def cost_feed(
     organization share one computation on this instance."""
     ctx.principal.require(Operation.READ)
     usage_filter = ctx.confine(usage_filter)
-    key = ("costs", ctx.org_id, time_range, group_by, usage_filter)
-    async with ctx.services.cost_feeds.join(
-        key, lambda: _cost_updates(ctx, time_range, group_by, usage_filter)
-    ) as updates:
-        async for groups in updates:
-            yield groups
+    key = (ctx.org_id, "costs", time_range, group_by, usage_filter)
+    bound = ctx.services.settings.cost_feeds_per_organization
+    try:
+        joined = ctx.services.cost_feeds.join(
+            key, lambda: _cost_updates(ctx, time_range, group_by, usage_filter), bound=bound
+        )
+        async with joined as updates:
+            async for groups in updates:
+                yield groups
+    except FeedLimitReached:
+        raise RateLimited(
+            f"This organization already follows {bound} distinct cost feeds; join one of "
+            "them (the same question answers every subscriber at no cost) or end one first.",
+            retry_after=60,
+            details={"reason": "cost_feeds", "limit": bound},
+        ) from None
 
 
 async def _cost_updates(

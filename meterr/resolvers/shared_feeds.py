@@ -13,9 +13,17 @@ import contextlib
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-__all__ = ["SharedFeeds"]
+__all__ = ["FeedLimitReached", "SharedFeeds"]
 
 T = TypeVar("T")
+
+
+class FeedLimitReached(Exception):
+    """An owner asked for one more distinct feed than it may run at once."""
+
+    def __init__(self, bound: int) -> None:
+        super().__init__(bound)
+        self.bound = bound
 
 
 class _Shared(Generic[T]):
@@ -78,13 +86,22 @@ class SharedFeeds:
         """How many distinct feeds run (each listened to by one subscriber or more)."""
         return len(self._feeds)
 
+    def owned_by(self, owner: Hashable) -> int:
+        """How many distinct feeds run for `owner` (the first part of their keys)."""
+        return sum(1 for key in self._feeds if isinstance(key, tuple) and key[:1] == (owner,))
+
     @contextlib.asynccontextmanager
     async def join(
-        self, key: Hashable, source: Callable[[], AsyncIterator[T]]
+        self, key: Hashable, source: Callable[[], AsyncIterator[T]], *, bound: int | None = None
     ) -> AsyncIterator[AsyncIterator[T]]:
         """The feed for `key`, started from `source` by its first listener (or anew after a
-        failure) and stopped when its last listener leaves."""
+        failure) and stopped when its last listener leaves. A key (owner, ...) starts no new
+        feed while its owner already runs `bound` of them: joining one that runs is free,
+        starting one more raises FeedLimitReached."""
         running: _Shared[T] | None = self._feeds.get(key)
+        owner = key[0] if isinstance(key, tuple) and key else None
+        if running is None and bound is not None and self.owned_by(owner) >= bound:
+            raise FeedLimitReached(bound)
         shared = running if running is not None and not running.failed else _Shared(source())
         self._feeds[key] = shared
         shared.listeners += 1

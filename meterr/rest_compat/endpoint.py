@@ -28,7 +28,8 @@ def v1_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         services: Services = request.app.state.services
         ctx, status = await admit(services, request.headers.get("authorization"))
         try:
-            response = await handler(request, ctx)
+            async with services.work.turn(ctx.org_id):
+                response = await handler(request, ctx)
         except MeterrError as exc:
             response = error_response(exc)
         response.headers.update(status.headers())

@@ -211,7 +211,11 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
             response = reading.refusal
         else:
             request.scope["meterr.context"] = RequestContext(principal, services)
-            response = await self._execute(request, reading.request)
+            try:
+                async with services.work.turn(principal.org_id):
+                    response = await self._execute(request, reading.request)
+            except MeterrError as exc:
+                response = _error(exc)
         response.headers.update(status.headers())
         return response
 
