@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 from websockets.typing import Origin, Subprotocol
@@ -17,11 +16,10 @@ from websockets.typing import Origin, Subprotocol
 from meterr.app import create_app
 from meterr.clock import SettableClock
 from meterr.config import Settings
-from meterr.socket_writes import GatheredWritesWebSockets
 from meterr.store import Store
 from tests.api.test_budgets import event
-from tests.conftest import KeyFactory, api_only, bearer, eventually
-from tests.test_serve import free_port
+from tests.conftest import KeyFactory, api_only, bearer
+from tests.servers import serving
 
 LISTED = "https://dashboard.example.com"
 ALSO_LISTED = "http://localhost:5173"
@@ -44,24 +42,8 @@ async def cross_origin_server(
     """Meterr with two origins listed, behind uvicorn with the websocket protocol `meterr
     serve` uses; answers host:port."""
     listed = api_only(settings).model_copy(update={"cors_origins": (LISTED, ALSO_LISTED)})
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(listed, store=store, clock=clock),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        ws=GatheredWritesWebSockets,
-    )
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve())
-
-    async def started() -> bool:
-        return served.started
-
-    await eventually(started)
-    yield f"127.0.0.1:{port}"
-    served.should_exit = True
-    await task
+    async with serving(create_app(listed, store=store, clock=clock), listed) as url:
+        yield url.removeprefix("http://")
 
 
 @pytest.fixture

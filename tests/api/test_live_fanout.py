@@ -13,7 +13,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import connect
 from websockets.typing import Subprotocol
 
@@ -22,7 +21,6 @@ from meterr.auth import Tier
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.resolvers import create_key
-from meterr.socket_writes import GatheredWritesWebSockets
 from meterr.store import Store
 from tests.api.test_budgets import event
 from tests.api.test_subscriptions import (
@@ -33,8 +31,8 @@ from tests.api.test_subscriptions import (
     subscriber,
     track,
 )
-from tests.conftest import bearer, eventually
-from tests.test_serve import free_port
+from tests.conftest import bearer
+from tests.servers import serving
 
 FEED_BOUND = 200
 SELECTION = "id eventId provider model inputTokens outputTokens cost costExact metadata"
@@ -45,27 +43,9 @@ subscription Live($after: ID) {{ usageTracked(after: $after) {{ {SELECTION} }} }
 
 @pytest.fixture(scope="module")
 async def server(settings: Settings, store: Store, clock: SettableClock) -> AsyncIterator[str]:
-    settings = settings.model_copy(update={"live_feed_bound": FEED_BOUND})
-    app = create_app(settings, store=store, clock=clock)
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_level="warning",
-        ws=GatheredWritesWebSockets,
-    )
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve())
-
-    async def started() -> bool:
-        return served.started
-
-    await eventually(started)
-    yield f"127.0.0.1:{port}"
-    served.should_exit = True
-    await task
+    served = settings.model_copy(update={"live_feed_bound": FEED_BOUND})
+    async with serving(create_app(served, store=store, clock=clock), served) as url:
+        yield url.removeprefix("http://")
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Subprotocol
@@ -18,11 +17,10 @@ from websockets.typing import Subprotocol
 from meterr.app import create_app
 from meterr.clock import SettableClock
 from meterr.config import Settings
-from meterr.socket_writes import GatheredWritesWebSockets
 from meterr.store import Store
 from tests.api.test_budgets import DOCUMENTED, event
 from tests.conftest import KeyFactory, bearer, eventually
-from tests.test_serve import free_port
+from tests.servers import serving
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
@@ -33,27 +31,9 @@ WAIT = 10.0
 @pytest.fixture(scope="module")
 async def server(settings: Settings, store: Store, clock: SettableClock) -> AsyncIterator[str]:
     """The app behind uvicorn on a free loopback port; answers host:port."""
-    settings = settings.model_copy(update={"live_feed_bound": FEED_BOUND})
-    app = create_app(settings, store=store, clock=clock)
-    port = free_port()
-    config = uvicorn.Config(
-        app,
-        host="127.0.0.1",
-        port=port,
-        lifespan="on",
-        log_level="warning",
-        ws=GatheredWritesWebSockets,  # as `meterr serve` has it
-    )
-    served = uvicorn.Server(config)
-    task = asyncio.create_task(served.serve())
-
-    async def started() -> bool:
-        return served.started
-
-    await eventually(started)
-    yield f"127.0.0.1:{port}"
-    served.should_exit = True
-    await task
+    served = settings.model_copy(update={"live_feed_bound": FEED_BOUND})
+    async with serving(create_app(served, store=store, clock=clock), served) as url:
+        yield url.removeprefix("http://")
 
 
 @pytest.fixture
