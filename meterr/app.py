@@ -28,6 +28,7 @@ from meterr.resolvers import (
     sync_due_connections,
 )
 from meterr.rest_compat import (
+    UnexpectedErrors,
     http_exception_handler,
     meterr_error_handler,
     store_unreachable_handler,
@@ -153,6 +154,7 @@ def create_app(
         middleware=[
             Middleware(RequestIdMiddleware),
             *cross_origin_access(settings.cors_origins),
+            Middleware(UnexpectedErrors),
             Middleware(MetricsMiddleware, metrics=metrics),
         ],
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from meterr.rest_compat.errors import (
+    UnexpectedErrors,
     http_exception_handler,
     meterr_error_handler,
     store_unreachable_handler,
@@ -11,6 +12,7 @@ from meterr.rest_compat.errors import (
 from meterr.rest_compat.routes import v1_routes
 
 __all__ = [
+    "UnexpectedErrors",
     "http_exception_handler",
     "meterr_error_handler",
     "store_unreachable_handler",

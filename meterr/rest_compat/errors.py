@@ -8,12 +8,14 @@ import secrets
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meterr.errors import MeterrError, MethodNotAllowed, NotFound, RateLimited, StoreUnavailable
 from meterr.logs import current_request_id
 from meterr.resolvers import store_failure
 
 __all__ = [
+    "UnexpectedErrors",
     "error_response",
     "store_unreachable_handler",
     "http_exception_handler",
@@ -84,8 +86,35 @@ async def unexpected_error_handler(request: Request, exc: Exception) -> Response
             }
         },
         status_code=500,
-        # Starlette re-raises the error once this answer is sent, and the server then drops
-        # the connection: saying so lets the client open a new one for its next request
-        # instead of failing it.
-        headers={"X-Request-Id": request_id, "Connection": "close"},
+        headers={"X-Request-Id": request_id},
     )
+
+
+class UnexpectedErrors:
+    """Answers an unexpected error with the 500 envelope inside the middleware stack (ASGI
+    middleware), rather than in Starlette's outermost one, which answers and then re-raises:
+    the answer goes through the CORS middleware like any other, and the connection stays
+    open for the client's next request. An error after the answer began is left to the
+    server, which can only drop the connection."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        except Exception as exc:
+            if started:
+                raise
+            response = await unexpected_error_handler(Request(scope, receive), exc)
+            await response(scope, receive, send)

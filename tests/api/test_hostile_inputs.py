@@ -18,6 +18,7 @@ from meterr.app import create_app
 from meterr.clock import Clock
 from meterr.config import Settings
 from meterr.store import Store
+from tests.api.test_graphql_transport import local_port
 from tests.conftest import KeyFactory, api_only, bearer
 from tests.servers import serving
 
@@ -319,20 +320,30 @@ async def test_otlp_spans_with_times_out_of_range_are_refused(
     assert await stored_requests(http, key) == 0
 
 
-async def test_an_unexpected_error_closes_the_connection_cleanly(
+async def test_an_unexpected_error_answers_500_keeping_the_connection_and_cors(
     settings: Settings, store: Store, clock: Clock
 ) -> None:
-    app = create_app(api_only(settings), store=store, clock=clock)
+    origin = "https://dashboard.example.com"
+    served = api_only(settings).model_copy(update={"cors_origins": (origin,)})
+    app = create_app(served, store=store, clock=clock)
 
     async def broken(_request: Request) -> None:
         raise RuntimeError("a bug")
 
     app.router.routes.insert(0, Route("/broken", broken))
-    async with serving(app) as url, httpx.AsyncClient(base_url=url) as http_client:
-        failed = await http_client.get("/broken")
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    async with (
+        serving(app, served) as url,
+        httpx.AsyncClient(base_url=url, limits=limits) as http_client,
+    ):
+        failed = await http_client.get("/broken", headers={"Origin": origin})
         assert failed.status_code == 500
-        assert failed.headers["connection"] == "close"
         assert failed.json()["error"]["code"] == "internal_error"
         assert "a bug" not in failed.text
-        # The client knows to open a new connection: its next request is answered.
-        assert (await http_client.get("/healthz")).status_code == 200
+        # A page on a listed origin reads the answer (and its request id) like any other.
+        assert failed.headers["access-control-allow-origin"] == origin
+        assert failed.headers["x-request-id"] == failed.json()["error"]["details"]["request_id"]
+        # The same connection answers the client's next request.
+        after = await http_client.get("/healthz")
+        assert after.status_code == 200
+        assert local_port(after) == local_port(failed)
