@@ -155,11 +155,16 @@ async def _rows(
     if group_field is not None:
         needed.add(group_field)
     family, reason = await rollup_family(ctx, needed)
+    inner = time_range
     if family is not None and not time_range.is_hour_aligned():
-        family, reason = None, PARTIAL_HOURS
+        # The whole hours from the rollups, the partial ones at either end from raw events.
+        whole = time_range.whole_hours()
+        if whole is None:
+            family, reason = None, PARTIAL_HOURS
+        else:
+            inner = whole
     if family is not None and bucketed and not time_range.zone_offsets_divide(timedelta(hours=1)):
         family, reason = None, ZONE_OFFSET
-    on_rollups = family is not None
     metrics = ctx.services.metrics.usage_answers
     if reason is None:
         ctx.answers.rollups += 1
@@ -168,18 +173,33 @@ async def _rows(
         code, explanation = reason
         ctx.answers.events[code] = explanation
         metrics.labels("events", code).inc()
-    if on_rollups:
-        assert family is not None
-        return await ctx.store.rollups.totals(
-            ctx.org_id,
-            family=family,
-            start=time_range.start,
-            end=time_range.end,
-            usage_filter=usage_filter,
-            group_field=group_field,
-            bucketed=bucketed,
-            coarsest=coarsest_cells(time_range, bucketed=bucketed, day_buckets=day_buckets),
-        )
+    if family is None:
+        return await _raw_rows(ctx, time_range, usage_filter, group_field, bucketed=bucketed)
+    rows = await ctx.store.rollups.totals(
+        ctx.org_id,
+        family=family,
+        start=inner.start,
+        end=inner.end,
+        usage_filter=usage_filter,
+        group_field=group_field,
+        bucketed=bucketed,
+        coarsest=coarsest_cells(inner, bucketed=bucketed, day_buckets=day_buckets),
+    )
+    for start, end in ((time_range.start, inner.start), (inner.end, time_range.end)):
+        if start < end:
+            edge = TimeRange(start, end, time_range.zone)
+            rows += await _raw_rows(ctx, edge, usage_filter, group_field, bucketed=bucketed)
+    return rows
+
+
+async def _raw_rows(
+    ctx: RequestContext,
+    time_range: TimeRange,
+    usage_filter: UsageFilter,
+    group_field: str | None,
+    *,
+    bucketed: bool,
+) -> list[TotalsRow]:
     return await sum_usage(
         ctx.store.events.collection,
         ctx.org_id,

@@ -41,6 +41,14 @@ class TimeRange:
             for moment in (self.start, self.end)
         )
 
+    def whole_hours(self) -> TimeRange | None:
+        """The whole UTC hours inside the range, or None if it holds none."""
+        start = self.start.replace(minute=0, second=0, microsecond=0)
+        if start < self.start:
+            start += timedelta(hours=1)
+        end = self.end.replace(minute=0, second=0, microsecond=0)
+        return TimeRange(start, end, self.zone) if start < end else None
+
     def zone_offsets_divide(self, period: timedelta) -> bool:
         """Whether the zone's offset stays a multiple of `period` over the range: with an
         hour, local hours are UTC hours; with a day, local days are UTC days."""

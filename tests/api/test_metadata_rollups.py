@@ -18,9 +18,10 @@ from tests.api.test_instances import instances
 from tests.conftest import KeyFactory, bearer
 from tests.store.test_rollups import org_id_of
 
-# Whole hours: the rollups answer. The same events a half hour either side: only raw events can.
+# The rollups answer this. The same question, filtered on every user the events name (which
+# no metadata rollup keeps), only the raw events can.
 ROLLED = {"start_date": "2025-03-01T00:00:00Z", "end_date": "2025-04-01T00:00:00Z"}
-RAW = {"start_date": "2025-02-28T23:30:00Z", "end_date": "2025-04-01T00:30:00Z"}
+RAW = {**ROLLED, "user_id": ",".join(f"user-{i}" for i in range(5))}
 _START = datetime(2025, 3, 1, 1, tzinfo=UTC)
 
 

@@ -71,6 +71,10 @@ _RANGES = [
     ("2025-02-14T19:00:00Z", "2025-03-02T05:00:00Z"),  # hours, days, hours
     ("2025-01-31T23:00:00Z", "2025-03-01T01:00:00Z"),  # an hour, February, an hour
     ("2025-01-01T00:00:00Z", "2025-12-01T00:00:00Z"),  # every event, in months
+    # Not on whole hours: the rollups answer the whole hours, the raw events the rest.
+    ("2025-02-14T20:10:00Z", "2025-03-02T07:45:00Z"),  # part of an hour, ..., part of an hour
+    ("2025-02-28T20:10:00Z", "2025-03-01T03:15:00Z"),  # part of an hour, hours, part
+    ("2025-03-01T10:05:00Z", "2025-03-01T10:55:00Z"),  # within one hour: raw events alone
 ]
 
 
@@ -109,7 +113,9 @@ async def test_answers_over_months_days_and_hours_equal_the_events_in_the_range(
                 params={"start_date": start, "end_date": end, **params},
             )
             assert response.status_code == 200, response.text
-            assert response.headers["X-Meterr-Source"] == "rollups"
+            within_an_hour = start[:13] == end[:13]
+            source = "events" if within_an_hour else "rollups"
+            assert response.headers["X-Meterr-Source"] == source, (start, end)
             answer = {k: g["tokens"] for k, g in response.json().items() if g["tokens"]}
             assert answer == _expected(start, end, field, teams), (start, end, params)
 
@@ -140,3 +146,26 @@ async def test_cells_of_an_earlier_layout_are_rebuilt_when_the_service_starts(
     answer = {k: g["tokens"] for k, g in response.json().items()}
     assert answer == _expected(start, end, "team_id", None)
     assert await store.rollups.layout_is_current()
+
+
+async def test_a_zone_off_whole_hours_reads_the_rollups_for_totals_but_not_for_its_days(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    tracked = await client.post("/v1/track", headers=bearer(key), json={"events": _EVENTS})
+    assert tracked.status_code == 201, tracked.text
+    # February in Kolkata (UTC+5:30): from 2025-01-31T18:30Z to 2025-02-28T18:30Z.
+    february = {"start_date": "2025-02-01", "end_date": "2025-02-28", "tz": "Asia/Kolkata"}
+    by_team = await client.get(
+        "/v1/costs", headers=bearer(key), params={**february, "group_by": "team"}
+    )
+    assert by_team.headers["X-Meterr-Source"] == "rollups"
+    answer = {k: g["tokens"] for k, g in by_team.json().items() if g["tokens"]}
+    assert answer == _expected("2025-01-31T18:30:00Z", "2025-02-28T18:30:00Z", "team_id", None)
+    # Its local days start on half hours, inside hourly cells: the raw events answer.
+    by_day = await client.get(
+        "/v1/costs", headers=bearer(key), params={**february, "group_by": "day"}
+    )
+    assert by_day.headers["X-Meterr-Source"] == "events"
+    assert "whole number of hours" in by_day.headers["X-Meterr-Source-Reason"]
+    assert sum(g["tokens"] for g in by_day.json().values()) == sum(answer.values())
