@@ -27,7 +27,7 @@ def coarsest_cells(time_range: TimeRange, *, bucketed: bool, day_buckets: bool) 
     return "hour"
 
 
-PARTIAL_HOURS = ("partial_hours", "the range does not start and end on whole UTC hours")
+PARTIAL_HOURS = ("partial_hours", "the range holds no whole UTC hour, and no cell is smaller")
 ZONE_OFFSET = (
     "zone_offset",
     "the time zone's offset is not a whole number of hours, so its buckets are not whole UTC hours",
