@@ -33,7 +33,6 @@ from meterr.resolvers import (
     parse_group_by,
     parse_time_range,
     rebuild_rollups,
-    usd,
 )
 from meterr.sdk import AsyncClient, InvalidRequestError
 from meterr.store import open_store
@@ -47,6 +46,7 @@ from meterr.usage_files import (
     read_usage_file,
     write_rows,
 )
+from meterr.wire import usd
 
 __all__ = ["export_command", "forecast", "import_command", "rollups"]
 

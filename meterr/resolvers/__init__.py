@@ -62,7 +62,7 @@ from meterr.resolvers.imports import SyncReport, sync_connection, sync_due_conne
 from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
 from meterr.resolvers.maintenance import ensure_rollup_layout, rebuild_rollups
-from meterr.resolvers.messages import event_json, instant, usd
+from meterr.resolvers.messages import event_json
 from meterr.resolvers.metadata_keys import (
     METADATA_LIMITS,
     LearnedKey,
@@ -162,8 +162,6 @@ __all__ = [
     "WebhookEndpoint",
     "delivery_payload",
     "event_json",
-    "instant",
-    "usd",
     "MAX_PAGE",
     "Pacer",
     "Sink",

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
+from meterr import wire
 from meterr.domain import Budget, BudgetAction, BudgetStatus, UsageEvent
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.forecasts import budget_forecast
@@ -97,9 +97,8 @@ async def _fire(ctx: RequestContext, status: BudgetStatus, due: list[str], now: 
     ctx.services.fired_alerts[key] = frozenset(fired)
 
 
-def _json_amount(budget: Budget, amount: int) -> float | int:
-    value = budget_amount(budget, amount)
-    return round(float(value), 6) if isinstance(value, Decimal) else value
+def _json_amount(budget: Budget, value: int) -> float | int:
+    return wire.amount(budget_amount(budget, value))
 
 
 def _notification(status: BudgetStatus, alert: str) -> tuple[str, dict[str, Any]]:
@@ -120,10 +119,8 @@ def _notification(status: BudgetStatus, alert: str) -> tuple[str, dict[str, Any]
             "action": budget.action.value,
             "scope": {budget.scope.field: budget.scope.value} if budget.scope.field else {},
             "period": budget.period.value,
-            "period_start": status.period_start.isoformat().replace("+00:00", "Z"),
-            "period_end": None
-            if status.period_end is None
-            else status.period_end.isoformat().replace("+00:00", "Z"),
+            "period_start": wire.instant(status.period_start),
+            "period_end": None if status.period_end is None else wire.instant(status.period_end),
         }
     )
     if alert == _EXCEEDED:
@@ -134,7 +131,7 @@ def _notification(status: BudgetStatus, alert: str) -> tuple[str, dict[str, Any]
         projected = forecast.projected
         return "budget.forecast_exceeded", {
             **data,
-            "exceeds_on": None if forecast.exceeds_on is None else forecast.exceeds_on.isoformat(),
+            "exceeds_on": None if forecast.exceeds_on is None else wire.day(forecast.exceeds_on),
             "projected": None if projected is None else _json_amount(budget, projected),
         }
     return "budget.threshold_reached", {**data, "threshold": int(alert.split(":")[1])}

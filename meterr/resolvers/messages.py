@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from meterr.domain import Notification, PriceUsed, UsageEvent
 from meterr.pricing import CostBreakdown, TokenUsage
+from meterr.wire import instant, usd
 
 __all__ = [
     "event_from_message",
     "event_json",
-    "instant",
-    "usd",
     "event_message",
     "notification_from_message",
     "notification_message",
@@ -116,18 +115,6 @@ def notification_from_message(message: dict[str, Any]) -> Notification:
         created_at=datetime.fromisoformat(message["created_at"]),
         seq=message["seq"],
     )
-
-
-_MICRO = Decimal("0.000001")
-
-
-def usd(amount: Decimal) -> float:
-    """USD at the JSON edge: a number rounded to 6 decimals."""
-    return float(amount.quantize(_MICRO, rounding=ROUND_HALF_EVEN))
-
-
-def instant(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def event_json(event: UsageEvent) -> dict[str, Any]:

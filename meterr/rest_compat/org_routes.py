@@ -38,9 +38,7 @@ from meterr.rest_compat.org_shapes import (
     team_json,
 )
 from meterr.rest_compat.params import decimal_param, int_param, query_param
-from meterr.rest_compat.shapes import (
-    instant,
-)
+from meterr.wire import instant
 
 __all__ = ["organization_routes"]
 

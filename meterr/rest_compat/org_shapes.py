@@ -12,10 +12,9 @@ from meterr.resolvers import (
     ProviderInfo,
     Reconciliation,
     TeamView,
-    instant,
-    usd,
 )
 from meterr.rest_compat.shapes import price_json
+from meterr.wire import instant, usd
 
 __all__ = [
     "connection_json",

@@ -47,7 +47,6 @@ from meterr.rest_compat.shapes import (
     cost_groups_json,
     event_json,
     forecast_json,
-    instant,
     metadata_keys_json,
     price_import_json,
     price_json,
@@ -55,6 +54,7 @@ from meterr.rest_compat.shapes import (
     totals_json,
     tracked_json,
 )
+from meterr.wire import instant
 
 __all__ = ["v1_routes"]
 

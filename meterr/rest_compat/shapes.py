@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from meterr import wire
 from meterr.domain import SCOPE_FIELDS, BudgetStatus, Notification, UsageTotals
 from meterr.resolvers import (
     METADATA_LIMITS,
@@ -25,14 +25,11 @@ from meterr.resolvers import (
     budget_amount,
     delivery_payload,
     event_json,
-    instant,
     nano_to_usd,
-    usd,
 )
+from meterr.wire import instant, usd
 
 __all__ = [
-    "instant",
-    "usd",
     "backtest_json",
     "budget_check_json",
     "budget_json",
@@ -48,7 +45,6 @@ __all__ = [
     "reservation_json",
     "totals_json",
     "tracked_json",
-    "usd",
     "webhook_json",
 ]
 
@@ -159,9 +155,8 @@ def price_import_json(report: PriceImport, *, dry_run: bool) -> dict[str, Any]:
     }
 
 
-def _amount(status: BudgetStatus, amount: int) -> float | int:
-    value = budget_amount(status.budget, amount)
-    return usd(value) if isinstance(value, Decimal) else value
+def _amount(status: BudgetStatus, value: int) -> float | int:
+    return wire.amount(budget_amount(status.budget, value))
 
 
 def budget_json(status: BudgetStatus) -> dict[str, Any]:

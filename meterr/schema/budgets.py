@@ -11,10 +11,9 @@ import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from meterr import domain, resolvers
+from meterr import domain, resolvers, wire
 from meterr.schema.context import GraphQLContext
 from meterr.schema.inputs import as_body
-from meterr.schema.types import exact, usd_float
 
 __all__ = ["BudgetMutations", "BudgetQueries"]
 
@@ -44,7 +43,7 @@ class BudgetAction(enum.Enum):
 def _amount(status: domain.BudgetStatus, amount: int) -> tuple[float, str]:
     value = resolvers.budget_amount(status.budget, amount)
     if isinstance(value, Decimal):
-        return usd_float(value), exact(value)
+        return wire.usd(value), wire.exact_usd(value)
     return float(value), str(value)
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
-from meterr import domain
+from meterr import domain, wire
 from meterr.resolvers import CostGroup as CostGroupResult
 from meterr.resolvers import ModelPrice, TrackedEvent, nano_to_usd
 from meterr.resolvers import PriceImport as PriceImportResult
@@ -31,18 +29,7 @@ __all__ = [
     "UsagePoint",
     "UsageSummary",
     "UsageTotals",
-    "exact",
-    "usd_float",
 ]
-
-
-def usd_float(amount: Any) -> float:
-    return float(round(amount, 6))
-
-
-def exact(amount: Decimal) -> str:
-    """A decimal string in plain notation: "0.000000005", never "5E-9"."""
-    return f"{amount:f}"
 
 
 @strawberry.enum(description="What to group costs by; METADATA needs metadataKey.")
@@ -128,18 +115,18 @@ class UsageEvent:
             cached_input_tokens=event.tokens.cached_input_tokens,
             cache_write_tokens=event.tokens.cache_write_tokens,
             reasoning_tokens=event.tokens.reasoning_tokens,
-            cost=None if cost is None else usd_float(cost.total),
-            cost_exact=None if cost is None else exact(cost.total),
+            cost=None if cost is None else wire.usd(cost.total),
+            cost_exact=None if cost is None else wire.exact_usd(cost.total),
             cost_breakdown=None
             if cost is None
             else CostBreakdown(
-                input=usd_float(cost.input),
-                output=usd_float(cost.output),
-                cache_read=usd_float(cost.cache_read),
-                cache_write=usd_float(cost.cache_write),
-                reasoning=usd_float(cost.reasoning),
-                total=usd_float(cost.total),
-                total_exact=exact(cost.total),
+                input=wire.usd(cost.input),
+                output=wire.usd(cost.output),
+                cache_read=wire.usd(cost.cache_read),
+                cache_write=wire.usd(cost.cache_write),
+                reasoning=wire.usd(cost.reasoning),
+                total=wire.usd(cost.total),
+                total_exact=wire.exact_usd(cost.total),
             ),
             pricing_status=event.pricing_status.value,
             price=None
@@ -203,8 +190,8 @@ class UsageTotals:
             cache_write_tokens=totals.cache_write_tokens,
             reasoning_tokens=totals.reasoning_tokens,
             tokens=totals.tokens,
-            total=usd_float(totals.cost),
-            total_exact=exact(totals.cost),
+            total=wire.usd(totals.cost),
+            total_exact=wire.exact_usd(totals.cost),
             unpriced_requests=totals.unpriced_requests,
         )
 
@@ -318,8 +305,8 @@ class RepriceReport:
                     model=line.model,
                     events=line.events,
                     changed=line.changed,
-                    old_cost=exact(nano_to_usd(line.old_cost_nano)),
-                    new_cost=exact(nano_to_usd(line.new_cost_nano)),
+                    old_cost=wire.exact_usd(nano_to_usd(line.old_cost_nano)),
+                    new_cost=wire.exact_usd(nano_to_usd(line.new_cost_nano)),
                 )
                 for line in report.lines
             ],

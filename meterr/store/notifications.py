@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -15,6 +15,7 @@ from meterr.store.documents import Document
 from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import Session
 from meterr.store.webhooks import WebhookStore
+from meterr.wire import instant
 
 __all__ = ["NotificationStore", "delivery_payload"]
 
@@ -24,7 +25,7 @@ def delivery_payload(notification: Notification) -> dict[str, Any]:
     return {
         "id": notification.id,
         "event": notification.type,
-        "created": notification.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "created": instant(notification.created_at),
         "data": notification.data,
     }
 
