@@ -90,6 +90,7 @@ def create_app(
             allow_private=settings.webhook_allow_private,
             allowed_ports=settings.webhook_allowed_ports,
             timeout=settings.webhook_timeout,
+            concurrency=settings.webhook_concurrency,
             observe=lambda outcome: metrics.deliveries.labels(outcome).inc(),
         )
         services.dispatcher = dispatcher if settings.webhook_dispatch else None

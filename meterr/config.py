@@ -105,6 +105,13 @@ class Settings(BaseSettings):
         description="Let webhooks reach private, loopback and link-local addresses.",
     )
     webhook_timeout: float = Field(default=10.0, gt=0, description="Seconds per delivery attempt.")
+    webhook_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=1024,
+        description="Endpoints this instance delivers to at once; one organization holds at "
+        "most half of them.",
+    )
     webhook_dispatch: bool = Field(
         default=True,
         description="Whether this instance delivers webhooks; instances that only answer the "

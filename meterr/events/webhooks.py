@@ -8,6 +8,7 @@ import json
 import logging
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,6 +21,7 @@ from meterr.auth import Sealer, SealError
 from meterr.clock import Clock
 from meterr.events.destinations import DestinationRefused, check_destination
 from meterr.store import Delivery, DeliveryAttempt, WebhookEndpoint
+from meterr.store.webhook_lanes import PAUSE_AFTER, Lane
 from meterr.store.webhooks import WebhookStore
 
 __all__ = [
@@ -30,6 +32,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_GIVEN_UP = "not sent: the endpoint kept failing for the whole retry window"
 
 
 def webhook_bound_to(endpoint_id: str) -> str:
@@ -59,16 +63,44 @@ class RetryPolicy:
     window: float
 
     def next_attempt(self, delivery: Delivery, now: datetime) -> datetime | None:
-        if (now - delivery.created_at).total_seconds() >= self.window:
+        if self.expired(delivery, now):
             return None
-        ceiling = min(self.longest, self.base * 2 ** min(delivery.attempt_count, 30))
-        wait = ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not secrecy
-        return now + timedelta(seconds=wait)
+        return now + timedelta(seconds=self._wait(delivery.attempt_count))
+
+    def expired(self, delivery: Delivery, now: datetime) -> bool:
+        return (now - delivery.created_at).total_seconds() >= self.window
+
+    def pause(self, failures: int, now: datetime) -> datetime:
+        """When a paused lane tries again, after `failures` failed attempts in a row."""
+        return now + timedelta(seconds=self._wait(failures - PAUSE_AFTER))
+
+    def _wait(self, tries: int) -> float:
+        ceiling = min(self.longest, self.base * float(2 ** min(max(tries, 0), 30)))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not secrecy
+
+
+@dataclass(slots=True)
+class _Visit:
+    """What working a lane changes in it."""
+
+    cursor: int
+    failures: int
+    paused_until: datetime
+    retry_from: datetime
 
 
 class WebhookDispatcher:
-    """Works through due deliveries of every organization, one at a time per instance;
-    several instances share the work through the store's claims."""
+    """Delivers the outbox's due work, lane by lane (a lane is an endpoint): up to
+    `concurrency` lanes at once, each worked by one dispatcher of all instances at a time,
+    in order, for at most `BATCH` deliveries or `SLICE` seconds before the next lane's turn.
+    The next lane is the one of the organization served least recently, and no organization
+    holds more than half of the lanes in work, so one tenant's backlog delays another's
+    alert by one delivery at most."""
+
+    BATCH = 20
+    SLICE = 2.0
+    # New deliveries a paused lane reads per visit to give up those past their retry window.
+    EXPIRY_BATCH = 500
 
     def __init__(
         self,
@@ -80,61 +112,187 @@ class WebhookDispatcher:
         allow_private: bool,
         allowed_ports: Collection[int],
         timeout: float,
+        concurrency: int = 8,
         lease: float = 60.0,
         observe: Callable[[str], None] | None = None,
     ) -> None:
         self._store = store
+        self._lanes = store.lanes
         self._policy = policy
         self._sealer = sealer
         self._clock = clock
         self._allow_private = allow_private
         self._allowed_ports = frozenset(allowed_ports)
         self._timeout = timeout
+        self._concurrency = concurrency
         self._lease = lease
         self._observe = observe or (lambda _outcome: None)
         self._wake = asyncio.Event()
+        self._turn = 0
+        self._served: dict[str, int] = {}  # organization or lane -> the turn it was last served
 
     def wake(self) -> None:
         """Something may be due now."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
+        visits: dict[asyncio.Task[None], Lane] = {}
+        stopping = asyncio.create_task(stop.wait())
         async with httpx.AsyncClient(timeout=self._timeout, follow_redirects=False) as http:
-            while not stop.is_set():
-                try:
-                    worked = await self.deliver_due(http)
-                except Exception:
-                    log.exception("Webhook dispatch failed; retrying.")
-                    worked = False
-                if not worked:
+            try:
+                await self._adopt()
+                while not stop.is_set():
                     self._wake.clear()
-                    waits = [asyncio.create_task(e.wait()) for e in (self._wake, stop)]
-                    await asyncio.wait(waits, timeout=1.0, return_when=asyncio.FIRST_COMPLETED)
-                    for waiting in waits:
-                        waiting.cancel()
+                    try:
+                        self._start_visits(http, await self._due(visits), visits)
+                    except Exception:
+                        log.exception("Webhook dispatch failed; retrying.")
+                    woken = asyncio.create_task(self._wake.wait())
+                    await asyncio.wait(
+                        {woken, stopping, *visits}, timeout=1.0, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    woken.cancel()
+                    for done in [task for task in visits if task.done()]:
+                        del visits[done]
+            finally:
+                stopping.cancel()
+                for task in visits:
+                    task.cancel()
+                await asyncio.gather(*visits, return_exceptions=True)
 
-    async def deliver_due(self, http: httpx.AsyncClient) -> bool:
-        """Deliver one due delivery; False when none was due."""
-        now = self._clock.now()
-        delivery = await self._store.claim_due_across_tenants(
-            now, now + timedelta(seconds=self._lease)
+    async def _adopt(self) -> None:
+        try:
+            adopted = await self._store.adopt_unnumbered()
+        except Exception:
+            log.exception("Pending deliveries of an earlier version could not be queued.")
+            return
+        if adopted:
+            log.info("Queued %d pending webhook deliveries in their endpoints' lanes.", adopted)
+
+    async def _due(self, visits: dict[asyncio.Task[None], Lane]) -> list[Lane]:
+        if len(visits) >= self._concurrency:
+            return []
+        working = {lane.endpoint_id for lane in visits.values()}
+        due = await self._lanes.due(self._clock.now())
+        return [lane for lane in due if lane.endpoint_id not in working]
+
+    def _start_visits(
+        self, http: httpx.AsyncClient, due: list[Lane], visits: dict[asyncio.Task[None], Lane]
+    ) -> None:
+        """Start work on the due lanes of the organizations served least recently."""
+        share = max(1, self._concurrency // 2)
+        working = Counter(lane.org_id for lane in visits.values())
+        due.sort(
+            key=lambda lane: (
+                self._served.get(lane.org_id, 0),
+                self._served.get(lane.endpoint_id, 0),
+                lane.due_at,
+            )
         )
-        if delivery is None:
-            return False
-        endpoint = await self._store.endpoint_for(delivery)
+        for lane in due:
+            if len(visits) >= self._concurrency:
+                break
+            if working[lane.org_id] >= share:
+                continue
+            working[lane.org_id] += 1
+            self._turn += 1
+            self._served[lane.org_id] = self._served[lane.endpoint_id] = self._turn
+            visits[asyncio.create_task(self._visit(http, lane))] = lane
+        if len(self._served) > 20_000:  # forget the organizations that had nothing due
+            known = {lane.org_id for lane in due} | {lane.endpoint_id for lane in due}
+            self._served = {name: turn for name, turn in self._served.items() if name in known}
+
+    async def _visit(self, http: httpx.AsyncClient, seen: Lane) -> None:
+        try:
+            now = self._clock.now()
+            lane = await self._lanes.claim(seen, now + timedelta(seconds=self._lease))
+            if lane is None:  # another dispatcher took it
+                return
+            await self._work(http, lane, now)
+        except Exception:
+            log.exception("Webhook deliveries to endpoint %s failed; retrying.", seen.endpoint_id)
+
+    async def _work(self, http: httpx.AsyncClient, lane: Lane, now: datetime) -> None:
+        paused = lane.paused
+        work = await self._lanes.work(lane, now, fresh=self.EXPIRY_BATCH if paused else self.BATCH)
+        visit = _Visit(lane.cursor, lane.failures, lane.paused_until, work.next_retry)
+        retries, fresh = work.retries, work.fresh
+        again = False
+        if paused:
+            retries, fresh = await self._give_up_expired(retries, fresh, visit, now)
+            again = len(work.fresh) - len(fresh) == self.EXPIRY_BATCH
+        queue = [*retries, *fresh]
+        if paused:  # one try per pause, until the receiver answers again
+            queue = queue[:1] if lane.paused_until <= now else []
+        endpoint = await self._store.get_endpoint(lane.org_id, lane.endpoint_id)
+        numbered = {delivery.id for delivery in fresh}
+        tried: set[str] = set()
+        started = time.monotonic()
+        for delivery in queue:
+            if time.monotonic() - started > self.SLICE:
+                break
+            if visit.failures >= PAUSE_AFTER and tried:  # the lane has just been paused
+                break
+            if delivery.id not in tried and delivery.status == "pending":
+                tried.add(delivery.id)
+                await self._deliver(http, endpoint, delivery, visit)
+            if delivery.id in numbered and delivery.seq is not None:
+                visit.cursor = delivery.seq + 1
+        for delivery in retries:
+            if delivery.id not in tried and delivery.retry_at is not None:
+                visit.retry_from = min(visit.retry_from, delivery.retry_at)
+        await self._lanes.release(
+            lane,
+            self._clock.now(),
+            cursor=visit.cursor,
+            failures=visit.failures,
+            paused_until=visit.paused_until,
+            retry_from=visit.retry_from,
+            again=again,
+        )
+
+    async def _give_up_expired(
+        self, retries: list[Delivery], fresh: list[Delivery], visit: _Visit, now: datetime
+    ) -> tuple[list[Delivery], list[Delivery]]:
+        """A paused lane's deliveries whose retry window has passed fail without a try; the
+        others are left."""
+        expired = [delivery for delivery in retries if self._policy.expired(delivery, now)]
+        oldest = 0
+        while oldest < len(fresh) and self._policy.expired(fresh[oldest], now):
+            oldest += 1
+        expired += [delivery for delivery in fresh[:oldest] if delivery.status == "pending"]
+        await self._lanes.give_up([delivery.id for delivery in expired], now, _GIVEN_UP)
+        for _ in expired:
+            self._observe("failed")
+        last = fresh[oldest - 1].seq if oldest else None
+        if last is not None:
+            visit.cursor = last + 1
+        gone = {delivery.id for delivery in expired}
+        return [d for d in retries if d.id not in gone], fresh[oldest:]
+
+    async def _deliver(
+        self,
+        http: httpx.AsyncClient,
+        endpoint: WebhookEndpoint | None,
+        delivery: Delivery,
+        visit: _Visit,
+    ) -> None:
+        """One attempt, recorded; a failure schedules the delivery's retry and counts
+        against the lane."""
         if endpoint is None:
-            attempt = DeliveryAttempt(now, None, "the endpoint was deleted", 0)
+            attempt = DeliveryAttempt(self._clock.now(), None, "the endpoint was deleted", 0)
             await self._store.record_attempt(
                 delivery, attempt, status="cancelled", next_attempt_at=None
             )
-            return True
+            return
         attempt = await self._attempt(http, endpoint, delivery)
         if attempt.status_code is not None and 200 <= attempt.status_code < 300:
             await self._store.record_attempt(
                 delivery, attempt, status="delivered", next_attempt_at=None
             )
             self._observe("delivered")
-            return True
+            visit.failures = 0
+            return
         retry_at = self._policy.next_attempt(delivery, attempt.at)
         self._observe("retrying" if retry_at is not None else "failed")
         await self._store.record_attempt(
@@ -143,7 +301,11 @@ class WebhookDispatcher:
             status="pending" if retry_at is not None else "failed",
             next_attempt_at=retry_at,
         )
-        return True
+        if retry_at is not None:
+            visit.retry_from = min(visit.retry_from, retry_at)
+        visit.failures += 1
+        if visit.failures >= PAUSE_AFTER:
+            visit.paused_until = self._policy.pause(visit.failures, attempt.at)
 
     async def _attempt(
         self, http: httpx.AsyncClient, endpoint: WebhookEndpoint, delivery: Delivery

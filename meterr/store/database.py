@@ -64,7 +64,9 @@ class Store:
             self.unit_of_work,
         )
         self.sequences = SequenceStore(self.db["sequences"])
-        self.webhooks = WebhookStore(self.db["webhook_endpoints"], self.db["webhook_deliveries"])
+        self.webhooks = WebhookStore(
+            self.db["webhook_endpoints"], self.db["webhook_deliveries"], self.db["webhook_lanes"]
+        )
         self.notifications = NotificationStore(self.db["events"], self.sequences, self.webhooks)
         self.budgets = BudgetStore(
             self.db["budgets"],
@@ -116,6 +118,7 @@ class Store:
             (self.teams.members, self.teams.member_indexes),
             (self.teams.invitations, self.teams.invitation_indexes),
             (self.webhooks.deliveries, self.webhooks.delivery_indexes),
+            (self.webhooks.lanes.collection, self.webhooks.lanes.indexes),
             (self.rate_counters.collection, self.rate_counters.indexes),
             (self.metadata_keys.collection, self.metadata_keys.indexes),
         ):

@@ -13,6 +13,15 @@ from pymongo.asynchronous.collection import AsyncCollection
 from meterr.domain import Notification
 from meterr.store.documents import Document
 from meterr.store.unit_of_work import Session
+from meterr.store.webhook_lanes import (
+    EPOCH,
+    IDLE,
+    Delivery,
+    DeliveryAttempt,
+    WebhookLanes,
+    delivery_from_document,
+    just_after,
+)
 from meterr.store.windows import backwards
 
 __all__ = ["Delivery", "DeliveryAttempt", "WebhookEndpoint", "WebhookStore", "just_after"]
@@ -20,15 +29,6 @@ __all__ = ["Delivery", "DeliveryAttempt", "WebhookEndpoint", "WebhookStore", "ju
 _KEPT_ATTEMPTS = 50
 # How far back the delivery log reaches.
 _OLDEST_DELIVERY = timedelta(days=3660)
-# Claims lost to other dispatchers in a row before this one waits for its next round.
-_CLAIM_ATTEMPTS = 5
-
-
-def just_after(moment: datetime) -> datetime:
-    """The exclusive upper bound that takes in everything stored up to `moment`: the store
-    keeps milliseconds, and the embedded store drops the documents equal to an inclusive
-    ($lte) bound when it scans an index."""
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000) + timedelta(milliseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,33 +40,6 @@ class WebhookEndpoint:
     description: str | None
     sealed_secret: dict[str, Any]  # the signing secret, sealed; opens with the service key
     created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryAttempt:
-    at: datetime
-    status_code: int | None
-    error: str | None
-    duration_ms: int
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One notification owed to one endpoint: pending until delivered, or failed once its
-    retries ran out (or its endpoint was deleted)."""
-
-    id: str
-    org_id: str
-    endpoint_id: str
-    notification_id: str
-    type: str
-    payload: dict[str, Any]
-    status: str
-    attempts: tuple[DeliveryAttempt, ...]
-    attempt_count: int
-    next_attempt_at: datetime | None
-    created_at: datetime
-    delivered_at: datetime | None
 
 
 def _endpoint(doc: Document) -> WebhookEndpoint:
@@ -81,30 +54,10 @@ def _endpoint(doc: Document) -> WebhookEndpoint:
     )
 
 
-def _delivery(doc: Document) -> Delivery:
-    return Delivery(
-        id=doc["_id"],
-        org_id=doc["org_id"],
-        endpoint_id=doc["endpoint_id"],
-        notification_id=doc["notification_id"],
-        type=doc["type"],
-        payload=doc["payload"],
-        status=doc["status"],
-        attempts=tuple(
-            DeliveryAttempt(a["at"], a.get("status_code"), a.get("error"), a["duration_ms"])
-            for a in doc.get("attempts") or ()
-        ),
-        attempt_count=int(doc.get("attempt_count") or 0),
-        next_attempt_at=doc.get("next_attempt_at"),
-        created_at=doc["created_at"],
-        delivered_at=doc.get("delivered_at"),
-    )
-
-
 class WebhookStore:
     """Deliveries are written in the unit of work that stores their notification, so a
-    notification and what it owes each endpoint exist together or not at all; a dispatcher
-    claims a due delivery with one conditional update, so that one instance sends it.
+    notification and what it owes each endpoint exist together or not at all; they wait in
+    their endpoint's lane (store/webhook_lanes.py) for a dispatcher.
 
     Reads name only the fields of one index (or the unique _id) in their filter and check the
     rest here; and none is a findAndModify, which the embedded store runs as a scan of the
@@ -114,13 +67,18 @@ class WebhookStore:
     delivery_indexes = (
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
         IndexModel([("org_id", ASCENDING), ("endpoint_id", ASCENDING), ("created_at", ASCENDING)]),
+        *WebhookLanes.delivery_indexes,
     )
 
     def __init__(
-        self, endpoints: AsyncCollection[Document], deliveries: AsyncCollection[Document]
+        self,
+        endpoints: AsyncCollection[Document],
+        deliveries: AsyncCollection[Document],
+        lanes: AsyncCollection[Document],
     ) -> None:
         self.endpoints = endpoints
         self.deliveries = deliveries
+        self.lanes = WebhookLanes(lanes, deliveries)
 
     async def create_endpoint(self, endpoint: WebhookEndpoint) -> None:
         await self.endpoints.insert_one(
@@ -148,8 +106,12 @@ class WebhookStore:
         if deleted.deleted_count:
             await self.deliveries.update_many(
                 {"org_id": org_id, "endpoint_id": endpoint_id, "status": "pending"},
-                {"$set": {"status": "cancelled", "next_attempt_at": None}},
+                {
+                    "$set": {"status": "cancelled", "next_attempt_at": None},
+                    "$unset": {"retry_at": ""},
+                },
             )
+            await self.lanes.forget(endpoint_id)
         return deleted.deleted_count == 1
 
     async def enqueue(
@@ -179,52 +141,52 @@ class WebhookStore:
         messages: Sequence[tuple[str, datetime, dict[str, Any]]],
         session: Session = None,
     ) -> None:
-        """Pending deliveries of (message id, time, payload) to each endpoint."""
-        docs = [
-            {
-                "_id": f"dlv_{message_id}_{endpoint_id}",
-                "org_id": org_id,
-                "endpoint_id": endpoint_id,
-                "notification_id": message_id,
-                "type": type_,
-                "payload": payload,
-                "status": "pending",
-                "attempts": [],
-                "attempt_count": 0,
-                "next_attempt_at": at,
-                "created_at": at,
-            }
-            for message_id, at, payload in messages
-            for endpoint_id in endpoint_ids
-        ]
+        """Pending deliveries of (message id, time, payload) to each endpoint, numbered in
+        its lane in the order given."""
+        if not messages:
+            return
+        docs: list[Document] = []
+        for endpoint_id in endpoint_ids:
+            first = await self.lanes.number(
+                org_id, endpoint_id, len(messages), min(at for _, at, _ in messages), session
+            )
+            docs += [
+                {
+                    "_id": f"dlv_{message_id}_{endpoint_id}",
+                    "org_id": org_id,
+                    "endpoint_id": endpoint_id,
+                    "seq": first + offset,
+                    "notification_id": message_id,
+                    "type": type_,
+                    "payload": payload,
+                    "status": "pending",
+                    "attempts": [],
+                    "attempt_count": 0,
+                    "next_attempt_at": at,
+                    "created_at": at,
+                }
+                for offset, (message_id, at, payload) in enumerate(messages)
+            ]
         if docs:
             await self.deliveries.insert_many(docs, session=session)
 
-    async def claim_due_across_tenants(
-        self, now: datetime, lease_until: datetime
-    ) -> Delivery | None:
-        """Take the next due delivery of any organization for this dispatcher until
-        `lease_until`: another dispatcher sees it due again only if this one dies."""
-        for _ in range(_CLAIM_ATTEMPTS):
-            doc = await self.deliveries.find_one(
-                {"status": "pending", "next_attempt_at": {"$lt": just_after(now)}},
-                sort=[("next_attempt_at", ASCENDING)],
-            )
-            if doc is None:
-                return None
-            claimed = await self.deliveries.update_one(
-                {"_id": doc["_id"], "status": "pending", "next_attempt_at": doc["next_attempt_at"]},
-                {"$set": {"next_attempt_at": lease_until}},
-            )
-            if claimed.modified_count == 1:  # else another dispatcher took it first
-                return _delivery({**doc, "next_attempt_at": lease_until})
-        return None
-
-    async def next_due_across_tenants(self) -> datetime | None:
-        doc = await self.deliveries.find_one(
-            {"status": "pending"}, sort=[("next_attempt_at", ASCENDING)]
+    async def adopt_unnumbered(self) -> int:
+        """Put the pending deliveries written before lanes existed into their endpoints'
+        lanes, as retries due when they were: a store's first start with lanes reads its
+        pending deliveries once."""
+        if not await self.lanes.is_empty():
+            return 0
+        found = self.deliveries.find(
+            {"status": "pending", "next_attempt_at": {"$gte": EPOCH, "$lt": IDLE}}
         )
-        return doc["next_attempt_at"] if doc else None
+        adopted = 0
+        async for doc in found:
+            if doc.get("seq") is None and doc.get("retry_at") is None:
+                due = doc["next_attempt_at"]
+                await self.deliveries.update_one({"_id": doc["_id"]}, {"$set": {"retry_at": due}})
+                await self.lanes.wake(doc["org_id"], doc["endpoint_id"], due)
+                adopted += 1
+        return adopted
 
     async def record_attempt(
         self,
@@ -237,10 +199,15 @@ class WebhookStore:
         changes: Document = {"status": status, "next_attempt_at": next_attempt_at}
         if status == "delivered":
             changes["delivered_at"] = attempt.at
+        waiting: Document = {"$unset": {"retry_at": ""}}
+        if status == "pending" and next_attempt_at is not None:
+            changes["retry_at"] = next_attempt_at
+            waiting = {}
         await self.deliveries.update_one(
-            {"_id": delivery.id, "org_id": delivery.org_id},
+            {"_id": delivery.id},
             {
                 "$set": changes,
+                **waiting,
                 "$inc": {"attempt_count": 1},
                 "$push": {
                     "attempts": {
@@ -287,7 +254,8 @@ class WebhookStore:
             if rest:
                 stages.append({"$match": rest})
             stages += [{"$sort": {"created_at": -1, "_id": -1}}, {"$limit": more}]
-            return [_delivery(doc) async for doc in await self.deliveries.aggregate(stages)]
+            found = await self.deliveries.aggregate(stages)
+            return [delivery_from_document(doc) async for doc in found]
 
         return await backwards(
             read,
@@ -300,7 +268,7 @@ class WebhookStore:
 
     async def get_delivery(self, org_id: str, delivery_id: str) -> Delivery | None:
         doc = await self.deliveries.find_one({"_id": delivery_id})
-        return _delivery(doc) if doc is not None and doc["org_id"] == org_id else None
+        return delivery_from_document(doc) if doc is not None and doc["org_id"] == org_id else None
 
     async def resend(self, org_id: str, delivery_id: str, now: datetime) -> Delivery | None:
         """Queue a delivery again, whatever became of it, for its endpoint now."""
@@ -308,9 +276,10 @@ class WebhookStore:
         if delivery is None:
             return None
         await self.deliveries.update_one(
-            {"_id": delivery_id, "org_id": org_id},
-            {"$set": {"status": "pending", "next_attempt_at": now}},
+            {"_id": delivery_id},
+            {"$set": {"status": "pending", "next_attempt_at": now, "retry_at": now}},
         )
+        await self.lanes.wake(org_id, delivery.endpoint_id, now)
         return replace(delivery, status="pending", next_attempt_at=now)
 
     async def endpoint_for(self, delivery: Delivery) -> WebhookEndpoint | None:

@@ -42,6 +42,7 @@ EXPLAINED = {
     "teams",
     "webhook_deliveries",
     "webhook_endpoints",
+    "webhook_lanes",
     *USAGE,
 }
 # Keys a driver adds to a command that `explain` does not take.
