@@ -22,8 +22,11 @@ __all__ = [
     "BudgetScope",
     "BudgetStatus",
     "BudgetUnit",
+    "ConnectionMode",
     "Dimension",
+    "MemberRole",
     "Notification",
+    "NotificationType",
     "GroupBy",
     "PriceUsed",
     "PricingStatus",
@@ -189,6 +192,23 @@ class UsageTotals:
 SCOPE_FIELDS = ("team_id", "user_id", "provider", "model", "api_key_id")
 
 
+class MemberRole(enum.StrEnum):
+    """A member's role in a team: admin (ingest, read, invite), member (ingest, read) or
+    viewer (read)."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+    VIEWER = "viewer"
+
+
+class ConnectionMode(enum.StrEnum):
+    """What a provider connection does: import the provider's usage, or reconcile it with
+    what was tracked."""
+
+    IMPORT = "import"
+    RECONCILE = "reconcile"
+
+
 class BudgetUnit(enum.StrEnum):
     USD = "usd"
     TOKENS = "tokens"
@@ -307,6 +327,21 @@ class BudgetStatus:
         return self.budget.period_key(self.period_start)
 
 
+class NotificationType(enum.StrEnum):
+    """What a notification tells: feeds, webhooks and the events list name these."""
+
+    USAGE_TRACKED = "usage.tracked"
+    THRESHOLD_REACHED = "budget.threshold_reached"
+    FORECAST_EXCEEDED = "budget.forecast_exceeded"
+    USAGE_EXCEEDED = "usage.exceeded"
+    MEMBER_JOINED = "team.member_joined"
+
+    @classmethod
+    def alerts(cls) -> tuple[NotificationType, ...]:
+        """The notifications a budget raises."""
+        return (cls.THRESHOLD_REACHED, cls.FORECAST_EXCEEDED, cls.USAGE_EXCEEDED)
+
+
 @dataclass(frozen=True, slots=True)
 class Notification:
     """Something that happened, as feeds and webhooks deliver it: `seq` orders an
@@ -314,7 +349,7 @@ class Notification:
 
     id: str
     org_id: str
-    type: str
+    type: NotificationType
     data: dict[str, Any]
     created_at: datetime
     seq: int

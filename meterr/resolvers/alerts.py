@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from meterr import wire
-from meterr.domain import Budget, BudgetAction, BudgetStatus, UsageEvent
+from meterr.domain import Budget, BudgetAction, BudgetStatus, NotificationType, UsageEvent
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.forecasts import budget_forecast
 from meterr.resolvers.messages import notification_message
@@ -101,7 +101,7 @@ def _json_amount(budget: Budget, value: int) -> float | int:
     return wire.amount(budget_amount(budget, value))
 
 
-def _notification(status: BudgetStatus, alert: str) -> tuple[str, dict[str, Any]]:
+def _notification(status: BudgetStatus, alert: str) -> tuple[NotificationType, dict[str, Any]]:
     """The documented payload: the scope field, limit and current in the budget's unit,
     then the budget and its period."""
     budget = status.budget
@@ -124,14 +124,14 @@ def _notification(status: BudgetStatus, alert: str) -> tuple[str, dict[str, Any]
         }
     )
     if alert == _EXCEEDED:
-        return "usage.exceeded", data
+        return NotificationType.USAGE_EXCEEDED, data
     if alert == _FORECAST:
         forecast = status.forecast
         assert forecast is not None
         projected = forecast.projected
-        return "budget.forecast_exceeded", {
+        return NotificationType.FORECAST_EXCEEDED, {
             **data,
             "exceeds_on": None if forecast.exceeds_on is None else wire.day(forecast.exceeds_on),
             "projected": None if projected is None else _json_amount(budget, projected),
         }
-    return "budget.threshold_reached", {**data, "threshold": int(alert.split(":")[1])}
+    return NotificationType.THRESHOLD_REACHED, {**data, "threshold": int(alert.split(":")[1])}

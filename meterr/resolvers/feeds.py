@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import TypeVar
 
 from meterr.auth import Operation
-from meterr.domain import GroupBy, Notification, UsageEvent, UsageFilter
+from meterr.domain import GroupBy, Notification, NotificationType, UsageEvent, UsageFilter
 from meterr.errors import FeedInterrupted, NotFound, RateLimited
 from meterr.events import BusMessage, FeedLost, FeedOverflow
 from meterr.resolvers.context import RequestContext
@@ -84,7 +84,7 @@ async def usage_feed(
 
         async for value in in_order(
             feed,
-            {"usage.tracked"},
+            {NotificationType.USAGE_TRACKED},
             start,
             read_after,
             event_from_message,
@@ -146,7 +146,7 @@ async def notification_feed(
 
 
 def _moves(message: BusMessage, time_range: TimeRange, usage_filter: UsageFilter) -> bool:
-    if message.type != "usage.tracked":
+    if message.type != NotificationType.USAGE_TRACKED:
         return False
     event = message.decoded(event_from_message)
     return time_range.start <= event.timestamp < time_range.end and _matches(event, usage_filter)

@@ -18,7 +18,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict
 
 from meterr.auth import Operation, Principal, Role
-from meterr.domain import UsageEvent
+from meterr.domain import NotificationType, UsageEvent
 from meterr.errors import InvalidInput, MeterrError, ProviderUnavailable
 from meterr.importers import (
     ImportedUsage,
@@ -182,7 +182,9 @@ async def _import(
     events = [priced(_event(connection, row, now), book) for row in rows]
     outcome = await ctx.store.writer.write(events)
     await ctx.services.bus.publish(
-        ctx.org_id, "usage.tracked", [event_message(event) for event in outcome.inserted]
+        ctx.org_id,
+        NotificationType.USAGE_TRACKED,
+        [event_message(event) for event in outcome.inserted],
     )
     await watch_budgets(ctx, outcome.inserted)
     return len(outcome.inserted), len(outcome.duplicate_event_ids)

@@ -6,7 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from meterr.domain import Notification, PriceUsed, UsageEvent
+from meterr.domain import Notification, NotificationType, PriceUsed, UsageEvent
 from meterr.pricing import CostBreakdown, TokenUsage
 from meterr.wire import instant, usd
 
@@ -110,7 +110,7 @@ def notification_from_message(message: dict[str, Any]) -> Notification:
     return Notification(
         id=message["id"],
         org_id=message["org_id"],
-        type=message["type"],
+        type=NotificationType(message["type"]),
         data=message["data"],
         created_at=datetime.fromisoformat(message["created_at"]),
         seq=message["seq"],

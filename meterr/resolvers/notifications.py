@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from meterr.auth import Operation
-from meterr.domain import Notification, UsageEvent
+from meterr.domain import Notification, NotificationType, UsageEvent
 from meterr.errors import InvalidInput
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.messages import event_json
@@ -21,14 +21,10 @@ __all__ = [
     "usage_tracked",
 ]
 
-NOTIFICATION_TYPES = (
-    "budget.threshold_reached",
-    "budget.forecast_exceeded",
-    "usage.exceeded",
-    "team.member_joined",
-)
-USAGE_TRACKED = "usage.tracked"
-EVENT_TYPES = (USAGE_TRACKED, *NOTIFICATION_TYPES)
+USAGE_TRACKED = NotificationType.USAGE_TRACKED
+# The notifications stored one by one (tracked usage is the events themselves).
+NOTIFICATION_TYPES = tuple(kind for kind in NotificationType if kind is not USAGE_TRACKED)
+EVENT_TYPES = tuple(NotificationType)
 _MAX_PAGE = 1000
 
 

@@ -7,11 +7,12 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from meterr.auth import Operation
+from meterr.domain import ConnectionMode
 from meterr.errors import Conflict, InvalidInput, NotFound
 from meterr.pricing import ModelPrice, normalize_provider
 from meterr.resolvers.context import RequestContext
@@ -40,7 +41,7 @@ class ConnectionInput(BaseModel):
     provider: Annotated[str, Field(min_length=1, max_length=64)]
     name: Annotated[str, Field(min_length=1, max_length=100)] = "default"
     api_key: Annotated[str, Field(min_length=8, max_length=1000)]
-    mode: Literal["import", "reconcile"] = "import"
+    mode: ConnectionMode = ConnectionMode.IMPORT
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("options")

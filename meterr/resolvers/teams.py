@@ -7,13 +7,21 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from meterr.auth import Operation, Role, generate_key
-from meterr.domain import Dimension, GroupBy, Notification, UsageFilter, UsageTotals
+from meterr.domain import (
+    Dimension,
+    GroupBy,
+    MemberRole,
+    Notification,
+    NotificationType,
+    UsageFilter,
+    UsageTotals,
+)
 from meterr.errors import (
     Conflict,
     Forbidden,
@@ -65,7 +73,7 @@ class InvitationInput(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     email: EmailStr
-    role: Literal["admin", "member", "viewer"] = "member"
+    role: MemberRole = MemberRole.MEMBER
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +348,7 @@ async def accept_invitation(services: Services, token: str) -> Joined:
         )
         joined = await store.notifications.append(
             invitation.org_id,
-            "team.member_joined",
+            NotificationType.MEMBER_JOINED,
             {
                 "team_id": team.id,
                 "team_name": team.name,

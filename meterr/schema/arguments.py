@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from meterr import resolvers
-from meterr.domain import Dimension, GroupBy, UsageFilter
+from meterr.domain import GroupBy, UsageFilter
 from meterr.errors import InvalidInput
+from meterr.schema.enums import CostDimension
 from meterr.schema.inputs import UsageFilterInput
-from meterr.schema.types import CostDimension
 
 __all__ = ["group_by_of", "usage_filter_of"]
 
@@ -30,4 +30,4 @@ def group_by_of(dimension: CostDimension, metadata_key: str | None) -> GroupBy:
             "metadataKey is only used with groupBy: METADATA.",
             {"fields": {"metadataKey": "only with METADATA"}},
         )
-    return GroupBy(Dimension(dimension.value))
+    return GroupBy(dimension)

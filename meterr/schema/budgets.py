@@ -3,7 +3,6 @@ inherit, each a thin call into resolvers/."""
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,31 +12,12 @@ from strawberry.types import Info
 
 from meterr import domain, resolvers, wire
 from meterr.schema.context import GraphQLContext
+from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit
 from meterr.schema.inputs import as_body
 
 __all__ = ["BudgetMutations", "BudgetQueries"]
 
 GqlInfo = Info[GraphQLContext, None]
-
-
-@strawberry.enum
-class BudgetUnit(enum.Enum):
-    USD = "usd"
-    TOKENS = "tokens"
-
-
-@strawberry.enum
-class BudgetPeriod(enum.Enum):
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    TOTAL = "total"
-
-
-@strawberry.enum
-class BudgetAction(enum.Enum):
-    ALERT = "alert"
-    BLOCK = "block"
 
 
 def _amount(status: domain.BudgetStatus, amount: int) -> tuple[float, str]:
@@ -103,11 +83,11 @@ class Budget:
             **scope,
             limit=limit,
             limit_exact=limit_exact,
-            unit=BudgetUnit(budget.unit.value),
-            period=BudgetPeriod(budget.period.value),
+            unit=budget.unit,
+            period=budget.period,
             timezone=budget.timezone,
             thresholds=list(budget.thresholds),
-            action=BudgetAction(budget.action.value),
+            action=budget.action,
             current=current,
             current_exact=current_exact,
             reserved=_amount(status, status.reserved)[0],
@@ -177,10 +157,10 @@ class ReservationInput:
     api_key_id: str | None = None
 
 
-@strawberry.input(description="Changes to a budget; only the fields given change.")
-class BudgetChanges:
-    name: str | None = None
-    limit: Decimal | None = None
+@strawberry.input(description="A new budget; the same fields and rules as POST /v1/budgets.")
+class BudgetInput:
+    name: str
+    limit: Decimal
     unit: BudgetUnit | None = None
     period: BudgetPeriod | None = None
     thresholds: list[int] | None = None
@@ -193,17 +173,23 @@ class BudgetChanges:
     api_key_id: str | None = None
 
 
-@strawberry.input(description="A new budget; the same fields and rules as POST /v1/budgets.")
-class BudgetInput(BudgetChanges):
-    # Required here though optional in the changes: an explicit field without a default,
-    # or the inherited null default would be announced (and refused) by introspection.
-    name: str = strawberry.field()
-    limit: Decimal = strawberry.field()
-
-
-def _body(value: object) -> dict[str, object]:
-    body = as_body(value)
-    return {name: v.value if isinstance(v, enum.Enum) else v for name, v in body.items()}
+@strawberry.input(
+    description="Changes to a budget, as PATCH /v1/budgets/{id}: only the fields given change, "
+    "and a scope field given as null clears that scope."
+)
+class BudgetChanges:
+    name: str | None = strawberry.UNSET
+    limit: Decimal | None = strawberry.UNSET
+    unit: BudgetUnit | None = strawberry.UNSET
+    period: BudgetPeriod | None = strawberry.UNSET
+    thresholds: list[int] | None = strawberry.UNSET
+    action: BudgetAction | None = strawberry.UNSET
+    timezone: str | None = strawberry.UNSET
+    team_id: str | None = strawberry.UNSET
+    user_id: str | None = strawberry.UNSET
+    provider: str | None = strawberry.UNSET
+    model: str | None = strawberry.UNSET
+    api_key_id: str | None = strawberry.UNSET
 
 
 @strawberry.type
@@ -274,14 +260,14 @@ class BudgetQueries:
 class BudgetMutations:
     @strawberry.mutation(description="Create a budget (same as POST /v1/budgets).")
     async def create_budget(self, info: GqlInfo, input: BudgetInput) -> Budget:
-        status = await resolvers.create_budget(info.context.meterr, _body(input))
+        status = await resolvers.create_budget(info.context.meterr, as_body(input))
         return Budget.from_domain(status)
 
     @strawberry.mutation(description="Change a budget (same as PATCH /v1/budgets/{id}).")
     async def update_budget(
         self, info: GqlInfo, id: strawberry.ID, changes: BudgetChanges
     ) -> Budget:
-        status = await resolvers.update_budget(info.context.meterr, str(id), _body(changes))
+        status = await resolvers.update_budget(info.context.meterr, str(id), as_body(changes))
         return Budget.from_domain(status)
 
     @strawberry.mutation(
@@ -289,7 +275,7 @@ class BudgetMutations:
         "reservation in trackUsage."
     )
     async def reserve_budget(self, info: GqlInfo, input: ReservationInput) -> ReservationResult:
-        reservation = await resolvers.reserve(info.context.meterr, _body(input))
+        reservation = await resolvers.reserve(info.context.meterr, as_body(input))
         if isinstance(reservation, resolvers.GrantedReservation):
             return ReservationResult(
                 allowed=True,

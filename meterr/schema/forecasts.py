@@ -10,8 +10,8 @@ from strawberry.types import Info
 from meterr import resolvers
 from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.context import GraphQLContext
+from meterr.schema.enums import CostDimension
 from meterr.schema.inputs import UsageFilterInput
-from meterr.schema.types import CostDimension
 
 __all__ = ["ForecastQueries"]
 

@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import strawberry
+from strawberry import UNSET
 from strawberry.scalars import JSON
+from strawberry.types.base import get_object_definition
 
 __all__ = [
     "PriceOverrideInput",
@@ -71,12 +73,20 @@ class RepriceEventsInput:
 
 
 def as_body(value: object) -> dict[str, Any]:
-    """An input as the body the shared validation expects, unset fields left out."""
+    """An input as the body the shared validation expects. Fields left out are left out; a
+    null is kept where the input's default is UNSET (changes, where null clears a field),
+    and left out where the default is null (the field takes the validation's default)."""
     body: dict[str, Any] = {}
     for name, field_value in vars(value).items():
-        if field_value is None:
+        if field_value is UNSET or (field_value is None and _defaults_to_null(value, name)):
             continue
         if isinstance(field_value, datetime):
             field_value = field_value.isoformat()
         body[name] = field_value
     return body
+
+
+def _defaults_to_null(value: object, name: str) -> bool:
+    definition = get_object_definition(value, strict=True)
+    field = next(f for f in definition.fields if f.python_name == name)
+    return field.default is None

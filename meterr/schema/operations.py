@@ -12,6 +12,7 @@ from meterr.resolvers.inputs import RepriceInput
 from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.budgets import BudgetMutations, BudgetQueries
 from meterr.schema.context import GraphQLContext
+from meterr.schema.enums import CostDimension
 from meterr.schema.forecasts import ForecastQueries
 from meterr.schema.inputs import (
     PriceOverrideInput,
@@ -23,7 +24,6 @@ from meterr.schema.inputs import (
 from meterr.schema.providers import ProviderMutations, ProviderQueries
 from meterr.schema.teams import TeamMutations, TeamQueries
 from meterr.schema.types import (
-    CostDimension,
     CostGroup,
     MetadataKey,
     Price,

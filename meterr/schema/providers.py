@@ -3,7 +3,6 @@ resolvers/."""
 
 from __future__ import annotations
 
-import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -13,17 +12,12 @@ from strawberry.types import Info
 
 from meterr import resolvers
 from meterr.schema.context import GraphQLContext
+from meterr.schema.enums import ConnectionMode
 from meterr.schema.types import Price, UsageTotals
 
 __all__ = ["ProviderMutations", "ProviderQueries"]
 
 GqlInfo = Info[GraphQLContext, None]
-
-
-@strawberry.enum
-class ConnectionMode(enum.Enum):
-    IMPORT = "import"
-    RECONCILE = "reconcile"
 
 
 @strawberry.type(description="A connection to a provider's API; of its key, the last four.")

@@ -12,14 +12,14 @@ from meterr import domain, resolvers
 from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.budgets import Notification
 from meterr.schema.context import GraphQLContext
+from meterr.schema.enums import CostDimension
 from meterr.schema.inputs import UsageFilterInput
 from meterr.schema.live import Live, current_operation
-from meterr.schema.types import CostDimension, CostGroup, UsageEvent
+from meterr.schema.types import CostGroup, UsageEvent
 
 __all__ = ["Subscription"]
 
 GqlInfo = Info[GraphQLContext, None]
-_BUDGET_EVENTS = ("budget.threshold_reached", "budget.forecast_exceeded", "usage.exceeded")
 
 
 # Each live message is shown once for every subscriber on this instance (these are the keys
@@ -99,7 +99,7 @@ class Subscription:
             ctx,
             present=_live_notification,
             sink=current_operation(),
-            types=_BUDGET_EVENTS,
+            types=domain.NotificationType.alerts(),
             data=data,
             after=None if after is None else str(after),
         )
@@ -140,7 +140,7 @@ class Subscription:
             info.context.meterr,
             present=_live_notification,
             sink=current_operation(),
-            types=("usage.exceeded",),
+            types=(domain.NotificationType.USAGE_EXCEEDED,),
             data=None if team_id is None else {"team_id": team_id},
             after=None if after is None else str(after),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import strawberry
@@ -10,18 +9,12 @@ from strawberry.types import Info
 
 from meterr import resolvers
 from meterr.schema.context import GraphQLContext
+from meterr.schema.enums import MemberRole
 from meterr.schema.types import UsageTotals
 
 __all__ = ["TeamMutations", "TeamQueries"]
 
 GqlInfo = Info[GraphQLContext, None]
-
-
-@strawberry.enum
-class MemberRole(enum.Enum):
-    ADMIN = "admin"
-    MEMBER = "member"
-    VIEWER = "viewer"
 
 
 @strawberry.type

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import strawberry
@@ -17,7 +16,6 @@ from meterr.resolvers import RepriceReport as RepriceReportResult
 __all__ = [
     "PriceImportReport",
     "CostBreakdown",
-    "CostDimension",
     "CostGroup",
     "MetadataKey",
     "Price",
@@ -30,20 +28,6 @@ __all__ = [
     "UsageSummary",
     "UsageTotals",
 ]
-
-
-@strawberry.enum(description="What to group costs by; METADATA needs metadataKey.")
-class CostDimension(enum.Enum):
-    PROVIDER = "provider"
-    MODEL = "model"
-    TEAM = "team"
-    USER = "user"
-    ENDPOINT = "endpoint"
-    API_KEY = "api_key"
-    DAY = "day"
-    WEEK = "week"
-    MONTH = "month"
-    METADATA = "metadata"
 
 
 @strawberry.type(description="Cost in USD, split by kind of token.")

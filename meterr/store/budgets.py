@@ -16,6 +16,7 @@ from meterr.domain import (
     BudgetScope,
     BudgetUnit,
     Notification,
+    NotificationType,
 )
 from meterr.store.documents import Document
 from meterr.store.notifications import NotificationStore
@@ -152,7 +153,7 @@ class BudgetStore:
         budget_id: str,
         period_key: str,
         alert: str,
-        notification: tuple[str, dict[str, Any]],
+        notification: tuple[NotificationType, dict[str, Any]],
         at: datetime,
     ) -> Notification | None:
         """Mark `alert` fired for the period and store its notification, or do nothing and

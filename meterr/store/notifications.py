@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
-from meterr.domain import Notification
+from meterr.domain import Notification, NotificationType
 from meterr.store.documents import Document
 from meterr.store.sequences import SequenceStore
 from meterr.store.unit_of_work import Session
@@ -34,7 +34,7 @@ def _notification(doc: Document) -> Notification:
     return Notification(
         id=doc["_id"],
         org_id=doc["org_id"],
-        type=doc["type"],
+        type=NotificationType(doc["type"]),
         data=doc["data"],
         created_at=doc["created_at"],
         seq=int(doc["seq"]),
@@ -64,7 +64,7 @@ class NotificationStore:
     async def append(
         self,
         org_id: str,
-        type_: str,
+        type_: NotificationType,
         data: dict[str, Any],
         *,
         at: datetime,

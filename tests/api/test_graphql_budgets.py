@@ -131,3 +131,54 @@ async def test_update_delete_check_and_notifications_through_graphql(
     assert (await client.get(f"/v1/budgets/{created['id']}", headers=bearer(key))).status_code == (
         404
     )
+
+
+UPDATE = f"""
+mutation U($id: ID!, $changes: BudgetChanges!) {{
+  updateBudget(id: $id, changes: $changes) {{ {BUDGET_FIELDS} }}
+}}
+"""
+
+
+async def test_a_scope_given_as_null_is_cleared_through_both_doors(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    for door in ("rest", "graphql"):
+        budget = (await data_of(client, key, CREATE, {"input": gql_budget(DOCUMENTED)}))[
+            "createBudget"
+        ]
+        assert budget["teamId"] == "team_123"
+        if door == "rest":
+            response = await client.patch(
+                f"/v1/budgets/{budget['id']}", headers=bearer(key), json={"team_id": None}
+            )
+            assert response.status_code == 200, response.text
+        else:
+            changes = {"teamId": None}
+            await data_of(client, key, UPDATE, {"id": budget["id"], "changes": changes})
+        rest = (await client.get(f"/v1/budgets/{budget['id']}", headers=bearer(key))).json()
+        assert rest["team_id"] is None, door
+        assert (rest["name"], rest["limit"]) == (DOCUMENTED["name"], DOCUMENTED["limit"]), door
+
+
+async def test_fields_left_out_of_changes_stay_and_a_null_name_is_refused_as_over_rest(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    budget = (await data_of(client, key, CREATE, {"input": gql_budget(DOCUMENTED)}))["createBudget"]
+    changed = await data_of(
+        client, key, UPDATE, {"id": budget["id"], "changes": {"userId": "u1", "teamId": None}}
+    )
+    assert (changed["updateBudget"]["userId"], changed["updateBudget"]["teamId"]) == ("u1", None)
+    assert changed["updateBudget"]["thresholds"] == budget["thresholds"]
+
+    error = await error_of(client, key, UPDATE, {"id": budget["id"], "changes": {"name": None}})
+    rest = await client.patch(
+        f"/v1/budgets/{budget['id']}", headers=bearer(key), json={"name": None}
+    )
+    assert rest.status_code == 400
+    assert error["extensions"]["code"] == rest.json()["error"]["code"] == "invalid_input"
+    assert set(error["extensions"]["details"]["fields"]) == set(
+        rest.json()["error"]["details"]["fields"]
+    )

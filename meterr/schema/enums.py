@@ -1,0 +1,34 @@
+"""The domain's enums as GraphQL enums: registered here once, and used as they are."""
+
+from __future__ import annotations
+
+import strawberry
+
+from meterr.domain import (
+    BudgetAction,
+    BudgetPeriod,
+    BudgetUnit,
+    ConnectionMode,
+    MemberRole,
+)
+from meterr.domain import Dimension as CostDimension
+
+__all__ = [
+    "BudgetAction",
+    "BudgetPeriod",
+    "BudgetUnit",
+    "ConnectionMode",
+    "CostDimension",
+    "MemberRole",
+]
+
+strawberry.enum(BudgetUnit, description="What a budget's limit counts.")
+strawberry.enum(BudgetPeriod, description="When a budget's spend starts again from zero.")
+strawberry.enum(BudgetAction, description="What reaching the limit does: alert, or block calls.")
+strawberry.enum(
+    CostDimension,
+    name="CostDimension",
+    description="What to group costs by; METADATA needs metadataKey.",
+)
+strawberry.enum(MemberRole, description="A member's role in their team.")
+strawberry.enum(ConnectionMode, description="What a provider connection does.")
