@@ -13,14 +13,8 @@ from meterr.domain import GROUPABLE_METADATA_KEY, Dimension, GroupBy, UsageFilte
 from meterr.errors import InvalidInput
 from meterr.pricing import normalize_provider
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.rollup_choice import (
-    PARTIAL_HOURS,
-    ZONE_OFFSET,
-    coarsest_cells,
-    rollup_family,
-)
 from meterr.resolvers.timerange import TimeRange, local_midnight
-from meterr.store import TimeBucket, TotalsRow, sum_usage
+from meterr.store import TotalsRow
 
 __all__ = [
     "NO_VALUE",
@@ -28,7 +22,6 @@ __all__ = [
     "UsageSummary",
     "cost_groups",
     "daily_totals",
-    "group_field_of",
     "parse_group_by",
     "parse_usage_filter",
     "summed_usage",
@@ -38,14 +31,6 @@ __all__ = [
 ]
 
 NO_VALUE = "(none)"
-_FIELDS = {
-    Dimension.PROVIDER: "provider",
-    Dimension.MODEL: "model",
-    Dimension.TEAM: "team_id",
-    Dimension.USER: "user_id",
-    Dimension.ENDPOINT: "endpoint",
-    Dimension.API_KEY: "api_key_id",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,75 +127,27 @@ async def _rows(
     ctx: RequestContext,
     time_range: TimeRange,
     usage_filter: UsageFilter,
-    group_field: str | None,
+    group_by: GroupBy | None,
     *,
     bucketed: bool,
     day_buckets: bool = False,
 ) -> list[TotalsRow]:
-    """Totals from the rollups when they answer exactly, else from raw events; the request
-    learns which, and why (`ctx.answers`).
+    """Totals from the store, which answers from the rollups when they answer exactly and
+    from the raw events otherwise; the request learns which, and why (`ctx.answers`).
 
     `day_buckets` says whether buckets as coarse as a UTC day serve the caller."""
-    needed = set(usage_filter.restrictions())
-    if group_field is not None:
-        needed.add(group_field)
-    family, reason = await rollup_family(ctx, needed)
-    inner = time_range
-    if family is not None and not time_range.is_hour_aligned():
-        # The whole hours from the rollups, the partial ones at either end from raw events.
-        whole = time_range.whole_hours()
-        if whole is None:
-            family, reason = None, PARTIAL_HOURS
-        else:
-            inner = whole
-    if family is not None and bucketed and not time_range.zone_offsets_divide(timedelta(hours=1)):
-        family, reason = None, ZONE_OFFSET
+    answer = await ctx.store.usage.totals(
+        ctx.org_id, time_range, usage_filter, group_by, bucketed=bucketed, day_buckets=day_buckets
+    )
     metrics = ctx.services.metrics.usage_answers
-    if reason is None:
+    if answer.reason is None:
         ctx.answers.rollups += 1
         metrics.labels("rollups", "").inc()
     else:
-        code, explanation = reason
+        code, explanation = answer.reason
         ctx.answers.events[code] = explanation
         metrics.labels("events", code).inc()
-    if family is None:
-        return await _raw_rows(ctx, time_range, usage_filter, group_field, bucketed=bucketed)
-    rows = await ctx.store.rollups.totals(
-        ctx.org_id,
-        family=family,
-        start=inner.start,
-        end=inner.end,
-        usage_filter=usage_filter,
-        group_field=group_field,
-        bucketed=bucketed,
-        coarsest=coarsest_cells(inner, bucketed=bucketed, day_buckets=day_buckets),
-    )
-    for start, end in ((time_range.start, inner.start), (inner.end, time_range.end)):
-        if start < end:
-            edge = TimeRange(start, end, time_range.zone)
-            rows += await _raw_rows(ctx, edge, usage_filter, group_field, bucketed=bucketed)
-    return rows
-
-
-async def _raw_rows(
-    ctx: RequestContext,
-    time_range: TimeRange,
-    usage_filter: UsageFilter,
-    group_field: str | None,
-    *,
-    bucketed: bool,
-) -> list[TotalsRow]:
-    return await sum_usage(
-        ctx.store.events.collection,
-        ctx.org_id,
-        time_field="ts",
-        start=time_range.start,
-        end=time_range.end,
-        usage_filter=usage_filter,
-        group_field=group_field,
-        # Every zone's offset is a multiple of 15 minutes.
-        bucket=TimeBucket("ts", bin_minutes=15) if bucketed else None,
-    )
+    return answer.rows
 
 
 async def cost_groups(
@@ -227,8 +164,7 @@ async def cost_groups(
             bucket = row.bucket.replace(tzinfo=UTC) if row.bucket.tzinfo is None else row.bucket
             merged[_time_key(bucket, group_by.dimension, time_range.zone)] += row.totals
         return [CostGroup(key, merged[key]) for key in sorted(merged)]
-    field = group_field_of(group_by)
-    rows = await _rows(ctx, time_range, usage_filter, field, bucketed=False)
+    rows = await _rows(ctx, time_range, usage_filter, group_by, bucketed=False)
     groups: dict[str, UsageTotals] = defaultdict(UsageTotals)
     for row in rows:
         groups[row.key if row.key is not None else NO_VALUE] += row.totals
@@ -249,26 +185,22 @@ async def cost_groups(
     )
 
 
-def group_field_of(group_by: GroupBy) -> str:
-    """The stored field a (non-time) grouping reads."""
-    if group_by.dimension is Dimension.METADATA:
-        return f"metadata.{group_by.metadata_key}"
-    return _FIELDS[group_by.dimension]
-
-
 async def daily_totals(
-    ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter, field: str | None
+    ctx: RequestContext,
+    time_range: TimeRange,
+    usage_filter: UsageFilter,
+    group_by: GroupBy | None,
 ) -> dict[str | None, dict[date, UsageTotals]]:
-    """Totals per local day of the range's zone, per value of `field` (one None key
+    """Totals per local day of the range's zone, per group of `group_by` (one None key
     without one); for the service's own use (forecasts), with no role checked."""
-    rows = await _rows(ctx, time_range, usage_filter, field, bucketed=True, day_buckets=True)
+    rows = await _rows(ctx, time_range, usage_filter, group_by, bucketed=True, day_buckets=True)
     by_key: dict[str | None, dict[date, UsageTotals]] = defaultdict(
         lambda: defaultdict(UsageTotals)
     )
     for row in rows:
         assert row.bucket is not None
         moment = row.bucket if row.bucket.tzinfo else row.bucket.replace(tzinfo=UTC)
-        key = None if field is None else (row.key if row.key is not None else NO_VALUE)
+        key = None if group_by is None else (row.key if row.key is not None else NO_VALUE)
         by_key[key][moment.astimezone(time_range.zone).date()] += row.totals
     return {key: dict(days) for key, days in by_key.items()}
 

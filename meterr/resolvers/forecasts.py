@@ -22,7 +22,7 @@ from meterr.errors import InvalidInput
 from meterr.forecasting import Backtest, Forecast, backtest, forecast_daily, project_period
 from meterr.pricing import NANO_PER_USD
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.costs import daily_totals, group_field_of
+from meterr.resolvers.costs import daily_totals
 from meterr.resolvers.spend import last_day_of
 from meterr.resolvers.timerange import local_days, share_of_day_left
 
@@ -171,15 +171,14 @@ async def cost_forecast(
     # The history and today's spend so far in one read: every day up to today's end.
     first_read = min(first, today.month_start)
     days = local_days(first_read, today.day + timedelta(days=1), zone)
-    field = group_field_of(group_by) if group_by is not None else None
-    daily = _costs(await daily_totals(ctx, days, usage_filter, field))
+    daily = _costs(await daily_totals(ctx, days, usage_filter, group_by))
     total_by_day: dict[date, int] = defaultdict(int)
     for by_day in daily.values():
         for day, nano in by_day.items():
             total_by_day[day] += nano
     total = _series(None, total_by_day, first, today, horizon)
     groups = []
-    if field is not None:
+    if group_by is not None:
         for key in sorted(daily, key=lambda k: -sum(daily[k].values())):
             groups.append(_series(key, daily[key], first, today, horizon))
     return CostForecast(horizon, first, today.day, zone, total, groups, group_by)

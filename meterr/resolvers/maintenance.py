@@ -21,11 +21,7 @@ async def rebuild_rollups(store: Store, org_id: str | None = None) -> list[Rebui
         org_ids = await store.organizations.all_organization_ids_for_admin()
     reports = []
     for org in org_ids:
-        # The keys are learned first, their cells still marked incomplete, so that questions
-        # asked during the rebuild read the raw events.
-        keys = await store.metadata_keys.relearn(org, store.events.collection)
-        reports.append(await store.rollups.rebuild(org, store.events.collection, keys))
-        await store.metadata_keys.mark_complete(org)
+        reports.append(await store.relearn_and_rebuild(org))
         await store.budget_spend.forget_seeds(org)
     return reports
 

@@ -9,18 +9,16 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from meterr.auth import Operation
-from meterr.domain import UsageFilter, UsageTotals
+from meterr.domain import ConnectionMode, UsageTotals
 from meterr.errors import InvalidInput
 from meterr.pricing import PriceBook, TokenUsage, compute_cost
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.providers import get_connection
 from meterr.resolvers.timerange import TimeRange
 from meterr.resolvers.tracking import price_book
-from meterr.store import Connection, KeptUsage, TimeBucket, sum_usage
+from meterr.store import Connection, KeptUsage
 
 __all__ = ["Reconciliation", "ReconciliationLine", "reconcile"]
-
-_DAY_MINUTES = 24 * 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,24 +68,16 @@ async def reconcile(
     tracked: dict[tuple[date, str], UsageTotals] = defaultdict(UsageTotals)
     reported: dict[tuple[date, str], UsageTotals] = defaultdict(UsageTotals)
 
-    async def events_by_day(scope: dict[str, object]) -> list[tuple[date, str, UsageTotals]]:
-        rows = await sum_usage(
-            ctx.store.events.collection,
-            ctx.org_id,
-            time_field="ts",
-            start=time_range.start,
-            end=time_range.end,
-            usage_filter=UsageFilter(providers=(connection.provider,)),
-            group_field="model",
-            bucket=TimeBucket("ts", bin_minutes=_DAY_MINUTES),
-            where=scope,
+    async def events_by_day(imported_by: str | None) -> list[tuple[date, str, UsageTotals]]:
+        rows = await ctx.store.usage.tracked_by_day_and_model(
+            ctx.org_id, time_range, connection.provider, imported_by=imported_by
         )
         return [(_day(row.bucket), model_of(row.key or ""), row.totals) for row in rows]
 
-    for day, model, totals in await events_by_day({"metadata.source": {"$ne": "import"}}):
+    for day, model, totals in await events_by_day(None):
         tracked[(day, model)] += totals
-    if connection.mode == "import":
-        for day, model, totals in await events_by_day({"metadata.connection_id": connection.id}):
+    if connection.mode == ConnectionMode.IMPORT:
+        for day, model, totals in await events_by_day(connection.id):
             reported[(day, model)] += totals
     else:
         for row in await ctx.store.connections.kept_aside(

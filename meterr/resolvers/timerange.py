@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from meterr.domain import local_midnight
+from meterr.domain import TimeRange, local_midnight
 from meterr.errors import InvalidInput
 from meterr.resolvers.inputs import EARLIEST, LATEST, parse_rfc3339, zone_named
 
@@ -24,42 +23,6 @@ __all__ = [
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 MAX_RANGE = timedelta(days=3 * 366)
-
-
-@dataclass(frozen=True, slots=True)
-class TimeRange:
-    """[start, end) in UTC, with the zone its calendar boundaries are drawn in."""
-
-    start: datetime
-    end: datetime
-    zone: ZoneInfo
-
-    def is_hour_aligned(self) -> bool:
-        """Whether hourly rollups can answer this range exactly."""
-        return all(
-            moment.minute == 0 and moment.second == 0 and moment.microsecond == 0
-            for moment in (self.start, self.end)
-        )
-
-    def whole_hours(self) -> TimeRange | None:
-        """The whole UTC hours inside the range, or None if it holds none."""
-        start = self.start.replace(minute=0, second=0, microsecond=0)
-        if start < self.start:
-            start += timedelta(hours=1)
-        end = self.end.replace(minute=0, second=0, microsecond=0)
-        return TimeRange(start, end, self.zone) if start < end else None
-
-    def zone_offsets_divide(self, period: timedelta) -> bool:
-        """Whether the zone's offset stays a multiple of `period` over the range: with an
-        hour, local hours are UTC hours; with a day, local days are UTC days."""
-        probe = self.start
-        while True:
-            offset = probe.astimezone(self.zone).utcoffset() or timedelta()
-            if offset % period:
-                return False
-            if probe >= self.end:
-                return True
-            probe = min(probe + timedelta(days=1), self.end)
 
 
 def local_days(first: date, end: date, zone: ZoneInfo) -> TimeRange:

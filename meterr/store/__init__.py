@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from meterr.store.aggregates import TimeBucket, TotalsRow, sum_usage
+from meterr.store.aggregates import TotalsRow
 from meterr.store.budget_spend import PeriodSpend
 from meterr.store.connections import Connection, KeptUsage
 from meterr.store.database import Store, StoreUnreachable, open_store
@@ -20,14 +20,13 @@ from meterr.store.metadata_keys import (
 from meterr.store.notifications import delivery_payload
 from meterr.store.organizations import ApiKeyRecord, Organization
 from meterr.store.reservations import Hold
-from meterr.store.rollup_cells import FAMILIES, family_for
 from meterr.store.rollups import RebuildReport
 from meterr.store.teams import Invitation, Member, Team
 from meterr.store.unit_of_work import Session
+from meterr.store.usage import UsageAnswer
 from meterr.store.webhooks import Delivery, DeliveryAttempt, WebhookEndpoint
 
 __all__ = [
-    "FAMILIES",
     "MAX_METADATA_KEYS",
     "MAX_METADATA_VALUES",
     "MAX_METADATA_VALUE_CHARS",
@@ -53,13 +52,11 @@ __all__ = [
     "RebuildReport",
     "Store",
     "StoreUnreachable",
-    "TimeBucket",
     "Team",
     "TotalsRow",
+    "UsageAnswer",
     "WebhookEndpoint",
     "delivery_payload",
     "embedded_url",
-    "family_for",
     "open_store",
-    "sum_usage",
 ]

@@ -27,10 +27,11 @@ from meterr.store.organizations import OrganizationStore
 from meterr.store.prices import PriceOverrideStore
 from meterr.store.rate_limits import RateCounterStore
 from meterr.store.reservations import ReservationStore
-from meterr.store.rollups import RollupStore
+from meterr.store.rollups import RebuildReport, RollupStore
 from meterr.store.sequences import SequenceStore
 from meterr.store.teams import TeamStore
 from meterr.store.unit_of_work import UnitOfWork
+from meterr.store.usage import UsageReader
 from meterr.store.webhooks import WebhookStore
 
 __all__ = ["Store", "StoreUnreachable", "open_store"]
@@ -88,6 +89,7 @@ class Store:
         self.price_overrides = PriceOverrideStore(self.db["price_overrides"])
         self.rate_counters = RateCounterStore(self.db["rate_counters"], self.unit_of_work)
         self.metadata_keys = MetadataKeyStore(self.db["metadata_keys"])
+        self.usage = UsageReader(self.events.collection, self.rollups, self.metadata_keys)
         self.writer = EventWriter(
             self.events,
             self.rollups,
@@ -96,6 +98,15 @@ class Store:
             self.metadata_keys,
             self.unit_of_work,
         )
+
+    async def relearn_and_rebuild(self, org_id: str) -> RebuildReport:
+        """Learn an organization's metadata keys anew from its events and rebuild its
+        rollups. The keys are learned first, their cells still marked incomplete, so that
+        questions asked during the rebuild read the raw events."""
+        keys = await self.metadata_keys.relearn(org_id, self.events.collection)
+        report = await self.rollups.rebuild(org_id, self.events.collection, keys)
+        await self.metadata_keys.mark_complete(org_id)
+        return report
 
     async def ensure_indexes(self) -> None:
         """Create every index (and give a new store the rollups' layout); running it again

@@ -1,0 +1,53 @@
+"""Domain objects shared by resolvers, store and the two API doors: small and frozen."""
+
+from __future__ import annotations
+
+from meterr.domain.budgets import (
+    SCOPE_FIELDS,
+    Budget,
+    BudgetAction,
+    BudgetForecast,
+    BudgetPeriod,
+    BudgetScope,
+    BudgetStatus,
+    BudgetUnit,
+)
+from meterr.domain.notifications import Notification, NotificationType
+from meterr.domain.organizations import ConnectionMode, MemberRole
+from meterr.domain.usage import (
+    GROUPABLE_METADATA_KEY,
+    Dimension,
+    GroupBy,
+    PriceUsed,
+    PricingStatus,
+    TimeRange,
+    UsageEvent,
+    UsageFilter,
+    UsageTotals,
+    local_midnight,
+)
+
+__all__ = [
+    "GROUPABLE_METADATA_KEY",
+    "SCOPE_FIELDS",
+    "Budget",
+    "BudgetAction",
+    "BudgetForecast",
+    "BudgetPeriod",
+    "BudgetScope",
+    "BudgetStatus",
+    "BudgetUnit",
+    "ConnectionMode",
+    "Dimension",
+    "GroupBy",
+    "MemberRole",
+    "Notification",
+    "NotificationType",
+    "PriceUsed",
+    "PricingStatus",
+    "TimeRange",
+    "UsageEvent",
+    "UsageFilter",
+    "UsageTotals",
+    "local_midnight",
+]
