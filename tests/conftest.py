@@ -20,6 +20,7 @@ from meterr.clock import Clock, SettableClock
 from meterr.config import Settings
 from meterr.resolvers import create_key
 from meterr.store import EmbeddedServer, Store
+from tests.contract import OpenApiContract
 
 KeyFactory = Callable[..., Awaitable[str]]
 
@@ -92,11 +93,14 @@ async def server(settings: Settings, store: Store, clock: Clock) -> AsyncIterato
 async def client(
     settings: Settings, store: Store, clock: Clock
 ) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client speaking to the app over ASGI, lifespan included."""
+    """An HTTP client speaking to the app over ASGI, lifespan included. Each /v1 answer it
+    receives is checked against the app's /v1/openapi.json."""
     app = create_app(api_only(settings), store=store, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://meterr.test") as http:
+            contract = OpenApiContract((await http.get("/v1/openapi.json")).json())
+            http.event_hooks["response"].append(contract.on_response)
             yield http
 
 

@@ -87,6 +87,15 @@ class UsageEvent:
         return PricingStatus.UNPRICED if self.cost is None else PricingStatus.PRICED
 
 
+class Interval(enum.StrEnum):
+    """The step of a usage time series, in the zone of its range."""
+
+    HOUR = "hour"
+    DAY = "day"
+    WEEK = "week"
+    MONTH = "month"
+
+
 class Dimension(enum.StrEnum):
     PROVIDER = "provider"
     MODEL = "model"

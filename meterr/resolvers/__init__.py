@@ -58,8 +58,16 @@ from meterr.resolvers.forecasts import (
     forecast_backtest,
 )
 from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_events
-from meterr.resolvers.imports import SyncReport, sync_connection, sync_due_connections
-from meterr.resolvers.inputs import PriceOverrideInput, RepriceInput, validate_model
+from meterr.resolvers.imports import SyncInput, SyncReport, sync_connection, sync_due_connections
+from meterr.resolvers.inputs import (
+    BudgetInput,
+    PriceOverrideInput,
+    RepriceInput,
+    ReservationInput,
+    TrackBatchInput,
+    TrackEventInput,
+    validate_model,
+)
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
 from meterr.resolvers.maintenance import ensure_rollup_layout, rebuild_rollups
 from meterr.resolvers.messages import event_json
@@ -85,11 +93,30 @@ from meterr.resolvers.prices import (
 )
 from meterr.resolvers.providers import (
     CONNECTABLE,
+    ConnectionInput,
     ProviderInfo,
     connect_provider,
     disconnect_provider,
     get_connection,
     list_providers,
+)
+from meterr.resolvers.queries import (
+    DEFAULT_INTERVAL,
+    DEFAULT_TOLERANCE,
+    BacktestQuery,
+    BudgetCheckQuery,
+    CostQuery,
+    DeliveriesQuery,
+    FilteredQuery,
+    ForecastQuery,
+    HistoryQuery,
+    NoQuery,
+    NotificationsQuery,
+    PageQuery,
+    PriceImportQuery,
+    PricesQuery,
+    ReconcileQuery,
+    UsageQuery,
 )
 from meterr.resolvers.reconciliation import Reconciliation, ReconciliationLine, reconcile
 from meterr.resolvers.reservations import (
@@ -100,8 +127,10 @@ from meterr.resolvers.reservations import (
 )
 from meterr.resolvers.spend import CallScope, budget_amount, call_scope
 from meterr.resolvers.teams import (
+    InvitationInput,
     Joined,
     NewInvitation,
+    TeamInput,
     TeamView,
     accept_invitation,
     change_team,
@@ -121,6 +150,7 @@ from meterr.resolvers.timerange import TimeRange, parse_day, parse_time_range, p
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 from meterr.resolvers.webhooks import (
     NewWebhook,
+    WebhookInput,
     create_webhook,
     delete_webhook,
     list_deliveries,
@@ -130,6 +160,31 @@ from meterr.resolvers.webhooks import (
 from meterr.store import Connection, Delivery, Member, Team, WebhookEndpoint, delivery_payload
 
 __all__ = [
+    "BudgetInput",
+    "ConnectionInput",
+    "InvitationInput",
+    "ReservationInput",
+    "SyncInput",
+    "TeamInput",
+    "TrackBatchInput",
+    "TrackEventInput",
+    "WebhookInput",
+    "DEFAULT_INTERVAL",
+    "DEFAULT_TOLERANCE",
+    "BacktestQuery",
+    "BudgetCheckQuery",
+    "CostQuery",
+    "DeliveriesQuery",
+    "FilteredQuery",
+    "ForecastQuery",
+    "HistoryQuery",
+    "NoQuery",
+    "NotificationsQuery",
+    "PageQuery",
+    "PriceImportQuery",
+    "PricesQuery",
+    "ReconcileQuery",
+    "UsageQuery",
     "StoreUnreachable",
     "METADATA_LIMITS",
     "LearnedKey",

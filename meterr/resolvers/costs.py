@@ -9,7 +9,14 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from meterr.auth import Operation
-from meterr.domain import GROUPABLE_METADATA_KEY, Dimension, GroupBy, UsageFilter, UsageTotals
+from meterr.domain import (
+    GROUPABLE_METADATA_KEY,
+    Dimension,
+    GroupBy,
+    Interval,
+    UsageFilter,
+    UsageTotals,
+)
 from meterr.errors import InvalidInput
 from meterr.pricing import normalize_provider
 from meterr.resolvers.context import RequestContext
@@ -223,17 +230,11 @@ async def summed_usage(
 
 
 async def usage_totals(
-    ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter, interval: str
+    ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter, interval: Interval
 ) -> list[tuple[datetime, UsageTotals]]:
     """A gap-free time series: one point per interval start in the range's zone."""
     ctx.principal.require(Operation.READ)
     usage_filter = ctx.confine(usage_filter)
-    intervals = ("hour", "day", "week", "month")
-    if interval not in intervals:
-        raise InvalidInput(
-            f"interval '{interval}' is not one of {', '.join(intervals)}.",
-            {"fields": {"interval": f"expected one of {', '.join(intervals)}"}},
-        )
     starts = _interval_starts(time_range, interval)
     if len(starts) > 10_000:
         raise InvalidInput(
@@ -241,7 +242,12 @@ async def usage_totals(
             {"fields": {"interval": "too many points for this range"}},
         )
     rows = await _rows(
-        ctx, time_range, usage_filter, None, bucketed=True, day_buckets=interval != "hour"
+        ctx,
+        time_range,
+        usage_filter,
+        None,
+        bucketed=True,
+        day_buckets=interval is not Interval.HOUR,
     )
     series: dict[datetime, UsageTotals] = dict.fromkeys(starts, UsageTotals())
     for row in rows:
@@ -251,15 +257,15 @@ async def usage_totals(
     return sorted(series.items())
 
 
-def _interval_start(moment: datetime, interval: str, zone: ZoneInfo) -> datetime:
+def _interval_start(moment: datetime, interval: Interval, zone: ZoneInfo) -> datetime:
     local = moment.astimezone(zone)
-    if interval == "hour":
+    if interval is Interval.HOUR:
         # Local hours: in a zone such as Asia/Kolkata they start at half past the UTC hour.
         return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
     day = local.date()
-    if interval == "week":
+    if interval is Interval.WEEK:
         day -= timedelta(days=day.weekday())
-    elif interval == "month":
+    elif interval is Interval.MONTH:
         day = day.replace(day=1)
     return local_midnight(day, zone)
 
@@ -270,22 +276,22 @@ def _next_local_hour(start: datetime, zone: ZoneInfo) -> datetime:
     probe, following = start, start
     while following <= start:
         probe += timedelta(minutes=15)
-        following = _interval_start(probe, "hour", zone)
+        following = _interval_start(probe, Interval.HOUR, zone)
     return following
 
 
-def _interval_starts(time_range: TimeRange, interval: str) -> list[datetime]:
+def _interval_starts(time_range: TimeRange, interval: Interval) -> list[datetime]:
     starts: list[datetime] = []
     current = _interval_start(time_range.start, interval, time_range.zone)
     while current < time_range.end and len(starts) <= 10_000:
         starts.append(current)
-        if interval == "hour":
+        if interval is Interval.HOUR:
             current = _next_local_hour(current, time_range.zone)
         else:
             local = current.astimezone(time_range.zone).date()
-            if interval == "day":
+            if interval is Interval.DAY:
                 local += timedelta(days=1)
-            elif interval == "week":
+            elif interval is Interval.WEEK:
                 local += timedelta(days=7)
             else:
                 local = (local.replace(day=28) + timedelta(days=4)).replace(day=1)

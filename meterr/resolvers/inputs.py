@@ -30,9 +30,11 @@ __all__ = [
     "MAX_METADATA_BYTES",
     "MAX_TOKENS",
     "BudgetInput",
+    "CallScopeInput",
     "PriceOverrideInput",
     "RepriceInput",
     "ReservationInput",
+    "TrackBatchInput",
     "TrackEventInput",
     "invalid_input_from",
     "parse_rfc3339",
@@ -148,6 +150,15 @@ class TrackEventInput(BaseModel):
         return value
 
 
+class TrackBatchInput(BaseModel):
+    """Several events in one request (at most max_batch_events, 1,000 unless configured):
+    stored all or none."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    events: Annotated[list[TrackEventInput], Field(min_length=1)]
+
+
 class PriceOverrideInput(BaseModel):
     """A negotiated price, USD per million tokens, in force from effective_from on."""
 
@@ -174,9 +185,8 @@ class PriceOverrideInput(BaseModel):
         return parse_rfc3339(value, field="effective_from")
 
 
-class ReservationInput(BaseModel):
-    """A call about to be made: its scope and what it may cost (USD, for USD budgets) or
-    use (tokens, for token budgets)."""
+class CallScopeInput(BaseModel):
+    """Who makes a call and with what: the budgets it falls under follow from it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -185,6 +195,12 @@ class ReservationInput(BaseModel):
     provider: Annotated[str, Field(min_length=1, max_length=64)] | None = None
     model: Annotated[str, Field(min_length=1, max_length=256)] | None = None
     api_key_id: Identifier | None = None
+
+
+class ReservationInput(CallScopeInput):
+    """A call about to be made: its scope and what it may cost (USD, for USD budgets) or
+    use (tokens, for token budgets)."""
+
     estimated_cost: (
         Annotated[
             Decimal,

@@ -13,6 +13,7 @@ from meterr.resolvers.context import RequestContext
 from meterr.resolvers.messages import event_json
 
 __all__ = [
+    "MAX_NOTIFICATIONS_PAGE",
     "EVENT_TYPES",
     "NOTIFICATION_TYPES",
     "USAGE_TRACKED",
@@ -25,7 +26,7 @@ USAGE_TRACKED = NotificationType.USAGE_TRACKED
 # The notifications stored one by one (tracked usage is the events themselves).
 NOTIFICATION_TYPES = tuple(kind for kind in NotificationType if kind is not USAGE_TRACKED)
 EVENT_TYPES = tuple(NotificationType)
-_MAX_PAGE = 1000
+MAX_NOTIFICATIONS_PAGE = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +59,8 @@ async def list_notifications(
         problems["type"] = f"unknown type {', '.join(unknown)}; one of {', '.join(EVENT_TYPES)}"
     elif USAGE_TRACKED in types and len(set(types)) > 1:
         problems["type"] = f"{USAGE_TRACKED} is listed on its own"
-    if not 1 <= limit <= _MAX_PAGE:
-        problems["limit"] = f"1 to {_MAX_PAGE}"
+    if not 1 <= limit <= MAX_NOTIFICATIONS_PAGE:
+        problems["limit"] = f"1 to {MAX_NOTIFICATIONS_PAGE}"
     if problems:
         raise InvalidInput(f"Invalid input: {', '.join(problems)}.", {"fields": problems})
     before = _seq_cursor(cursor) if cursor else None

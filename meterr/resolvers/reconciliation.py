@@ -37,6 +37,11 @@ class Reconciliation:
     tolerance_percent: Decimal
     lines: list[ReconciliationLine]
 
+    @property
+    def flagged_days(self) -> int:
+        """How many days have a model whose difference passes the tolerance."""
+        return len({line.day for line in self.lines if line.flagged})
+
 
 def _differs(tracked: UsageTotals, reported: UsageTotals, tolerance: Decimal) -> bool:
     """Whether tokens or cost differ by more than `tolerance` percent of the larger."""

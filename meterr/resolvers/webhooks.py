@@ -20,6 +20,7 @@ from meterr.resolvers.timerange import stored_instant
 from meterr.store import Delivery, WebhookEndpoint
 
 __all__ = [
+    "MAX_DELIVERIES_PAGE",
     "NewWebhook",
     "create_webhook",
     "delete_webhook",
@@ -28,7 +29,7 @@ __all__ = [
     "resend_delivery",
 ]
 
-_MAX_DELIVERIES_PAGE = 100
+MAX_DELIVERIES_PAGE = 100
 
 
 class WebhookInput(BaseModel):
@@ -108,10 +109,10 @@ async def list_deliveries(
 ) -> list[Delivery]:
     """An endpoint's deliveries, newest first, each with its attempts."""
     ctx.principal.require(Operation.MANAGE)
-    if not 1 <= limit <= _MAX_DELIVERIES_PAGE:
+    if not 1 <= limit <= MAX_DELIVERIES_PAGE:
         raise InvalidInput(
-            f"limit must be between 1 and {_MAX_DELIVERIES_PAGE}.",
-            {"fields": {"limit": f"1 to {_MAX_DELIVERIES_PAGE}"}},
+            f"limit must be between 1 and {MAX_DELIVERIES_PAGE}.",
+            {"fields": {"limit": f"1 to {MAX_DELIVERIES_PAGE}"}},
         )
     await _endpoint(ctx, endpoint_id)
     last = None

@@ -1,13 +1,16 @@
-"""The /v1 routes of budgets, reservations, events and webhooks."""
+"""The /v1 operations of budgets, reservations, notifications and webhooks."""
 
 from __future__ import annotations
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from meterr.resolvers import (
-    RequestContext,
+    BudgetCheckQuery,
+    BudgetInput,
+    DeliveriesQuery,
+    NotificationsQuery,
+    ReservationInput,
+    WebhookInput,
     call_scope,
     check_budgets,
     create_budget,
@@ -23,8 +26,8 @@ from meterr.resolvers import (
     reserve,
     update_budget,
 )
-from meterr.rest_compat.endpoint import read_json, v1_endpoint
-from meterr.rest_compat.params import decimal_param, int_param, optional_int_param, query_param
+from meterr.rest_compat import answers
+from meterr.rest_compat.contract import Call, Operation, Patch
 from meterr.rest_compat.shapes import (
     budget_check_json,
     budget_json,
@@ -34,65 +37,60 @@ from meterr.rest_compat.shapes import (
     webhook_json,
 )
 
-__all__ = ["alert_routes"]
+__all__ = ["ALERT_OPERATIONS"]
 
 
-@v1_endpoint
-async def budgets_create(request: Request, ctx: RequestContext) -> Response:
-    status = await create_budget(ctx, await read_json(request, 65_536))
+async def budgets_create(call: Call) -> Response:
+    status = await create_budget(call.ctx, await call.json())
     return JSONResponse(budget_json(status), status_code=201)
 
 
-@v1_endpoint
-async def budgets_list(_request: Request, ctx: RequestContext) -> Response:
-    return JSONResponse({"budgets": [budget_json(status) for status in await list_budgets(ctx)]})
+async def budgets_list(call: Call) -> Response:
+    statuses = await list_budgets(call.ctx)
+    return JSONResponse({"budgets": [budget_json(status) for status in statuses]})
 
 
-@v1_endpoint
-async def budget_check(request: Request, ctx: RequestContext) -> Response:
+async def budget_check(call: Call) -> Response:
+    query: BudgetCheckQuery = call.query
     scope = call_scope(
-        ctx,
-        team_id=query_param(request, "team_id"),
-        user_id=query_param(request, "user_id"),
-        provider=query_param(request, "provider"),
-        model=query_param(request, "model"),
-        api_key_id=query_param(request, "api_key_id"),
+        call.ctx,
+        team_id=query.team_id,
+        user_id=query.user_id,
+        provider=query.provider,
+        model=query.model,
+        api_key_id=query.api_key_id,
     )
     check = await check_budgets(
-        ctx,
+        call.ctx,
         scope,
-        estimated_cost=decimal_param(request, "estimated_cost"),
-        estimated_tokens=optional_int_param(request, "estimated_tokens"),
+        estimated_cost=query.estimated_cost,
+        estimated_tokens=query.estimated_tokens,
     )
     return JSONResponse(budget_check_json(check))
 
 
-@v1_endpoint
-async def budget_reserve(request: Request, ctx: RequestContext) -> Response:
-    return JSONResponse(reservation_json(await reserve(ctx, await read_json(request, 65_536))))
+async def budget_reserve(call: Call) -> Response:
+    return JSONResponse(reservation_json(await reserve(call.ctx, await call.json())))
 
 
-@v1_endpoint
-async def budget_detail(request: Request, ctx: RequestContext) -> Response:
-    budget_id = request.path_params["budget_id"]
-    if request.method == "DELETE":
-        await delete_budget(ctx, budget_id)
-        return Response(status_code=204)
-    if request.method == "PATCH":
-        status = await update_budget(ctx, budget_id, await read_json(request, 65_536))
-    else:
-        status = await get_budget(ctx, budget_id)
+async def budget_get(call: Call) -> Response:
+    return JSONResponse(budget_json(await get_budget(call.ctx, call.path("budget_id"))))
+
+
+async def budget_update(call: Call) -> Response:
+    status = await update_budget(call.ctx, call.path("budget_id"), await call.json())
     return JSONResponse(budget_json(status))
 
 
-@v1_endpoint
-async def notifications(request: Request, ctx: RequestContext) -> Response:
-    types = [t.strip() for t in (query_param(request, "type") or "").split(",") if t.strip()]
+async def budget_delete(call: Call) -> Response:
+    await delete_budget(call.ctx, call.path("budget_id"))
+    return Response(status_code=204)
+
+
+async def notifications(call: Call) -> Response:
+    query: NotificationsQuery = call.query
     page = await list_notifications(
-        ctx,
-        types=types,
-        limit=int_param(request, "limit", 100),
-        cursor=query_param(request, "cursor"),
+        call.ctx, types=query.types(), limit=query.limit, cursor=query.cursor
     )
     return JSONResponse(
         {
@@ -102,61 +100,150 @@ async def notifications(request: Request, ctx: RequestContext) -> Response:
     )
 
 
-@v1_endpoint
-async def webhooks_create(request: Request, ctx: RequestContext) -> Response:
-    created = await create_webhook(ctx, await read_json(request, 65_536))
+async def webhooks_create(call: Call) -> Response:
+    created = await create_webhook(call.ctx, await call.json())
     return JSONResponse(webhook_json(created.endpoint, secret=created.secret), status_code=201)
 
 
-@v1_endpoint
-async def webhooks_list(_request: Request, ctx: RequestContext) -> Response:
-    endpoints = await list_webhooks(ctx)
+async def webhooks_list(call: Call) -> Response:
+    endpoints = await list_webhooks(call.ctx)
     return JSONResponse({"webhooks": [webhook_json(endpoint) for endpoint in endpoints]})
 
 
-@v1_endpoint
-async def webhook_delete(request: Request, ctx: RequestContext) -> Response:
-    await delete_webhook(ctx, request.path_params["webhook_id"])
+async def webhook_delete(call: Call) -> Response:
+    await delete_webhook(call.ctx, call.path("webhook_id"))
     return Response(status_code=204)
 
 
-@v1_endpoint
-async def webhook_deliveries(request: Request, ctx: RequestContext) -> Response:
-    limit = int_param(request, "limit", 50)
+async def webhook_deliveries(call: Call) -> Response:
+    query: DeliveriesQuery = call.query
     deliveries = await list_deliveries(
-        ctx, request.path_params["webhook_id"], limit=limit, before=query_param(request, "before")
+        call.ctx, call.path("webhook_id"), limit=query.limit, before=query.before
     )
     return JSONResponse(
         {
             "deliveries": [delivery_json(delivery) for delivery in deliveries],
-            "next_before": deliveries[-1].id if len(deliveries) == limit else None,
+            "next_before": deliveries[-1].id if len(deliveries) == query.limit else None,
         }
     )
 
 
-@v1_endpoint
-async def webhook_resend(request: Request, ctx: RequestContext) -> Response:
-    delivery = await resend_delivery(
-        ctx, request.path_params["webhook_id"], request.path_params["delivery_id"]
-    )
+async def webhook_resend(call: Call) -> Response:
+    delivery = await resend_delivery(call.ctx, call.path("webhook_id"), call.path("delivery_id"))
     return JSONResponse(delivery_json(delivery), status_code=202)
 
 
-def alert_routes() -> list[Route]:
-    return [
-        Route("/budgets", budgets_create, methods=["POST"]),
-        Route("/budgets", budgets_list, methods=["GET"], name="budgets_list"),
-        Route("/budgets/check", budget_check, methods=["GET"]),
-        Route("/budgets/reserve", budget_reserve, methods=["POST"]),
-        Route("/budgets/{budget_id}", budget_detail, methods=["GET", "PATCH", "DELETE"]),
-        Route("/events", notifications, methods=["GET"]),
-        Route("/webhooks", webhooks_create, methods=["POST"]),
-        Route("/webhooks", webhooks_list, methods=["GET"], name="webhooks_list"),
-        Route("/webhooks/{webhook_id}", webhook_delete, methods=["DELETE"]),
-        Route("/webhooks/{webhook_id}/deliveries", webhook_deliveries, methods=["GET"]),
-        Route(
-            "/webhooks/{webhook_id}/deliveries/{delivery_id}/resend",
-            webhook_resend,
-            methods=["POST"],
-        ),
-    ]
+ALERT_OPERATIONS = [
+    Operation(
+        method="POST",
+        path="/budgets",
+        summary="Create a budget",
+        tag="Budgets",
+        handler=budgets_create,
+        body=BudgetInput,
+        answers={201: answers.BudgetAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/budgets",
+        summary="Every budget with its spend in the current period",
+        tag="Budgets",
+        handler=budgets_list,
+        answers={200: answers.BudgetsAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/budgets/check",
+        summary="Whether a call may go ahead: no blocking budget over it is spent",
+        tag="Budgets",
+        handler=budget_check,
+        query=BudgetCheckQuery,
+        answers={200: answers.BudgetCheckAnswer},
+    ),
+    Operation(
+        method="POST",
+        path="/budgets/reserve",
+        summary="Hold a call's estimate against every budget it falls under",
+        tag="Budgets",
+        handler=budget_reserve,
+        body=ReservationInput,
+        answers={200: answers.ReservationAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/budgets/{budget_id}",
+        summary="One budget",
+        tag="Budgets",
+        handler=budget_get,
+        answers={200: answers.BudgetAnswer},
+    ),
+    Operation(
+        method="PATCH",
+        path="/budgets/{budget_id}",
+        summary="Change a budget: the fields given are merged into it; a scope field given "
+        "(null included) replaces the scope",
+        tag="Budgets",
+        handler=budget_update,
+        body=Patch(BudgetInput),
+        answers={200: answers.BudgetAnswer},
+    ),
+    Operation(
+        method="DELETE",
+        path="/budgets/{budget_id}",
+        summary="Delete a budget",
+        tag="Budgets",
+        handler=budget_delete,
+        answers={204: None},
+    ),
+    Operation(
+        method="GET",
+        path="/events",
+        summary="Notifications (threshold reached, usage exceeded...), newest first",
+        tag="Alerts",
+        handler=notifications,
+        query=NotificationsQuery,
+        answers={200: answers.NotificationsAnswer},
+    ),
+    Operation(
+        method="POST",
+        path="/webhooks",
+        summary="Add a webhook endpoint; the answer carries its signing secret, once",
+        tag="Alerts",
+        handler=webhooks_create,
+        body=WebhookInput,
+        answers={201: answers.WebhookAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/webhooks",
+        summary="The organization's webhook endpoints (without secrets)",
+        tag="Alerts",
+        handler=webhooks_list,
+        answers={200: answers.WebhooksAnswer},
+    ),
+    Operation(
+        method="DELETE",
+        path="/webhooks/{webhook_id}",
+        summary="Remove a webhook endpoint",
+        tag="Alerts",
+        handler=webhook_delete,
+        answers={204: None},
+    ),
+    Operation(
+        method="GET",
+        path="/webhooks/{webhook_id}/deliveries",
+        summary="An endpoint's deliveries with each attempt, newest first",
+        tag="Alerts",
+        handler=webhook_deliveries,
+        query=DeliveriesQuery,
+        answers={200: answers.DeliveriesAnswer},
+    ),
+    Operation(
+        method="POST",
+        path="/webhooks/{webhook_id}/deliveries/{delivery_id}/resend",
+        summary="Deliver a notification again",
+        tag="Alerts",
+        handler=webhook_resend,
+        answers={202: answers.DeliveryAnswer},
+    ),
+]

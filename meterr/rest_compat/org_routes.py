@@ -1,16 +1,18 @@
-"""The /v1 routes of teams, invitations and provider connections."""
+"""The /v1 operations of teams, invitations and provider connections."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from meterr.errors import MeterrError
 from meterr.resolvers import (
-    RequestContext,
+    ConnectionInput,
+    InvitationInput,
+    PageQuery,
+    ReconcileQuery,
+    SyncInput,
+    TeamInput,
     accept_invitation,
     connect_provider,
     create_team,
@@ -21,13 +23,13 @@ from meterr.resolvers import (
     invite_member,
     list_providers,
     list_teams,
-    parse_time_range,
     reconcile,
     remove_member,
     sync_connection,
     update_team,
 )
-from meterr.rest_compat.endpoint import read_json, v1_endpoint
+from meterr.rest_compat import answers
+from meterr.rest_compat.contract import Call, Operation, Patch
 from meterr.rest_compat.errors import error_response
 from meterr.rest_compat.org_shapes import (
     connection_json,
@@ -37,77 +39,67 @@ from meterr.rest_compat.org_shapes import (
     reconciliation_json,
     team_json,
 )
-from meterr.rest_compat.params import decimal_param, int_param, query_param
 from meterr.wire import instant
 
-__all__ = ["organization_routes"]
+__all__ = ["ORGANIZATION_OPERATIONS"]
 
 
-@v1_endpoint
-async def teams_create(request: Request, ctx: RequestContext) -> Response:
-    view = await create_team(ctx, await read_json(request, 65_536))
+async def teams_create(call: Call) -> Response:
+    view = await create_team(call.ctx, await call.json())
     return JSONResponse(team_json(view), status_code=201)
 
 
-@v1_endpoint
-async def teams_list(request: Request, ctx: RequestContext) -> Response:
-    views, next_cursor = await list_teams(
-        ctx, limit=int_param(request, "limit", 100), cursor=query_param(request, "cursor")
-    )
+async def teams_list(call: Call) -> Response:
+    query: PageQuery = call.query
+    views, next_cursor = await list_teams(call.ctx, limit=query.limit, cursor=query.cursor)
     return JSONResponse({"teams": [team_json(view) for view in views], "next_cursor": next_cursor})
 
 
-@v1_endpoint
-async def team_detail(request: Request, ctx: RequestContext) -> Response:
-    team_id = request.path_params["team_id"]
-    if request.method == "DELETE":
-        await delete_team(ctx, team_id)
-        return Response(status_code=204)
-    if request.method == "PATCH":
-        view = await update_team(ctx, team_id, await read_json(request, 65_536))
-    else:
-        view = await get_team(ctx, team_id)
+async def team_get(call: Call) -> Response:
+    return JSONResponse(team_json(await get_team(call.ctx, call.path("team_id"))))
+
+
+async def team_update(call: Call) -> Response:
+    view = await update_team(call.ctx, call.path("team_id"), await call.json())
     return JSONResponse(team_json(view))
 
 
-@v1_endpoint
-async def team_invite(request: Request, ctx: RequestContext) -> Response:
-    new = await invite_member(ctx, request.path_params["team_id"], await read_json(request, 65_536))
-    return JSONResponse(invitation_json(new), status_code=201)
-
-
-@v1_endpoint
-async def team_member_remove(request: Request, ctx: RequestContext) -> Response:
-    await remove_member(ctx, request.path_params["team_id"], request.path_params["member_id"])
+async def team_delete(call: Call) -> Response:
+    await delete_team(call.ctx, call.path("team_id"))
     return Response(status_code=204)
 
 
-@v1_endpoint
-async def providers(_request: Request, ctx: RequestContext) -> Response:
-    infos = await list_providers(ctx)
+async def team_invite(call: Call) -> Response:
+    new = await invite_member(call.ctx, call.path("team_id"), await call.json())
+    return JSONResponse(invitation_json(new), status_code=201)
+
+
+async def team_member_remove(call: Call) -> Response:
+    await remove_member(call.ctx, call.path("team_id"), call.path("member_id"))
+    return Response(status_code=204)
+
+
+async def providers(call: Call) -> Response:
+    infos = await list_providers(call.ctx)
     return JSONResponse({"providers": [provider_json(info) for info in infos]})
 
 
-@v1_endpoint
-async def provider_connect(request: Request, ctx: RequestContext) -> Response:
-    connection = await connect_provider(ctx, await read_json(request, 65_536))
+async def provider_connect(call: Call) -> Response:
+    connection = await connect_provider(call.ctx, await call.json())
     return JSONResponse(connection_json(connection), status_code=201)
 
 
-@v1_endpoint
-async def provider_connection(request: Request, ctx: RequestContext) -> Response:
-    connection_id = request.path_params["connection_id"]
-    if request.method == "DELETE":
-        await disconnect_provider(ctx, connection_id)
-        return Response(status_code=204)
-    return JSONResponse(connection_json(await get_connection(ctx, connection_id)))
+async def provider_connection(call: Call) -> Response:
+    return JSONResponse(connection_json(await get_connection(call.ctx, call.path("connection_id"))))
 
 
-@v1_endpoint
-async def provider_sync(request: Request, ctx: RequestContext) -> Response:
-    report = await sync_connection(
-        ctx, request.path_params["connection_id"], await read_json(request, 65_536)
-    )
+async def provider_disconnect(call: Call) -> Response:
+    await disconnect_provider(call.ctx, call.path("connection_id"))
+    return Response(status_code=204)
+
+
+async def provider_sync(call: Call) -> Response:
+    report = await sync_connection(call.ctx, call.path("connection_id"), await call.json())
     return JSONResponse(
         {
             "connection": connection_json(report.connection),
@@ -121,17 +113,13 @@ async def provider_sync(request: Request, ctx: RequestContext) -> Response:
     )
 
 
-@v1_endpoint
-async def provider_reconciliation(request: Request, ctx: RequestContext) -> Response:
-    time_range = parse_time_range(
-        query_param(request, "start_date"), query_param(request, "end_date"), None, now=ctx.now()
-    )
-    tolerance = decimal_param(request, "tolerance")
+async def provider_reconciliation(call: Call) -> Response:
+    query: ReconcileQuery = call.query
     report = await reconcile(
-        ctx,
-        request.path_params["connection_id"],
-        time_range,
-        Decimal(5) if tolerance is None else tolerance,
+        call.ctx,
+        call.path("connection_id"),
+        query.time_range(now=call.ctx.now()),
+        query.tolerance,
     )
     return JSONResponse(reconciliation_json(report))
 
@@ -145,21 +133,130 @@ async def invitation_accept(request: Request) -> Response:
     return JSONResponse(joined_json(joined), status_code=201)
 
 
-def organization_routes() -> list[Route]:
-    return [
-        Route("/teams", teams_create, methods=["POST"]),
-        Route("/teams", teams_list, methods=["GET"], name="teams_list"),
-        Route("/teams/{team_id}", team_detail, methods=["GET", "PATCH", "DELETE"]),
-        Route("/teams/{team_id}/invite", team_invite, methods=["POST"]),
-        Route("/teams/{team_id}/members/{member_id}", team_member_remove, methods=["DELETE"]),
-        Route("/invitations/{token}/accept", invitation_accept, methods=["POST"]),
-        Route("/providers", providers, methods=["GET"]),
-        Route("/providers/connect", provider_connect, methods=["POST"]),
-        Route("/providers/{connection_id}", provider_connection, methods=["GET", "DELETE"]),
-        Route("/providers/{connection_id}/sync", provider_sync, methods=["POST"]),
-        Route(
-            "/providers/{connection_id}/reconciliation",
-            provider_reconciliation,
-            methods=["GET"],
-        ),
-    ]
+ORGANIZATION_OPERATIONS = [
+    Operation(
+        method="POST",
+        path="/teams",
+        summary="Create a team",
+        tag="Teams",
+        handler=teams_create,
+        body=TeamInput,
+        answers={201: answers.TeamAnswer},
+        errors=(409,),
+    ),
+    Operation(
+        method="GET",
+        path="/teams",
+        summary="The teams, with their members and their spend this month",
+        tag="Teams",
+        handler=teams_list,
+        query=PageQuery,
+        answers={200: answers.TeamsAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/teams/{team_id}",
+        summary="One team",
+        tag="Teams",
+        handler=team_get,
+        answers={200: answers.TeamAnswer},
+    ),
+    Operation(
+        method="PATCH",
+        path="/teams/{team_id}",
+        summary="Rename a team or change its description",
+        tag="Teams",
+        handler=team_update,
+        body=Patch(TeamInput),
+        answers={200: answers.TeamAnswer},
+        errors=(409,),
+    ),
+    Operation(
+        method="DELETE",
+        path="/teams/{team_id}",
+        summary="Delete a team (its usage stays)",
+        tag="Teams",
+        handler=team_delete,
+        answers={204: None},
+    ),
+    Operation(
+        method="POST",
+        path="/teams/{team_id}/invite",
+        summary="Invite a member by email; the answer carries the single-use token",
+        tag="Teams",
+        handler=team_invite,
+        body=InvitationInput,
+        answers={201: answers.InvitationAnswer},
+        errors=(409,),
+    ),
+    Operation(
+        method="DELETE",
+        path="/teams/{team_id}/members/{member_id}",
+        summary="Remove a member; their key stops at once",
+        tag="Teams",
+        handler=team_member_remove,
+        answers={204: None},
+    ),
+    Operation(
+        method="POST",
+        path="/invitations/{token}/accept",
+        summary="Join a team: the invitation's token is the credential; answers an API key",
+        tag="Teams",
+        open_handler=invitation_accept,
+        answers={201: answers.JoinedAnswer},
+        errors=(404, 409, 410, 429),
+    ),
+    Operation(
+        method="GET",
+        path="/providers",
+        summary="Each provider, its connections and its models' prices",
+        tag="Providers",
+        handler=providers,
+        answers={200: answers.ProvidersAnswer},
+    ),
+    Operation(
+        method="POST",
+        path="/providers/connect",
+        summary="Connect a provider's usage API with an admin key",
+        tag="Providers",
+        handler=provider_connect,
+        body=ConnectionInput,
+        answers={201: answers.ConnectionAnswer},
+        errors=(409,),
+    ),
+    Operation(
+        method="GET",
+        path="/providers/{connection_id}",
+        summary="One provider connection",
+        tag="Providers",
+        handler=provider_connection,
+        answers={200: answers.ConnectionAnswer},
+    ),
+    Operation(
+        method="DELETE",
+        path="/providers/{connection_id}",
+        summary="Remove a provider connection",
+        tag="Providers",
+        handler=provider_disconnect,
+        answers={204: None},
+    ),
+    Operation(
+        method="POST",
+        path="/providers/{connection_id}/sync",
+        summary="Read the provider's usage for a range of days",
+        tag="Providers",
+        handler=provider_sync,
+        body=SyncInput,
+        answers={200: answers.SyncAnswer},
+        errors=(502,),
+    ),
+    Operation(
+        method="GET",
+        path="/providers/{connection_id}/reconciliation",
+        summary="Tracked beside reported usage per day and model, days past the tolerance flagged",
+        tag="Providers",
+        handler=provider_reconciliation,
+        query=ReconcileQuery,
+        answers={200: answers.ReconciliationAnswer},
+    ),
+]

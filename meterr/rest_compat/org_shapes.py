@@ -121,7 +121,7 @@ def reconciliation_json(report: Reconciliation) -> dict[str, Any]:
         "start": instant(report.time_range.start),
         "end": instant(report.time_range.end),
         "tolerance_percent": float(report.tolerance_percent),
-        "flagged_days": len({line.day for line in report.lines if line.flagged}),
+        "flagged_days": report.flagged_days,
         "days": [
             {
                 "date": line.day.isoformat(),

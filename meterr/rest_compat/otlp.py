@@ -10,13 +10,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from meterr.bodies import parse_json
+from meterr.bodies import parse_json, read_body
 from meterr.errors import InvalidInput
-from meterr.resolvers import GenAISpan, RequestContext, ingest_spans
-from meterr.rest_compat.endpoint import read_body, v1_endpoint
+from meterr.resolvers import GenAISpan, ingest_spans
+from meterr.rest_compat.contract import Call
 
 __all__ = ["otlp_traces"]
 
@@ -97,10 +96,10 @@ def _from_json(body: bytes) -> list[GenAISpan]:
         ) from None
 
 
-@v1_endpoint
-async def otlp_traces(request: Request, ctx: RequestContext) -> Response:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    body = await read_body(request, ctx.services.settings.max_body_bytes * 4)
+async def otlp_traces(call: Call) -> Response:
+    ctx = call.ctx
+    content_type = call.request.headers.get("content-type", "").split(";")[0].strip().lower()
+    body = await read_body(call.request, ctx.services.settings.max_body_bytes * 4)
     if content_type == _PROTOBUF:
         spans = _from_protobuf(body)
     elif content_type == "application/json":

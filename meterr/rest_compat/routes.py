@@ -1,21 +1,28 @@
-"""The /v1 routes: parse the request, call the resolvers, shape the documented JSON."""
+"""The /v1 operations of usage, costs and prices: call the resolvers, shape the documented
+JSON; the table at the end declares each route once."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from meterr.domain import UsageFilter
 from meterr.errors import InvalidInput
 from meterr.resolvers import (
-    MAX_PAGE,
+    BacktestQuery,
+    CostQuery,
+    ForecastQuery,
+    HistoryQuery,
+    PriceImportQuery,
     PriceOverrideInput,
+    PricesQuery,
     RepriceInput,
-    RequestContext,
-    TimeRange,
+    TrackBatchInput,
+    TrackEventInput,
+    UsageQuery,
     cost_forecast,
     cost_groups,
     forecast_backtest,
@@ -24,11 +31,6 @@ from meterr.resolvers import (
     learned_metadata_keys,
     list_events,
     list_prices,
-    parse_day,
-    parse_group_by,
-    parse_time_range,
-    parse_usage_filter,
-    parse_zone,
     reprice,
     set_price_override,
     summed_usage,
@@ -36,12 +38,11 @@ from meterr.resolvers import (
     usage_totals,
     validate_model,
 )
-from meterr.rest_compat.alert_routes import alert_routes
-from meterr.rest_compat.endpoint import read_json, v1_endpoint
-from meterr.rest_compat.openapi import openapi_document
-from meterr.rest_compat.org_routes import organization_routes
+from meterr.rest_compat import answers
+from meterr.rest_compat.alert_routes import ALERT_OPERATIONS
+from meterr.rest_compat.contract import Call, Operation, openapi_document, routes_of
+from meterr.rest_compat.org_routes import ORGANIZATION_OPERATIONS
 from meterr.rest_compat.otlp import otlp_traces
-from meterr.rest_compat.params import bool_param, int_param, query_param
 from meterr.rest_compat.shapes import (
     backtest_json,
     cost_groups_json,
@@ -61,25 +62,8 @@ __all__ = ["v1_routes"]
 PRICE_FILE_BYTES = 16 * 1024 * 1024  # LiteLLM's own file is a few MB
 
 
-def _range_and_filter(request: Request, ctx: RequestContext) -> tuple[TimeRange, UsageFilter]:
-    time_range = parse_time_range(
-        query_param(request, "start_date"),
-        query_param(request, "end_date"),
-        query_param(request, "tz"),
-        now=ctx.now(),
-    )
-    usage_filter = parse_usage_filter(
-        provider=query_param(request, "provider"),
-        model=query_param(request, "model"),
-        team_id=query_param(request, "team_id"),
-        user_id=query_param(request, "user_id"),
-    )
-    return time_range, usage_filter
-
-
-@v1_endpoint
-async def track(request: Request, ctx: RequestContext) -> Response:
-    body = await read_json(request, ctx.services.settings.max_body_bytes)
+async def track(call: Call) -> Response:
+    body = await call.json(call.ctx.services.settings.max_body_bytes)
     batch = isinstance(body, Mapping) and "events" in body
     if batch:
         extra = set(body) - {"events"}
@@ -94,7 +78,10 @@ async def track(request: Request, ctx: RequestContext) -> Response:
     else:
         raw_events = [body]
     tracking = await track_events(
-        ctx, raw_events, batch=batch, idempotency_key=request.headers.get("idempotency-key")
+        call.ctx,
+        raw_events,
+        batch=batch,
+        idempotency_key=call.request.headers.get("idempotency-key"),
     )
     tracked = tracking.events
     fresh = any(not item.replayed for item in tracked)
@@ -113,50 +100,40 @@ async def track(request: Request, ctx: RequestContext) -> Response:
     )
 
 
-@v1_endpoint
-async def costs(request: Request, ctx: RequestContext) -> Response:
-    time_range, usage_filter = _range_and_filter(request, ctx)
+async def costs(call: Call) -> Response:
+    query: CostQuery = call.query
     groups = await cost_groups(
-        ctx, time_range, parse_group_by(query_param(request, "group_by")), usage_filter
+        call.ctx, query.time_range(now=call.ctx.now()), query.grouping(), query.usage_filter()
     )
     return JSONResponse(cost_groups_json(groups))
 
 
-@v1_endpoint
-async def metadata_keys(_request: Request, ctx: RequestContext) -> Response:
-    return JSONResponse(metadata_keys_json(await learned_metadata_keys(ctx)))
+async def metadata_keys(call: Call) -> Response:
+    return JSONResponse(metadata_keys_json(await learned_metadata_keys(call.ctx)))
 
 
-@v1_endpoint
-async def costs_forecast(request: Request, ctx: RequestContext) -> Response:
-    grouping = query_param(request, "group_by")
-    start = query_param(request, "start_date")
+async def costs_forecast(call: Call) -> Response:
+    query: ForecastQuery = call.query
     forecast = await cost_forecast(
-        ctx,
-        horizon=int_param(request, "horizon", 30),
-        group_by=parse_group_by(grouping) if grouping else None,
-        history_start=parse_day(start, "start_date") if start else None,
-        zone=parse_zone(query_param(request, "tz")),
-        usage_filter=parse_usage_filter(
-            provider=query_param(request, "provider"),
-            model=query_param(request, "model"),
-            team_id=query_param(request, "team_id"),
-            user_id=query_param(request, "user_id"),
-        ),
+        call.ctx,
+        horizon=query.horizon,
+        group_by=query.grouping(),
+        history_start=query.history_start(),
+        zone=query.zone(),
+        usage_filter=query.usage_filter(),
     )
     return JSONResponse(forecast_json(forecast))
 
 
-@v1_endpoint
-async def costs_backtest(request: Request, ctx: RequestContext) -> Response:
-    report = await forecast_backtest(ctx, days=int_param(request, "days", 30))
-    return JSONResponse(backtest_json(report))
+async def costs_backtest(call: Call) -> Response:
+    query: BacktestQuery = call.query
+    return JSONResponse(backtest_json(await forecast_backtest(call.ctx, days=query.days)))
 
 
-@v1_endpoint
-async def usage(request: Request, ctx: RequestContext) -> Response:
-    time_range, usage_filter = _range_and_filter(request, ctx)
-    summary = await summed_usage(ctx, time_range, usage_filter)
+async def usage(call: Call) -> Response:
+    query: UsageQuery = call.query
+    time_range = query.time_range(now=call.ctx.now())
+    summary = await summed_usage(call.ctx, time_range, query.usage_filter())
     return JSONResponse(
         {
             "start": instant(time_range.start),
@@ -167,23 +144,19 @@ async def usage(request: Request, ctx: RequestContext) -> Response:
     )
 
 
-@v1_endpoint
-async def usage_history(request: Request, ctx: RequestContext) -> Response:
-    time_range, usage_filter = _range_and_filter(request, ctx)
-    interval = query_param(request, "interval") or "day"
-    series = await usage_totals(ctx, time_range, usage_filter, interval)
+async def usage_history(call: Call) -> Response:
+    query: HistoryQuery = call.query
+    time_range = query.time_range(now=call.ctx.now())
+    usage_filter = query.usage_filter()
+    series = await usage_totals(call.ctx, time_range, usage_filter, query.interval)
     page = await list_events(
-        ctx,
-        time_range,
-        usage_filter,
-        limit=int_param(request, "limit", 100),
-        cursor=query_param(request, "cursor"),
+        call.ctx, time_range, usage_filter, limit=query.limit, cursor=query.cursor
     )
     return JSONResponse(
         {
             "start": instant(time_range.start),
             "end": instant(time_range.end),
-            "interval": interval,
+            "interval": query.interval.value,
             "series": [
                 {"start": instant(start), **totals_json(totals)} for start, totals in series
             ],
@@ -193,60 +166,178 @@ async def usage_history(request: Request, ctx: RequestContext) -> Response:
     )
 
 
-@v1_endpoint
-async def usage_event(request: Request, ctx: RequestContext) -> Response:
-    return JSONResponse(event_json(await get_event(ctx, request.path_params["event_id"])))
+async def usage_event(call: Call) -> Response:
+    return JSONResponse(event_json(await get_event(call.ctx, call.path("event_id"))))
 
 
-@v1_endpoint
-async def prices(request: Request, ctx: RequestContext) -> Response:
-    found = await list_prices(ctx, provider=query_param(request, "provider"))
+async def prices(call: Call) -> Response:
+    query: PricesQuery = call.query
+    found = await list_prices(call.ctx, provider=query.provider)
     return JSONResponse({"prices": [price_json(price) for price in found]})
 
 
-@v1_endpoint
-async def price_overrides(request: Request, ctx: RequestContext) -> Response:
-    body = validate_model(PriceOverrideInput, await read_json(request, 65_536))
-    return JSONResponse(price_json(await set_price_override(ctx, body)), status_code=201)
+async def price_overrides(call: Call) -> Response:
+    body = validate_model(PriceOverrideInput, await call.json())
+    return JSONResponse(price_json(await set_price_override(call.ctx, body)), status_code=201)
 
 
-@v1_endpoint
-async def reprice_events(request: Request, ctx: RequestContext) -> Response:
-    body = validate_model(RepriceInput, await read_json(request, 65_536))
-    return JSONResponse(reprice_json(await reprice(ctx, body)))
+async def reprice_events(call: Call) -> Response:
+    body = validate_model(RepriceInput, await call.json())
+    return JSONResponse(reprice_json(await reprice(call.ctx, body)))
 
 
-@v1_endpoint
-async def price_import(request: Request, ctx: RequestContext) -> Response:
+async def price_import(call: Call) -> Response:
     """A LiteLLM model_prices JSON document, each text model an override; `dry_run=true`
     says what would be imported."""
-    dry_run = bool_param(request, "dry_run")
-    document = await read_json(request, PRICE_FILE_BYTES)
-    report = await import_litellm_prices(ctx, document, dry_run=dry_run)
-    return JSONResponse(price_import_json(report, dry_run=dry_run))
+    query: PriceImportQuery = call.query
+    document = await call.json(PRICE_FILE_BYTES)
+    report = await import_litellm_prices(call.ctx, document, dry_run=query.dry_run)
+    return JSONResponse(price_import_json(report, dry_run=query.dry_run))
 
 
-async def openapi(_request: Request) -> Response:
-    return JSONResponse(openapi_document(max_page=MAX_PAGE))
+def _tracking(path: str, summary: str) -> Operation:
+    stored = answers.TrackedAnswer | answers.TrackBatchAnswer
+    return Operation(
+        method="POST",
+        path=path,
+        summary=summary,
+        tag="Usage",
+        handler=track,
+        body=TrackEventInput | TrackBatchInput,
+        answers={201: stored, 200: stored},
+        headers={"Idempotency-Key": "Serves as the event_id of a single event"},
+        errors=(409,),
+    )
+
+
+USAGE_OPERATIONS = [
+    _tracking("/track", "Record token usage: one event, or {events: [...]} stored all or none"),
+    _tracking("/usage", "Same as POST /track"),
+    Operation(
+        method="GET",
+        path="/usage",
+        summary="Usage totals for a period with a per-provider breakdown",
+        tag="Usage",
+        handler=usage,
+        query=UsageQuery,
+        answers={200: answers.UsageAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/usage/history",
+        summary="A time series over the period and the raw events, paginated",
+        tag="Usage",
+        handler=usage_history,
+        query=HistoryQuery,
+        answers={200: answers.HistoryAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/usage/events/{event_id}",
+        summary="One stored event with its cost breakdown and the price applied",
+        tag="Usage",
+        handler=usage_event,
+        answers={200: answers.EventAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/costs",
+        summary="Costs grouped by provider, model, team, user, endpoint, key, day... or "
+        "metadata.KEY",
+        tag="Costs",
+        handler=costs,
+        query=CostQuery,
+        answers={200: answers.CostsAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/metadata/keys",
+        summary="The metadata keys seen, and which are rolled up for grouping",
+        tag="Costs",
+        handler=metadata_keys,
+        answers={200: answers.MetadataKeysAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/costs/forecast",
+        summary="Daily cost ahead with 80%/95% intervals, and the month's projected total",
+        tag="Costs",
+        handler=costs_forecast,
+        query=ForecastQuery,
+        answers={200: answers.ForecastAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/costs/forecast/backtest",
+        summary="How well the forecast predicted the past days",
+        tag="Costs",
+        handler=costs_backtest,
+        query=BacktestQuery,
+        answers={200: answers.BacktestAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/prices",
+        summary="The price catalogue in force now, overrides included",
+        tag="Prices",
+        handler=prices,
+        query=PricesQuery,
+        answers={200: answers.PricesAnswer},
+    ),
+    Operation(
+        method="POST",
+        path="/prices/overrides",
+        summary="Set a negotiated price from a moment on",
+        tag="Prices",
+        handler=price_overrides,
+        body=PriceOverrideInput,
+        answers={201: answers.PriceAnswer},
+    ),
+    Operation(
+        method="POST",
+        path="/prices/reprice",
+        summary="Price stored events again with the prices in force (dry run by default)",
+        tag="Prices",
+        handler=reprice_events,
+        body=RepriceInput,
+        answers={200: answers.RepriceAnswer},
+    ),
+    Operation(
+        method="POST",
+        path="/prices/import",
+        summary="Import a LiteLLM model_prices document as overrides",
+        tag="Prices",
+        handler=price_import,
+        query=PriceImportQuery,
+        body=dict[str, Any],
+        answers={200: answers.PriceImportAnswer},
+    ),
+    Operation(
+        method="POST",
+        path="/otlp/v1/traces",
+        summary="OTLP/HTTP traces (JSON or protobuf): generative AI spans become usage events",
+        tag="Usage",
+        handler=otlp_traces,
+        body=dict[str, Any],
+        answers={200: answers.OtlpAnswer},
+    ),
+]
 
 
 def v1_routes() -> list[Route]:
-    return [
-        Route("/track", track, methods=["POST"]),
-        Route("/usage", track, methods=["POST"], name="usage_track"),
-        Route("/usage", usage, methods=["GET"]),
-        Route("/usage/history", usage_history, methods=["GET"]),
-        Route("/usage/events/{event_id}", usage_event, methods=["GET"]),
-        Route("/costs", costs, methods=["GET"]),
-        Route("/metadata/keys", metadata_keys, methods=["GET"]),
-        Route("/costs/forecast", costs_forecast, methods=["GET"]),
-        Route("/costs/forecast/backtest", costs_backtest, methods=["GET"]),
-        Route("/prices", prices, methods=["GET"]),
-        Route("/prices/overrides", price_overrides, methods=["POST"]),
-        Route("/prices/reprice", reprice_events, methods=["POST"]),
-        Route("/prices/import", price_import, methods=["POST"]),
-        *alert_routes(),
-        *organization_routes(),
-        Route("/otlp/v1/traces", otlp_traces, methods=["POST"]),
-        Route("/openapi.json", openapi, methods=["GET"]),
-    ]
+    operations = [*USAGE_OPERATIONS, *ALERT_OPERATIONS, *ORGANIZATION_OPERATIONS]
+
+    async def openapi(_request: Request) -> Response:
+        return JSONResponse(document)
+
+    description = Operation(
+        method="GET",
+        path="/openapi.json",
+        summary="This description of the API (OpenAPI 3.1)",
+        tag="Meta",
+        open_handler=openapi,
+        answers={200: dict[str, Any]},
+    )
+    operations.append(description)
+    document = openapi_document(operations)
+    return routes_of(operations)

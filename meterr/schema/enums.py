@@ -9,6 +9,7 @@ from meterr.domain import (
     BudgetPeriod,
     BudgetUnit,
     ConnectionMode,
+    Interval,
     MemberRole,
 )
 from meterr.domain import Dimension as CostDimension
@@ -19,6 +20,7 @@ __all__ = [
     "BudgetUnit",
     "ConnectionMode",
     "CostDimension",
+    "Interval",
     "MemberRole",
 ]
 
@@ -32,3 +34,4 @@ strawberry.enum(
 )
 strawberry.enum(MemberRole, description="A member's role in their team.")
 strawberry.enum(ConnectionMode, description="What a provider connection does.")
+strawberry.enum(Interval, description="The step of a usage time series, in its range's zone.")

@@ -12,7 +12,7 @@ from meterr.resolvers.inputs import RepriceInput
 from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.budgets import BudgetMutations, BudgetQueries
 from meterr.schema.context import GraphQLContext
-from meterr.schema.enums import CostDimension
+from meterr.schema.enums import CostDimension, Interval
 from meterr.schema.forecasts import ForecastQueries
 from meterr.schema.inputs import (
     PriceOverrideInput,
@@ -107,7 +107,7 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         info: GqlInfo,
         start_date: str | None = None,
         end_date: str | None = None,
-        interval: str = "day",
+        interval: Interval = resolvers.DEFAULT_INTERVAL,
         filter: UsageFilterInput | None = None,
         tz: str | None = None,
     ) -> list[UsagePoint]:

@@ -119,14 +119,14 @@ class ProviderQueries:
         connection_id: strawberry.ID,
         start_date: str | None = None,
         end_date: str | None = None,
-        tolerance: Decimal = Decimal(5),
+        tolerance: Decimal = resolvers.DEFAULT_TOLERANCE,
     ) -> ReconciliationReport:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, None, now=ctx.now())
         report = await resolvers.reconcile(ctx, str(connection_id), time_range, tolerance)
         return ReconciliationReport(
             tolerance_percent=float(report.tolerance_percent),
-            flagged_days=len({line.day for line in report.lines if line.flagged}),
+            flagged_days=report.flagged_days,
             days=[
                 ReconciliationDay(
                     date=line.day,

@@ -208,7 +208,7 @@ def cursor_of(value: object) -> str:
         cursor_of(["9999-12-31T23:59:59-01:00", "evt"]),
         cursor_of(["2026-01-01T00:00:00", "evt"]),
         cursor_of([1, 2]),
-        base64.urlsafe_b64encode(b"[" * 3000).decode(),
+        base64.urlsafe_b64encode(b"[" * 300).decode(),
         base64.urlsafe_b64encode(b'["2026-01-01T00:00:00Z", NaN]').decode(),
     ],
     ids=["year-9999", "no-offset", "numbers", "deep", "nan"],
@@ -222,6 +222,18 @@ async def test_forged_event_cursors_are_refused(
         field="cursor",
     )
     assert error["message"] == "cursor is not one this API returned."
+
+
+async def test_an_overlong_cursor_is_refused_before_it_is_read(
+    http: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    cursor = base64.urlsafe_b64encode(b"[" * 3000).decode()
+    error = assert_refused(
+        await http.get("/v1/usage/history", headers=bearer(key), params={"cursor": cursor}),
+        field="cursor",
+    )
+    assert "at most 512 characters" in error["details"]["fields"]["cursor"]
 
 
 @pytest.mark.parametrize(

@@ -10,15 +10,12 @@ import contextlib
 from collections.abc import AsyncIterator
 
 import httpx
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from meterr.app import create_app
 from meterr.clock import Clock
 from meterr.config import Settings
-from meterr.resolvers import RequestContext
-from meterr.rest_compat.endpoint import v1_endpoint
+from meterr.rest_compat.contract import Call, Operation, routes_of
 from meterr.store import Store
 from tests.api.test_subscriptions import subscriber
 from tests.conftest import KeyFactory, api_only, bearer
@@ -33,8 +30,8 @@ class Busy:
         self.most: dict[str, int] = {}
         self.finished: list[str] = []
 
-    async def __call__(self, _request: Request, ctx: RequestContext) -> Response:
-        org = ctx.org_id
+    async def __call__(self, call: Call) -> Response:
+        org = call.ctx.org_id
         self.now[org] = self.now.get(org, 0) + 1
         self.most[org] = max(self.most.get(org, 0), self.now[org])
         await asyncio.sleep(0.3)
@@ -50,7 +47,10 @@ async def meterr_with_busy_route(
     served = api_only(settings).model_copy(update=limits)
     app = create_app(served, store=store, clock=clock)
     busy = Busy()
-    app.router.routes.insert(0, Route("/v1/busy", v1_endpoint(busy)))
+    [route] = routes_of(
+        [Operation(method="GET", path="/v1/busy", summary="", tag="", handler=busy, answers={})]
+    )
+    app.router.routes.insert(0, route)
     async with serving(app, served) as url:
         yield url, busy
 
