@@ -195,13 +195,13 @@ class BudgetChanges:
 @strawberry.type
 class BudgetQueries:
     @strawberry.field(description="Every budget with its spend in the current period.")
-    async def budgets(self, info: GqlInfo) -> list[Budget]:
+    async def budgets(self, info: GqlInfo) -> list[Budget] | None:
         # Forecasts are worked out for the budgets whose forecast fields are asked for.
         statuses = await resolvers.list_budgets(info.context.meterr, forecast=False)
         return [Budget.from_domain(status) for status in statuses]
 
     @strawberry.field(description="One budget with its spend in the current period.")
-    async def budget(self, info: GqlInfo, id: strawberry.ID) -> Budget:
+    async def budget(self, info: GqlInfo, id: strawberry.ID) -> Budget | None:
         ctx = info.context.meterr
         return Budget.from_domain(await resolvers.get_budget(ctx, str(id), forecast=False))
 
@@ -219,7 +219,7 @@ class BudgetQueries:
         api_key_id: str | None = None,
         estimated_cost: Decimal | None = None,
         estimated_tokens: int | None = None,
-    ) -> BudgetCheck:
+    ) -> BudgetCheck | None:
         ctx = info.context.meterr
         scope = resolvers.call_scope(
             ctx,
@@ -245,7 +245,7 @@ class BudgetQueries:
         types: list[str] | None = None,
         first: int = 100,
         after: str | None = None,
-    ) -> NotificationConnection:
+    ) -> NotificationConnection | None:
         page = await resolvers.list_notifications(
             info.context.meterr, types=types or (), limit=first, cursor=after
         )

@@ -109,7 +109,7 @@ class ForecastQueries:
         start_date: str | None = None,
         filter: UsageFilterInput | None = None,
         tz: str | None = None,
-    ) -> CostForecast:
+    ) -> CostForecast | None:
         forecast = await resolvers.cost_forecast(
             info.context.meterr,
             horizon=horizon,

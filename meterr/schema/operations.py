@@ -55,7 +55,7 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         metadata_key: str | None = None,
         filter: UsageFilterInput | None = None,
         tz: str | None = None,
-    ) -> list[CostGroup]:
+    ) -> list[CostGroup] | None:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
         groups = await resolvers.cost_groups(
@@ -70,7 +70,7 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         description="The metadata keys learned from the organization's events, in the order "
         "they were learned, and whether grouping by each reads rollups."
     )
-    async def metadata_keys(self, info: GqlInfo) -> list[MetadataKey]:
+    async def metadata_keys(self, info: GqlInfo) -> list[MetadataKey] | None:
         learned = await resolvers.learned_metadata_keys(info.context.meterr)
         return [
             MetadataKey(
@@ -90,7 +90,7 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         end_date: str | None = None,
         filter: UsageFilterInput | None = None,
         tz: str | None = None,
-    ) -> UsageSummary:
+    ) -> UsageSummary | None:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
         summary = await resolvers.summed_usage(ctx, time_range, usage_filter_of(filter))
@@ -110,7 +110,7 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         interval: Interval = resolvers.DEFAULT_INTERVAL,
         filter: UsageFilterInput | None = None,
         tz: str | None = None,
-    ) -> list[UsagePoint]:
+    ) -> list[UsagePoint] | None:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
         series = await resolvers.usage_totals(ctx, time_range, usage_filter_of(filter), interval)
@@ -129,7 +129,7 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         first: int = 100,
         after: str | None = None,
         tz: str | None = None,
-    ) -> UsageEventConnection:
+    ) -> UsageEventConnection | None:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
         page = await resolvers.list_events(
@@ -142,7 +142,7 @@ class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, Webhoo
         )
 
     @strawberry.field(description="Prices in force now, with this organization's overrides.")
-    async def prices(self, info: GqlInfo, provider: str | None = None) -> list[Price]:
+    async def prices(self, info: GqlInfo, provider: str | None = None) -> list[Price] | None:
         found = await resolvers.list_prices(info.context.meterr, provider=provider)
         return [Price.from_domain(price) for price in found]
 

@@ -95,7 +95,7 @@ class ConnectProviderInput:
 @strawberry.type
 class ProviderQueries:
     @strawberry.field(description="Providers, their models' prices now, and your connections.")
-    async def providers(self, info: GqlInfo) -> list[Provider]:
+    async def providers(self, info: GqlInfo) -> list[Provider] | None:
         return [
             Provider(
                 name=p.name,
@@ -108,7 +108,9 @@ class ProviderQueries:
         ]
 
     @strawberry.field
-    async def provider_connection(self, info: GqlInfo, id: strawberry.ID) -> ProviderConnection:
+    async def provider_connection(
+        self, info: GqlInfo, id: strawberry.ID
+    ) -> ProviderConnection | None:
         connection = await resolvers.get_connection(info.context.meterr, str(id))
         return ProviderConnection.from_domain(connection)
 
@@ -120,7 +122,7 @@ class ProviderQueries:
         start_date: str | None = None,
         end_date: str | None = None,
         tolerance: Decimal = resolvers.DEFAULT_TOLERANCE,
-    ) -> ReconciliationReport:
+    ) -> ReconciliationReport | None:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, None, now=ctx.now())
         report = await resolvers.reconcile(ctx, str(connection_id), time_range, tolerance)

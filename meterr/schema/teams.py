@@ -125,7 +125,7 @@ class TeamQueries:
     @strawberry.field(description="The organization's teams (a team's key: its own).")
     async def teams(
         self, info: GqlInfo, first: int = 100, after: str | None = None
-    ) -> TeamConnection:
+    ) -> TeamConnection | None:
         teams, next_cursor = await resolvers.team_page(
             info.context.meterr, limit=first, cursor=after
         )
@@ -136,7 +136,7 @@ class TeamQueries:
         )
 
     @strawberry.field
-    async def team(self, info: GqlInfo, id: strawberry.ID) -> Team:
+    async def team(self, info: GqlInfo, id: strawberry.ID) -> Team | None:
         return Team.from_domain(await resolvers.visible_team(info.context.meterr, str(id)))
 
 

@@ -98,7 +98,7 @@ class WebhookInput:
 @strawberry.type
 class WebhookQueries:
     @strawberry.field(description="The organization's webhook endpoints (admin keys only).")
-    async def webhooks(self, info: GqlInfo) -> list[WebhookEndpoint]:
+    async def webhooks(self, info: GqlInfo) -> list[WebhookEndpoint] | None:
         endpoints = await resolvers.list_webhooks(info.context.meterr)
         return [WebhookEndpoint.from_domain(endpoint) for endpoint in endpoints]
 
@@ -109,7 +109,7 @@ class WebhookQueries:
         webhook_id: strawberry.ID,
         limit: int = 50,
         before: strawberry.ID | None = None,
-    ) -> list[WebhookDelivery]:
+    ) -> list[WebhookDelivery] | None:
         deliveries = await resolvers.list_deliveries(
             info.context.meterr,
             str(webhook_id),
