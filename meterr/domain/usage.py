@@ -209,6 +209,21 @@ class TimeRange:
         end = self.end.replace(minute=0, second=0, microsecond=0)
         return TimeRange(start, end, self.zone) if start < end else None
 
+    def hours_holding_a_local_midnight(self) -> list[datetime]:
+        """The whole UTC hours inside the range in which a local day begins after the hour's
+        start (in a zone such as Asia/Kolkata): each holds the end of one local day and the
+        start of the next."""
+        hours: list[datetime] = []
+        day = self.start.astimezone(self.zone).date()
+        last = self.end.astimezone(self.zone).date()
+        while day <= last:
+            midnight = local_midnight(day, self.zone)
+            hour = midnight.replace(minute=0, second=0, microsecond=0)
+            if hour != midnight and self.start <= hour and hour + timedelta(hours=1) <= self.end:
+                hours.append(hour)
+            day += timedelta(days=1)
+        return hours
+
     def zone_offsets_divide(self, period: timedelta) -> bool:
         """Whether the zone's offset stays a multiple of `period` over the range: with an
         hour, local hours are UTC hours; with a day, local days are UTC days."""

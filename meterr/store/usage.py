@@ -3,8 +3,9 @@ rollups when they answer exactly and from the raw events otherwise, saying which
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from pymongo.asynchronous.collection import AsyncCollection
 
@@ -34,6 +35,9 @@ _FIELDS = {
 # Every zone's offset is a multiple of 15 minutes.
 _RAW_BIN_MINUTES = 15
 _DAY_MINUTES = 24 * 60
+_HOUR = timedelta(hours=1)
+# Raw hours read at once, for the hours in which a local day starts off the hour.
+_PARALLEL_HOURS = 8
 
 PARTIAL_HOURS = ("partial_hours", "the range holds no whole UTC hour, and no cell is smaller")
 ZONE_OFFSET = (
@@ -55,6 +59,12 @@ def _field_of(group_by: GroupBy) -> str:
     if group_by.dimension is Dimension.METADATA:
         return f"metadata.{group_by.metadata_key}"
     return _FIELDS[group_by.dimension]
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def _coarsest_cells(time_range: TimeRange, *, bucketed: bool, day_buckets: bool) -> str:
@@ -91,7 +101,8 @@ class UsageReader:
         """Totals of the range by the value of `group_by` (not a time dimension; None for
         one group), in time buckets when `bucketed`: rollup cells of an hour or (with
         `day_buckets`, where the zone's days are UTC days) coarser, or raw events' quarter
-        hours."""
+        hours. With `day_buckets` in a zone whose days start off the hour, the hours in which
+        a day starts are read from the raw events in quarter hours, the others from cells."""
         field = None if group_by is None else _field_of(group_by)
         needed = set(usage_filter.restrictions())
         if field is not None:
@@ -105,12 +116,12 @@ class UsageReader:
                 family, reason = None, PARTIAL_HOURS
             else:
                 inner = whole
-        if (
-            family is not None
-            and bucketed
-            and not time_range.zone_offsets_divide(timedelta(hours=1))
-        ):
-            family, reason = None, ZONE_OFFSET
+        split_hours: list[datetime] = []
+        if family is not None and bucketed and not time_range.zone_offsets_divide(_HOUR):
+            if day_buckets:
+                split_hours = inner.hours_holding_a_local_midnight()
+            else:
+                family, reason = None, ZONE_OFFSET
         if family is None:
             rows = await self._raw(org_id, time_range, usage_filter, field, bucketed=bucketed)
             return UsageAnswer(rows, reason)
@@ -124,10 +135,23 @@ class UsageReader:
             bucketed=bucketed,
             coarsest=_coarsest_cells(inner, bucketed=bucketed, day_buckets=day_buckets),
         )
-        for start, end in ((time_range.start, inner.start), (inner.end, time_range.end)):
-            if start < end:
-                edge = TimeRange(start, end, time_range.zone)
-                rows += await self._raw(org_id, edge, usage_filter, field, bucketed=bucketed)
+        raw_ranges = [
+            TimeRange(start, end, time_range.zone)
+            for start, end in ((time_range.start, inner.start), (inner.end, time_range.end))
+            if start < end
+        ]
+        if split_hours:
+            split = set(split_hours)
+            rows = [row for row in rows if _utc(row.bucket) not in split]
+            raw_ranges += [TimeRange(hour, hour + _HOUR, time_range.zone) for hour in split_hours]
+        for first in range(0, len(raw_ranges), _PARALLEL_HOURS):
+            parts = await asyncio.gather(
+                *(
+                    self._raw(org_id, part, usage_filter, field, bucketed=bucketed)
+                    for part in raw_ranges[first : first + _PARALLEL_HOURS]
+                )
+            )
+            rows += [row for part in parts for row in part]
         return UsageAnswer(rows, None)
 
     async def tracked_by_day_and_model(

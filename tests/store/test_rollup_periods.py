@@ -8,6 +8,7 @@ import itertools
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 from hypothesis import given
@@ -148,11 +149,18 @@ async def test_cells_of_an_earlier_layout_are_rebuilt_when_the_service_starts(
     assert await store.rollups.layout_is_current()
 
 
-async def test_a_zone_off_whole_hours_reads_the_rollups_for_totals_but_not_for_its_days(
+async def test_a_zone_off_whole_hours_is_answered_from_the_rollups_by_day_but_not_by_hour(
     client: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
     key = await make_key()
-    tracked = await client.post("/v1/track", headers=bearer(key), json={"events": _EVENTS})
+    # Beside the spread events, some on either side of Kolkata's midnights (18:30 UTC).
+    near_midnight = [
+        {**_EVENTS[0], "timestamp": f"2025-02-{day:02}T18:{minute:02}:00Z", "input_tokens": day}
+        for day in (3, 9, 27)
+        for minute in (5, 29, 30, 59)
+    ]
+    events = _EVENTS + near_midnight
+    tracked = await client.post("/v1/track", headers=bearer(key), json={"events": events})
     assert tracked.status_code == 201, tracked.text
     # February in Kolkata (UTC+5:30): from 2025-01-31T18:30Z to 2025-02-28T18:30Z.
     february = {"start_date": "2025-02-01", "end_date": "2025-02-28", "tz": "Asia/Kolkata"}
@@ -160,12 +168,33 @@ async def test_a_zone_off_whole_hours_reads_the_rollups_for_totals_but_not_for_i
         "/v1/costs", headers=bearer(key), params={**february, "group_by": "team"}
     )
     assert by_team.headers["X-Meterr-Source"] == "rollups"
-    answer = {k: g["tokens"] for k, g in by_team.json().items() if g["tokens"]}
-    assert answer == _expected("2025-01-31T18:30:00Z", "2025-02-28T18:30:00Z", "team_id", None)
-    # Its local days start on half hours, inside hourly cells: the raw events answer.
+    total = sum(g["tokens"] for g in by_team.json().values())
+    # Its local days start on half hours, inside hourly cells: those hours are read from the
+    # raw events, the other hours from the cells.
     by_day = await client.get(
         "/v1/costs", headers=bearer(key), params={**february, "group_by": "day"}
     )
-    assert by_day.headers["X-Meterr-Source"] == "events"
-    assert "whole number of hours" in by_day.headers["X-Meterr-Source-Reason"]
-    assert sum(g["tokens"] for g in by_day.json().values()) == sum(answer.values())
+    assert by_day.headers["X-Meterr-Source"] == "rollups"
+    kolkata = ZoneInfo("Asia/Kolkata")
+    expected: Counter[str] = Counter()
+    for event in events:
+        at = datetime.fromisoformat(event["timestamp"])
+        if (
+            datetime(2025, 1, 31, 18, 30, tzinfo=UTC)
+            <= at
+            < datetime(2025, 2, 28, 18, 30, tzinfo=UTC)
+        ):
+            tokens = event["input_tokens"] + event["output_tokens"]
+            expected[at.astimezone(kolkata).date().isoformat()] += tokens
+    answer = {day: g["tokens"] for day, g in by_day.json().items() if g["tokens"]}
+    assert answer == dict(expected)
+    assert sum(answer.values()) == total
+    # Local hours start on half hours too: no cell answers them.
+    by_hour = await client.get(
+        "/v1/usage/history",
+        headers=bearer(key),
+        params={"start_date": "2025-02-03", "end_date": "2025-02-04", "tz": "Asia/Kolkata",
+                "interval": "hour"},
+    )  # fmt: skip
+    assert by_hour.headers["X-Meterr-Source"] == "events"
+    assert "whole number of hours" in by_hour.headers["X-Meterr-Source-Reason"]
