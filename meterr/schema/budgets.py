@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
+from strawberry.experimental.pydantic import input as derived_input
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -145,32 +146,24 @@ class ReservationResult:
     current: float | None
 
 
-@strawberry.input(description="A call about to be made; as POST /v1/budgets/reserve.")
+@derived_input(
+    model=resolvers.ReservationInput,
+    all_fields=True,
+    name="ReservationInput",
+    description="A call about to be made; as POST /v1/budgets/reserve.",
+)
 class ReservationInput:
-    estimated_cost: Decimal | None = None
-    estimated_tokens: int | None = None
-    ttl_seconds: int | None = None
-    team_id: str | None = None
-    user_id: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    api_key_id: str | None = None
+    pass
 
 
-@strawberry.input(description="A new budget; the same fields and rules as POST /v1/budgets.")
+@derived_input(
+    model=resolvers.BudgetInput,
+    all_fields=True,
+    name="BudgetInput",
+    description="A new budget; the same fields and rules as POST /v1/budgets.",
+)
 class BudgetInput:
-    name: str
-    limit: Decimal
-    unit: BudgetUnit | None = None
-    period: BudgetPeriod | None = None
-    thresholds: list[int] | None = None
-    action: BudgetAction | None = None
-    timezone: str | None = None
-    team_id: str | None = None
-    user_id: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    api_key_id: str | None = None
+    pass
 
 
 @strawberry.input(

@@ -1,15 +1,19 @@
-"""GraphQL inputs; they are validated by the same models as REST bodies, in resolvers/."""
+"""GraphQL inputs, derived from the models that validate REST bodies (resolvers/): the same
+fields, defaults and rules."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
-from decimal import Decimal
 from typing import Any
 
 import strawberry
 from strawberry import UNSET
+from strawberry.experimental.pydantic import input as derived_input
 from strawberry.scalars import JSON
 from strawberry.types.base import get_object_definition
+
+from meterr import resolvers
 
 __all__ = [
     "PriceOverrideInput",
@@ -20,24 +24,14 @@ __all__ = [
 ]
 
 
-@strawberry.input(description="One usage event; token conventions as in POST /v1/track.")
+@derived_input(
+    model=resolvers.TrackEventInput,
+    all_fields=True,
+    name="TrackUsageInput",
+    description="One usage event; token conventions as in POST /v1/track.",
+)
 class TrackUsageInput:
-    provider: str
-    model: str
-    input_tokens: int
-    output_tokens: int = 0
-    cached_input_tokens: int = 0
-    cache_write_tokens: int = 0
-    reasoning_tokens: int = 0
-    endpoint: str | None = None
     metadata: JSON | None = None
-    timestamp: str | None = strawberry.field(default=None, description="RFC 3339")
-    team_id: str | None = None
-    user_id: str | None = None
-    event_id: str | None = None
-    reservation_id: str | None = strawberry.field(
-        default=None, description="The reservation this call's usage settles."
-    )
 
 
 @strawberry.input
@@ -48,28 +42,24 @@ class UsageFilterInput:
     user_ids: list[str] | None = None
 
 
-@strawberry.input(description="A negotiated price, USD per 1M tokens.")
+@derived_input(
+    model=resolvers.PriceOverrideInput,
+    all_fields=True,
+    name="PriceOverrideInput",
+    description="A negotiated price, USD per 1M tokens.",
+)
 class PriceOverrideInput:
-    provider: str
-    model: str
-    input: Decimal
-    output: Decimal
-    cached_input: Decimal | None = None
-    cache_write: Decimal | None = None
-    reasoning: Decimal | None = None
-    effective_from: datetime | None = None
-    note: str | None = None
-    reprice_unpriced: bool = True
+    pass
 
 
-@strawberry.input
+@derived_input(
+    model=resolvers.RepriceInput,
+    all_fields=True,
+    name="RepriceEventsInput",
+    description="Which stored events to price again with the prices in force now.",
+)
 class RepriceEventsInput:
-    start_date: str | None = None
-    end_date: str | None = None
-    provider: str | None = None
-    model: str | None = None
-    unpriced_only: bool = False
-    dry_run: bool = True
+    pass
 
 
 def as_body(value: object) -> dict[str, Any]:
@@ -89,4 +79,6 @@ def as_body(value: object) -> dict[str, Any]:
 def _defaults_to_null(value: object, name: str) -> bool:
     definition = get_object_definition(value, strict=True)
     field = next(f for f in definition.fields if f.python_name == name)
+    if field.default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
+        return field.default_factory() is None  # fields derived from a pydantic model
     return field.default is None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import strawberry
+from strawberry.experimental.pydantic import input as derived_input
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
@@ -88,11 +89,14 @@ class WebhookDelivery:
         )
 
 
-@strawberry.input(description="A webhook endpoint, as in POST /v1/webhooks.")
+@derived_input(
+    model=resolvers.WebhookInput,
+    all_fields=True,
+    name="WebhookInput",
+    description="A webhook endpoint, as in POST /v1/webhooks.",
+)
 class WebhookInput:
-    url: str
-    events: list[str] | None = None
-    description: str | None = None
+    pass
 
 
 @strawberry.type

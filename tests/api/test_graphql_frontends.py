@@ -1,9 +1,13 @@
-"""A dashboard asks for several panels in one document: a panel that fails empties only its
-own field, the others are answered."""
+"""What a frontend builds on: a panel that fails empties only its own field, and introspection
+reports each input's real defaults (the models' own) without a complaint in the log."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
+import pytest
+from graphql import get_introspection_query
 
 from meterr.schema import build_schema
 from tests.conftest import KeyFactory, bearer
@@ -52,3 +56,39 @@ def test_every_root_query_field_is_nullable() -> None:
     assert query is not None
     required = [name for name, field in query.fields.items() if str(field.type).endswith("!")]
     assert required == []
+
+
+async def test_introspection_reports_the_models_defaults_and_logs_nothing(
+    client: httpx.AsyncClient, make_key: KeyFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    key = await make_key()
+    with caplog.at_level(logging.WARNING):
+        answer = await client.post(
+            "/graphql", headers=bearer(key), json={"query": get_introspection_query()}
+        )
+    assert answer.status_code == 200
+    body = answer.json()
+    assert "errors" not in body
+    assert [record.getMessage() for record in caplog.records] == []
+    types = {t["name"]: t for t in body["data"]["__schema"]["types"]}
+
+    def defaults(name: str) -> dict[str, str | None]:
+        return {f["name"]: f["defaultValue"] for f in types[name]["inputFields"]}
+
+    assert defaults("BudgetInput") == {
+        "name": None,
+        "limit": None,
+        "unit": "USD",
+        "period": "MONTH",
+        "thresholds": "[50, 80, 100]",
+        "action": "ALERT",
+        "timezone": '"UTC"',
+        "teamId": "null",
+        "userId": "null",
+        "provider": "null",
+        "model": "null",
+        "apiKeyId": "null",
+    }
+    assert defaults("TrackUsageInput")["outputTokens"] == "0"
+    assert defaults("ReservationInput")["ttlSeconds"] == "600"
+    assert defaults("RepriceEventsInput")["dryRun"] == "true"
