@@ -65,6 +65,11 @@ class Principal:
     team_id: str | None = None
     confined: bool = False
 
+    @property
+    def allowed(self) -> frozenset[Operation]:
+        """What the key's role lets it do."""
+        return _ALLOWED[self.role]
+
     def require(self, operation: Operation, *alternatives: Operation) -> None:
         """Refuse unless the key's role allows `operation` (or one of `alternatives`)."""
         allowed = _ALLOWED[self.role]

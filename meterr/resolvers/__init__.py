@@ -6,6 +6,9 @@ senders share (Pacer), so that they depend on this layer alone."""
 
 from __future__ import annotations
 
+from meterr.auth import Operation as KeyOperation
+from meterr.auth import Role as KeyRole
+from meterr.auth import Tier
 from meterr.events import Pacer
 from meterr.forecasting import Backtest
 from meterr.pricing import ModelPrice, nano_to_usd
@@ -148,6 +151,7 @@ from meterr.resolvers.teams import (
 )
 from meterr.resolvers.timerange import TimeRange, parse_day, parse_time_range, parse_zone
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
+from meterr.resolvers.viewer import Viewer, viewer, viewer_team
 from meterr.resolvers.webhooks import (
     NewWebhook,
     WebhookInput,
@@ -160,6 +164,12 @@ from meterr.resolvers.webhooks import (
 from meterr.store import Connection, Delivery, Member, Team, WebhookEndpoint, delivery_payload
 
 __all__ = [
+    "KeyOperation",
+    "KeyRole",
+    "Tier",
+    "Viewer",
+    "viewer",
+    "viewer_team",
     "BudgetInput",
     "ConnectionInput",
     "InvitationInput",

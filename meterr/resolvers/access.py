@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from meterr.auth import Principal, hash_key, is_well_formed
 from meterr.errors import RateLimited, StoreUnavailable, Unauthenticated
 from meterr.resolvers.availability import require_store, store_answering
-from meterr.resolvers.context import RequestContext, Services
+from meterr.resolvers.context import RateLimitStatus, RequestContext, Services
 
 __all__ = [
     "RateLimitStatus",
@@ -54,28 +53,6 @@ async def authenticate(services: Services, key: str) -> Principal:
     return principal
 
 
-@dataclass(frozen=True, slots=True)
-class RateLimitStatus:
-    """The caller's hourly window: None limit and remaining mean unlimited."""
-
-    limit: int | None
-    remaining: int | None
-    reset: datetime
-    now: datetime
-
-    def headers(self) -> dict[str, str]:
-        """The X-RateLimit-* headers every response carries."""
-        return {
-            "X-RateLimit-Limit": "unlimited" if self.limit is None else str(self.limit),
-            "X-RateLimit-Remaining": "unlimited" if self.remaining is None else str(self.remaining),
-            "X-RateLimit-Reset": str(int(self.reset.timestamp())),
-        }
-
-    @property
-    def retry_after(self) -> int:
-        return max(1, int((self.reset - self.now).total_seconds() + 0.999))
-
-
 async def count_request(
     services: Services, principal: Principal, *, operations: int = 1
 ) -> RateLimitStatus:
@@ -110,7 +87,7 @@ async def admit(
     """What every request through either door goes through: the key, then the hour's budget."""
     principal = await authenticate(services, bearer_token(authorization))
     status = await count_request(services, principal)
-    return RequestContext(principal, services), status
+    return RequestContext(principal, services, rate_limit=status), status
 
 
 async def admit_operation(services: Services, key: str, *, operations: int) -> RateLimitStatus:

@@ -21,7 +21,7 @@ from meterr.resolvers.org_work import OrganizationWork
 from meterr.resolvers.shared_feeds import SharedFeeds
 from meterr.store import Store
 
-__all__ = ["AnswerSources", "RequestContext", "Services"]
+__all__ = ["AnswerSources", "RateLimitStatus", "RequestContext", "Services"]
 
 
 @dataclass
@@ -79,6 +79,28 @@ class Services:
             self.dispatcher.wake()
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimitStatus:
+    """The caller's hourly window: None limit and remaining mean unlimited."""
+
+    limit: int | None
+    remaining: int | None
+    reset: datetime
+    now: datetime
+
+    def headers(self) -> dict[str, str]:
+        """The X-RateLimit-* headers every response carries."""
+        return {
+            "X-RateLimit-Limit": "unlimited" if self.limit is None else str(self.limit),
+            "X-RateLimit-Remaining": "unlimited" if self.remaining is None else str(self.remaining),
+            "X-RateLimit-Reset": str(int(self.reset.timestamp())),
+        }
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, int((self.reset - self.now).total_seconds() + 0.999))
+
+
 @dataclass
 class AnswerSources:
     """Where one request's cost and usage questions were answered from: the rollups, or the
@@ -109,6 +131,8 @@ class RequestContext:
     principal: Principal
     services: Services
     answers: AnswerSources = field(default_factory=AnswerSources)
+    # The organization's hourly window as counting this request left it.
+    rate_limit: RateLimitStatus | None = None
 
     @property
     def org_id(self) -> str:

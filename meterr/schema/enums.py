@@ -13,6 +13,7 @@ from meterr.domain import (
     MemberRole,
 )
 from meterr.domain import Dimension as CostDimension
+from meterr.resolvers import KeyOperation, KeyRole, Tier
 
 __all__ = [
     "BudgetAction",
@@ -21,7 +22,10 @@ __all__ = [
     "ConnectionMode",
     "CostDimension",
     "Interval",
+    "KeyOperation",
+    "KeyRole",
     "MemberRole",
+    "Tier",
 ]
 
 strawberry.enum(BudgetUnit, description="What a budget's limit counts.")
@@ -35,3 +39,6 @@ strawberry.enum(
 strawberry.enum(MemberRole, description="A member's role in their team.")
 strawberry.enum(ConnectionMode, description="What a provider connection does.")
 strawberry.enum(Interval, description="The step of a usage time series, in its range's zone.")
+strawberry.enum(KeyRole, name="KeyRole", description="What an API key is for.")
+strawberry.enum(KeyOperation, name="KeyOperation", description="What a key's role may do.")
+strawberry.enum(Tier, description="An organization's plan: its hourly request budget.")

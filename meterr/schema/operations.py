@@ -36,6 +36,7 @@ from meterr.schema.types import (
     UsageSummary,
     UsageTotals,
 )
+from meterr.schema.viewer import ViewerQueries
 from meterr.schema.webhooks import WebhookMutations, WebhookQueries
 
 __all__ = ["Mutation", "Query"]
@@ -44,7 +45,9 @@ GqlInfo = Info[GraphQLContext, None]
 
 
 @strawberry.type
-class Query(BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, WebhookQueries):
+class Query(
+    BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, WebhookQueries, ViewerQueries
+):
     @strawberry.field(description="Costs grouped by a dimension over [startDate, endDate].")
     async def costs(
         self,

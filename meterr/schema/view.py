@@ -210,7 +210,7 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
             assert reading.refusal is not None
             response = reading.refusal
         else:
-            request.scope["meterr.context"] = RequestContext(principal, services)
+            request.scope["meterr.context"] = RequestContext(principal, services, rate_limit=status)
             try:
                 async with services.work.turn(principal.org_id):
                     response = await self._execute(request, reading.request)

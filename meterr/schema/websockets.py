@@ -8,6 +8,7 @@ import contextlib
 import json
 from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -114,10 +115,12 @@ class _Connection:
             raise Unauthenticated("Missing API key.", {"reason": "missing"})
         services = self._context.services
         try:
-            await admit_operation(services, key, operations=operations)
+            status = await admit_operation(services, key, operations=operations)
         except Unauthenticated:
             await self._revoked()
             raise
+        if self._context.authenticated is not None:
+            self._context.authenticated = replace(self._context.authenticated, rate_limit=status)
         if not self._watching:
             self._watch.enter_context(services.sockets.watching(key, self._revoked))
             self._watching = True

@@ -4,11 +4,14 @@ reports each input's real defaults (the models' own) without a complaint in the 
 from __future__ import annotations
 
 import logging
+import secrets
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from graphql import get_introspection_query
 
+from meterr.auth import Tier
 from meterr.schema import build_schema
 from tests.conftest import KeyFactory, bearer
 
@@ -92,3 +95,57 @@ async def test_introspection_reports_the_models_defaults_and_logs_nothing(
     assert defaults("TrackUsageInput")["outputTokens"] == "0"
     assert defaults("ReservationInput")["ttlSeconds"] == "600"
     assert defaults("RepriceEventsInput")["dryRun"] == "true"
+
+
+VIEWER = """
+{ viewer {
+    organization { name tier } role allowed confined teamId
+    rateLimit { limit remaining resetAt }
+    team { name }
+} }
+"""
+
+
+async def test_the_viewer_says_what_the_key_may_do_and_what_is_left_of_the_hour(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    org = f"viewer-{secrets.token_hex(4)}"
+    admin = await make_key(org=org, tier=Tier.FREE)
+    team = await client.post("/v1/teams", headers=bearer(admin), json={"name": "Search"})
+    assert team.status_code == 201
+    invited = await client.post(
+        f"/v1/teams/{team.json()['id']}/invite",
+        headers=bearer(admin),
+        json={"email": "ana@example.com"},
+    )
+    joined = await client.post(f"/v1/invitations/{invited.json()['token']}/accept")
+    member = joined.json()["api_key"]
+
+    first = await client.post("/graphql", headers=bearer(admin), json={"query": VIEWER})
+    second = await client.post("/graphql", headers=bearer(member), json={"query": VIEWER})
+    seen, other = first.json()["data"]["viewer"], second.json()["data"]["viewer"]
+    assert seen["organization"] == {"name": org, "tier": "FREE"}
+    assert (seen["role"], seen["allowed"]) == ("ADMIN", ["INGEST", "READ", "INVITE", "MANAGE"])
+    assert (seen["confined"], seen["team"]) == (False, None)
+    assert seen["rateLimit"]["limit"] == 100
+    # The organization's requests share one count: the member's came right after the admin's.
+    assert other["rateLimit"]["remaining"] == seen["rateLimit"]["remaining"] - 1
+    assert int(first.headers["X-RateLimit-Remaining"]) == seen["rateLimit"]["remaining"]
+    assert other["role"] == "MEMBER"
+    assert other["allowed"] == ["INGEST", "READ"]
+    assert (other["confined"], other["teamId"], other["team"]) == (
+        True,
+        team.json()["id"],
+        {"name": "Search"},
+    )
+
+
+async def test_an_unlimited_tier_has_no_limit_to_show(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    answer = await client.post("/graphql", headers=bearer(key), json={"query": VIEWER})
+    limit = answer.json()["data"]["viewer"]["rateLimit"]
+    assert (limit["limit"], limit["remaining"]) == (None, None)
+    reset = datetime.fromisoformat(limit["resetAt"].replace("Z", "+00:00"))
+    assert (reset.utcoffset(), reset.minute, reset.second) == (timedelta(0), 0, 0)
