@@ -43,7 +43,6 @@ from meterr.resolvers.costs import (
     parse_usage_filter,
     summed_usage,
     usage_filter,
-    usage_totals,
 )
 from meterr.resolvers.feeds import (
     COST_FEED_INTERVAL,
@@ -119,6 +118,7 @@ from meterr.resolvers.queries import (
     PriceImportQuery,
     PricesQuery,
     ReconcileQuery,
+    SeriesQuery,
     UsageQuery,
 )
 from meterr.resolvers.reconciliation import Reconciliation, ReconciliationLine, reconcile
@@ -127,6 +127,14 @@ from meterr.resolvers.reservations import (
     RefusedReservation,
     Reservation,
     reserve,
+)
+from meterr.resolvers.series import (
+    DEFAULT_SERIES_GROUPS,
+    MAX_SERIES_GROUPS,
+    OTHER,
+    CostSeries,
+    cost_series,
+    usage_totals,
 )
 from meterr.resolvers.spend import CallScope, budget_amount, call_scope
 from meterr.resolvers.teams import (
@@ -164,6 +172,11 @@ from meterr.resolvers.webhooks import (
 from meterr.store import Connection, Delivery, Member, Team, WebhookEndpoint, delivery_payload
 
 __all__ = [
+    "DEFAULT_SERIES_GROUPS",
+    "MAX_SERIES_GROUPS",
+    "OTHER",
+    "CostSeries",
+    "cost_series",
     "KeyOperation",
     "KeyRole",
     "Tier",
@@ -194,6 +207,7 @@ __all__ = [
     "PriceImportQuery",
     "PricesQuery",
     "ReconcileQuery",
+    "SeriesQuery",
     "UsageQuery",
     "StoreUnreachable",
     "METADATA_LIMITS",

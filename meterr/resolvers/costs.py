@@ -13,17 +13,17 @@ from meterr.domain import (
     GROUPABLE_METADATA_KEY,
     Dimension,
     GroupBy,
-    Interval,
     UsageFilter,
     UsageTotals,
 )
 from meterr.errors import InvalidInput
 from meterr.pricing import normalize_provider
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.timerange import TimeRange, local_midnight
+from meterr.resolvers.timerange import TimeRange
 from meterr.store import TotalsRow
 
 __all__ = [
+    "usage_rows",
     "NO_VALUE",
     "CostGroup",
     "UsageSummary",
@@ -34,7 +34,6 @@ __all__ = [
     "summed_usage",
     "usage_filter",
     "usage_in",
-    "usage_totals",
 ]
 
 NO_VALUE = "(none)"
@@ -130,7 +129,7 @@ def _time_key(moment: datetime, dimension: Dimension, zone: ZoneInfo) -> str:
     return f"{local.year:04d}-{local.month:02d}"
 
 
-async def _rows(
+async def usage_rows(
     ctx: RequestContext,
     time_range: TimeRange,
     usage_filter: UsageFilter,
@@ -164,14 +163,16 @@ async def cost_groups(
     ctx.principal.require(Operation.READ)
     usage_filter = ctx.confine(usage_filter)
     if group_by.dimension.is_time:
-        rows = await _rows(ctx, time_range, usage_filter, None, bucketed=True, day_buckets=True)
+        rows = await usage_rows(
+            ctx, time_range, usage_filter, None, bucketed=True, day_buckets=True
+        )
         merged: dict[str, UsageTotals] = defaultdict(UsageTotals)
         for row in rows:
             assert row.bucket is not None
             bucket = row.bucket.replace(tzinfo=UTC) if row.bucket.tzinfo is None else row.bucket
             merged[_time_key(bucket, group_by.dimension, time_range.zone)] += row.totals
         return [CostGroup(key, merged[key]) for key in sorted(merged)]
-    rows = await _rows(ctx, time_range, usage_filter, group_by, bucketed=False)
+    rows = await usage_rows(ctx, time_range, usage_filter, group_by, bucketed=False)
     groups: dict[str, UsageTotals] = defaultdict(UsageTotals)
     for row in rows:
         groups[row.key if row.key is not None else NO_VALUE] += row.totals
@@ -200,7 +201,9 @@ async def daily_totals(
 ) -> dict[str | None, dict[date, UsageTotals]]:
     """Totals per local day of the range's zone, per group of `group_by` (one None key
     without one); for the service's own use (forecasts), with no role checked."""
-    rows = await _rows(ctx, time_range, usage_filter, group_by, bucketed=True, day_buckets=True)
+    rows = await usage_rows(
+        ctx, time_range, usage_filter, group_by, bucketed=True, day_buckets=True
+    )
     by_key: dict[str | None, dict[date, UsageTotals]] = defaultdict(
         lambda: defaultdict(UsageTotals)
     )
@@ -216,7 +219,7 @@ async def usage_in(
     ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter
 ) -> UsageTotals:
     """The range's totals, for the service's own use (budgets): no role is checked."""
-    rows = await _rows(ctx, time_range, usage_filter, None, bucketed=False)
+    rows = await usage_rows(ctx, time_range, usage_filter, None, bucketed=False)
     return sum((row.totals for row in rows), UsageTotals())
 
 
@@ -227,73 +230,3 @@ async def summed_usage(
     by_provider = await cost_groups(ctx, time_range, GroupBy(Dimension.PROVIDER), usage_filter)
     total = sum((group.totals for group in by_provider), UsageTotals())
     return UsageSummary(total, by_provider)
-
-
-async def usage_totals(
-    ctx: RequestContext, time_range: TimeRange, usage_filter: UsageFilter, interval: Interval
-) -> list[tuple[datetime, UsageTotals]]:
-    """A gap-free time series: one point per interval start in the range's zone."""
-    ctx.principal.require(Operation.READ)
-    usage_filter = ctx.confine(usage_filter)
-    starts = _interval_starts(time_range, interval)
-    if len(starts) > 10_000:
-        raise InvalidInput(
-            "The series would have more than 10,000 points: choose a longer interval.",
-            {"fields": {"interval": "too many points for this range"}},
-        )
-    rows = await _rows(
-        ctx,
-        time_range,
-        usage_filter,
-        None,
-        bucketed=True,
-        day_buckets=interval is not Interval.HOUR,
-    )
-    series: dict[datetime, UsageTotals] = dict.fromkeys(starts, UsageTotals())
-    for row in rows:
-        assert row.bucket is not None
-        moment = row.bucket if row.bucket.tzinfo else row.bucket.replace(tzinfo=UTC)
-        series[_interval_start(moment, interval, time_range.zone)] += row.totals
-    return sorted(series.items())
-
-
-def _interval_start(moment: datetime, interval: Interval, zone: ZoneInfo) -> datetime:
-    local = moment.astimezone(zone)
-    if interval is Interval.HOUR:
-        # Local hours: in a zone such as Asia/Kolkata they start at half past the UTC hour.
-        return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
-    day = local.date()
-    if interval is Interval.WEEK:
-        day -= timedelta(days=day.weekday())
-    elif interval is Interval.MONTH:
-        day = day.replace(day=1)
-    return local_midnight(day, zone)
-
-
-def _next_local_hour(start: datetime, zone: ZoneInfo) -> datetime:
-    """The start of the local hour after the one starting at `start`: local hours may last
-    30 to 90 minutes across a half-hour clock change, and every offset is whole quarters."""
-    probe, following = start, start
-    while following <= start:
-        probe += timedelta(minutes=15)
-        following = _interval_start(probe, Interval.HOUR, zone)
-    return following
-
-
-def _interval_starts(time_range: TimeRange, interval: Interval) -> list[datetime]:
-    starts: list[datetime] = []
-    current = _interval_start(time_range.start, interval, time_range.zone)
-    while current < time_range.end and len(starts) <= 10_000:
-        starts.append(current)
-        if interval is Interval.HOUR:
-            current = _next_local_hour(current, time_range.zone)
-        else:
-            local = current.astimezone(time_range.zone).date()
-            if interval is Interval.DAY:
-                local += timedelta(days=1)
-            elif interval is Interval.WEEK:
-                local += timedelta(days=7)
-            else:
-                local = (local.replace(day=28) + timedelta(days=4)).replace(day=1)
-            current = local_midnight(local, time_range.zone)
-    return starts

@@ -16,6 +16,7 @@ from meterr.resolvers.forecasts import MAX_BACKTEST_DAYS, MAX_HORIZON
 from meterr.resolvers.history import MAX_PAGE
 from meterr.resolvers.inputs import MAX_ESTIMATED_COST, MAX_TOKENS, CallScopeInput
 from meterr.resolvers.notifications import MAX_NOTIFICATIONS_PAGE
+from meterr.resolvers.series import DEFAULT_SERIES_GROUPS, MAX_SERIES_GROUPS
 from meterr.resolvers.timerange import parse_day, parse_time_range, parse_zone
 from meterr.resolvers.webhooks import MAX_DELIVERIES_PAGE
 
@@ -35,6 +36,7 @@ __all__ = [
     "PriceImportQuery",
     "PricesQuery",
     "ReconcileQuery",
+    "SeriesQuery",
     "UsageQuery",
 ]
 
@@ -111,6 +113,26 @@ class HistoryQuery(FilteredQuery):
     interval: Interval = Field(DEFAULT_INTERVAL, description="The series' step")
     limit: int = Field(100, ge=1, le=MAX_PAGE, description="Events per page")
     cursor: Cursor | None = None
+
+
+class SeriesQuery(FilteredQuery):
+    group_by: Annotated[
+        str,
+        Field(
+            max_length=80,
+            description="provider, model, team, user, endpoint, api_key or metadata.KEY",
+        ),
+    ] = "provider"
+    interval: Interval = Field(DEFAULT_INTERVAL, description="The series' step")
+    first: int = Field(
+        DEFAULT_SERIES_GROUPS,
+        ge=1,
+        le=MAX_SERIES_GROUPS,
+        description="The largest groups kept; the others are summed as (other)",
+    )
+
+    def grouping(self) -> GroupBy:
+        return parse_group_by(self.group_by)
 
 
 class ForecastQuery(FilteredQuery):

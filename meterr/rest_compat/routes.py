@@ -20,11 +20,13 @@ from meterr.resolvers import (
     PriceOverrideInput,
     PricesQuery,
     RepriceInput,
+    SeriesQuery,
     TrackBatchInput,
     TrackEventInput,
     UsageQuery,
     cost_forecast,
     cost_groups,
+    cost_series,
     forecast_backtest,
     get_event,
     import_litellm_prices,
@@ -55,7 +57,7 @@ from meterr.rest_compat.shapes import (
     totals_json,
     tracked_json,
 )
-from meterr.wire import instant
+from meterr.wire import instant, usd
 
 __all__ = ["v1_routes"]
 
@@ -106,6 +108,42 @@ async def costs(call: Call) -> Response:
         call.ctx, query.time_range(now=call.ctx.now()), query.grouping(), query.usage_filter()
     )
     return JSONResponse(cost_groups_json(groups))
+
+
+async def costs_series(call: Call) -> Response:
+    query: SeriesQuery = call.query
+    time_range = query.time_range(now=call.ctx.now())
+    series = await cost_series(
+        call.ctx,
+        time_range,
+        query.usage_filter(),
+        query.grouping(),
+        query.interval,
+        first=query.first,
+    )
+    return JSONResponse(
+        {
+            "start": instant(time_range.start),
+            "end": instant(time_range.end),
+            "interval": series.interval.value,
+            "group_by": query.grouping().label,
+            "keys": series.keys,
+            "points": [
+                {
+                    "start": instant(start),
+                    "groups": {
+                        key: {
+                            "total": usd(totals[key].cost),
+                            "tokens": totals[key].tokens,
+                            "requests": totals[key].requests,
+                        }
+                        for key in series.keys
+                    },
+                }
+                for start, totals in series.points
+            ],
+        }
+    )
 
 
 async def metadata_keys(call: Call) -> Response:
@@ -248,6 +286,16 @@ USAGE_OPERATIONS = [
         handler=costs,
         query=CostQuery,
         answers={200: answers.CostsAnswer},
+    ),
+    Operation(
+        method="GET",
+        path="/costs/series",
+        summary="Costs per hour, day, week or month and per group: the largest groups, the "
+        "rest summed as (other)",
+        tag="Costs",
+        handler=costs_series,
+        query=SeriesQuery,
+        answers={200: answers.CostSeriesAnswer},
     ),
     Operation(
         method="GET",

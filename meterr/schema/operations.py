@@ -22,6 +22,7 @@ from meterr.schema.inputs import (
     as_body,
 )
 from meterr.schema.providers import ProviderMutations, ProviderQueries
+from meterr.schema.series import SeriesQueries
 from meterr.schema.teams import TeamMutations, TeamQueries
 from meterr.schema.types import (
     CostGroup,
@@ -46,7 +47,13 @@ GqlInfo = Info[GraphQLContext, None]
 
 @strawberry.type
 class Query(
-    BudgetQueries, TeamQueries, ProviderQueries, ForecastQueries, WebhookQueries, ViewerQueries
+    BudgetQueries,
+    TeamQueries,
+    ProviderQueries,
+    ForecastQueries,
+    WebhookQueries,
+    ViewerQueries,
+    SeriesQueries,
 ):
     @strawberry.field(description="Costs grouped by a dimension over [startDate, endDate].")
     async def costs(

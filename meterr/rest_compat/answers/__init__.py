@@ -36,6 +36,7 @@ from meterr.rest_compat.answers.organizations import (
 from meterr.rest_compat.answers.usage import (
     BacktestAnswer,
     CostsAnswer,
+    CostSeriesAnswer,
     EventAnswer,
     ForecastAnswer,
     HistoryAnswer,
@@ -56,6 +57,7 @@ __all__ = [
     "BudgetCheckAnswer",
     "BudgetsAnswer",
     "ConnectionAnswer",
+    "CostSeriesAnswer",
     "CostsAnswer",
     "DeliveriesAnswer",
     "DeliveryAnswer",

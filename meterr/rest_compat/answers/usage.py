@@ -10,6 +10,7 @@ from pydantic import Field, RootModel
 from meterr.rest_compat.answers.base import Answer, Usd
 
 __all__ = [
+    "CostSeriesAnswer",
     "BacktestAnswer",
     "CostsAnswer",
     "EventAnswer",
@@ -142,6 +143,29 @@ class CostGroup(Answer):
 
 class CostsAnswer(RootModel[dict[str, CostGroup]]):
     """Each group's cost and tokens, by the group's key: `{"openai": {"total", "tokens"}}`."""
+
+
+class SeriesGroup(Answer):
+    total: Usd
+    tokens: int
+    requests: int
+
+
+class SeriesPointAnswer(Answer):
+    start: datetime
+    groups: dict[str, SeriesGroup] = Field(description="Each of `keys`, in their order")
+
+
+class CostSeriesAnswer(Answer):
+    """Costs per interval and group: the largest groups over the range, the rest summed
+    as "(other)"."""
+
+    start: datetime
+    end: datetime
+    interval: Literal["hour", "day", "week", "month"]
+    group_by: str
+    keys: list[str] = Field(description="The groups kept, largest first, then (other)")
+    points: list[SeriesPointAnswer]
 
 
 class MetadataKey(Answer):
