@@ -8,9 +8,10 @@ from typing import Any
 import httpx
 
 from meterr.auth import Role
-from tests.api.test_budgets import DOCUMENTED, event
-from tests.api.test_graphql import as_input, data_of, error_of
 from tests.conftest import KeyFactory, bearer
+from tests.support.budgets import DOCUMENTED
+from tests.support.events import event
+from tests.support.graphql import as_input, data_of, error_of
 
 BUDGET_FIELDS = """
     id name teamId userId provider model apiKeyId limit limitExact unit period timezone

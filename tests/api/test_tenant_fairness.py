@@ -20,9 +20,9 @@ from meterr.config import Settings
 from meterr.resolvers import RequestContext
 from meterr.rest_compat.endpoint import v1_endpoint
 from meterr.store import Store
-from tests.api.test_subscriptions import subscriber
 from tests.conftest import KeyFactory, api_only, bearer
 from tests.servers import serving
+from tests.support.subscriptions import subscriber
 
 
 class Busy:
