@@ -1,0 +1,132 @@
+"""Exactness: many sub-cent events sum to the same exact total whether a range is answered from
+rollups or from raw events (command-r7b: 0.0375 input, 0.15 output USD per 1M tokens).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from tests.conftest import KeyFactory, json_usd
+from tests.support.amounts import MICRO, nano_round, zero_point
+from tests.support.rest import costs, get_ok, track_batch
+
+JsonObject = dict[str, Any]
+
+R7B_INPUT = Decimal("0.0375")
+R7B_OUTPUT = Decimal("0.15")
+
+
+def r7b_events() -> list[JsonObject]:
+    """37 command-r7b events between 10:00 and 12:59 UTC on 10 May 2025."""
+    return [
+        {
+            "provider": "cohere",
+            "model": "command-r7b",
+            "input_tokens": 1001 + 37 * i,
+            "output_tokens": 333 + 11 * i,
+            "timestamp": f"2025-05-10T{10 + i % 3:02d}:{(7 * i) % 60:02d}:{i % 60:02d}Z",
+            "user_id": f"user-{i % 4}",
+        }
+        for i in range(37)
+    ]
+
+
+def r7b_exact_total(events: list[JsonObject]) -> Decimal:
+    million = Decimal(1_000_000)
+    return sum(
+        (
+            nano_round(Decimal(e["input_tokens"]) * R7B_INPUT / million)
+            + nano_round(Decimal(e["output_tokens"]) * R7B_OUTPUT / million)
+            for e in events
+        ),
+        Decimal(0),
+    )
+
+
+async def test_sub_cent_costs_sum_exactly_over_rollups_and_raw_events(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    events = r7b_events()
+    tracked = await track_batch(client, key, events)
+    exact = r7b_exact_total(events)
+    # Each event costs a fraction of a cent; per-event rounding to six decimals would drift.
+    assert all(0 < event["cost"] < 0.001 for event in tracked)
+    assert sum(Decimal(str(e["cost"])) for e in tracked) != exact.quantize(MICRO)
+
+    aligned = await costs(
+        client,
+        key,
+        start_date="2025-05-10T10:00:00Z",
+        end_date="2025-05-10T13:00:00Z",
+        group_by="model",
+    )
+    unaligned = await costs(
+        client,
+        key,
+        start_date="2025-05-10T09:59:59.999Z",
+        end_date="2025-05-10T12:59:59.5Z",
+        group_by="model",
+    )
+    by_date = await costs(
+        client, key, start_date="2025-05-10", end_date="2025-05-10", group_by="model"
+    )
+    tokens = sum(e["input_tokens"] + e["output_tokens"] for e in events)
+    expected = {"command-r7b": {"total": json_usd(exact), "tokens": tokens}}
+    assert aligned == expected
+    assert unaligned == expected
+    assert by_date == expected
+
+    # Grouped by user, the rollup and raw answers agree group by group.
+    by_user_aligned = await costs(
+        client,
+        key,
+        start_date="2025-05-10T10:00:00Z",
+        end_date="2025-05-10T13:00:00Z",
+        group_by="user",
+    )
+    by_user_raw = await costs(
+        client,
+        key,
+        start_date="2025-05-10T09:30:00.5Z",
+        end_date="2025-05-10T13:30:00.5Z",
+        group_by="user",
+    )
+    assert by_user_aligned == by_user_raw
+    assert set(by_user_aligned) == {"user-0", "user-1", "user-2", "user-3"}
+    for user, group in by_user_aligned.items():
+        mine = [e for e in events if e["user_id"] == user]
+        assert group == {
+            "total": json_usd(r7b_exact_total(mine)),
+            "tokens": sum(e["input_tokens"] + e["output_tokens"] for e in mine),
+        }
+
+    # Hourly series from rollups and from raw events agree point by point.
+    hourly_aligned = await get_ok(
+        client,
+        key,
+        "/v1/usage/history",
+        {
+            "start_date": "2025-05-10T10:00:00Z",
+            "end_date": "2025-05-10T13:00:00Z",
+            "interval": "hour",
+        },
+    )
+    hourly_raw = await get_ok(
+        client,
+        key,
+        "/v1/usage/history",
+        {
+            "start_date": "2025-05-10T09:59:59.5Z",
+            "end_date": "2025-05-10T12:59:59.5Z",
+            "interval": "hour",
+        },
+    )
+    assert [point["requests"] for point in hourly_aligned["series"]] == [13, 12, 12]
+    assert hourly_raw["series"] == [zero_point("2025-05-10T09:00:00Z"), *hourly_aligned["series"]]
+    for hour, point in zip((10, 11, 12), hourly_aligned["series"], strict=True):
+        mine = [e for e in events if e["timestamp"].startswith(f"2025-05-10T{hour}:")]
+        assert point["cost"] == json_usd(r7b_exact_total(mine))
