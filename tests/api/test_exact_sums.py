@@ -4,13 +4,14 @@ rollups or from raw events (command-r7b: 0.0375 input, 0.15 output USD per 1M to
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import httpx
 
 from tests.conftest import KeyFactory, json_usd
-from tests.support.amounts import MICRO, nano_round, zero_point
+from tests.support.amounts import MICRO, NANO, nano_round, zero_point
+from tests.support.graphql import EVENTS, USAGE, costs_gql, data_of, track_batch_gql
 from tests.support.rest import costs, get_ok, track_batch
 
 JsonObject = dict[str, Any]
@@ -130,3 +131,60 @@ async def test_sub_cent_costs_sum_exactly_over_rollups_and_raw_events(
     for hour, point in zip((10, 11, 12), hourly_aligned["series"], strict=True):
         mine = [e for e in events if e["timestamp"].startswith(f"2025-05-10T{hour}:")]
         assert point["cost"] == json_usd(r7b_exact_total(mine))
+
+
+async def test_sum_of_exact_event_costs_equals_total_exact_on_rollups_and_raw_events(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    bodies = [
+        {
+            "provider": "cohere",
+            "model": "command-r7b",
+            "input_tokens": 1001 + 37 * i,
+            "output_tokens": 333 + 11 * i,
+            "timestamp": f"2025-05-10T{10 + i % 3:02d}:{(7 * i) % 60:02d}:{i % 60:02d}Z",
+        }
+        for i in range(37)
+    ]
+    await track_batch_gql(client, key, bodies)
+    data = await data_of(
+        client, key, EVENTS, {"start": "2025-05-10", "end": "2025-05-10", "first": 100}
+    )
+    nodes = data["events"]["nodes"]
+    assert len(nodes) == 37
+    exact = sum((Decimal(n["costBreakdown"]["totalExact"]) for n in nodes), Decimal(0))
+    assert exact == sum((Decimal(n["costExact"]) for n in nodes), Decimal(0))
+    # Worked independently: each component rounded half even to the nano-dollar.
+    million = Decimal(1_000_000)
+    expected = sum(
+        (
+            (Decimal(b["input_tokens"]) * Decimal("0.0375") / million).quantize(
+                NANO, rounding=ROUND_HALF_EVEN
+            )
+            + (Decimal(b["output_tokens"]) * Decimal("0.15") / million).quantize(
+                NANO, rounding=ROUND_HALF_EVEN
+            )
+            for b in bodies
+        ),
+        Decimal(0),
+    )
+    assert exact == expected
+    # Rounding each event to six decimals first would not give the same total.
+    assert sum(Decimal(str(n["cost"])) for n in nodes) != exact.quantize(MICRO)
+
+    ranges = [
+        ("2025-05-10T10:00:00Z", "2025-05-10T13:00:00Z"),  # whole hours: rollups
+        ("2025-05-10", "2025-05-10"),  # whole days: rollups
+        ("2025-05-10T09:59:59.999Z", "2025-05-10T12:59:59.5Z"),  # raw events
+        ("2025-05-10T10:00:00.000Z", "2025-05-10T12:59:59.5Z"),  # raw, from the first event
+    ]
+    for start, end in ranges:
+        for group_by in ("PROVIDER", "MODEL", "DAY"):
+            groups = await costs_gql(client, key, start=start, end=end, groupBy=group_by)
+            assert len(groups) == 1, (start, group_by)
+            assert Decimal(groups[0]["totalExact"]) == exact, (start, end, group_by)
+            assert groups[0]["total"] == json_usd(exact)
+            assert groups[0]["requests"] == 37
+        usage = await data_of(client, key, USAGE, {"start": start, "end": end})
+        assert Decimal(usage["usage"]["totals"]["totalExact"]) == exact

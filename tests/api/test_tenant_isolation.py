@@ -7,9 +7,20 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from tests.conftest import KeyFactory
+from tests.support.graphql import (
+    EVENTS,
+    HISTORY,
+    USAGE,
+    costs_gql,
+    data_of,
+    key_total_tokens,
+    track_gql,
+)
 from tests.support.rest import costs, get_ok, history, track, track_batch
+from tests.support.seeds import seed_january
 
 JsonObject = dict[str, Any]
 
@@ -83,3 +94,38 @@ async def test_queries_never_show_another_organizations_events(
     assert their_page["events"][0]["id"] == their_events[1]["id"]
     through_mine = await history(client, mine, cursor=their_page["next_cursor"], **window)
     assert [event["input_tokens"] for event in through_mine["events"]] == [1000]
+
+
+@pytest.fixture(scope="module")
+async def january_key(client: httpx.AsyncClient, make_key: KeyFactory) -> str:
+    """Events in January 2024, plus one on 1 February."""
+    return await seed_january(client, make_key)
+
+
+async def test_graphql_queries_never_show_another_organizations_events(
+    client: httpx.AsyncClient, make_key: KeyFactory, january_key: str
+) -> None:
+    other = await make_key()
+    await track_gql(
+        client,
+        other,
+        {
+            "provider": "openai",
+            "model": "gpt-4",
+            "input_tokens": 7,
+            "timestamp": "2024-01-15T12:00:00Z",
+        },
+    )
+    window = {"start": "2024-01-01", "end": "2024-01-31"}
+    assert key_total_tokens(await costs_gql(client, other, **window)) == [
+        {"key": "openai", "total": 0.00021, "tokens": 7}
+    ]
+    usage = await data_of(client, other, USAGE, window)
+    assert usage["usage"]["totals"]["requests"] == 1
+    events = await data_of(client, other, EVENTS, {**window, "first": 100})
+    assert [node["inputTokens"] for node in events["events"]["nodes"]] == [7]
+    history = await data_of(client, other, HISTORY, {**window, "interval": "month"})
+    assert [p["requests"] for p in history["usageHistory"]] == [1]
+    # And the January organization still sees only its own three events.
+    mine = await data_of(client, january_key, USAGE, window)
+    assert mine["usage"]["totals"]["requests"] == 3

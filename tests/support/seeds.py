@@ -1,5 +1,6 @@
 """Organizations seeded with events whose costs are worked out by hand from catalogue prices
-(USD per 1M tokens): gpt-4 30/60, gpt-4o 2.50/10, claude-3-opus 15/75, gemini-pro 0.50/1.50."""
+(USD per 1M tokens): gpt-4 30/60, gpt-4o 2.50/10, claude-3-opus 15/75 (from 2024-03-04),
+gemini-pro 0.50/1.50, mistral-medium 2.70/8.10 (2024)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 import httpx
 
 from tests.conftest import KeyFactory
+from tests.support.graphql import track_batch_gql
 from tests.support.rest import track
 
-__all__ = ["seed_dimensions_org"]
+__all__ = ["seed_dimensions_org", "seed_january"]
 
 JsonObject = dict[str, Any]
 
@@ -86,3 +88,48 @@ async def seed_dimensions_org(client: httpx.AsyncClient, make_key: KeyFactory) -
         "key_a_id": e1["api_key_id"],
         "key_b_id": e3["api_key_id"],
     }
+
+
+async def seed_january(client: httpx.AsyncClient, make_key: KeyFactory) -> str:
+    """Events in January 2024, plus one on 1 February."""
+    key = await make_key()
+    await track_batch_gql(
+        client,
+        key,
+        [
+            # 10000 * 30 + 5000 * 60 = 0.30 + 0.30 = 0.60
+            {
+                "provider": "openai",
+                "model": "gpt-4",
+                "input_tokens": 10_000,
+                "output_tokens": 5000,
+                "timestamp": "2024-01-15T12:00:00Z",
+                "metadata": {"feature": "chat"},
+            },
+            # 100000 * 2.70 + 20000 * 8.10 = 0.27 + 0.162 = 0.432
+            {
+                "provider": "mistral",
+                "model": "mistral-medium",
+                "input_tokens": 100_000,
+                "output_tokens": 20_000,
+                "timestamp": "2024-01-31T23:59:59Z",
+                "metadata": {"feature": "summaries"},
+            },
+            # claude-3-opus had no price before March 2024: counted, unpriced.
+            {
+                "provider": "anthropic",
+                "model": "claude-3-opus",
+                "input_tokens": 1000,
+                "output_tokens": 100,
+                "timestamp": "2024-01-02T00:00:00Z",
+            },
+            # Outside January.
+            {
+                "provider": "openai",
+                "model": "gpt-4",
+                "input_tokens": 1000,
+                "timestamp": "2024-02-01T00:00:00Z",
+            },
+        ],
+    )
+    return key

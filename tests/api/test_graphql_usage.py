@@ -1,0 +1,164 @@
+"""Query.usage, Query.usageHistory and Query.events: totals, gap-free series and pages of raw
+events newest first.
+
+Amounts come from catalogue prices (USD per 1M tokens): gpt-4 30/60, claude-3-opus 15/75
+(from 2024-03-04), mistral-medium 2.70/8.10 (2024).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import KeyFactory
+from tests.support.graphql import EVENTS, HISTORY, USAGE, data_of, error_of, track_batch_gql
+from tests.support.seeds import seed_january
+
+JsonObject = dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+async def january_key(client: httpx.AsyncClient, make_key: KeyFactory) -> str:
+    """Events in January 2024, plus one on 1 February."""
+    return await seed_january(client, make_key)
+
+
+async def test_usage_query_reports_totals_and_providers(
+    client: httpx.AsyncClient, january_key: str
+) -> None:
+    data = await data_of(client, january_key, USAGE, {"start": "2024-01-01", "end": "2024-01-31"})
+    usage = data["usage"]
+    assert usage["start"] == "2024-01-01T00:00:00+00:00"
+    assert usage["end"] == "2024-02-01T00:00:00+00:00"
+    assert usage["totals"] == {
+        "requests": 3,
+        "inputTokens": 111_000,
+        "outputTokens": 25_100,
+        "cachedInputTokens": 0,
+        "cacheWriteTokens": 0,
+        "reasoningTokens": 0,
+        "tokens": 136_100,
+        "total": 1.032,
+        "totalExact": usage["totals"]["totalExact"],
+        "unpricedRequests": 1,
+    }
+    assert Decimal(usage["totals"]["totalExact"]) == Decimal("1.032")
+    assert [(p["key"], p["requests"], p["total"]) for p in usage["providers"]] == [
+        ("openai", 1, 0.6),
+        ("mistral", 1, 0.432),
+        ("anthropic", 1, 0.0),
+    ]
+
+
+async def test_usage_history_query_is_gap_free(client: httpx.AsyncClient, january_key: str) -> None:
+    data = await data_of(
+        client,
+        january_key,
+        HISTORY,
+        {"start": "2024-01-15T10:00:00Z", "end": "2024-01-15T14:00:00Z", "interval": "hour"},
+    )
+    points = [(p["start"], p["requests"], p["tokens"], p["total"]) for p in data["usageHistory"]]
+    assert points == [
+        ("2024-01-15T10:00:00+00:00", 0, 0, 0.0),
+        ("2024-01-15T11:00:00+00:00", 0, 0, 0.0),
+        ("2024-01-15T12:00:00+00:00", 1, 15_000, 0.6),
+        ("2024-01-15T13:00:00+00:00", 0, 0, 0.0),
+    ]
+    monthly = await data_of(
+        client,
+        january_key,
+        HISTORY,
+        {"start": "2023-12-01", "end": "2024-02-29", "interval": "month"},
+    )
+    assert [(p["start"], p["requests"], p["total"]) for p in monthly["usageHistory"]] == [
+        ("2023-12-01T00:00:00+00:00", 0, 0.0),
+        ("2024-01-01T00:00:00+00:00", 3, 1.032),
+        ("2024-02-01T00:00:00+00:00", 1, 0.03),
+    ]
+
+
+async def test_usage_history_rejects_an_unknown_interval(
+    client: httpx.AsyncClient, january_key: str
+) -> None:
+    error = await error_of(
+        client, january_key, HISTORY, {"start": "2024-01-01", "interval": "decade"}
+    )
+    assert error["extensions"]["code"] == "invalid_input"
+    assert set(error["extensions"]["details"]["fields"]) == {"interval"}
+
+
+async def test_events_connection_pages_newest_first_to_the_end(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    tracked = await track_batch_gql(
+        client,
+        key,
+        [
+            {
+                "provider": "openai",
+                "model": "gpt-4",
+                "input_tokens": 100 + i,
+                "timestamp": f"2025-04-0{1 + i // 4}T12:00:0{i % 2}Z",
+            }
+            for i in range(11)
+        ],
+    )
+    ids = {item["event"]["id"] for item in tracked}
+    seen: list[JsonObject] = []
+    after: str | None = None
+    has_next = True
+    pages = 0
+    while has_next:
+        data = await data_of(
+            client,
+            key,
+            EVENTS,
+            {"start": "2025-04-01", "end": "2025-04-30", "first": 4, "after": after},
+        )
+        page = data["events"]
+        pages += 1
+        seen.extend(page["nodes"])
+        has_next = page["hasNextPage"]
+        after = page["nextCursor"]
+        assert (after is not None) == has_next
+        assert len(page["nodes"]) == (4 if has_next else 3)
+        assert pages <= 3
+    assert pages == 3
+    assert {node["id"] for node in seen} == ids
+    assert len(seen) == 11
+    stamps = [node["timestamp"] for node in seen]
+    assert stamps == sorted(stamps, reverse=True)
+    assert seen[0]["timestamp"] == "2025-04-03T12:00:01+00:00"
+
+
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        pytest.param({"first": 0}, "limit", id="first-zero"),
+        pytest.param({"first": 1001}, "limit", id="first-too-big"),
+        pytest.param({"first": 10, "after": "bm90LWEtY3Vyc29y"}, "cursor", id="bad-cursor"),
+    ],
+)
+async def test_events_connection_rejects_bad_paging(
+    client: httpx.AsyncClient, january_key: str, variables: JsonObject, field: str
+) -> None:
+    error = await error_of(
+        client, january_key, EVENTS, {"start": "2024-01-01", "end": "2024-01-31", **variables}
+    )
+    assert error["extensions"]["code"] == "invalid_input"
+    assert set(error["extensions"]["details"]["fields"]) == {field}
+
+
+async def test_events_connection_accepts_a_thousand_per_page(
+    client: httpx.AsyncClient, january_key: str
+) -> None:
+    data = await data_of(
+        client, january_key, EVENTS, {"start": "2024-01-01", "end": "2024-02-29", "first": 1000}
+    )
+    assert len(data["events"]["nodes"]) == 4
+    assert data["events"]["hasNextPage"] is False
+    assert data["events"]["nextCursor"] is None
