@@ -50,7 +50,7 @@ async def test_track_usage_prices_and_returns_the_event(
     # 6000 * 2.50 + 4000 * 1.25 + 2000 * 10 = 0.015 + 0.005 + 0.02 = 0.04
     assert event["provider"] == "openai"
     assert event["model"] == "gpt-4o"
-    assert event["timestamp"] == "2025-01-20T08:30:00+00:00"
+    assert event["timestamp"] == "2025-01-20T08:30:00Z"
     assert (event["teamId"], event["userId"]) == ("growth", "user_123")
     assert event["metadata"] == {"user_id": "user_123", "session": "chat_456"}
     assert event["cost"] == 0.04

@@ -31,8 +31,8 @@ async def test_usage_query_reports_totals_and_providers(
 ) -> None:
     data = await data_of(client, january_key, USAGE, {"start": "2024-01-01", "end": "2024-01-31"})
     usage = data["usage"]
-    assert usage["start"] == "2024-01-01T00:00:00+00:00"
-    assert usage["end"] == "2024-02-01T00:00:00+00:00"
+    assert usage["start"] == "2024-01-01T00:00:00Z"
+    assert usage["end"] == "2024-02-01T00:00:00Z"
     assert usage["totals"] == {
         "requests": 3,
         "inputTokens": 111_000,
@@ -62,10 +62,10 @@ async def test_usage_history_query_is_gap_free(client: httpx.AsyncClient, januar
     )
     points = [(p["start"], p["requests"], p["tokens"], p["total"]) for p in data["usageHistory"]]
     assert points == [
-        ("2024-01-15T10:00:00+00:00", 0, 0, 0.0),
-        ("2024-01-15T11:00:00+00:00", 0, 0, 0.0),
-        ("2024-01-15T12:00:00+00:00", 1, 15_000, 0.6),
-        ("2024-01-15T13:00:00+00:00", 0, 0, 0.0),
+        ("2024-01-15T10:00:00Z", 0, 0, 0.0),
+        ("2024-01-15T11:00:00Z", 0, 0, 0.0),
+        ("2024-01-15T12:00:00Z", 1, 15_000, 0.6),
+        ("2024-01-15T13:00:00Z", 0, 0, 0.0),
     ]
     monthly = await data_of(
         client,
@@ -74,9 +74,9 @@ async def test_usage_history_query_is_gap_free(client: httpx.AsyncClient, januar
         {"start": "2023-12-01", "end": "2024-02-29", "interval": "month"},
     )
     assert [(p["start"], p["requests"], p["total"]) for p in monthly["usageHistory"]] == [
-        ("2023-12-01T00:00:00+00:00", 0, 0.0),
-        ("2024-01-01T00:00:00+00:00", 3, 1.032),
-        ("2024-02-01T00:00:00+00:00", 1, 0.03),
+        ("2023-12-01T00:00:00Z", 0, 0.0),
+        ("2024-01-01T00:00:00Z", 3, 1.032),
+        ("2024-02-01T00:00:00Z", 1, 0.03),
     ]
 
 
@@ -132,7 +132,7 @@ async def test_events_connection_pages_newest_first_to_the_end(
     assert len(seen) == 11
     stamps = [node["timestamp"] for node in seen]
     assert stamps == sorted(stamps, reverse=True)
-    assert seen[0]["timestamp"] == "2025-04-03T12:00:01+00:00"
+    assert seen[0]["timestamp"] == "2025-04-03T12:00:01Z"
 
 
 @pytest.mark.parametrize(
