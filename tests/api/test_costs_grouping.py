@@ -1,10 +1,11 @@
-"""GET /v1/costs grouped: the documented shape, every dimension, largest cost first, and time
-groups in calendar order.
+"""Costs grouped, through both doors: every dimension, largest cost first, time groups in
+calendar order, unpriced events counted at nothing; and GET /v1/costs in its documented shape.
 
 Amounts are worked out by hand from catalogue prices (USD per 1M tokens): gpt-4 30/60,
 gpt-4o 2.50/10 (after 2024-10-02), claude-3-opus 15/75, gemini-pro 0.50/1.50,
-gpt-4-turbo 10/30, mistral-large 2/6 (after 2024-09-18), command-r-plus 2.50/10
-(after 2024-08-30), command-r7b 0.0375/0.15.
+gpt-4-turbo 10/30, mistral-large 2/6 (after 2024-09-18), mistral-medium 2.70/8.10 (2024),
+command-r-plus 2.50/10 (after 2024-08-30), command-r7b 0.0375/0.15; claude-3-opus had no price
+before 2024-03-04.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ import httpx
 import pytest
 
 from tests.conftest import KeyFactory
+from tests.support.doors import Door, Query
 from tests.support.rest import costs, track, track_batch
-from tests.support.seeds import seed_dimensions_org
+from tests.support.seeds import seed_dimensions_org, seed_january
 
 JsonObject = dict[str, Any]
 
@@ -100,7 +102,7 @@ async def test_costs_by_provider_returns_documented_shape_over_inclusive_whole_d
 
 
 async def test_costs_default_to_grouping_by_provider(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, door: Door
 ) -> None:
     key = await make_key()
     await track(
@@ -112,13 +114,13 @@ async def test_costs_default_to_grouping_by_provider(
         output_tokens=800,
         timestamp="2025-02-10T09:00:00Z",
     )
-    body = await costs(client, key, start_date="2025-02-01", end_date="2025-02-28")
+    answer = await door.costs(key, start_date="2025-02-01", end_date="2025-02-28")
     # 2000 * 15 + 800 * 75 per million = 0.03 + 0.06
-    assert body == {"anthropic": {"total": 0.09, "tokens": 2800}}
+    assert answer.value() == {"anthropic": {"total": 0.09, "tokens": 2800}}
 
 
 async def test_costs_total_is_rounded_half_even_to_six_decimals(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, door: Door
 ) -> None:
     key = await make_key()
     # 1 input token of gpt-4 costs 0.00003 USD; 7 tokens of command-r7b cost 0.0000002625,
@@ -139,8 +141,8 @@ async def test_costs_total_is_rounded_half_even_to_six_decimals(
         input_tokens=7,
         timestamp="2025-02-10T09:00:00Z",
     )
-    body = await costs(client, key, start_date="2025-02-10", end_date="2025-02-10")
-    assert body == {
+    answer = await door.costs(key, start_date="2025-02-10", end_date="2025-02-10")
+    assert answer.value() == {
         "openai": {"total": 0.00003, "tokens": 1},
         "cohere": {"total": 0.0, "tokens": 7},
     }
@@ -208,15 +210,12 @@ EXPECTED_BY_GROUP: dict[str, JsonObject] = {
 
 @pytest.mark.parametrize("group_by", list(EXPECTED_BY_GROUP))
 async def test_costs_group_by_each_dimension(
-    client: httpx.AsyncClient, dimensions_org: JsonObject, group_by: str
+    door: Door, dimensions_org: JsonObject, group_by: str
 ) -> None:
-    body = await costs(
-        client,
-        dimensions_org["key"],
-        start_date="2025-03-01",
-        end_date="2025-04-30",
-        group_by=group_by,
+    answer = await door.costs(
+        dimensions_org["key"], start_date="2025-03-01", end_date="2025-04-30", group_by=group_by
     )
+    body = answer.value()
     assert body == EXPECTED_BY_GROUP[group_by]
     if group_by in ("day", "week", "month"):
         assert list(body) == sorted(body), "time groups come in calendar order"
@@ -225,16 +224,12 @@ async def test_costs_group_by_each_dimension(
 
 
 async def test_costs_group_by_api_key_separates_the_keys_of_one_organization(
-    client: httpx.AsyncClient, dimensions_org: JsonObject
+    door: Door, dimensions_org: JsonObject
 ) -> None:
-    body = await costs(
-        client,
-        dimensions_org["key"],
-        start_date="2025-03-01",
-        end_date="2025-04-30",
-        group_by="api_key",
+    answer = await door.costs(
+        dimensions_org["key"], start_date="2025-03-01", end_date="2025-04-30", group_by="api_key"
     )
-    assert body == {
+    assert answer.value() == {
         # e3 + e4
         dimensions_org["key_b_id"]: {"total": 0.0915, "tokens": 2100},
         # e1 + e2 + e5
@@ -249,3 +244,89 @@ async def test_group_by_accepts_field_name_aliases(
     key = dimensions_org["key"]
     assert await costs(client, key, group_by="team_id", **window) == EXPECTED_BY_GROUP["team"]
     assert await costs(client, key, group_by="user_id", **window) == EXPECTED_BY_GROUP["user"]
+
+
+@pytest.fixture(scope="module")
+async def january_key(client: httpx.AsyncClient, make_key: KeyFactory) -> str:
+    """Events in January 2024, one of them unpriced, plus one on 1 February."""
+    return await seed_january(client, make_key)
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param(
+            {"group_by": "model"},
+            [
+                {"key": "gpt-4", "total": 0.6, "tokens": 15_000},
+                {"key": "mistral-medium", "total": 0.432, "tokens": 120_000},
+                {"key": "claude-3-opus", "total": 0.0, "tokens": 1100},
+            ],
+            id="model",
+        ),
+        pytest.param(
+            {"group_by": "metadata.feature"},
+            [
+                {"key": "chat", "total": 0.6, "tokens": 15_000},
+                {"key": "summaries", "total": 0.432, "tokens": 120_000},
+                {"key": "(none)", "total": 0.0, "tokens": 1100},
+            ],
+            id="metadata",
+        ),
+        pytest.param(
+            {"group_by": "team"},
+            [{"key": "(none)", "total": 1.032, "tokens": 136_100}],
+            id="team-none",
+        ),
+        pytest.param(
+            {"group_by": "day"},
+            [
+                {"key": "2024-01-02", "total": 0.0, "tokens": 1100},
+                {"key": "2024-01-15", "total": 0.6, "tokens": 15_000},
+                {"key": "2024-01-31", "total": 0.432, "tokens": 120_000},
+            ],
+            id="day-utc",
+        ),
+        pytest.param(
+            # 2024-01-31T23:59:59Z is 1 February in Paris; the Paris range ends at
+            # 2024-01-31T23:00:00Z, so that event is outside it.
+            {"group_by": "day", "tz": "Europe/Paris"},
+            [
+                {"key": "2024-01-02", "total": 0.0, "tokens": 1100},
+                {"key": "2024-01-15", "total": 0.6, "tokens": 15_000},
+            ],
+            id="day-paris",
+        ),
+        pytest.param(
+            {"group_by": "month", "end_date": "2024-02-29"},
+            [
+                {"key": "2024-01", "total": 1.032, "tokens": 136_100},
+                {"key": "2024-02", "total": 0.03, "tokens": 1000},
+            ],
+            id="month",
+        ),
+        pytest.param(
+            {"provider": ["OpenAI", "anthropic"]},
+            [
+                {"key": "openai", "total": 0.6, "tokens": 15_000},
+                {"key": "anthropic", "total": 0.0, "tokens": 1100},
+            ],
+            id="filter-providers",
+        ),
+        pytest.param(
+            {"group_by": "model", "model": ["mistral-medium"]},
+            [{"key": "mistral-medium", "total": 0.432, "tokens": 120_000}],
+            id="filter-models",
+        ),
+    ],
+)
+async def test_costs_group_and_filter_counting_an_unpriced_event_at_nothing(
+    door: Door, january_key: str, query: dict[str, Query], expected: list[JsonObject]
+) -> None:
+    answer = await door.costs(
+        january_key, **{"start_date": "2024-01-01", "end_date": "2024-01-31", **query}
+    )
+    assert answer.value() == {
+        group["key"]: {"total": group["total"], "tokens": group["tokens"]} for group in expected
+    }
+    assert list(answer.value()) == [group["key"] for group in expected], "the same order"

@@ -1,6 +1,5 @@
-"""GET /v1/costs in a time zone: days, weeks and months are drawn where the zone says, as is
-the date range itself (gpt-4 input at 30 USD per 1M tokens).
-"""
+"""Costs in a time zone, through both doors: days, weeks and months are drawn where the zone
+says, as is the date range itself (gpt-4 input at 30 USD per 1M tokens)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,8 @@ import httpx
 import pytest
 
 from tests.conftest import KeyFactory
-from tests.support.rest import costs, track, track_batch
+from tests.support.doors import Door, costs_through
+from tests.support.rest import track, track_batch
 
 JsonObject = dict[str, Any]
 
@@ -49,20 +49,18 @@ async def late_evening_key(client: httpx.AsyncClient, make_key: KeyFactory) -> s
     return key
 
 
-async def test_costs_by_day_use_utc_days_without_tz(
-    client: httpx.AsyncClient, late_evening_key: str
-) -> None:
-    body = await costs(
-        client, late_evening_key, start_date="2025-03-01", end_date="2025-03-02", group_by="day"
+async def test_costs_by_day_use_utc_days_without_tz(door: Door, late_evening_key: str) -> None:
+    body = await costs_through(
+        door, late_evening_key, start_date="2025-03-01", end_date="2025-03-02", group_by="day"
     )
     assert body == {"2025-03-01": {"total": 0.039, "tokens": 1300}}
 
 
 async def test_costs_by_day_put_a_late_utc_event_on_the_next_paris_day(
-    client: httpx.AsyncClient, late_evening_key: str
+    door: Door, late_evening_key: str
 ) -> None:
-    body = await costs(
-        client,
+    body = await costs_through(
+        door,
         late_evening_key,
         start_date="2025-03-01",
         end_date="2025-03-02",
@@ -76,11 +74,11 @@ async def test_costs_by_day_put_a_late_utc_event_on_the_next_paris_day(
 
 
 async def test_costs_by_day_in_paris_agree_over_dates_and_unaligned_instants(
-    client: httpx.AsyncClient, late_evening_key: str
+    door: Door, late_evening_key: str
 ) -> None:
     # A range of instants that does not start on a whole hour is answered from raw events.
-    body = await costs(
-        client,
+    body = await costs_through(
+        door,
         late_evening_key,
         start_date="2025-03-01T18:19:59.500Z",
         end_date="2025-03-01T23:30:00.001Z",
@@ -93,11 +91,9 @@ async def test_costs_by_day_in_paris_agree_over_dates_and_unaligned_instants(
     }
 
 
-async def test_costs_by_day_follow_a_half_hour_zone(
-    client: httpx.AsyncClient, late_evening_key: str
-) -> None:
-    body = await costs(
-        client,
+async def test_costs_by_day_follow_a_half_hour_zone(door: Door, late_evening_key: str) -> None:
+    body = await costs_through(
+        door,
         late_evening_key,
         start_date="2025-03-01",
         end_date="2025-03-02",
@@ -111,22 +107,24 @@ async def test_costs_by_day_follow_a_half_hour_zone(
 
 
 async def test_costs_date_range_is_drawn_in_the_requested_zone(
-    client: httpx.AsyncClient, late_evening_key: str
+    door: Door, late_evening_key: str
 ) -> None:
-    utc = await costs(client, late_evening_key, start_date="2025-03-02", end_date="2025-03-02")
+    utc = await costs_through(
+        door, late_evening_key, start_date="2025-03-02", end_date="2025-03-02"
+    )
     assert utc == {}
-    paris = await costs(
-        client, late_evening_key, start_date="2025-03-02", end_date="2025-03-02", tz="Europe/Paris"
+    paris = await costs_through(
+        door, late_evening_key, start_date="2025-03-02", end_date="2025-03-02", tz="Europe/Paris"
     )
     assert paris == {"openai": {"total": 0.03, "tokens": 1000}}
-    kolkata = await costs(
-        client, late_evening_key, start_date="2025-03-02", end_date="2025-03-02", tz="Asia/Kolkata"
+    kolkata = await costs_through(
+        door, late_evening_key, start_date="2025-03-02", end_date="2025-03-02", tz="Asia/Kolkata"
     )
     assert kolkata == {"openai": {"total": 0.036, "tokens": 1200}}
 
 
 async def test_costs_by_month_and_week_follow_the_zone(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, door: Door
 ) -> None:
     key = await make_key()
     # Friday 28 February 2025, 23:30 UTC: Saturday 1 March 05:00 in Kolkata.
@@ -148,17 +146,17 @@ async def test_costs_by_month_and_week_follow_the_zone(
         timestamp="2025-03-02T23:30:00Z",
     )
     window = {"start_date": "2025-02-01", "end_date": "2025-03-31"}
-    assert await costs(client, key, group_by="month", **window) == {
+    assert await costs_through(door, key, group_by="month", **window) == {
         "2025-02": {"total": 0.003, "tokens": 100},
         "2025-03": {"total": 0.006, "tokens": 200},
     }
-    assert await costs(client, key, group_by="month", tz="Asia/Kolkata", **window) == {
+    assert await costs_through(door, key, group_by="month", tz="Asia/Kolkata", **window) == {
         "2025-03": {"total": 0.009, "tokens": 300},
     }
-    assert await costs(client, key, group_by="week", **window) == {
+    assert await costs_through(door, key, group_by="week", **window) == {
         "2025-02-24": {"total": 0.009, "tokens": 300},
     }
-    assert await costs(client, key, group_by="week", tz="Asia/Kolkata", **window) == {
+    assert await costs_through(door, key, group_by="week", tz="Asia/Kolkata", **window) == {
         "2025-02-24": {"total": 0.003, "tokens": 100},
         "2025-03-03": {"total": 0.006, "tokens": 200},
     }

@@ -1,6 +1,6 @@
-"""Exactness: many sub-cent events sum to the same exact total whether a range is answered from
-rollups or from raw events (command-r7b: 0.0375 input, 0.15 output USD per 1M tokens).
-"""
+"""Exactness: many sub-cent events sum to the same exact total, through either door, whether a
+range is answered from rollups or from raw events; GraphQL also shows the exact decimals
+(command-r7b: 0.0375 input, 0.15 output USD per 1M tokens)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import httpx
 
 from tests.conftest import KeyFactory, json_usd
 from tests.support.amounts import MICRO, NANO, nano_round, zero_point
+from tests.support.doors import Door, costs_through
 from tests.support.graphql import EVENTS, USAGE, costs_gql, data_of, track_batch_gql
-from tests.support.rest import costs, get_ok, track_batch
 
 JsonObject = dict[str, Any]
 
@@ -48,32 +48,32 @@ def r7b_exact_total(events: list[JsonObject]) -> Decimal:
 
 
 async def test_sub_cent_costs_sum_exactly_over_rollups_and_raw_events(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    door: Door, make_key: KeyFactory
 ) -> None:
     key = await make_key()
     events = r7b_events()
-    tracked = await track_batch(client, key, events)
+    tracked = (await door.track_batch(key, events)).value()
     exact = r7b_exact_total(events)
     # Each event costs a fraction of a cent; per-event rounding to six decimals would drift.
     assert all(0 < event["cost"] < 0.001 for event in tracked)
     assert sum(Decimal(str(e["cost"])) for e in tracked) != exact.quantize(MICRO)
 
-    aligned = await costs(
-        client,
+    aligned = await costs_through(
+        door,
         key,
         start_date="2025-05-10T10:00:00Z",
         end_date="2025-05-10T13:00:00Z",
         group_by="model",
     )
-    unaligned = await costs(
-        client,
+    unaligned = await costs_through(
+        door,
         key,
         start_date="2025-05-10T09:59:59.999Z",
         end_date="2025-05-10T12:59:59.5Z",
         group_by="model",
     )
-    by_date = await costs(
-        client, key, start_date="2025-05-10", end_date="2025-05-10", group_by="model"
+    by_date = await costs_through(
+        door, key, start_date="2025-05-10", end_date="2025-05-10", group_by="model"
     )
     tokens = sum(e["input_tokens"] + e["output_tokens"] for e in events)
     expected = {"command-r7b": {"total": json_usd(exact), "tokens": tokens}}
@@ -82,15 +82,15 @@ async def test_sub_cent_costs_sum_exactly_over_rollups_and_raw_events(
     assert by_date == expected
 
     # Grouped by user, the rollup and raw answers agree group by group.
-    by_user_aligned = await costs(
-        client,
+    by_user_aligned = await costs_through(
+        door,
         key,
         start_date="2025-05-10T10:00:00Z",
         end_date="2025-05-10T13:00:00Z",
         group_by="user",
     )
-    by_user_raw = await costs(
-        client,
+    by_user_raw = await costs_through(
+        door,
         key,
         start_date="2025-05-10T09:30:00.5Z",
         end_date="2025-05-10T13:30:00.5Z",
@@ -106,29 +106,16 @@ async def test_sub_cent_costs_sum_exactly_over_rollups_and_raw_events(
         }
 
     # Hourly series from rollups and from raw events agree point by point.
-    hourly_aligned = await get_ok(
-        client,
-        key,
-        "/v1/usage/history",
-        {
-            "start_date": "2025-05-10T10:00:00Z",
-            "end_date": "2025-05-10T13:00:00Z",
-            "interval": "hour",
-        },
+    hourly_aligned = await door.history(
+        key, start_date="2025-05-10T10:00:00Z", end_date="2025-05-10T13:00:00Z", interval="hour"
     )
-    hourly_raw = await get_ok(
-        client,
-        key,
-        "/v1/usage/history",
-        {
-            "start_date": "2025-05-10T09:59:59.5Z",
-            "end_date": "2025-05-10T12:59:59.5Z",
-            "interval": "hour",
-        },
+    hourly_raw = await door.history(
+        key, start_date="2025-05-10T09:59:59.5Z", end_date="2025-05-10T12:59:59.5Z", interval="hour"
     )
-    assert [point["requests"] for point in hourly_aligned["series"]] == [13, 12, 12]
-    assert hourly_raw["series"] == [zero_point("2025-05-10T09:00:00Z"), *hourly_aligned["series"]]
-    for hour, point in zip((10, 11, 12), hourly_aligned["series"], strict=True):
+    aligned_points = hourly_aligned.value()
+    assert [point["requests"] for point in aligned_points] == [13, 12, 12]
+    assert hourly_raw.value() == [zero_point("2025-05-10T09:00:00Z"), *aligned_points]
+    for hour, point in zip((10, 11, 12), aligned_points, strict=True):
         mine = [e for e in events if e["timestamp"].startswith(f"2025-05-10T{hour}:")]
         assert point["cost"] == json_usd(r7b_exact_total(mine))
 

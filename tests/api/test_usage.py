@@ -1,6 +1,5 @@
-"""GET /v1/usage: totals over a period with a per-provider breakdown (o1 15/60, cached 7.50;
-claude-3-opus 15/75 USD per 1M tokens).
-"""
+"""Usage through both doors: totals over a period with a per-provider breakdown (o1 15/60,
+cached 7.50; claude-3-opus 15/75 USD per 1M tokens)."""
 
 from __future__ import annotations
 
@@ -9,13 +8,14 @@ from typing import Any
 import httpx
 
 from tests.conftest import KeyFactory
-from tests.support.rest import get_ok, track_batch
+from tests.support.doors import Door
+from tests.support.rest import track_batch
 
 JsonObject = dict[str, Any]
 
 
 async def test_usage_reports_totals_with_a_per_provider_breakdown(
-    client: httpx.AsyncClient, make_key: KeyFactory
+    client: httpx.AsyncClient, make_key: KeyFactory, door: Door
 ) -> None:
     key = await make_key()
     await track_batch(
@@ -58,9 +58,7 @@ async def test_usage_reports_totals_with_a_per_provider_breakdown(
             },
         ],
     )
-    body = await get_ok(
-        client, key, "/v1/usage", {"start_date": "2025-06-01", "end_date": "2025-06-30"}
-    )
+    body = (await door.usage(key, start_date="2025-06-01", end_date="2025-06-30")).value()
     assert body == {
         "start": "2025-06-01T00:00:00Z",
         "end": "2025-07-01T00:00:00Z",
@@ -98,27 +96,21 @@ async def test_usage_reports_totals_with_a_per_provider_breakdown(
             },
         },
     }
-    filtered = await get_ok(
-        client,
-        key,
-        "/v1/usage",
-        {"start_date": "2025-06-01", "end_date": "2025-06-30", "provider": "anthropic"},
+    answer = await door.usage(
+        key, start_date="2025-06-01", end_date="2025-06-30", provider="anthropic"
     )
+    filtered = answer.value()
     assert filtered["requests"] == 1
     assert filtered["cost"] == 0.03
     assert list(filtered["providers"]) == ["anthropic"]
 
 
-async def test_usage_of_an_empty_period_is_all_zeros(
-    client: httpx.AsyncClient, make_key: KeyFactory
-) -> None:
+async def test_usage_of_an_empty_period_is_all_zeros(door: Door, make_key: KeyFactory) -> None:
     key = await make_key()
-    body = await get_ok(
-        client,
-        key,
-        "/v1/usage",
-        {"start_date": "2025-06-01", "end_date": "2025-06-01", "tz": "Asia/Kolkata"},
+    answer = await door.usage(
+        key, start_date="2025-06-01", end_date="2025-06-01", tz="Asia/Kolkata"
     )
+    body = answer.value()
     assert body == {
         "start": "2025-05-31T18:30:00Z",
         "end": "2025-06-01T18:30:00Z",

@@ -1,5 +1,6 @@
-"""Query.usage, Query.usageHistory and Query.events: totals, gap-free series and pages of raw
-events newest first.
+"""What the GraphQL queries answer beyond the numbers both doors share: costs as a list of
+groups with exact totals and unpriced counts, usage totals with their exact decimal, metadata
+groupings refused naming the argument, and the events connection.
 
 Amounts come from catalogue prices (USD per 1M tokens): gpt-4 30/60, claude-3-opus 15/75
 (from 2024-03-04), mistral-medium 2.70/8.10 (2024).
@@ -14,7 +15,15 @@ import httpx
 import pytest
 
 from tests.conftest import KeyFactory
-from tests.support.graphql import EVENTS, HISTORY, USAGE, data_of, error_of, track_batch_gql
+from tests.support.graphql import (
+    COSTS,
+    EVENTS,
+    USAGE,
+    costs_gql,
+    data_of,
+    error_of,
+    track_batch_gql,
+)
 from tests.support.seeds import seed_january
 
 JsonObject = dict[str, Any]
@@ -24,6 +33,60 @@ JsonObject = dict[str, Any]
 async def january_key(client: httpx.AsyncClient, make_key: KeyFactory) -> str:
     """Events in January 2024, plus one on 1 February."""
     return await seed_january(client, make_key)
+
+
+async def test_costs_by_provider_answers_a_list_of_groups(
+    client: httpx.AsyncClient, january_key: str
+) -> None:
+    data = await data_of(
+        client,
+        january_key,
+        '{ costs(startDate: "2024-01-01", endDate: "2024-01-31", groupBy: PROVIDER) '
+        "{ key total tokens } }",
+    )
+    assert data == {
+        "costs": [
+            {"key": "openai", "total": 0.6, "tokens": 15_000},
+            {"key": "mistral", "total": 0.432, "tokens": 120_000},
+            {"key": "anthropic", "total": 0.0, "tokens": 1100},
+        ]
+    }
+
+
+async def test_costs_groups_carry_exact_totals_and_unpriced_counts(
+    client: httpx.AsyncClient, january_key: str
+) -> None:
+    groups = await costs_gql(client, january_key, start="2024-01-01", end="2024-01-31")
+    by_key = {g["key"]: g for g in groups}
+    assert Decimal(by_key["openai"]["totalExact"]) == Decimal("0.6")
+    assert Decimal(by_key["mistral"]["totalExact"]) == Decimal("0.432")
+    assert Decimal(by_key["anthropic"]["totalExact"]) == 0
+    assert [(g["key"], g["requests"], g["unpricedRequests"]) for g in groups] == [
+        ("openai", 1, 0),
+        ("mistral", 1, 0),
+        ("anthropic", 1, 1),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        pytest.param({"groupBy": "METADATA"}, "group_by", id="metadata-without-key"),
+        pytest.param({"groupBy": "METADATA", "metadataKey": "a.b"}, "group_by", id="bad-key"),
+        pytest.param({"metadataKey": "feature"}, "metadataKey", id="key-without-metadata"),
+    ],
+)
+async def test_bad_costs_arguments_are_invalid_input_naming_the_field(
+    client: httpx.AsyncClient, january_key: str, variables: JsonObject, field: str
+) -> None:
+    error = await error_of(
+        client,
+        january_key,
+        COSTS,
+        {"start": "2024-01-01", "end": "2024-01-31", "groupBy": "PROVIDER", **variables},
+    )
+    assert error["extensions"]["code"] == "invalid_input"
+    assert set(error["extensions"]["details"]["fields"]) == {field}
 
 
 async def test_usage_query_reports_totals_and_providers(
@@ -51,43 +114,6 @@ async def test_usage_query_reports_totals_and_providers(
         ("mistral", 1, 0.432),
         ("anthropic", 1, 0.0),
     ]
-
-
-async def test_usage_history_query_is_gap_free(client: httpx.AsyncClient, january_key: str) -> None:
-    data = await data_of(
-        client,
-        january_key,
-        HISTORY,
-        {"start": "2024-01-15T10:00:00Z", "end": "2024-01-15T14:00:00Z", "interval": "hour"},
-    )
-    points = [(p["start"], p["requests"], p["tokens"], p["total"]) for p in data["usageHistory"]]
-    assert points == [
-        ("2024-01-15T10:00:00Z", 0, 0, 0.0),
-        ("2024-01-15T11:00:00Z", 0, 0, 0.0),
-        ("2024-01-15T12:00:00Z", 1, 15_000, 0.6),
-        ("2024-01-15T13:00:00Z", 0, 0, 0.0),
-    ]
-    monthly = await data_of(
-        client,
-        january_key,
-        HISTORY,
-        {"start": "2023-12-01", "end": "2024-02-29", "interval": "month"},
-    )
-    assert [(p["start"], p["requests"], p["total"]) for p in monthly["usageHistory"]] == [
-        ("2023-12-01T00:00:00Z", 0, 0.0),
-        ("2024-01-01T00:00:00Z", 3, 1.032),
-        ("2024-02-01T00:00:00Z", 1, 0.03),
-    ]
-
-
-async def test_usage_history_rejects_an_unknown_interval(
-    client: httpx.AsyncClient, january_key: str
-) -> None:
-    error = await error_of(
-        client, january_key, HISTORY, {"start": "2024-01-01", "interval": "decade"}
-    )
-    assert error["extensions"]["code"] == "invalid_input"
-    assert set(error["extensions"]["details"]["fields"]) == {"interval"}
 
 
 async def test_events_connection_pages_newest_first_to_the_end(
@@ -133,24 +159,6 @@ async def test_events_connection_pages_newest_first_to_the_end(
     stamps = [node["timestamp"] for node in seen]
     assert stamps == sorted(stamps, reverse=True)
     assert seen[0]["timestamp"] == "2025-04-03T12:00:01Z"
-
-
-@pytest.mark.parametrize(
-    ("variables", "field"),
-    [
-        pytest.param({"first": 0}, "limit", id="first-zero"),
-        pytest.param({"first": 1001}, "limit", id="first-too-big"),
-        pytest.param({"first": 10, "after": "bm90LWEtY3Vyc29y"}, "cursor", id="bad-cursor"),
-    ],
-)
-async def test_events_connection_rejects_bad_paging(
-    client: httpx.AsyncClient, january_key: str, variables: JsonObject, field: str
-) -> None:
-    error = await error_of(
-        client, january_key, EVENTS, {"start": "2024-01-01", "end": "2024-01-31", **variables}
-    )
-    assert error["extensions"]["code"] == "invalid_input"
-    assert set(error["extensions"]["details"]["fields"]) == {field}
 
 
 async def test_events_connection_accepts_a_thousand_per_page(
