@@ -1,6 +1,6 @@
-"""GraphQL refusals: roles (forbidden), missing or unknown keys (HTTP 401), operations that do
-not validate (invalid_input), and a schema that introspects without errors.
-"""
+"""GraphQL refusals: a write key's reads and price changes (forbidden), missing or unknown keys
+(HTTP 401), operations that do not validate (invalid_input); and a schema that introspects
+without errors."""
 
 from __future__ import annotations
 
@@ -11,26 +11,9 @@ import pytest
 
 from meterr.auth import Role
 from tests.conftest import KeyFactory
-from tests.support.graphql import TRACK, TRACK_BATCH, error_of, graphql, track_gql
+from tests.support.graphql import error_of, graphql, track_gql
 
 JsonObject = dict[str, Any]
-
-
-async def test_a_read_key_may_not_track_usage(
-    client: httpx.AsyncClient, make_key: KeyFactory
-) -> None:
-    key = await make_key(role=Role.READ)
-    error = await error_of(
-        client, key, TRACK, {"input": {"provider": "openai", "model": "gpt-4", "inputTokens": 5}}
-    )
-    assert error["extensions"]["code"] == "forbidden"
-    batch = await error_of(
-        client,
-        key,
-        TRACK_BATCH,
-        {"events": [{"provider": "openai", "model": "gpt-4", "inputTokens": 5}]},
-    )
-    assert batch["extensions"]["code"] == "forbidden"
 
 
 async def test_a_write_key_may_track_but_not_read_or_set_prices(

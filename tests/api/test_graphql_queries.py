@@ -3,7 +3,7 @@ groups with exact totals and unpriced counts, usage totals with their exact deci
 groupings refused naming the argument, and the events connection.
 
 Amounts come from catalogue prices (USD per 1M tokens): gpt-4 30/60, claude-3-opus 15/75
-(from 2024-03-04), mistral-medium 2.70/8.10 (2024).
+(from 2024-03-04), mistral-medium 2.70/8.10 (2024); MIXED_EVENTS are worked out beside them.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from tests.conftest import KeyFactory
+from tests.support.events import MIXED_EVENTS
 from tests.support.graphql import (
     COSTS,
     EVENTS,
@@ -114,6 +115,17 @@ async def test_usage_query_reports_totals_and_providers(
         ("mistral", 1, 0.432),
         ("anthropic", 1, 0.0),
     ]
+
+
+async def test_usage_total_exact_is_the_sum_of_the_nano_dollar_costs(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await track_batch_gql(client, key, MIXED_EVENTS)
+    window = {"start": "2025-08-01", "end": "2025-08-14"}
+    usage = (await data_of(client, key, USAGE, window))["usage"]
+    assert usage["totals"]["total"] == 0.518037
+    assert Decimal(usage["totals"]["totalExact"]) == Decimal("0.518037488")
 
 
 async def test_events_connection_pages_newest_first_to_the_end(

@@ -1,7 +1,6 @@
-"""Mutation.trackUsage and trackUsageBatch: priced events returned whole, idempotent replays,
-all-or-nothing batches, and fields refused by name (gpt-4 30/60, gpt-4o 2.50/10 with cached
-input 1.25, gpt-4-turbo 10/30 USD per 1M tokens).
-"""
+"""Mutation.trackUsage: the event returned whole with its exact cost and the price it was
+costed with, and a refused field named in an error on the mutation's path (gpt-4o 2.50/10 with
+cached input 1.25 USD per 1M tokens)."""
 
 from __future__ import annotations
 
@@ -13,13 +12,9 @@ import httpx
 from tests.conftest import KeyFactory
 from tests.support.graphql import (
     TRACK,
-    TRACK_BATCH,
-    as_input,
     costs_gql,
-    data_of,
     error_of,
     key_total_tokens,
-    track_batch_gql,
     track_gql,
 )
 
@@ -69,47 +64,6 @@ async def test_track_usage_prices_and_returns_the_event(
     assert (event["price"]["input"], event["price"]["output"]) == ("2.50", "10.00")
     groups = await costs_gql(client, key, start="2025-01-20", end="2025-01-20")
     assert key_total_tokens(groups) == [{"key": "openai", "total": 0.04, "tokens": 12_000}]
-
-
-async def test_track_usage_with_the_same_idempotency_key_replays(
-    client: httpx.AsyncClient, make_key: KeyFactory
-) -> None:
-    key = await make_key()
-    body = {
-        "provider": "openai",
-        "model": "gpt-4",
-        "input_tokens": 1000,
-        "timestamp": "2025-01-20T08:30:00Z",
-    }
-    variables = {"input": as_input(body), "idempotencyKey": "req-42"}
-    first = (await data_of(client, key, TRACK, variables))["trackUsage"]
-    again = (await data_of(client, key, TRACK, variables))["trackUsage"]
-    assert (first["replayed"], again["replayed"]) == (False, True)
-    assert again["event"]["id"] == first["event"]["id"]
-    assert again["event"]["eventId"] == "req-42"
-    groups = await costs_gql(client, key, start="2025-01-20", end="2025-01-20")
-    assert key_total_tokens(groups) == [{"key": "openai", "total": 0.03, "tokens": 1000}]
-
-
-async def test_track_usage_batch_is_all_or_nothing(
-    client: httpx.AsyncClient, make_key: KeyFactory
-) -> None:
-    key = await make_key()
-    good = {
-        "provider": "openai",
-        "model": "gpt-4",
-        "input_tokens": 1000,
-        "timestamp": "2025-01-21T08:00:00Z",
-    }
-    bad = {**good, "input_tokens": 10, "cached_input_tokens": 20}
-    error = await error_of(client, key, TRACK_BATCH, {"events": [as_input(good), as_input(bad)]})
-    assert error["extensions"]["code"] == "invalid_input"
-    assert set(error["extensions"]["details"]["fields"]) == {"events[1].cached_input_tokens"}
-    assert await costs_gql(client, key, start="2025-01-21", end="2025-01-21") == []
-
-    tracked = await track_batch_gql(client, key, [good, {**good, "model": "gpt-4-turbo"}])
-    assert [item["event"]["cost"] for item in tracked] == [0.03, 0.01]
-    assert [item["replayed"] for item in tracked] == [False, False]
 
 
 async def test_negative_tokens_are_invalid_input_naming_the_field(
