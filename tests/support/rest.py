@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import httpx
@@ -32,7 +33,7 @@ async def track_batch(
 
 
 async def get_ok(
-    client: httpx.AsyncClient, key: str, path: str, params: dict[str, str | int]
+    client: httpx.AsyncClient, key: str, path: str, params: Mapping[str, str | int]
 ) -> Any:
     response = await client.get(path, headers=bearer(key), params=params)
     assert response.status_code == 200, response.text
