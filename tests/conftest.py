@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -21,6 +22,9 @@ from meterr.config import Settings
 from meterr.resolvers import create_key
 from meterr.store import EmbeddedServer, Store
 from tests.contract import OpenApiContract
+
+if TYPE_CHECKING:
+    from tests.support.webhooks import Receiver
 
 KeyFactory = Callable[..., Awaitable[str]]
 
@@ -126,6 +130,18 @@ def make_key(store: Store, clock: Clock) -> KeyFactory:
         return new.key
 
     return make
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on a loopback port, for one test."""
+    from tests.support.webhooks import Receiver  # it imports this module
+
+    running = Receiver()
+    await running.start()
+    yield running
+    if running.running:
+        await running.stop()
 
 
 def json_usd(amount: Decimal) -> float:

@@ -12,7 +12,7 @@ import uvicorn
 from meterr.config import Settings
 from meterr.http_server import server_config
 from tests.conftest import eventually
-from tests.test_serve import free_port
+from tests.support.processes import free_port
 
 __all__ = ["serving"]
 

@@ -20,7 +20,7 @@ from pymongo import AsyncMongoClient
 from meterr.resolvers import rebuild_rollups
 from meterr.store import Store, embedded_url
 from tests.conftest import eventually
-from tests.test_serve import DEADLINE, KEY_RE, clean_env, free_port
+from tests.support.processes import DEADLINE, KEY_RE, clean_env, free_port
 
 CLIENTS = 12
 EVENTS_PER_CLIENT = 30

@@ -19,7 +19,7 @@ from meterr.auth import Tier
 from meterr.clock import SystemClock
 from meterr.resolvers import create_key
 from meterr.store import Store
-from tests.test_serve import DEADLINE, free_port
+from tests.support.processes import DEADLINE, free_port
 
 REDIS_URL = "redis://127.0.0.1:6379"
 

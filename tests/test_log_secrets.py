@@ -19,12 +19,11 @@ import pytest
 from pymongo import AsyncMongoClient
 
 from meterr.logs import SecretRedaction
-from tests.api.test_budgets import event
-from tests.api.test_teams import create_team, invite
-from tests.api.test_webhooks import Receiver
-from tests.api.test_webhooks import receiver as receiver  # a fixture, for the tests below
 from tests.conftest import bearer, eventually
-from tests.test_serve import DEADLINE, KEY_RE, free_port
+from tests.support.events import event
+from tests.support.processes import DEADLINE, KEY_RE, free_port
+from tests.support.teams import create_team, invite
+from tests.support.webhooks import Receiver
 
 
 class Served:

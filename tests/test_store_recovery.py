@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 
 from meterr.store import EmbeddedServer, EmbeddedState
-from tests.test_serve import DEADLINE, pid_alive, running_server
+from tests.support.processes import DEADLINE, pid_alive, running_server
 
 EVENT = {"provider": "openai", "model": "gpt-4o", "input_tokens": 1000, "output_tokens": 100}
 

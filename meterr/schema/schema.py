@@ -12,6 +12,7 @@ from meterr.schema.documents import BoundedParser
 from meterr.schema.errors import MeterrErrorExtension
 from meterr.schema.live import LiveExecutionContext
 from meterr.schema.operations import Mutation, Query
+from meterr.schema.scalars import SCALAR_OVERRIDES
 from meterr.schema.subscriptions import Subscription
 
 __all__ = ["build_schema"]
@@ -32,6 +33,7 @@ def build_schema() -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         execution_context_class=LiveExecutionContext,
+        scalar_overrides=SCALAR_OVERRIDES,
         extensions=[
             MeterrErrorExtension,
             AnswerSourceExtension,

@@ -18,9 +18,9 @@ from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.resolvers.maintenance import rebuild_rollups
 from meterr.store import Store
-from tests.api.test_budgets import create
-from tests.api.test_instances import instances
 from tests.conftest import KeyFactory, api_only, bearer
+from tests.support.apps import instances
+from tests.support.budgets import create
 
 _UNPRICED = "house-model-9"
 

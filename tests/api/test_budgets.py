@@ -15,29 +15,10 @@ from meterr.auth import Role
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_instances import instances
 from tests.conftest import SUITE_NOW, KeyFactory, bearer
-
-DOCUMENTED = {
-    "name": "Team 123 monthly tokens",
-    "team_id": "team_123",
-    "limit": 10000,
-    "unit": "tokens",
-    "period": "month",
-    "thresholds": [50, 80, 100],
-    "action": "alert",
-}
-
-
-def event(team_id: str = "team_123", input_tokens: int = 1000, **extra: Any) -> dict[str, Any]:
-    return {
-        "provider": "openai",
-        "model": "gpt-4o",
-        "input_tokens": input_tokens,
-        "output_tokens": 0,
-        "team_id": team_id,
-        **extra,
-    }
+from tests.support.apps import instances
+from tests.support.budgets import DOCUMENTED, create
+from tests.support.events import event
 
 
 def this_month() -> dict[str, str]:
@@ -45,13 +26,6 @@ def this_month() -> dict[str, str]:
     first = today.replace(day=1)
     last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
     return {"start_date": first.isoformat(), "end_date": last.isoformat()}
-
-
-async def create(client: httpx.AsyncClient, key: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = await client.post("/v1/budgets", headers=bearer(key), json=body)
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
 
 
 async def notifications(client: httpx.AsyncClient, key: str, type_: str) -> list[dict[str, Any]]:

@@ -17,9 +17,9 @@ from meterr.app import create_app
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_budgets import event
 from tests.conftest import KeyFactory, api_only, bearer
 from tests.servers import serving
+from tests.support.events import event
 
 LISTED = "https://dashboard.example.com"
 ALSO_LISTED = "http://localhost:5173"

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import httpx
 
-from meterr.auth import Role
-from tests.api.test_budgets import DOCUMENTED, event
-from tests.api.test_graphql import as_input, data_of, error_of
 from tests.conftest import KeyFactory, bearer
+from tests.support.budgets import DOCUMENTED
+from tests.support.events import event
+from tests.support.graphql import as_input, data_of
 
 BUDGET_FIELDS = """
     id name teamId userId provider model apiKeyId limit limitExact unit period timezone
@@ -46,7 +45,7 @@ async def test_a_budget_created_through_graphql_reads_the_same_through_rest(
     assert rest["current"] == created["current"] == 2500
     assert rest["limit"] == created["limit"] == 10000
     assert rest["team_id"] == created["teamId"] == "team_123"
-    assert rest["period_start"] == created["periodStart"].replace("+00:00", "Z")
+    assert rest["period_start"] == created["periodStart"]
 
     listed = await data_of(client, key, f"{{ budgets {{ {BUDGET_FIELDS} }} }}")
     assert [b["id"] for b in listed["budgets"]] == [created["id"]]
@@ -63,21 +62,6 @@ async def test_usd_budgets_show_the_exact_decimal_beside_the_rounded_number(
     assert budget["currentExact"] == "0.0000075"  # 3 tokens of gpt-4o input at $2.50/1M
     assert budget["limitExact"] == "0.0000001"
     assert budget["exceeded"] is True
-
-
-async def test_graphql_refuses_what_rest_refuses_with_the_same_code(
-    client: httpx.AsyncClient, make_key: KeyFactory
-) -> None:
-    key = await make_key()
-    body = gql_budget({**DOCUMENTED, "user_id": "u1"})
-    error = await error_of(client, key, CREATE, {"input": body})
-    assert error["extensions"]["code"] == "invalid_input"
-    assert set(error["extensions"]["details"]["fields"]) == {"team_id", "user_id"}
-    reader = await make_key(org=f"gql-roles-{secrets.token_hex(4)}", role=Role.READ)
-    forbidden = await error_of(client, reader, CREATE, {"input": gql_budget(DOCUMENTED)})
-    assert forbidden["extensions"]["code"] == "forbidden"
-    missing = await error_of(client, key, '{ budget(id: "bud_nope") { id } }')
-    assert missing["extensions"]["code"] == "not_found"
 
 
 async def test_update_delete_check_and_notifications_through_graphql(
@@ -130,55 +114,4 @@ async def test_update_delete_check_and_notifications_through_graphql(
     assert deleted["deleteBudget"] == created["id"]
     assert (await client.get(f"/v1/budgets/{created['id']}", headers=bearer(key))).status_code == (
         404
-    )
-
-
-UPDATE = f"""
-mutation U($id: ID!, $changes: BudgetChanges!) {{
-  updateBudget(id: $id, changes: $changes) {{ {BUDGET_FIELDS} }}
-}}
-"""
-
-
-async def test_a_scope_given_as_null_is_cleared_through_both_doors(
-    client: httpx.AsyncClient, make_key: KeyFactory
-) -> None:
-    key = await make_key()
-    for door in ("rest", "graphql"):
-        budget = (await data_of(client, key, CREATE, {"input": gql_budget(DOCUMENTED)}))[
-            "createBudget"
-        ]
-        assert budget["teamId"] == "team_123"
-        if door == "rest":
-            response = await client.patch(
-                f"/v1/budgets/{budget['id']}", headers=bearer(key), json={"team_id": None}
-            )
-            assert response.status_code == 200, response.text
-        else:
-            changes = {"teamId": None}
-            await data_of(client, key, UPDATE, {"id": budget["id"], "changes": changes})
-        rest = (await client.get(f"/v1/budgets/{budget['id']}", headers=bearer(key))).json()
-        assert rest["team_id"] is None, door
-        assert (rest["name"], rest["limit"]) == (DOCUMENTED["name"], DOCUMENTED["limit"]), door
-
-
-async def test_fields_left_out_of_changes_stay_and_a_null_name_is_refused_as_over_rest(
-    client: httpx.AsyncClient, make_key: KeyFactory
-) -> None:
-    key = await make_key()
-    budget = (await data_of(client, key, CREATE, {"input": gql_budget(DOCUMENTED)}))["createBudget"]
-    changed = await data_of(
-        client, key, UPDATE, {"id": budget["id"], "changes": {"userId": "u1", "teamId": None}}
-    )
-    assert (changed["updateBudget"]["userId"], changed["updateBudget"]["teamId"]) == ("u1", None)
-    assert changed["updateBudget"]["thresholds"] == budget["thresholds"]
-
-    error = await error_of(client, key, UPDATE, {"id": budget["id"], "changes": {"name": None}})
-    rest = await client.patch(
-        f"/v1/budgets/{budget['id']}", headers=bearer(key), json={"name": None}
-    )
-    assert rest.status_code == 400
-    assert error["extensions"]["code"] == rest.json()["error"]["code"] == "invalid_input"
-    assert set(error["extensions"]["details"]["fields"]) == set(
-        rest.json()["error"]["details"]["fields"]
     )

@@ -9,9 +9,11 @@ import httpx
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_graphql import data_of, error_of, graphql
-from tests.api.test_teams import EVENT, USAGE, org_id_of, recorded_app
 from tests.conftest import KeyFactory, bearer
+from tests.support.events import EVENT
+from tests.support.graphql import data_of, error_of, graphql
+from tests.support.orgs import org_id_named
+from tests.support.recording import USAGE_COLLECTIONS, recorded_app
 
 TEAM_FIELDS = "id name description members { email role } spendThisMonth { tokens total }"
 
@@ -156,7 +158,7 @@ async def test_members_and_spend_are_read_only_when_selected_and_once_for_all_te
 ) -> None:
     org = f"gql-teams-{secrets.token_hex(4)}"
     key = await make_key(org=org)
-    org_id = await org_id_of(store, org)
+    org_id = await org_id_named(store, org)
     create = "mutation C($n: String!) { createTeam(input: {name: $n}) { id } }"
     invite = "mutation I($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e) { token } }"
     accept = "mutation A($k: String!) { acceptInvitation(token: $k) { apiKey } }"
@@ -174,7 +176,7 @@ async def test_members_and_spend_are_read_only_when_selected_and_once_for_all_te
 
         log.recording = True
         names = await data_of(http, key, "{ teams { nodes { id name } } }")
-        unselected = log.reads_of(org_id, USAGE), log.reads_of(org_id, {"team_members"})
+        unselected = log.reads_of(org_id, USAGE_COLLECTIONS), log.reads_of(org_id, {"team_members"})
         log.commands.clear()
         full = await data_of(
             http, key, "{ teams { nodes { id members { email } spendThisMonth { tokens } } } }"
@@ -193,5 +195,7 @@ async def test_members_and_spend_are_read_only_when_selected_and_once_for_all_te
     ]
     assert [nodes[i]["spendThisMonth"]["tokens"] for i in ids] == [0, 1000, 1000, 1000, 0]
     assert log.reads_of(org_id, {"team_members"}) == 1, "one read for every team's members"
-    assert 1 <= log.reads_of(org_id, USAGE) <= 2, "one usage question for every team's spend"
+    assert 1 <= log.reads_of(org_id, USAGE_COLLECTIONS) <= 2, (
+        "one usage question for every team's spend"
+    )
     assert log.written() <= {"rate_counters"}, "a query writes nothing else"

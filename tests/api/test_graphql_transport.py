@@ -23,6 +23,7 @@ from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from tests.conftest import KeyFactory, bearer
+from tests.support.processes import local_port
 
 JsonObject = dict[str, Any]
 
@@ -43,11 +44,6 @@ async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     async with httpx.AsyncClient(base_url=server, limits=limits, timeout=60) as client:
         yield client
-
-
-def local_port(response: httpx.Response) -> int:
-    port: int = response.extensions["network_stream"].get_extra_info("client_addr")[1]
-    return port
 
 
 async def still_serving(http: httpx.AsyncClient, key: str, refused: httpx.Response) -> None:

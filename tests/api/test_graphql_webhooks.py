@@ -11,27 +11,23 @@ from meterr.auth import Role
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_graphql import data_of, error_of
-from tests.api.test_webhooks import (
+from tests.conftest import KeyFactory, bearer, eventually
+from tests.support.apps import meterr
+from tests.support.graphql import data_of, error_of
+from tests.support.webhooks import (
+    CREATE_WEBHOOK,
+    ENDPOINT_FIELDS,
     Receiver,
     deliveries,
     exceed,
-    meterr,
     subscribe,
     webhook_settings,
 )
-from tests.api.test_webhooks import receiver as receiver  # a fixture, for the tests below
-from tests.conftest import KeyFactory, bearer, eventually
 
-ENDPOINT_FIELDS = "id url events description createdAt"
 DELIVERY_FIELDS = """
     id webhookId eventId event status attemptCount nextAttemptAt createdAt deliveredAt
     attempts { at statusCode error durationMs } payload
 """
-CREATE = (
-    "mutation C($input: WebhookInput!) "
-    f"{{ createWebhook(input: $input) {{ {ENDPOINT_FIELDS} secret }} }}"
-)
 DELIVERIES = f"""
 query D($hook: ID!, $limit: Int! = 50, $before: ID) {{
   webhookDeliveries(webhookId: $hook, limit: $limit, before: $before) {{ {DELIVERY_FIELDS} }}
@@ -41,7 +37,7 @@ UNUSED_PORT_URL = "http://127.0.0.1:9/hook"
 
 
 async def create_gql(http: httpx.AsyncClient, key: str, **webhook: Any) -> dict[str, Any]:
-    created: dict[str, Any] = (await data_of(http, key, CREATE, {"input": webhook}))[
+    created: dict[str, Any] = (await data_of(http, key, CREATE_WEBHOOK, {"input": webhook}))[
         "createWebhook"
     ]
     return created
@@ -140,7 +136,7 @@ async def test_a_refused_url_or_event_type_has_the_rest_error_code_and_details(
     ):
         rest = await client.post("/v1/webhooks", headers=bearer(key), json=body)
         assert rest.status_code == 400, body
-        error = await error_of(client, key, CREATE, {"input": body})
+        error = await error_of(client, key, CREATE_WEBHOOK, {"input": body})
         assert error["extensions"]["code"] == rest.json()["error"]["code"] == "invalid_input"
         assert error["extensions"]["details"] == rest.json()["error"]["details"], body
     bad_limit = await error_of(client, key, DELIVERIES, {"hook": "whk_none", "limit": 0})
@@ -161,7 +157,7 @@ async def test_only_an_admin_key_of_the_organization_manages_its_webhooks(
         ids = {"hook": hook["id"], "delivery": "dlv_none", "input": {"url": UNUSED_PORT_URL}}
         operations = (
             "{ webhooks { id } }",
-            CREATE,
+            CREATE_WEBHOOK,
             "mutation M($hook: ID!) { deleteWebhook(id: $hook) }",
             DELIVERIES,
             "mutation M($hook: ID!, $delivery: ID!) "

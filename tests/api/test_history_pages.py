@@ -11,6 +11,9 @@ import pytest
 from meterr.auth import Role, hash_key
 from meterr.store import Store
 from tests.conftest import KeyFactory, bearer
+from tests.support.rest import history, track_batch
+
+JsonObject = dict[str, Any]
 
 END = datetime(2026, 3, 1, tzinfo=UTC)
 
@@ -105,3 +108,84 @@ async def test_the_tracked_events_feed_pages_back_by_number_through_a_sparse_tea
     everything = [event["event_id"] for event in reversed(events)]
     assert await pages(key, 50) == everything
     assert await pages(team_key, 3) == [e for e in everything if int(e[2:]) % 37 == 0]
+
+
+@pytest.fixture(scope="module")
+async def paged_key(client: httpx.AsyncClient, make_key: KeyFactory) -> tuple[str, list[str]]:
+    """25 events, several sharing a timestamp, in one day; returns the key and event ids."""
+    key = await make_key()
+    tracked = await track_batch(
+        client,
+        key,
+        [
+            {
+                "provider": "openai",
+                "model": "gpt-4",
+                "input_tokens": 10 + i,
+                # Groups of three share a second: ordering must break ties.
+                "timestamp": f"2025-09-09T{8 + i // 12:02d}:{(i // 3) % 60:02d}:00Z",
+            }
+            for i in range(25)
+        ],
+    )
+    return key, [event["id"] for event in tracked]
+
+
+@pytest.mark.parametrize("limit", [1, 3, 7, 24, 25, 1000])
+async def test_history_cursor_walk_yields_every_event_exactly_once(
+    client: httpx.AsyncClient, paged_key: tuple[str, list[str]], limit: int
+) -> None:
+    key, ids = paged_key
+    seen: list[JsonObject] = []
+    cursor: str | None = None
+    pages = 0
+    while True:
+        params: dict[str, str | int] = {
+            "start_date": "2025-09-09",
+            "end_date": "2025-09-09",
+            "limit": limit,
+        }
+        if cursor is not None:
+            params["cursor"] = cursor
+        body = await history(client, key, **params)
+        pages += 1
+        assert len(body["events"]) <= limit
+        seen.extend(body["events"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+        assert len(body["events"]) == limit
+        assert pages <= 25
+    assert pages == -(-25 // limit)
+    assert sorted(e["id"] for e in seen) == sorted(ids)
+    assert len({e["id"] for e in seen}) == 25
+    timestamps = [e["timestamp"] for e in seen]
+    assert timestamps == sorted(timestamps, reverse=True)
+
+
+async def test_history_default_page_holds_one_hundred_events(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await track_batch(
+        client,
+        key,
+        [
+            {
+                "provider": "openai",
+                "model": "gpt-4",
+                "input_tokens": 1,
+                "timestamp": f"2025-09-10T10:{i // 60:02d}:{i % 60:02d}Z",
+            }
+            for i in range(101)
+        ],
+    )
+    body = await history(client, key, start_date="2025-09-10", end_date="2025-09-10")
+    assert len(body["events"]) == 100
+    assert body["events"][0]["timestamp"] == "2025-09-10T10:01:40Z"
+    assert body["next_cursor"] is not None
+    rest = await history(
+        client, key, start_date="2025-09-10", end_date="2025-09-10", cursor=body["next_cursor"]
+    )
+    assert [e["timestamp"] for e in rest["events"]] == ["2025-09-10T10:00:00Z"]
+    assert rest["next_cursor"] is None

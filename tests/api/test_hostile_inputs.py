@@ -18,9 +18,9 @@ from meterr.app import create_app
 from meterr.clock import Clock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_graphql_transport import local_port
 from tests.conftest import KeyFactory, api_only, bearer
 from tests.servers import serving
+from tests.support.processes import local_port
 
 EVENT = {"provider": "openai", "model": "gpt-4o", "input_tokens": 10, "output_tokens": 5}
 RAW_EVENT = '{"provider":"openai","model":"gpt-4o","input_tokens":1,"metadata":{"x":%s}}'

@@ -3,42 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
 
-import httpx
-from pymongo import AsyncMongoClient
-
-from meterr.app import create_app
-from meterr.clock import Clock, SettableClock
+from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from tests.conftest import KeyFactory, bearer
+from tests.support.apps import instances
 
 EVENT = {"provider": "openai", "model": "gpt-4", "input_tokens": 1000, "output_tokens": 100}
-
-
-@asynccontextmanager
-async def instances(
-    settings: Settings, mongodb_url: str, store: Store, count: int, clock: Clock
-) -> AsyncIterator[list[httpx.AsyncClient]]:
-    """`count` apps, each with its own client and writer, on the same database."""
-    async with AsyncExitStack() as stack:
-        clients = []
-        for _ in range(count):
-            mongo: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(
-                mongodb_url, tz_aware=True
-            )
-            stack.push_async_callback(mongo.close)
-            app = create_app(settings, store=Store(mongo, mongo[store.db.name]), clock=clock)
-            await stack.enter_async_context(app.router.lifespan_context(app))
-            transport = httpx.ASGITransport(app=app)
-            clients.append(
-                await stack.enter_async_context(
-                    httpx.AsyncClient(transport=transport, base_url="http://m.test")
-                )
-            )
-        yield clients
 
 
 async def test_a_replay_racing_on_two_instances_is_stored_once(

@@ -22,17 +22,17 @@ from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.resolvers import create_key
 from meterr.store import Store
-from tests.api.test_budgets import event
-from tests.api.test_subscriptions import (
+from tests.conftest import bearer
+from tests.servers import serving
+from tests.support.events import event
+from tests.support.subscriptions import (
     LEGACY_WS,
     TRANSPORT_WS,
     USAGE_TRACKED,
     Subscriber,
     subscriber,
-    track,
+    track_event,
 )
-from tests.conftest import bearer
-from tests.servers import serving
 
 FEED_BOUND = 200
 SELECTION = "id eventId provider model inputTokens outputTokens cost costExact metadata"
@@ -86,7 +86,7 @@ async def test_many_subscribers_receive_every_event_of_concurrent_batches_once_a
     server: str, http: httpx.AsyncClient, store: Store, clock: SettableClock
 ) -> None:
     org_id, key = await new_organization(store, clock)
-    first, second = await track(http, key), await track(http, key)
+    first, second = await track_event(http, key), await track_event(http, key)
     async with contextlib.AsyncExitStack() as stack:
         protocols = [TRANSPORT_WS] * 24 + [LEGACY_WS] * 8
         clients = [await stack.enter_async_context(subscriber(server, key, p)) for p in protocols]
@@ -101,7 +101,7 @@ async def test_many_subscribers_receive_every_event_of_concurrent_batches_once_a
                 response = await http.post("/v1/track", headers=bearer(key), json={"events": batch})
                 assert response.status_code == 201, response.text
                 for _ in range(5):
-                    await track(http, key, input_tokens=worker)
+                    await track_event(http, key, input_tokens=worker)
 
         posting = [asyncio.create_task(post(worker)) for worker in range(4)]
         # Joining while the batches arrive: what was stored comes from the store, the rest live.
@@ -115,7 +115,9 @@ async def test_many_subscribers_receive_every_event_of_concurrent_batches_once_a
         received = await asyncio.gather(*(live_ids(c, len(expected)) for c in clients + late))
         for ids in received:
             assert ids == expected
-        final = await track(http, key)  # and nothing twice: the next message is the next event
+        final = await track_event(
+            http, key
+        )  # and nothing twice: the next message is the next event
         for client in clients + late:
             assert (await client.next_data())["usageTracked"]["id"] == final["id"]
 
@@ -124,13 +126,15 @@ async def test_live_results_are_those_a_query_of_the_same_events_answers(
     server: str, http: httpx.AsyncClient, store: Store, clock: SettableClock
 ) -> None:
     _, key = await new_organization(store, clock)
-    first, second = await track(http, key), await track(http, key)
+    first, second = await track_event(http, key), await track_event(http, key)
     async with subscriber(server, key) as live:
         await live.subscribe(LIVE, {"after": first["id"]})
         assert (await live.next_data())["usageTracked"]["id"] == second["id"]
         tracked = [
-            await track(http, key, input_tokens=123, metadata={"feature": "é ☃", "n": [1, 2.5]}),
-            await track(http, key, provider="nobody", model="unknown-model", input_tokens=7),
+            await track_event(
+                http, key, input_tokens=123, metadata={"feature": "é ☃", "n": [1, 2.5]}
+            ),
+            await track_event(http, key, provider="nobody", model="unknown-model", input_tokens=7),
         ]
         pushed = [(await live.next_data())["usageTracked"] for _ in tracked]
     query = f"{{ events(first: 2) {{ nodes {{ {SELECTION} }} }} }}"
@@ -143,7 +147,7 @@ async def test_each_event_is_rendered_once_for_all_the_subscribers_asking_alike(
     server: str, http: httpx.AsyncClient, store: Store, clock: SettableClock
 ) -> None:
     _, key = await new_organization(store, clock)
-    first, second = await track(http, key), await track(http, key)
+    first, second = await track_event(http, key), await track_event(http, key)
     other = "subscription($after: ID) { usageTracked(after: $after) { id model } }"
     async with contextlib.AsyncExitStack() as stack:
         alike = [await stack.enter_async_context(subscriber(server, key)) for _ in range(6)]
@@ -188,7 +192,7 @@ async def test_a_subscriber_that_stops_reading_is_closed_as_too_slow_and_the_oth
     server: str, http: httpx.AsyncClient, store: Store, clock: SettableClock
 ) -> None:
     org_id, key = await new_organization(store, clock)
-    first, second = await track(http, key), await track(http, key)
+    first, second = await track_event(http, key), await track_event(http, key)
     async with subscriber(server, key) as reader, stalled_subscriber(server, key) as stalled:
         for client in (reader, stalled):  # results of about 2 kB: the socket fills quicker
             await client.subscribe(LIVE, {"after": first["id"]})

@@ -14,9 +14,9 @@ from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.resolvers import rebuild_rollups
 from meterr.store import MAX_METADATA_KEYS, MAX_METADATA_VALUES, Store
-from tests.api.test_instances import instances
 from tests.conftest import KeyFactory, bearer
-from tests.store.test_rollups import org_id_of
+from tests.support.apps import instances
+from tests.support.orgs import org_id_of_key
 
 # The rollups answer this. The same question, filtered on every user the events name (which
 # no metadata rollup keeps), only the raw events can.
@@ -118,7 +118,7 @@ async def test_metadata_cells_follow_concurrent_writers_repricing_and_retraction
         assert all(answer.status_code == 201 for answer in await asyncio.gather(*posts))
         for name in ("feature", "key0", "key5"):
             await _agree(clients[0], key, f"metadata.{name}")
-        learned = await store.metadata_keys.of(await org_id_of(store, key))
+        learned = await store.metadata_keys.of(await org_id_of_key(store, key))
         assert set(learned.states) == {"feature", *(f"key{i}" for i in range(6))}
 
         # Repricing the house model moves its cost in every metadata cell.
@@ -194,7 +194,7 @@ async def test_an_organization_older_than_its_metadata_rollups_reads_raw_events_
     client: httpx.AsyncClient, make_key: KeyFactory, store: Store
 ) -> None:
     key = await make_key()
-    org_id = await org_id_of(store, key)
+    org_id = await org_id_of_key(store, key)
     await client.post(
         "/v1/track", headers=bearer(key), json={"events": [_event(i) for i in range(30)]}
     )

@@ -8,8 +8,8 @@ import asyncio
 import httpx
 import pytest
 
-from tests.api.test_subscriptions import USAGE_TRACKED, subscriber
 from tests.conftest import KeyFactory, bearer
+from tests.support.subscriptions import USAGE_TRACKED, subscriber
 
 
 async def test_resuming_after_more_than_a_page_of_events_replays_them_all_in_order(

@@ -11,10 +11,11 @@ import pytest
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_budgets import create, event
-from tests.api.test_graphql import as_input, data_of
-from tests.api.test_instances import instances
 from tests.conftest import KeyFactory, bearer, eventually
+from tests.support.apps import instances
+from tests.support.budgets import create
+from tests.support.events import event
+from tests.support.graphql import as_input, data_of
 
 CAP = {"name": "Cap", "team_id": "team_123", "limit": 10, "action": "block"}
 

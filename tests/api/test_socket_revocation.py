@@ -16,7 +16,9 @@ from meterr.auth import hash_key
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_subscriptions import (
+from tests.conftest import KeyFactory, api_only, bearer
+from tests.servers import serving
+from tests.support.subscriptions import (
     LEGACY_WS,
     TRANSPORT_WS,
     USAGE_TRACKED,
@@ -24,9 +26,7 @@ from tests.api.test_subscriptions import (
     Subscriber,
     subscriber,
 )
-from tests.api.test_teams import create_team, invite, join
-from tests.conftest import KeyFactory, api_only, bearer
-from tests.servers import serving
+from tests.support.teams import create_team, invite, join
 
 
 @pytest.fixture(scope="module")

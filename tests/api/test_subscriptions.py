@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
-from websockets.typing import Subprotocol
 
 from meterr.app import create_app
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_budgets import DOCUMENTED, event
 from tests.conftest import KeyFactory, bearer, eventually
 from tests.servers import serving
+from tests.support.budgets import DOCUMENTED
+from tests.support.events import event
+from tests.support.subscriptions import (
+    LEGACY_WS,
+    TRANSPORT_WS,
+    USAGE_TRACKED,
+    Subscriber,
+    subscriber,
+    track_event,
+)
 
-TRANSPORT_WS = "graphql-transport-ws"
-LEGACY_WS = "graphql-ws"
 FEED_BOUND = 50
-WAIT = 10.0
 
 
 @pytest.fixture(scope="module")
@@ -42,76 +45,13 @@ async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-class Subscriber:
-    """A websocket client speaking either protocol."""
-
-    def __init__(self, socket: ClientConnection, protocol: str) -> None:
-        self.socket = socket
-        self.protocol = protocol
-
-    async def send(self, message: dict[str, Any]) -> None:
-        await self.socket.send(json.dumps(message))
-
-    async def receive(self) -> dict[str, Any]:
-        async with asyncio.timeout(WAIT):
-            while True:
-                message: dict[str, Any] = json.loads(await self.socket.recv())
-                if message["type"] not in ("ka", "ping", "pong"):
-                    return message
-
-    async def init(self, payload: dict[str, Any]) -> dict[str, Any]:
-        await self.send({"type": "connection_init", "payload": payload})
-        return await self.receive()
-
-    async def subscribe(
-        self, query: str, variables: dict[str, Any] | None = None, op_id: str = "1"
-    ) -> None:
-        kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
-        payload = {"query": query, "variables": variables or {}}
-        await self.send({"id": op_id, "type": kind, "payload": payload})
-
-    async def next_data(self) -> dict[str, Any]:
-        """The data of the next result; fails on an error."""
-        message = await self.receive()
-        assert message["type"] in ("next", "data"), message
-        assert not message["payload"].get("errors"), message
-        data: dict[str, Any] = message["payload"]["data"]
-        return data
-
-
-@contextlib.asynccontextmanager
-async def subscriber(
-    server: str, key: str | None, protocol: str = TRANSPORT_WS
-) -> AsyncIterator[Subscriber]:
-    async with connect(f"ws://{server}/graphql", subprotocols=[Subprotocol(protocol)]) as socket:
-        client = Subscriber(socket, protocol)
-        if key is not None:
-            ack = await client.init({"Authorization": f"Bearer {key}"})
-            assert ack["type"] == "connection_ack", ack
-        yield client
-
-
-USAGE_TRACKED = """
-subscription Usage($after: ID, $filter: UsageFilterInput) {
-  usageTracked(after: $after, filter: $filter) { id eventId teamId inputTokens cost }
-}
-"""
-
-
-async def track(http: httpx.AsyncClient, key: str, **fields: Any) -> dict[str, Any]:
-    response = await http.post("/v1/track", headers=bearer(key), json=event(**fields))
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
 async def go_live(
     client: Subscriber, http: httpx.AsyncClient, key: str, variables: dict[str, Any] | None = None
 ) -> None:
     """Subscribe to usageTracked so that it is surely following live messages on return:
     it resumes after one event and delivers the next, stored before, which it can only do
     once it listens."""
-    first, second = await track(http, key), await track(http, key)
+    first, second = await track_event(http, key), await track_event(http, key)
     await client.subscribe(USAGE_TRACKED, {**(variables or {}), "after": first["id"]})
     assert (await client.next_data())["usageTracked"]["id"] == second["id"]
 
@@ -123,7 +63,7 @@ async def test_usage_tracked_delivers_each_stored_event_over_both_protocols(
     key = await make_key()
     async with subscriber(server, key, protocol) as client:
         await go_live(client, http, key)
-        stored = await track(http, key, input_tokens=1234)
+        stored = await track_event(http, key, input_tokens=1234)
         data = await client.next_data()
     assert data["usageTracked"]["id"] == stored["id"]
     assert data["usageTracked"]["inputTokens"] == 1234
@@ -166,8 +106,8 @@ async def test_a_subscriber_sees_only_its_own_organizations_events(
     mine, theirs = await make_key(), await make_key()
     async with subscriber(server, mine) as client:
         await go_live(client, http, mine)
-        await track(http, theirs, input_tokens=999)
-        own = await track(http, mine, input_tokens=111)
+        await track_event(http, theirs, input_tokens=999)
+        own = await track_event(http, mine, input_tokens=111)
         data = await client.next_data()
     assert data["usageTracked"]["id"] == own["id"]
 
@@ -176,12 +116,12 @@ async def test_resuming_after_an_event_replays_what_was_missed_then_goes_live(
     server: str, http: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
     key = await make_key()
-    seen = [await track(http, key, input_tokens=100 + i) for i in range(3)]
+    seen = [await track_event(http, key, input_tokens=100 + i) for i in range(3)]
     async with subscriber(server, key) as client:
         await client.subscribe(USAGE_TRACKED, {"after": seen[0]["id"]})
         replayed = [(await client.next_data())["usageTracked"]["id"] for _ in range(2)]
         assert replayed == [seen[1]["id"], seen[2]["id"]]
-        live = await track(http, key, input_tokens=500)
+        live = await track_event(http, key, input_tokens=500)
         assert (await client.next_data())["usageTracked"]["id"] == live["id"]
         with pytest.raises(TimeoutError):  # nothing twice
             async with asyncio.timeout(0.5):
@@ -194,8 +134,8 @@ async def test_a_filter_keeps_only_matching_events(
     key = await make_key()
     async with subscriber(server, key) as client:
         await go_live(client, http, key, {"filter": {"teamIds": ["team_123"]}})
-        await track(http, key, team_id="team_a")
-        wanted = await track(http, key, team_id="team_123", input_tokens=77)
+        await track_event(http, key, team_id="team_a")
+        wanted = await track_event(http, key, team_id="team_123", input_tokens=77)
         data = await client.next_data()
     assert data["usageTracked"]["id"] == wanted["id"]
     assert data["usageTracked"]["inputTokens"] == 77
@@ -205,14 +145,14 @@ async def test_the_cost_feed_pushes_the_new_totals_when_they_change(
     server: str, http: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
     key = await make_key()
-    await track(http, key, input_tokens=1000)
+    await track_event(http, key, input_tokens=1000)
     query = "subscription { costFeed(groupBy: TEAM) { key tokens total } }"
     async with subscriber(server, key) as client:
         await client.subscribe(query)
         first = (await client.next_data())["costFeed"]
         assert first == [{"key": "team_123", "tokens": 1000, "total": 0.0025}]
-        await track(http, key, input_tokens=3000)
-        await track(http, key, team_id="team_9", input_tokens=10)
+        await track_event(http, key, input_tokens=3000)
+        await track_event(http, key, team_id="team_9", input_tokens=10)
         totals: dict[str, int] = {}
         while totals != {"team_123": 4000, "team_9": 10}:
             update = (await client.next_data())["costFeed"]
@@ -233,7 +173,7 @@ async def test_subscribers_to_the_same_cost_feed_share_one_computation(
     server: str, http: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
     key, other_org = await make_key(), await make_key()
-    await track(http, key, input_tokens=1000)
+    await track_event(http, key, input_tokens=1000)
     query = "subscription { costFeed(groupBy: PROVIDER) { key tokens } }"
     before = await cost_feed_queries(http)
     async with contextlib.AsyncExitStack() as stack:
@@ -247,7 +187,7 @@ async def test_subscribers_to_the_same_cost_feed_share_one_computation(
         assert (await elsewhere.next_data())["costFeed"] == []
         assert await cost_feed_queries(http) == before + 2, "another organization, its own"
 
-        await track(http, key, input_tokens=500)
+        await track_event(http, key, input_tokens=500)
         for client in clients:
             update = (await client.next_data())["costFeed"]
             assert update == [{"key": "openai", "tokens": 1500}]
@@ -266,7 +206,7 @@ async def test_budget_events_arrive_as_thresholds_are_crossed(
     key = await make_key()
     body = {**DOCUMENTED, "limit": 100, "thresholds": [5, 10, 50, 80, 100]}
     budget_id = (await http.post("/v1/budgets", headers=bearer(key), json=body)).json()["id"]
-    await track(http, key, input_tokens=12)  # fires 5 and 10 before anyone listens
+    await track_event(http, key, input_tokens=12)  # fires 5 and 10 before anyone listens
     fired = (await http.get("/v1/events", headers=bearer(key))).json()["events"]
     five, ten = sorted(fired, key=lambda n: n["data"]["threshold"])
     budget_query = """
@@ -283,10 +223,10 @@ async def test_budget_events_arrive_as_thresholds_are_crossed(
         await budget_feed.subscribe(budget_query, {"id": budget_id, "after": five["id"]})
         assert (await budget_feed.next_data())["budgetEvents"]["id"] == ten["id"]
         await exceeded_feed.subscribe(exceeded_query, {"after": five["id"]})
-        await track(http, key, input_tokens=48)
+        await track_event(http, key, input_tokens=48)
         first = (await budget_feed.next_data())["budgetEvents"]
         assert (first["event"], first["data"]["threshold"]) == ("budget.threshold_reached", 50)
-        await track(http, key, input_tokens=60)
+        await track_event(http, key, input_tokens=60)
         events = [(await budget_feed.next_data())["budgetEvents"] for _ in range(3)]
         assert [e["data"].get("threshold") for e in events] == [80, 100, None]
         exceeded = (await exceeded_feed.next_data())["usageExceeded"]

@@ -10,8 +10,9 @@ from typing import Any
 import httpx
 
 from meterr.store import Store
-from tests.api.test_teams import create_team, invite, join, org_id_of
 from tests.conftest import KeyFactory, bearer
+from tests.support.orgs import org_id_named
+from tests.support.teams import create_team, invite, join
 
 
 async def team_member(
@@ -147,7 +148,7 @@ async def test_racing_accepts_leave_one_member_and_one_key_per_invitation(
         (await invite(client, admin, team["id"], f"racer{i}@example.com"))["token"]
         for i in range(5)
     ]
-    org_id = await org_id_of(store, org)
+    org_id = await org_id_named(store, org)
     keys_before = await store.organizations.api_keys.count_documents({"org_id": org_id})
 
     answers = await asyncio.gather(

@@ -2,117 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient, monitoring
 
-from meterr.app import create_app
 from meterr.auth import Role
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.conftest import KeyFactory, api_only, bearer
-
-EVENT = {"provider": "openai", "model": "gpt-4o", "input_tokens": 1000, "output_tokens": 0}
-USAGE = {"usage_events", "rollups_hourly", "rollups_pending"}
-_READS = {"find", "aggregate", "count", "distinct", "findAndModify"}
-
-
-class CommandLog(monitoring.CommandListener):
-    """The commands sent while `recording`: (command name, collection, the command as JSON)."""
-
-    def __init__(self) -> None:
-        self.commands: list[tuple[str, str, str]] = []
-        self.recording = False
-
-    def started(self, event: monitoring.CommandStartedEvent) -> None:
-        if self.recording:
-            name = event.command_name
-            text = json.dumps(event.command, default=str)
-            self.commands.append((name, str(event.command.get(name)), text))
-
-    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
-        pass
-
-    def failed(self, event: monitoring.CommandFailedEvent) -> None:
-        pass
-
-    def reads_of(self, org_id: str, collections: set[str]) -> int:
-        """How many reads of these collections asked about the organization."""
-        return sum(
-            1
-            for name, collection, text in self.commands
-            if name in _READS and collection in collections and org_id in text
-        )
-
-    def written(self) -> set[str]:
-        """The collections written to."""
-        return {
-            collection
-            for name, collection, _ in self.commands
-            if name in {"insert", "update", "delete", "findAndModify"}
-        }
-
-
-@asynccontextmanager
-async def recorded_app(
-    settings: Settings, store: Store, clock: SettableClock
-) -> AsyncIterator[tuple[httpx.AsyncClient, CommandLog]]:
-    """An app on the module's database whose store commands are logged on request."""
-    log = CommandLog()
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        settings.mongodb_url, tz_aware=True, event_listeners=[log]
-    )
-    app = create_app(api_only(settings), store=Store(mongo, mongo[store.db.name]), clock=clock)
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(transport=transport, base_url="http://meterr.test") as http,
-        ):
-            yield http, log
-    finally:
-        await mongo.close()
-
-
-async def org_id_of(store: Store, org: str) -> str:
-    organization = await store.organizations.organization_named(org)
-    assert organization is not None
-    return organization.id
-
-
-async def create_team(
-    client: httpx.AsyncClient, key: str, name: str = "Research", **body: Any
-) -> dict[str, Any]:
-    response = await client.post("/v1/teams", headers=bearer(key), json={"name": name, **body})
-    assert response.status_code == 201, response.text
-    team: dict[str, Any] = response.json()
-    return team
-
-
-async def invite(
-    client: httpx.AsyncClient, key: str, team_id: str, email: str, role: str = "member"
-) -> dict[str, Any]:
-    response = await client.post(
-        f"/v1/teams/{team_id}/invite", headers=bearer(key), json={"email": email, "role": role}
-    )
-    assert response.status_code == 201, response.text
-    invitation: dict[str, Any] = response.json()
-    return invitation
-
-
-async def join(client: httpx.AsyncClient, token: str) -> dict[str, Any]:
-    response = await client.post(f"/v1/invitations/{token}/accept")
-    assert response.status_code == 201, response.text
-    joined: dict[str, Any] = response.json()
-    return joined
+from tests.conftest import KeyFactory, bearer
+from tests.support.events import EVENT
+from tests.support.orgs import org_id_named
+from tests.support.recording import USAGE_COLLECTIONS, recorded_app
+from tests.support.teams import create_team, invite, join
 
 
 async def test_the_documented_team_is_created_and_listed(
@@ -138,7 +43,7 @@ async def test_a_page_of_teams_reads_members_and_spend_once_for_all_its_teams(
 ) -> None:
     org = f"many-teams-{secrets.token_hex(4)}"
     key = await make_key(org=org)
-    org_id = await org_id_of(store, org)
+    org_id = await org_id_named(store, org)
     async with recorded_app(settings, store, clock) as (http, log):
         teams = [await create_team(http, key, f"T{i}") for i in range(6)]
         for i, team in enumerate(teams[:3]):
@@ -153,7 +58,10 @@ async def test_a_page_of_teams_reads_members_and_spend_once_for_all_its_teams(
 
         log.recording = True
         small = await http.get("/v1/teams", headers=bearer(key), params={"limit": 2})
-        small_reads = log.reads_of(org_id, USAGE), log.reads_of(org_id, {"team_members"})
+        small_reads = (
+            log.reads_of(org_id, USAGE_COLLECTIONS),
+            log.reads_of(org_id, {"team_members"}),
+        )
         log.commands.clear()
         listed = await http.get("/v1/teams", headers=bearer(key))
         log.recording = False
@@ -167,7 +75,7 @@ async def test_a_page_of_teams_reads_members_and_spend_once_for_all_its_teams(
     assert spent == [1000, 2000, 3000, 4000, 0, 0]
     assert small.json()["teams"] == [by_id[team["id"]] for team in small.json()["teams"]]
     assert log.reads_of(org_id, {"team_members"}) == 1, "one read for every team's members"
-    usage_reads = log.reads_of(org_id, USAGE)
+    usage_reads = log.reads_of(org_id, USAGE_COLLECTIONS)
     assert 1 <= usage_reads <= 2, "the cells and the pending increments, once for the page"
     assert (usage_reads, 1) == small_reads, "six teams read no more than two"
     assert log.written() <= {"rate_counters"}, "a GET writes nothing else"

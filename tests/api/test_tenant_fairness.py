@@ -17,9 +17,9 @@ from meterr.clock import Clock
 from meterr.config import Settings
 from meterr.rest_compat.contract import Call, Operation, routes_of
 from meterr.store import Store
-from tests.api.test_subscriptions import subscriber
 from tests.conftest import KeyFactory, api_only, bearer
 from tests.servers import serving
+from tests.support.subscriptions import subscriber
 
 
 class Busy:

@@ -13,11 +13,10 @@ import pytest
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_graphql import data_of, error_of
-from tests.api.test_graphql_webhooks import CREATE
-from tests.api.test_webhooks import Receiver, deliveries, exceed, meterr, webhook_settings
-from tests.api.test_webhooks import receiver as receiver  # a fixture, for the tests below
 from tests.conftest import KeyFactory, bearer, eventually
+from tests.support.apps import meterr
+from tests.support.graphql import data_of, error_of
+from tests.support.webhooks import CREATE_WEBHOOK, Receiver, deliveries, exceed, webhook_settings
 
 # Public addresses, named only as destinations: the apps of these tests deliver nothing there.
 PUBLIC_V4 = "93.184.215.14"
@@ -64,7 +63,7 @@ async def refusals(http: httpx.AsyncClient, key: str, url: str) -> tuple[Any, An
     """The error envelope of REST's answer and GraphQL's error, for one URL."""
     rest = await http.post("/v1/webhooks", headers=bearer(key), json={"url": url})
     assert rest.status_code == 400, (url, rest.status_code, rest.text)
-    gql = await error_of(http, key, CREATE, {"input": {"url": url}})
+    gql = await error_of(http, key, CREATE_WEBHOOK, {"input": {"url": url}})
     return rest.json()["error"], gql
 
 
@@ -109,7 +108,9 @@ async def test_public_addresses_on_the_usual_ports_are_accepted_in_every_form(
     ):
         rest = await http.post("/v1/webhooks", headers=bearer(key), json={"url": url})
         assert rest.status_code == 201, (url, rest.text)
-    made = await data_of(http, key, CREATE, {"input": {"url": f"https://[{PUBLIC_NAT64}]/h"}})
+    made = await data_of(
+        http, key, CREATE_WEBHOOK, {"input": {"url": f"https://[{PUBLIC_NAT64}]/h"}}
+    )
     assert made["createWebhook"]["url"] == f"https://[{PUBLIC_NAT64}]/h"
 
 

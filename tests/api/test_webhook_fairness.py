@@ -17,16 +17,10 @@ from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from meterr.store.webhook_lanes import PAUSE_AFTER
-from tests.api.test_budgets import event
-from tests.api.test_webhooks import (
-    Receiver,
-    deliveries,
-    exceed,
-    meterr,
-    subscribe,
-    webhook_settings,
-)
 from tests.conftest import KeyFactory, bearer, eventually
+from tests.support.apps import meterr
+from tests.support.events import event
+from tests.support.webhooks import Receiver, deliveries, exceed, subscribe, webhook_settings
 
 
 class SlowReceiver(Receiver):

@@ -2,126 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections import deque
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
 
-import httpx
 import pytest
 import time_machine
-import uvicorn
 from standardwebhooks.webhooks import Webhook
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from meterr.app import create_app
 from meterr.auth import Role
-from meterr.clock import Clock, SettableClock
+from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.api.test_budgets import DOCUMENTED, event
 from tests.conftest import KeyFactory, bearer, eventually
-from tests.test_serve import free_port
-
-
-class Receiver:
-    """A webhook receiver on a loopback port that can be stopped and started again; it
-    answers the queued status codes, then 204."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        self.received: list[tuple[dict[str, str], str]] = []
-        self.answers: deque[int] = deque()
-        self._server: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    async def _hook(self, request: Request) -> Response:
-        self.received.append((dict(request.headers), (await request.body()).decode()))
-        return Response(status_code=self.answers.popleft() if self.answers else 204)
-
-    async def start(self) -> None:
-        app = Starlette(routes=[Route("/hook", self._hook, methods=["POST"])])
-        config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off"
-        )
-        server = uvicorn.Server(config)
-        self._server, self._task = server, asyncio.create_task(server.serve())
-
-        async def started() -> bool:
-            return server.started
-
-        await eventually(started)
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._task.done()
-
-    async def stop(self) -> None:
-        assert self._server is not None
-        assert self._task is not None
-        self._server.should_exit = True
-        await self._task
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(body) for _, body in self.received]
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    running = Receiver()
-    await running.start()
-    yield running
-    if running.running:
-        await running.stop()
-
-
-def webhook_settings(settings: Settings, **changes: Any) -> Settings:
-    fast = {
-        "webhook_allow_private": True,
-        "webhook_retry_base": 0.05,
-        "webhook_retry_max": 0.2,
-        "webhook_retry_window": 60.0,
-        **changes,
-    }
-    return settings.model_copy(update=fast)
-
-
-@asynccontextmanager
-async def meterr(
-    settings: Settings, store: Store, clock: Clock
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, store=store, clock=clock)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://meterr.test") as http:
-            yield http
-
-
-async def subscribe(http: httpx.AsyncClient, key: str, url: str, **body: Any) -> dict[str, Any]:
-    response = await http.post("/v1/webhooks", headers=bearer(key), json={"url": url, **body})
-    assert response.status_code == 201, response.text
-    created: dict[str, Any] = response.json()
-    return created
-
-
-async def exceed(http: httpx.AsyncClient, key: str) -> None:
-    """Fire three alerts: threshold 50, threshold 100 and usage.exceeded."""
-    body = {**DOCUMENTED, "limit": 100, "thresholds": [50, 100]}
-    assert (await http.post("/v1/budgets", headers=bearer(key), json=body)).status_code == 201
-    await http.post("/v1/track", headers=bearer(key), json=event(input_tokens=150))
-
-
-async def deliveries(http: httpx.AsyncClient, key: str, webhook_id: str) -> list[dict[str, Any]]:
-    response = await http.get(f"/v1/webhooks/{webhook_id}/deliveries", headers=bearer(key))
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()["deliveries"]
-    return found
+from tests.support.apps import meterr
+from tests.support.events import event
+from tests.support.webhooks import Receiver, deliveries, exceed, subscribe, webhook_settings
 
 
 async def test_deliveries_are_signed_in_the_standard_webhooks_format(

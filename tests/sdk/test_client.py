@@ -22,7 +22,7 @@ from meterr.sdk import AuthenticationError, InvalidRequestError, RateLimitedErro
 from meterr.store import Store
 from tests.conftest import KeyFactory, eventually
 from tests.servers import serving
-from tests.test_serve import free_port
+from tests.support.processes import free_port
 
 
 async def test_the_documented_example_works_as_written(server: str, make_key: KeyFactory) -> None:

@@ -12,19 +12,12 @@ import meterr
 from meterr.app import create_app
 from meterr.clock import SettableClock
 from meterr.config import Settings
-from meterr.sdk import (
-    Budget,
-    CostForecast,
-    EventPage,
-    NotFoundError,
-    PermissionDeniedError,
-    Team,
-)
+from meterr.sdk import Budget, CostForecast, EventPage, NotFoundError, PermissionDeniedError, Team
 from meterr.store import Store
-from tests.api.test_imports import DAY1, FakeProviders, openai_bucket
-from tests.api.test_webhooks import Receiver, webhook_settings
 from tests.conftest import KeyFactory, eventually
 from tests.servers import serving
+from tests.support.providers import DAY1, FakeProviders, openai_bucket
+from tests.support.webhooks import Receiver, webhook_settings
 
 
 async def test_teams_budgets_and_reservations(

@@ -15,7 +15,7 @@ from pymongo.errors import PyMongoError
 from meterr.domain import UsageEvent, UsageFilter, UsageTotals
 from meterr.resolvers import rebuild_rollups
 from meterr.store import Store
-from tests.store.test_rollups import usage_event
+from tests.support.events import usage_event
 
 
 async def test_an_event_and_its_rollup_increments_are_stored_together_or_not_at_all(

@@ -18,8 +18,8 @@ from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
 from meterr.store.rollup_cells import GRAINS, period_start, spans
-from tests.api.test_instances import instances
 from tests.conftest import KeyFactory, bearer
+from tests.support.apps import instances
 
 _HOURS = st.integers(min_value=0, max_value=3 * 366 * 24)
 _EPOCH = datetime(2023, 11, 1, tzinfo=UTC)

@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import httpx
 from pymongo import AsyncMongoClient
 
-from meterr.auth import hash_key
 from meterr.domain import UsageEvent
-from meterr.pricing import TokenUsage
 from meterr.resolvers import rebuild_rollups
 from meterr.store import Store
 from tests.conftest import KeyFactory, bearer, eventually
+from tests.support.events import usage_event
+from tests.support.orgs import org_id_of_key
 
 MARCH = {"start_date": "2025-03-01", "end_date": "2025-03-31"}
 
@@ -36,36 +36,6 @@ def events_in_march(count: int) -> list[dict[str, object]]:
     ]
 
 
-def usage_event(
-    org_id: str, event_id: str, at: datetime, *, team_id: str | None = None
-) -> UsageEvent:
-    """A stored-event object as the writer receives it, 10 input and 1 output token."""
-    return UsageEvent(
-        id=f"evt_{event_id}",
-        org_id=org_id,
-        event_id=event_id,
-        fingerprint="f",
-        timestamp=at,
-        received_at=at,
-        provider="openai",
-        model="gpt-4o",
-        endpoint=None,
-        team_id=team_id,
-        user_id=None,
-        api_key_id="key",
-        metadata={},
-        tokens=TokenUsage(input_tokens=10, output_tokens=1),
-        cost=None,
-        price=None,
-    )
-
-
-async def org_id_of(store: Store, key: str) -> str:
-    principal = await store.organizations.principal_for_key_hash_across_tenants(hash_key(key))
-    assert principal is not None
-    return principal.org_id
-
-
 async def test_aligned_ranges_are_answered_from_rollups_and_others_from_raw_events(
     client: httpx.AsyncClient, make_key: KeyFactory, store: Store
 ) -> None:
@@ -78,7 +48,7 @@ async def test_aligned_ranges_are_answered_from_rollups_and_others_from_raw_even
     assert set(before) == {"openai", "anthropic"}
 
     # With the raw events gone, only rollups can still answer.
-    await store.events.collection.delete_many({"org_id": await org_id_of(store, key)})
+    await store.events.collection.delete_many({"org_id": await org_id_of_key(store, key)})
     for group_by in ("provider", "team", "user", "endpoint", "day"):
         params = {**MARCH, "group_by": group_by}
         answer = (await client.get("/v1/costs", headers=bearer(key), params=params)).json()
@@ -108,7 +78,7 @@ async def test_rebuild_agrees_after_ingestion_and_repairs_drift(
 ) -> None:
     key = await make_key()
     await client.post("/v1/track", headers=bearer(key), json={"events": events_in_march(30)})
-    org_id = await org_id_of(store, key)
+    org_id = await org_id_of_key(store, key)
     [report] = await rebuild_rollups(store, org_id)
     assert report.agreed
     assert report.rollups > 0
@@ -199,7 +169,7 @@ async def test_repricing_moves_rollups_with_the_events(
     assert applied.json()["applied"] is True
     after = (await client.get("/v1/costs", headers=bearer(key), params=MARCH)).json()
     assert after == {"openai": {"total": 0.001, "tokens": 1000}}
-    [report] = await rebuild_rollups(store, await org_id_of(store, key))
+    [report] = await rebuild_rollups(store, await org_id_of_key(store, key))
     assert report.agreed
 
 
@@ -211,7 +181,7 @@ async def test_the_service_folds_pending_increments_on_its_own(
         "/v1/track", headers=bearer(key), json={"events": events_in_march(5)}
     )
     assert response.status_code == 201
-    org_id = await org_id_of(store, key)
+    org_id = await org_id_of_key(store, key)
 
     async def folded() -> bool:
         return not await store.rollups.pending.count_documents({"org_id": org_id})

@@ -11,7 +11,7 @@ import pytest
 
 from meterr.resolvers import rebuild_rollups
 from meterr.store import Store
-from tests.store.test_rollups import usage_event
+from tests.support.events import usage_event
 
 HOUR = datetime(2025, 5, 6, 10, tzinfo=UTC)
 

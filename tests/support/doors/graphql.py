@@ -1,0 +1,273 @@
+"""The GraphQL door: /graphql with the schema's own field names and enums, its answers put in
+REST's names and values (camelCase to snake_case, enum names to values)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.conftest import bearer
+from tests.support.doors.answers import Answer, JsonObject, Query
+from tests.support.graphql import as_input, camel
+
+__all__ = ["GraphQLDoor"]
+
+_TOTALS = """
+    requests inputTokens outputTokens cachedInputTokens cacheWriteTokens reasoningTokens
+    tokens total unpricedRequests
+"""
+_EVENT = """
+    id eventId timestamp provider model endpoint teamId userId apiKeyId metadata
+    inputTokens outputTokens cachedInputTokens cacheWriteTokens reasoningTokens
+    cost pricingStatus
+    costBreakdown { input output cacheRead cacheWrite reasoning }
+    price {
+      provider model effectiveFrom origin source input output cachedInput cacheWrite
+      reasoning longContext
+    }
+"""
+_BUDGET = """
+    id name teamId userId provider model apiKeyId limit unit period timezone thresholds
+    action current reserved remaining percent exceeded periodStart periodEnd createdAt
+    updatedAt
+"""
+_RANGE = "$start: String, $end: String, $tz: String, $filter: UsageFilterInput"
+_RANGE_ARGS = "startDate: $start, endDate: $end, tz: $tz, filter: $filter"
+
+_DOCUMENTS = {
+    "track": f"""
+        mutation Track($input: TrackUsageInput!, $idempotencyKey: String) {{
+          trackUsage(input: $input, idempotencyKey: $idempotencyKey) {{
+            replayed event {{ {_EVENT} }}
+          }}
+        }}""",
+    "track_batch": f"""
+        mutation TrackBatch($events: [TrackUsageInput!]!) {{
+          trackUsageBatch(events: $events) {{ replayed event {{ {_EVENT} }} }}
+        }}""",
+    "costs": f"""
+        query Costs({_RANGE}, $groupBy: CostDimension, $metadataKey: String) {{
+          costs({_RANGE_ARGS}, groupBy: $groupBy, metadataKey: $metadataKey) {{
+            key total tokens name deleted
+          }}
+        }}""",
+    "usage": f"""
+        query Usage({_RANGE}) {{
+          usage({_RANGE_ARGS}) {{
+            start end totals {{ {_TOTALS} }} providers {{ key {_TOTALS} }}
+          }}
+        }}""",
+    "history": f"""
+        query History({_RANGE}, $interval: Interval) {{
+          usageHistory({_RANGE_ARGS}, interval: $interval) {{ start {_TOTALS} }}
+        }}""",
+    "events": f"""
+        query Events({_RANGE}, $first: Int, $after: String) {{
+          events({_RANGE_ARGS}, first: $first, after: $after) {{
+            nodes {{ {_EVENT} }} nextCursor
+          }}
+        }}""",
+    "create_budget": f"""
+        mutation CreateBudget($input: BudgetInput!) {{
+          createBudget(input: $input) {{ {_BUDGET} }}
+        }}""",
+    "update_budget": f"""
+        mutation UpdateBudget($id: ID!, $changes: BudgetChanges!) {{
+          updateBudget(id: $id, changes: $changes) {{ {_BUDGET} }}
+        }}""",
+    "budget": f"query Budget($id: ID!) {{ budget(id: $id) {{ {_BUDGET} }} }}",
+    "budgets": f"query Budgets {{ budgets {{ {_BUDGET} }} }}",
+    "delete_budget": "mutation DeleteBudget($id: ID!) { deleteBudget(id: $id) }",
+}
+
+_FILTERS = {"provider": "providers", "model": "models", "team_id": "teamIds", "user_id": "userIds"}
+_ARGUMENTS = {
+    "start_date": "start",
+    "end_date": "end",
+    "tz": "tz",
+    "interval": "interval",
+    "limit": "first",
+    "cursor": "after",
+}
+_ENUMS = ("unit", "period", "action")
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _rest_name(field: str) -> str:
+    """A field as GraphQL names it (`input.inputTokens`, `events[1].cachedInputTokens`) as
+    REST names it (`input_tokens`, `events[1].cached_input_tokens`)."""
+    return _snake(field.removeprefix("input."))
+
+
+def _variables(query: dict[str, Query]) -> JsonObject:
+    """REST's query parameters as the GraphQL field's arguments."""
+    variables: JsonObject = {}
+    filters: JsonObject = {}
+    for name, value in query.items():
+        if name in _FILTERS:
+            filters[_FILTERS[name]] = value if isinstance(value, list) else [value]
+        elif name == "group_by":
+            assert isinstance(value, str)
+            dimension, _, metadata_key = value.partition(".")
+            variables["groupBy"] = dimension.upper()
+            if metadata_key:
+                variables["metadataKey"] = metadata_key
+        elif name == "interval":
+            assert isinstance(value, str)
+            variables["interval"] = value.upper()
+        else:
+            variables[_ARGUMENTS[name]] = value
+    if filters:
+        variables["filter"] = filters
+    return variables
+
+
+def _totals(totals: JsonObject) -> JsonObject:
+    return {
+        "cost" if name == "total" else _snake(name): value
+        for name, value in totals.items()
+        if name not in ("key", "start")
+    }
+
+
+def _event(node: JsonObject) -> JsonObject:
+    shaped = {_snake(name): value for name, value in node.items()}
+    for nested in ("cost_breakdown", "price"):
+        if shaped[nested] is not None:
+            shaped[nested] = {_snake(name): value for name, value in shaped[nested].items()}
+    return shaped
+
+
+def _tracked(item: JsonObject) -> JsonObject:
+    return {**_event(item["event"]), "replayed": item["replayed"]}
+
+
+def _budget(budget: JsonObject) -> JsonObject:
+    shaped = {_snake(name): value for name, value in budget.items()}
+    for name in _ENUMS:
+        shaped[name] = shaped[name].lower()
+    return shaped
+
+
+def _budget_input(body: JsonObject) -> JsonObject:
+    shaped = {camel(name): value for name, value in body.items()}
+    for name in _ENUMS:
+        if isinstance(shaped.get(name), str):
+            shaped[name] = shaped[name].upper()
+    return shaped
+
+
+def _group(group: JsonObject) -> JsonObject:
+    """A group as REST shows it: the team's name and whether it was deleted, for known teams."""
+    shaped = {"total": group["total"], "tokens": group["tokens"]}
+    if group["name"] is None:
+        return shaped
+    return {**shaped, "name": group["name"], "deleted": group["deleted"]}
+
+
+class GraphQLDoor:
+    """/graphql, with the schema's own field names and enums."""
+
+    name = "graphql"
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def _call(self, key: str, operation: str, variables: JsonObject, shape: Any) -> Answer:
+        response = await self.client.post(
+            "/graphql",
+            headers=bearer(key),
+            json={"query": _DOCUMENTS[operation], "variables": variables},
+        )
+        body = response.json()
+        errors = body.get("errors")
+        if errors:
+            assert len(errors) == 1, body
+            assert body.get("data") is None or None in body["data"].values(), body
+            extensions = errors[0].get("extensions") or {}
+            # GraphQL-over-HTTP: a refused key is HTTP 401; a refused operation is answered.
+            expected = 401 if extensions.get("code") == "unauthenticated" else 200
+            assert response.status_code == expected, response.text
+            fields = (extensions.get("details") or {}).get("fields") or {}
+            return Answer(
+                response.status_code,
+                code=extensions.get("code"),
+                fields=frozenset(_rest_name(field) for field in fields),
+            )
+        assert response.status_code == 200, response.text
+        [data] = body["data"].values()
+        return Answer(response.status_code, data=shape(data))
+
+    async def track(
+        self, key: str, body: JsonObject, *, idempotency_key: str | None = None
+    ) -> Answer:
+        variables: JsonObject = {"input": as_input(body)}
+        if idempotency_key is not None:
+            variables["idempotencyKey"] = idempotency_key
+        return await self._call(key, "track", variables, _tracked)
+
+    async def track_batch(self, key: str, bodies: list[JsonObject]) -> Answer:
+        variables = {"events": [as_input(body) for body in bodies]}
+        return await self._call(
+            key, "track_batch", variables, lambda items: [_tracked(item) for item in items]
+        )
+
+    async def costs(self, key: str, **query: Query) -> Answer:
+        return await self._call(
+            key,
+            "costs",
+            _variables(query),
+            lambda groups: {group["key"]: _group(group) for group in groups},
+        )
+
+    async def usage(self, key: str, **query: Query) -> Answer:
+        def shape(usage: JsonObject) -> JsonObject:
+            return {
+                "start": usage["start"],
+                "end": usage["end"],
+                **_totals(usage["totals"]),
+                "providers": {group["key"]: _totals(group) for group in usage["providers"]},
+            }
+
+        return await self._call(key, "usage", _variables(query), shape)
+
+    async def history(self, key: str, **query: Query) -> Answer:
+        return await self._call(
+            key,
+            "history",
+            _variables(query),
+            lambda points: [{"start": point["start"], **_totals(point)} for point in points],
+        )
+
+    async def events(self, key: str, **query: Query) -> Answer:
+        return await self._call(
+            key,
+            "events",
+            _variables(query),
+            lambda page: {
+                "events": [_event(node) for node in page["nodes"]],
+                "next_cursor": page["nextCursor"],
+            },
+        )
+
+    async def create_budget(self, key: str, body: JsonObject) -> Answer:
+        return await self._call(key, "create_budget", {"input": _budget_input(body)}, _budget)
+
+    async def update_budget(self, key: str, budget_id: str, changes: JsonObject) -> Answer:
+        variables = {"id": budget_id, "changes": _budget_input(changes)}
+        return await self._call(key, "update_budget", variables, _budget)
+
+    async def budget(self, key: str, budget_id: str) -> Answer:
+        return await self._call(key, "budget", {"id": budget_id}, _budget)
+
+    async def budgets(self, key: str) -> Answer:
+        return await self._call(
+            key, "budgets", {}, lambda budgets: [_budget(budget) for budget in budgets]
+        )
+
+    async def delete_budget(self, key: str, budget_id: str) -> Answer:
+        return await self._call(key, "delete_budget", {"id": budget_id}, str)
