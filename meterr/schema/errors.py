@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -19,12 +20,58 @@ __all__ = ["MeterrErrorExtension", "error_extensions"]
 logger = logging.getLogger("meterr.graphql")
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+def graphql_path(path: str) -> str:
+    """A field's path as GraphQL names it: `events[1].cached_input_tokens` reads
+    `events[1].cachedInputTokens`; the keys of metadata are the client's own and stay."""
+    parts = path.split(".")
+    for index, part in enumerate(parts):
+        parts[index] = _camel(part)
+        if part.split("[")[0] == "metadata":
+            break
+    return ".".join(parts)
+
+
+def _graphql_details(details: dict[str, Any]) -> dict[str, Any]:
+    fields = details.get("fields")
+    if not isinstance(fields, dict):
+        return details
+    return {**details, "fields": {graphql_path(name): why for name, why in fields.items()}}
+
+
+def _graphql_message(message: str, details: dict[str, Any]) -> str:
+    """The summary of invalid fields, in GraphQL's names (other messages are left alone)."""
+    fields = details.get("fields")
+    if isinstance(fields, dict) and message == f"Invalid input: {', '.join(fields)}.":
+        return f"Invalid input: {', '.join(graphql_path(name) for name in fields)}."
+    return message
+
+
 def error_extensions(exc: MeterrError) -> dict[str, Any]:
-    """The `extensions` of a GraphQL error that `exc` caused, whichever door it went out of."""
-    extensions: dict[str, Any] = {"code": exc.code, "details": exc.details}
+    """The `extensions` of a GraphQL error that `exc` caused, whichever door it went out of;
+    fields are named as GraphQL names them."""
+    extensions: dict[str, Any] = {"code": exc.code, "details": _graphql_details(exc.details)}
     if isinstance(exc, RateLimited | StoreUnavailable):
         extensions["retry_after"] = exc.retry_after
     return extensions
+
+
+_VARIABLE = re.compile(r"^Variable '\$(\w+)' (?:got|has) invalid value")
+_WITHIN = re.compile(r"invalid value at ((?:\.\w+|\[\d+\])+)")
+
+
+def _refused_variable(message: str) -> str | None:
+    """The variable, or the field inside it, whose value GraphQL's types refused before
+    anything ran: `interval`, or `input.inputTokens` (`$input` at `.inputTokens`)."""
+    found = _VARIABLE.match(message)
+    if found is None:
+        return None
+    within = _WITHIN.search(message)
+    return found.group(1) + (within.group(1) if within else "")
 
 
 def _cause(error: GraphQLError) -> BaseException | None:
@@ -50,6 +97,7 @@ def _shaped(error: GraphQLError) -> GraphQLError:
         )
         original = unavailable
     if isinstance(original, MeterrError):
+        error.message = _graphql_message(original.message, original.details)
         error.extensions = error_extensions(original)
         return error
     # Parsing and validation errors, and a variable a scalar refused (an Int past 32 bits,
@@ -57,6 +105,8 @@ def _shaped(error: GraphQLError) -> GraphQLError:
     before_execution = error.path is None and isinstance(original, (ValueError, TypeError))
     if original is None or before_execution:
         error.extensions = {"code": "invalid_input", **(error.extensions or {})}
+        if (field := _refused_variable(error.message)) is not None:
+            error.extensions.setdefault("details", {"fields": {field: "invalid value"}})
         return error
     request_id = current_request_id() or secrets.token_hex(8)
     logger.error("unhandled error in GraphQL [%s]", request_id, exc_info=original)
