@@ -547,6 +547,7 @@ async def test_a_malformed_graphql_transport_ws_message_closes_with_4400(
         {"type": "complete"},
         {"type": ["subscribe"], "id": "q"},
         {"type": {"a": 1}},
+        {"type": "x" * 300},
     ],
     ids=[
         "complete-list-id",
@@ -554,6 +555,7 @@ async def test_a_malformed_graphql_transport_ws_message_closes_with_4400(
         "complete-no-id",
         "type-list",
         "type-object",
+        "type-300-long",
     ],
 )
 async def test_a_graphql_transport_ws_message_without_a_string_type_or_id_closes_with_4400(
@@ -565,6 +567,27 @@ async def test_a_graphql_transport_ws_message_without_a_string_type_or_id_closes
             await socket.receive()
         assert closed.value.rcvd is not None, "closed without a close frame"
         assert closed.value.rcvd.code == 4400
+        assert len(closed.value.rcvd.reason.encode()) <= 123
+
+
+async def test_a_second_subscribe_with_a_long_id_closes_with_4409_and_a_reason_that_fits(
+    server: str, key: str
+) -> None:
+    subscribe = {
+        "id": "é" * 200,
+        "type": "subscribe",
+        "payload": {"query": "subscription { usageTracked { id } }"},
+    }
+    async with websocket(server, key, TRANSPORT_WS) as socket:
+        await socket.send(subscribe)
+        await socket.answers("running")  # the subscription has started
+        await socket.send(subscribe)
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.receive()
+        assert closed.value.rcvd is not None, "closed without a close frame"
+        assert closed.value.rcvd.code == 4409
+        assert closed.value.rcvd.reason.startswith("Subscriber for éé")
+        assert len(closed.value.rcvd.reason.encode()) <= 123
 
 
 async def test_graphql_ws_ignores_messages_without_a_type_or_a_string_id(
