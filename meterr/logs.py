@@ -28,6 +28,9 @@ _request_id: ContextVar[str | None] = ContextVar("meterr_request_id", default=No
 _CREDENTIAL_IN_PATH = re.compile(r"(/invitations/)[^/?#\s\"]+")
 # Their INFO lines name every URL called, and a webhook's URL may hold its receiver's secret.
 _QUIETED_CLIENT_LOGGERS = ("httpx", "httpcore")
+# A caller's request id is taken as it is only when it is a token of visible ASCII: it goes
+# back out in a header and into every log line and error answer of the request.
+_CALLERS_REQUEST_ID = re.compile(rb"[!-~]{1,64}")
 
 
 def current_request_id() -> str | None:
@@ -131,8 +134,9 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode()[:64]
-        request_id = given or secrets.token_hex(8)
+        given = dict(scope.get("headers") or []).get(b"x-request-id", b"")[:64]
+        valid = _CALLERS_REQUEST_ID.fullmatch(given)
+        request_id = given.decode() if valid else secrets.token_hex(8)
         # In the scope too: a 500 is answered outside this middleware, after it returned.
         scope["meterr.request_id"] = request_id
         token = _request_id.set(request_id)

@@ -209,6 +209,16 @@ class _Close:
 
 _Entry = tuple[LiveOperation | None, str, str | None] | _Close
 
+# A close frame carries at most 125 bytes, 2 of them the code (RFC 6455, 5.5): a longer
+# reason (one naming a client's long operation id, say) fails the close, and the server
+# drops the connection without one.
+_MAX_REASON_BYTES = 123
+
+
+def _close_reason(reason: str) -> str:
+    """`reason` cut to what a close frame holds, on a character boundary."""
+    return reason.encode(errors="replace")[:_MAX_REASON_BYTES].decode(errors="ignore")
+
 
 class Outbox:
     """What one websocket has yet to send, written by a task of its own in the turns of the
@@ -243,7 +253,7 @@ class Outbox:
         if self.closed or self._task is None:
             return
         done = asyncio.get_running_loop().create_future()
-        self._queue.append(_Close(code, reason, done))
+        self._queue.append(_Close(code, _close_reason(reason), done))
         self._wake.set()
         await done
 

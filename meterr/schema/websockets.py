@@ -51,6 +51,9 @@ View = AsyncBaseHTTPView[Any, Any, Any, Any, Any, Any, None]
 
 _SUBSCRIPTION = OperationType.SUBSCRIPTION
 _REVOKED = 4403  # the close code of graphql-transport-ws for a refused key
+# The messages of either protocol that name an operation by its id, a string: any other id
+# would be looked up among the running operations, where a list or an object fails.
+_NAMING_AN_OPERATION = frozenset({"subscribe", "complete", "start", "stop"})
 
 
 class _QueuedSocket(AsyncWebSocketAdapter):
@@ -225,13 +228,17 @@ class TransportWSHandler(BaseGraphQLTransportWSHandler[GraphQLContext, None]):
         if not isinstance(message, dict):
             await self.handle_invalid_message("Failed to parse message")
             return
+        kind = message.get("type")
+        if not isinstance(kind, str):
+            await self.handle_invalid_message("A message's type is a string.")
+            return
+        if kind in _NAMING_AN_OPERATION and not isinstance(message.get("id"), str):
+            await self.handle_invalid_message(f"A {kind} message's id is a string.")
+            return
         await super().handle_message(message)
 
     async def handle_subscribe(self, message: SubscribeMessage) -> None:
-        operation_id = message.get("id")
-        if not isinstance(operation_id, str):
-            await self.handle_invalid_message("A subscribe message's id is a string.")
-            return
+        operation_id = message["id"]
         if self.connection_acknowledged and operation_id not in self.operations:
             try:
                 read_payload(message.get("payload"))
@@ -293,13 +300,16 @@ class GraphQLWSHandler(BaseGraphQLWSHandler[GraphQLContext, None]):
         self.connection.send(message, "data")
 
     async def handle_message(self, message: OperationMessage) -> None:
-        if isinstance(message, dict):  # the protocol ignores what it cannot read
-            await super().handle_message(message)
+        """The protocol ignores what it cannot read: a message that is no object, has no
+        type, or names its operation by anything but a string."""
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            return
+        if message["type"] in _NAMING_AN_OPERATION and not isinstance(message.get("id"), str):
+            return
+        await super().handle_message(message)
 
     async def handle_start(self, message: StartMessage) -> None:
-        operation_id = message.get("id")
-        if not isinstance(operation_id, str):
-            return
+        operation_id = message["id"]
         if self.connection_acknowledged:
             payload = message.get("payload")
             error = await self.connection.refusal(payload, subscriptions_only=True)

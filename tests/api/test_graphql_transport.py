@@ -535,6 +535,73 @@ async def test_a_malformed_graphql_transport_ws_message_closes_with_4400(
             assert closed.value.rcvd.code == 4400, message
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"type": "complete", "id": []},
+        {"type": "complete", "id": {"a": 1}},
+        {"type": "complete"},
+        {"type": ["subscribe"], "id": "q"},
+        {"type": {"a": 1}},
+        {"type": "x" * 300},
+    ],
+    ids=[
+        "complete-list-id",
+        "complete-object-id",
+        "complete-no-id",
+        "type-list",
+        "type-object",
+        "type-300-long",
+    ],
+)
+async def test_a_graphql_transport_ws_message_without_a_string_type_or_id_closes_with_4400(
+    server: str, key: str, message: JsonObject
+) -> None:
+    async with websocket(server, key, TRANSPORT_WS) as socket:
+        await socket.send(message)
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.receive()
+        assert closed.value.rcvd is not None, "closed without a close frame"
+        assert closed.value.rcvd.code == 4400
+        assert len(closed.value.rcvd.reason.encode()) <= 123
+
+
+async def test_a_second_subscribe_with_a_long_id_closes_with_4409_and_a_reason_that_fits(
+    server: str, key: str
+) -> None:
+    subscribe = {
+        "id": "é" * 200,
+        "type": "subscribe",
+        "payload": {"query": "subscription { usageTracked { id } }"},
+    }
+    async with websocket(server, key, TRANSPORT_WS) as socket:
+        await socket.send(subscribe)
+        await socket.answers("running")  # the subscription has started
+        await socket.send(subscribe)
+        with pytest.raises(ConnectionClosed) as closed:
+            await socket.receive()
+        assert closed.value.rcvd is not None, "closed without a close frame"
+        assert closed.value.rcvd.code == 4409
+        assert closed.value.rcvd.reason.startswith("Subscriber for éé")
+        assert len(closed.value.rcvd.reason.encode()) <= 123
+
+
+async def test_graphql_ws_ignores_messages_without_a_type_or_a_string_id(
+    server: str, key: str
+) -> None:
+    async with websocket(server, key, LEGACY_WS) as socket:
+        for message in (
+            {"id": "x"},
+            {"type": ["start"], "id": "x"},
+            {"type": "stop"},
+            {"type": "stop", "id": []},
+            {"type": "stop", "id": {"a": 1}},
+            {"type": "start", "id": [], "payload": {"query": PRICES}},
+        ):
+            await socket.send(message)
+        await socket.answers("after")
+
+
 async def test_graphql_ws_ignores_messages_it_cannot_read_and_refuses_bad_payloads(
     server: str, key: str
 ) -> None:

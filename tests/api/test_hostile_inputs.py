@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -359,3 +360,22 @@ async def test_an_unexpected_error_answers_500_keeping_the_connection_and_cors(
         after = await http_client.get("/healthz")
         assert after.status_code == 200
         assert local_port(after) == local_port(failed)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [b"\xff\xfe", b"caf\xc3\xa9", b"\xed\xa0\x80", b"two words", b"\x80" * 64],
+    ids=["latin-1", "utf-8", "surrogate", "space", "obs-text"],
+)
+async def test_a_request_id_that_is_no_visible_ascii_token_is_replaced_by_a_new_one(
+    http: httpx.AsyncClient, make_key: KeyFactory, given: bytes
+) -> None:
+    key = await make_key()
+    headers = {**bearer(key), "X-Request-Id": given}
+    tracked = await http.post("/v1/track", headers=headers, json=EVENT)
+    assert tracked.status_code == 201, tracked.text
+    assert re.fullmatch("[0-9a-f]{16}", tracked.headers["x-request-id"])
+    refused = await http.post("/v1/track", headers=headers, json={})
+    assert_refused(refused)
+    assert re.fullmatch("[0-9a-f]{16}", refused.headers["x-request-id"])
+    assert await stored_requests(http, key) == 1
