@@ -72,6 +72,10 @@ def _scope_of(data: BudgetInput) -> BudgetScope:
     return BudgetScope()
 
 
+# Spend is kept in nano-dollars, 64-bit integers: a billion dollars leaves room for the sums.
+MAX_USD_LIMIT = 10**9
+
+
 def _checked(data: BudgetInput) -> BudgetInput:
     """Rules across fields, each naming the fields at fault."""
     scoped = [name for name in SCOPE_FIELDS if getattr(data, name) is not None]
@@ -80,6 +84,11 @@ def _checked(data: BudgetInput) -> BudgetInput:
             f"A budget is scoped by at most one of {', '.join(SCOPE_FIELDS)}; "
             f"this one names {', '.join(scoped)}.",
             {"fields": dict.fromkeys(scoped, "only one scope field may be given")},
+        )
+    if data.unit is BudgetUnit.USD and data.limit > MAX_USD_LIMIT:
+        raise InvalidInput(
+            f"A USD limit is at most {MAX_USD_LIMIT:,} USD.",
+            {"fields": {"limit": f"at most {MAX_USD_LIMIT} USD"}},
         )
     if data.unit is BudgetUnit.TOKENS and data.limit != data.limit.to_integral_value():
         raise InvalidInput(

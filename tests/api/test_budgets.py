@@ -82,6 +82,9 @@ async def test_omitted_fields_take_their_defaults(
         ({**DOCUMENTED, "action": "shout"}, "action"),
         ({**DOCUMENTED, "limits": 5}, "limits"),
         ({"limit": 5}, "name"),
+        # Past a billion dollars, the spend's nano-dollars would not fit the store's integers.
+        ({"name": "b", "limit": 10**15}, "limit"),
+        ({"name": "b", "limit": "1000000000.000000001"}, "limit"),
     ],
 )
 async def test_a_bad_budget_is_refused_naming_the_field_and_nothing_is_stored(
