@@ -50,9 +50,11 @@ class OtlpOutcome:
 
 
 def _int(value: Any) -> int | None:
+    """An attribute as a count of tokens; None for one that holds no number (a text, a
+    list, a NaN or an infinite double)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
 
 

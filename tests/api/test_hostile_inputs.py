@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import math
 import re
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from starlette.requests import Request
 from starlette.routing import Route
 
@@ -19,7 +21,7 @@ from meterr.app import create_app
 from meterr.clock import Clock
 from meterr.config import Settings
 from meterr.store import Store
-from tests.conftest import KeyFactory, api_only, bearer
+from tests.conftest import SUITE_NOW, KeyFactory, api_only, bearer
 from tests.servers import serving
 from tests.support.processes import local_port
 
@@ -331,6 +333,50 @@ async def test_otlp_spans_with_times_out_of_range_are_refused(
     )
     assert_refused(deep, field="body")
     assert await stored_requests(http, key) == 0
+
+
+def protobuf_export(*spans: dict[str, float | int | str]) -> bytes:
+    """An OTLP protobuf export of spans holding the given attributes, ending at the suite's
+    "now"."""
+    export = ExportTraceServiceRequest()
+    scope = export.resource_spans.add().scope_spans.add()
+    for number, attributes in enumerate(spans, start=1):
+        span = scope.spans.add()
+        span.trace_id, span.span_id = bytes([number]) * 16, bytes([number]) * 8
+        span.end_time_unix_nano = int(SUITE_NOW.timestamp()) * 10**9
+        for key, value in attributes.items():
+            pair = span.attributes.add()
+            pair.key = key
+            if isinstance(value, str):
+                pair.value.string_value = value
+            elif isinstance(value, float):
+                pair.value.double_value = value
+            else:
+                pair.value.int_value = value
+    return export.SerializeToString()
+
+
+async def test_otlp_token_counts_that_are_infinite_doubles_are_read_as_absent(
+    http: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    llm = {"gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o"}
+    body = protobuf_export(
+        {**llm, "gen_ai.usage.input_tokens": math.inf},
+        {
+            **llm,
+            "gen_ai.usage.input_tokens": 10,
+            "gen_ai.usage.output_tokens": 5,
+            "gen_ai.usage.cache_read.input_tokens": -math.inf,
+            "gen_ai.usage.reasoning.output_tokens": math.inf,
+        },
+    )
+    headers = {**bearer(key), "Content-Type": "application/x-protobuf"}
+    exported = await http.post("/v1/otlp/v1/traces", headers=headers, content=body)
+    assert exported.status_code == 200, exported.text
+    usage = (await http.get("/v1/usage", headers=bearer(key))).json()
+    assert (usage["requests"], usage["input_tokens"], usage["output_tokens"]) == (1, 10, 5)
+    assert (usage["cached_input_tokens"], usage["reasoning_tokens"]) == (0, 0)
 
 
 async def test_an_unexpected_error_answers_500_keeping_the_connection_and_cors(
