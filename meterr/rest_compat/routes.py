@@ -368,6 +368,7 @@ USAGE_OPERATIONS = [
         handler=otlp_traces,
         body=dict[str, Any],
         answers={200: answers.OtlpAnswer},
+        errors=(409,),
     ),
 ]
 
