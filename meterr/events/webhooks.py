@@ -10,7 +10,7 @@ import random
 import time
 from collections import Counter
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
@@ -87,6 +87,8 @@ class _Visit:
     failures: int
     paused_until: datetime
     retry_from: datetime
+    # The due retries not tried yet, with their times.
+    waiting: dict[str, datetime] = field(default_factory=dict)
 
 
 class WebhookDispatcher:
@@ -213,10 +215,25 @@ class WebhookDispatcher:
             log.exception("Webhook deliveries to endpoint %s failed; retrying.", seen.endpoint_id)
 
     async def _work(self, http: httpx.AsyncClient, lane: Lane, now: datetime) -> None:
+        visit = _Visit(lane.cursor, lane.failures, lane.paused_until, lane.retry_from)
+        try:
+            again = await self._deliver_due(http, lane, now, visit)
+        except asyncio.CancelledError:
+            # The instance is stopping: let the lane go with what this visit did, so that the
+            # next instance takes it up at once rather than when the claim runs out.
+            await self._release(lane, visit, again=False)
+            raise
+        await self._release(lane, visit, again=again)
+
+    async def _deliver_due(
+        self, http: httpx.AsyncClient, lane: Lane, now: datetime, visit: _Visit
+    ) -> bool:
+        """Try the lane's due work in order; answer whether it has more due at once."""
         paused = lane.paused
         work = await self._lanes.work(lane, now, fresh=self.EXPIRY_BATCH if paused else self.BATCH)
-        visit = _Visit(lane.cursor, lane.failures, lane.paused_until, work.next_retry)
+        visit.retry_from = work.next_retry
         retries, fresh = work.retries, work.fresh
+        visit.waiting = {d.id: d.retry_at for d in retries if d.retry_at is not None}
         again = False
         if paused:
             retries, fresh = await self._give_up_expired(retries, fresh, visit, now)
@@ -235,19 +252,22 @@ class WebhookDispatcher:
                 break
             if delivery.id not in tried and delivery.status == "pending":
                 tried.add(delivery.id)
+                visit.waiting.pop(delivery.id, None)
                 await self._deliver(http, endpoint, delivery, visit)
             if delivery.id in numbered and delivery.seq is not None:
                 visit.cursor = delivery.seq + 1
-        for delivery in retries:
-            if delivery.id not in tried and delivery.retry_at is not None:
-                visit.retry_from = min(visit.retry_from, delivery.retry_at)
+        return again
+
+    async def _release(self, lane: Lane, visit: _Visit, *, again: bool) -> None:
+        """Let the lane go with what the visit changed; the retries it did not try keep
+        their times."""
         await self._lanes.release(
             lane,
             self._clock.now(),
             cursor=visit.cursor,
             failures=visit.failures,
             paused_until=visit.paused_until,
-            retry_from=visit.retry_from,
+            retry_from=min([visit.retry_from, *visit.waiting.values()]),
             again=again,
         )
 
@@ -268,6 +288,8 @@ class WebhookDispatcher:
         if last is not None:
             visit.cursor = last + 1
         gone = {delivery.id for delivery in expired}
+        for delivery_id in gone:
+            visit.waiting.pop(delivery_id, None)
         return [d for d in retries if d.id not in gone], fresh[oldest:]
 
     async def _deliver(

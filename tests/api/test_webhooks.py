@@ -116,6 +116,35 @@ async def test_nothing_is_lost_while_the_receiver_and_meterr_are_down(
     assert len({body["id"] for body in receiver.bodies()}) == 4
 
 
+async def test_an_instance_stopping_mid_delivery_leaves_the_endpoint_to_the_next_at_once(
+    settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
+) -> None:
+    key = await make_key()
+    receiver.hold.clear()
+    fast = webhook_settings(settings)
+    async with meterr(fast, store, clock) as http:
+        hook = await subscribe(http, key, receiver.url, events=["usage.exceeded"])
+        await exceed(http, key)
+
+        async def sent() -> bool:
+            return len(receiver.received) == 1
+
+        await eventually(sent)
+    # Meterr stopped while the receiver held the request; the next instance does not wait
+    # for the stopped one's claim on the endpoint to run out (a minute) to try again.
+    receiver.hold.set()
+    async with meterr(fast, store, clock) as http:
+
+        async def delivered() -> bool:
+            found = await deliveries(http, key, hook["id"])
+            return [d["status"] for d in found] == ["delivered"]
+
+        await eventually(delivered)
+    ids = {headers["webhook-id"] for headers, _ in receiver.received}
+    assert len(receiver.received) == 2
+    assert len(ids) == 1, "the same notification, sent again"
+
+
 async def test_a_delivery_past_its_retry_window_fails_and_can_be_resent(
     settings: Settings, store: Store, make_key: KeyFactory, receiver: Receiver, clock: SettableClock
 ) -> None:

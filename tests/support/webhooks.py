@@ -39,18 +39,22 @@ CREATE_WEBHOOK = (
 
 class Receiver:
     """A webhook receiver on a loopback port that can be stopped and started again; it
-    answers the queued status codes, then 204."""
+    answers the queued status codes, then 204; while `hold` is clear it keeps each request
+    waiting for an answer."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.received: list[tuple[dict[str, str], str]] = []
         self.answers: deque[int] = deque()
+        self.hold = asyncio.Event()
+        self.hold.set()
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def _hook(self, request: Request) -> Response:
         self.received.append((dict(request.headers), (await request.body()).decode()))
+        await self.hold.wait()
         return Response(status_code=self.answers.popleft() if self.answers else 204)
 
     async def start(self) -> None:
