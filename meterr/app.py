@@ -78,6 +78,7 @@ def create_app(
             settings, opened, load_catalogue(settings.catalogue), bus, metrics=metrics, clock=clock
         )
         metrics.count_subscriptions(lambda: bus.feed_count, services.cost_feeds.running)
+        metrics.count_retries(lambda: opened.unit_of_work.retried)
         dispatcher = WebhookDispatcher(
             opened.webhooks,
             RetryPolicy(

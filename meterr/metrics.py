@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.registry import Collector
 from starlette.routing import Mount
 
 __all__ = ["CONTENT_TYPE_LATEST", "Metrics", "MetricsMiddleware"]
@@ -76,6 +78,19 @@ class Metrics:
             registry=self.registry,
         )
 
+        self._retried: Callable[[], int] = lambda: 0
+        self.registry.register(
+            _ReadCounter(
+                "meterr_store_transactions_retried",
+                "Units of work (transactions) run again because the store rolled them back on a "
+                "write that conflicted with another.",
+                lambda: self._retried(),
+            )
+        )
+
+    def count_retries(self, retried: Callable[[], int]) -> None:
+        self._retried = retried
+
     def count_subscriptions(
         self, current: Callable[[], int], cost_feeds: Callable[[], int]
     ) -> None:
@@ -84,6 +99,18 @@ class Metrics:
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _ReadCounter(Collector):
+    """A counter kept elsewhere, read when scraped."""
+
+    def __init__(self, name: str, documentation: str, read: Callable[[], int]) -> None:
+        self._name = name
+        self._documentation = documentation
+        self._read = read
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        yield CounterMetricFamily(self._name, self._documentation, value=self._read())
 
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

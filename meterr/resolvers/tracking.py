@@ -21,7 +21,7 @@ from meterr.resolvers.messages import event_message
 from meterr.resolvers.notifications import USAGE_TRACKED, usage_tracked
 from meterr.resolvers.reservations import check_reservations, settle
 from meterr.resolvers.timerange import stored_instant
-from meterr.store import AfterInsert, Session, delivery_payload
+from meterr.store import AfterInsert, delivery_payload
 
 __all__ = [
     "TrackedEvent",
@@ -307,16 +307,10 @@ async def _usage_deliveries(ctx: RequestContext) -> AfterInsert | None:
     if not endpoint_ids:
         return None
 
-    async def enqueue(inserted: list[UsageEvent], session: Session) -> None:
-        messages = [
-            (event.id, event.received_at, delivery_payload(usage_tracked(event)))
-            for event in inserted
-        ]
-        await ctx.store.webhooks.enqueue_messages(
-            ctx.org_id, endpoint_ids, USAGE_TRACKED, messages, session
-        )
+    def message(event: UsageEvent) -> tuple[str, datetime, dict[str, Any]]:
+        return event.id, event.received_at, delivery_payload(usage_tracked(event))
 
-    return enqueue
+    return ctx.store.webhooks.announce(ctx.org_id, endpoint_ids, USAGE_TRACKED, message)
 
 
 def _has_event_id(raw: object) -> bool:

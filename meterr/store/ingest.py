@@ -15,16 +15,12 @@ from meterr.store.events import DUPLICATE_KEY, EventStore, InsertOutcome
 from meterr.store.metadata_keys import MetadataKeysMoved, MetadataKeyStore, rolled_values
 from meterr.store.rollups import RollupStore
 from meterr.store.sequences import USAGE, SequenceStore
-from meterr.store.unit_of_work import Session, UnitOfWork
+from meterr.store.unit_of_work import AfterInsert, Session, UnitOfWork
 
 __all__ = ["AfterInsert", "EventWriter"]
 
 _ATTEMPTS = 5
 T = TypeVar("T")
-
-# Work that belongs to the unit of work storing a request's events: given the events
-# actually inserted (replays left out), it writes with the same session.
-AfterInsert = Callable[[list[UsageEvent], Session], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +185,9 @@ class EventWriter:
         # Numbering writes each organization's counter first: a change to its budgets
         # since they were loaded shows there, before anything else is written.
         self._spend.check(await self._number(flat, fresh, session))
+        for request in requests:
+            if request.after_insert is not None and request.after_insert.first is not None:
+                await request.after_insert.first(session)
         # Without transactions (standalone mongod) the unique index still settles races.
         lost = await self._events.insert_all([flat[i] for i in fresh], session)
         failed.update(fresh[i] for i in lost)
@@ -202,7 +201,7 @@ class EventWriter:
             offset += len(request.events)
             inserted = [flat[i] for i in indexes if i not in failed]
             if request.after_insert is not None and inserted:
-                await request.after_insert(inserted, session)
+                await request.after_insert.write(inserted, session)
         return failed
 
     async def _number(

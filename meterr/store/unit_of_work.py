@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from pymongo import AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 
+from meterr.domain import UsageEvent
 from meterr.store.documents import Document
 
-__all__ = ["Session", "UnitOfWork", "upsert_and_read"]
+__all__ = ["AfterInsert", "Session", "UnitOfWork", "upsert_and_read"]
 
 T = TypeVar("T")
 Session = AsyncClientSession | None
+
+
+@dataclass(frozen=True, slots=True)
+class AfterInsert:
+    """Work that belongs to the unit of work storing a request's events: `write`, given the
+    events actually inserted (replays left out), writes with the same session.
+
+    `first` writes, at the start of the unit of work, the documents `write` will change
+    that others change often (a webhook lane its dispatcher works): a transaction holds a
+    document from its first write of it, so the others wait for the commit instead of
+    rolling the whole unit of work back."""
+
+    write: Callable[[list[UsageEvent], Session], Awaitable[None]]
+    first: Callable[[Session], Awaitable[None]] | None = None
 
 
 class UnitOfWork:
@@ -27,6 +43,7 @@ class UnitOfWork:
     def __init__(self, client: AsyncMongoClient[Document]) -> None:
         self._client = client
         self.transactional: bool | None = None
+        self.retried = 0  # units of work run again after the store rolled them back
 
     async def detect(self) -> None:
         """Transactions need a replica set member or a mongos."""
@@ -38,8 +55,17 @@ class UnitOfWork:
             await self.detect()
         if not self.transactional:
             return await work(None)
+        runs = 0
+
+        async def counted(session: AsyncClientSession) -> T:
+            nonlocal runs
+            runs += 1
+            if runs > 1:
+                self.retried += 1
+            return await work(session)
+
         async with self._client.start_session() as session:
-            return await session.with_transaction(work)
+            return await session.with_transaction(counted)
 
 
 async def upsert_and_read(

@@ -188,6 +188,15 @@ class WebhookLanes:
             )
         return int(doc["next_seq"]) - count
 
+    async def hold(self, endpoint_ids: Sequence[str], session: Session) -> None:
+        """Write the lanes in this unit of work ahead of numbering deliveries in them, so
+        that it holds them from now on: a dispatcher working one waits for the commit
+        rather than making it start again."""
+        if endpoint_ids:
+            await self.collection.update_many(
+                {"_id": {"$in": list(endpoint_ids)}}, {"$inc": {"version": 1}}, session=session
+            )
+
     async def wake(self, org_id: str, endpoint_id: str, now: datetime) -> None:
         """A delivery of the lane is to be tried now, paused or not (it was resent)."""
         await self.collection.update_one(

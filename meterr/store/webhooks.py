@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -10,9 +10,9 @@ from typing import Any
 from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
-from meterr.domain import Notification
+from meterr.domain import Notification, UsageEvent
 from meterr.store.documents import Document
-from meterr.store.unit_of_work import Session
+from meterr.store.unit_of_work import AfterInsert, Session
 from meterr.store.webhook_lanes import (
     EPOCH,
     IDLE,
@@ -132,6 +132,27 @@ class WebhookStore:
         found = self.endpoints.find({"org_id": org_id}, {"events": 1}, session=session)
         endpoints = [doc async for doc in found]
         return [doc["_id"] for doc in endpoints if not doc.get("events") or type_ in doc["events"]]
+
+    def announce(
+        self,
+        org_id: str,
+        endpoint_ids: Sequence[str],
+        type_: str,
+        message: Callable[[UsageEvent], tuple[str, datetime, dict[str, Any]]],
+    ) -> AfterInsert:
+        """The deliveries of a message per inserted event to each endpoint, written in the
+        unit of work that stores the events. It holds the endpoints' lanes from its start:
+        their dispatchers, which write a lane on every visit, wait for its commit instead of
+        making the whole unit of work start over."""
+
+        async def enqueue(inserted: list[UsageEvent], session: Session) -> None:
+            messages = [message(event) for event in inserted]
+            await self.enqueue_messages(org_id, endpoint_ids, type_, messages, session)
+
+        async def hold(session: Session) -> None:
+            await self.lanes.hold(endpoint_ids, session)
+
+        return AfterInsert(enqueue, first=hold)
 
     async def enqueue_messages(
         self,

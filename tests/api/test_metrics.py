@@ -47,6 +47,8 @@ async def test_metrics_count_requests_by_route_template_and_events_by_pricing(
     assert grew("meterr_events_ingested_total", pricing_status="priced") == 1
     assert grew("meterr_events_ingested_total", pricing_status="unpriced") == 1
     assert ("meterr_live_subscriptions", frozenset()) in after
+    assert ("meterr_store_transactions_retried_total", frozenset()) in after
+    assert grew("meterr_store_transactions_retried_total") == 0, "no writer competed"
     assert grew("meterr_http_request_duration_seconds_count", route="/v1/track") == 2
     assert grew("meterr_ingest_duration_seconds_count") == 2
 

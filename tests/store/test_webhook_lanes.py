@@ -4,14 +4,18 @@ documents as they answer, on the store itself (`explain`)."""
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import AsyncMongoClient, monitoring
 
-from meterr.store import DeliveryAttempt, Store
+from meterr.domain import UsageEvent
+from meterr.store import DeliveryAttempt, Session, Store
 from meterr.store.webhook_lanes import Lane, WebhookLanes
 from tests.conftest import SUITE_NOW
+from tests.support.events import usage_event
 
 BACKLOG = 5_000
 BATCH = 20
@@ -106,3 +110,37 @@ async def test_a_lanes_reads_examine_what_they_answer_whatever_the_backlog(
 async def lane_of(store: Store, endpoint_id: str) -> Lane:
     due = await store.webhooks.lanes.due(SUITE_NOW + timedelta(minutes=1))
     return next(lane for lane in due if lane.endpoint_id == endpoint_id)
+
+
+async def test_a_dispatcher_working_a_lane_waits_for_the_unit_of_work_numbering_in_it(
+    store: Store,
+) -> None:
+    """The dispatcher writes a lane on every visit. A unit of work storing events and their
+    deliveries holds the lane from its start: the dispatcher's write waits for its commit,
+    instead of the unit of work (events, rollups, spend and all) starting over."""
+    webhooks = store.webhooks
+    await webhooks.enqueue_messages(
+        "org_hold", ["whk_hold"], "usage.tracked", messages(0, 1, SUITE_NOW)
+    )
+    lane = await lane_of(store, "whk_hold")
+    events = [usage_event("org_hold", f"held-{n}", SUITE_NOW) for n in range(3)]
+    claims: list[asyncio.Task[Lane | None]] = []
+
+    announced = webhooks.announce(
+        "org_hold", ["whk_hold"], "usage.tracked", lambda e: (e.id, e.received_at, {"id": e.id})
+    )
+
+    async def deliveries(inserted: list[UsageEvent], session: Session) -> None:
+        if not claims:  # the dispatcher comes by while the events are being stored
+            claims.append(asyncio.create_task(webhooks.lanes.claim(lane, SUITE_NOW)))
+            await asyncio.wait(claims, timeout=0.5)
+        await announced.write(inserted, session)
+
+    before = store.unit_of_work.retried
+    outcome = await store.writer.write(events, replace(announced, write=deliveries))
+    assert len(outcome.inserted) == 3
+    assert store.unit_of_work.retried == before, "the unit of work was not started over"
+    assert await claims[0] is not None, "the dispatcher claimed the lane after the commit"
+    stored = await webhooks.lanes.collection.find_one({"_id": "whk_hold"})
+    assert stored is not None
+    assert stored["next_seq"] == 4, "one delivery before, three with the events"
