@@ -9,6 +9,7 @@ The file maps a model name to an entry such as `{"litellm_provider": "openai", "
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -84,10 +85,12 @@ def read_litellm(document: object) -> tuple[list[LiteLLMPrice], dict[str, str]]:
         if name == "sample_spec" or not isinstance(entry, dict):
             continue
         mode = entry.get("mode")
-        if mode is not None and mode not in _MODES:
-            skipped[name] = f"mode {mode} is not a text model"
+        if mode is not None and (not isinstance(mode, str) or mode not in _MODES):
+            shown = mode if isinstance(mode, str) else json.dumps(mode)
+            skipped[name] = f"mode {shown[:40]} is not a text model"
             continue
-        raw_provider = str(entry.get("litellm_provider") or "").strip()
+        provider_field = entry.get("litellm_provider")
+        raw_provider = provider_field.strip() if isinstance(provider_field, str) else ""
         rates = {rate: _per_million(entry.get(field)) for rate, field in _RATE_FIELDS.items()}
         if not raw_provider or rates["input"] is None or rates["output"] is None:
             skipped[name] = "no provider or no per-token input and output cost"

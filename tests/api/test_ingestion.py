@@ -732,3 +732,31 @@ async def test_a_litellm_price_file_becomes_prices_and_bad_files_are_refused_who
     prices = await client.get("/v1/prices", headers=bearer(key), params={"provider": "openai"})
     [house] = [price for price in prices.json()["prices"] if price["model"] == "ft:house"]
     assert (house["input"], house["output"], house["origin"]) == ("0.4", "1.6", "override")
+
+
+async def test_litellm_entries_of_the_wrong_shape_are_skipped_with_a_reason(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    costs = {"input_cost_per_token": 1e-06, "output_cost_per_token": 2e-06}
+    document = {
+        "listed-mode": {"litellm_provider": "openai", "mode": ["chat"], **costs},
+        "image-mode": {"litellm_provider": "openai", "mode": "image_generation", **costs},
+        "object-provider": {"litellm_provider": {"name": "openai"}, "mode": "chat", **costs},
+        "huge": {
+            "litellm_provider": "openai",
+            "input_cost_per_token": 10**400,
+            "output_cost_per_token": 1e308,
+        },
+    }
+    answer = await client.post("/v1/prices/import", headers=bearer(key), json=document)
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert report["imported"] == []
+    skipped = report["skipped"]
+    assert skipped["listed-mode"] == 'mode ["chat"] is not a text model'
+    assert skipped["image-mode"] == "mode image_generation is not a text model"
+    assert skipped["object-provider"] == "no provider or no per-token input and output cost"
+    assert "input" in skipped["huge"]
+    prices = await client.get("/v1/prices", headers=bearer(key), params={"provider": "openai"})
+    assert not {"huge", "listed-mode"} & {price["model"] for price in prices.json()["prices"]}
