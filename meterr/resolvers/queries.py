@@ -76,7 +76,9 @@ class RangeQuery(NoQuery):
         return parse_time_range(self.start_date, self.end_date, self.tz, now=now)
 
 
-class FilteredQuery(RangeQuery):
+class FilterFields(NoQuery):
+    """Which events count: each a value or a comma-separated list of them."""
+
     provider: ValueList | None = None
     model: ValueList | None = None
     team_id: ValueList | None = None
@@ -86,6 +88,10 @@ class FilteredQuery(RangeQuery):
         return parse_usage_filter(
             provider=self.provider, model=self.model, team_id=self.team_id, user_id=self.user_id
         )
+
+
+class FilteredQuery(RangeQuery, FilterFields):
+    """A range of time and which events in it count."""
 
 
 class CostQuery(FilteredQuery):
@@ -135,7 +141,19 @@ class SeriesQuery(FilteredQuery):
         return parse_group_by(self.group_by)
 
 
-class ForecastQuery(FilteredQuery):
+class ForecastQuery(FilterFields):
+    start_date: (
+        Annotated[
+            str,
+            Field(
+                max_length=64,
+                description="YYYY-MM-DD: the first day of history to learn from (default: as "
+                "far back as it helps)",
+            ),
+        ]
+        | None
+    ) = None
+    tz: Zone | None = None
     horizon: int = Field(30, ge=1, le=MAX_HORIZON, description="Days ahead")
     group_by: Annotated[str, Field(max_length=80, description="Forecast each group too")] | None = (
         None
@@ -145,7 +163,6 @@ class ForecastQuery(FilteredQuery):
         return parse_group_by(self.group_by) if self.group_by else None
 
     def history_start(self) -> date | None:
-        """The first day of history to learn from (default: as far back as it helps)."""
         return parse_day(self.start_date, "start_date") if self.start_date else None
 
     def zone(self) -> ZoneInfo:
