@@ -30,7 +30,7 @@ from meterr.store import Store
 TEAMS_QUERY = """{ teams(first: 100) { nodes { id name description createdAt updatedAt
   members { id email role joinedAt }
   spendThisMonth { requests inputTokens outputTokens tokens total totalExact unpricedRequests }
-} nextCursor hasNextPage } }"""
+} pageInfo { hasNextPage endCursor } } }"""
 TEAM_NAMES_QUERY = "{ teams(first: 100) { nodes { id name } } }"
 
 

@@ -59,7 +59,7 @@ from meterr.resolvers.forecasts import (
     cost_forecast,
     forecast_backtest,
 )
-from meterr.resolvers.history import MAX_PAGE, EventsPage, get_event, list_events
+from meterr.resolvers.history import MAX_PAGE, EventsPage, event_cursor, get_event, list_events
 from meterr.resolvers.imports import SyncInput, SyncReport, sync_connection, sync_due_connections
 from meterr.resolvers.inputs import (
     BudgetInput,
@@ -80,6 +80,7 @@ from meterr.resolvers.metadata_keys import (
     learned_metadata_keys,
 )
 from meterr.resolvers.notifications import (
+    MAX_NOTIFICATIONS_PAGE,
     NOTIFICATION_TYPES,
     NotificationsPage,
     list_notifications,
@@ -138,10 +139,12 @@ from meterr.resolvers.series import (
 )
 from meterr.resolvers.spend import CallScope, budget_amount, call_scope
 from meterr.resolvers.teams import (
+    MAX_TEAMS_PAGE,
     InvitationInput,
     Joined,
     NewInvitation,
     TeamInput,
+    TeamsPage,
     TeamView,
     accept_invitation,
     change_team,
@@ -154,6 +157,7 @@ from meterr.resolvers.teams import (
     team_members,
     team_month_spend,
     team_page,
+    teams_around,
     update_team,
     visible_team,
 )
@@ -161,6 +165,8 @@ from meterr.resolvers.timerange import TimeRange, parse_day, parse_time_range, p
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 from meterr.resolvers.viewer import Viewer, viewer, viewer_team
 from meterr.resolvers.webhooks import (
+    MAX_DELIVERIES_PAGE,
+    DeliveriesPage,
     NewWebhook,
     WebhookInput,
     create_webhook,
@@ -271,12 +277,18 @@ __all__ = [
     "team_members",
     "team_month_spend",
     "team_page",
+    "teams_around",
+    "MAX_TEAMS_PAGE",
+    "TeamsPage",
     "update_team",
     "visible_team",
     "NewWebhook",
     "create_webhook",
     "delete_webhook",
     "list_deliveries",
+    "MAX_DELIVERIES_PAGE",
+    "DeliveriesPage",
+    "MAX_NOTIFICATIONS_PAGE",
     "list_webhooks",
     "resend_delivery",
     "GrantedReservation",
@@ -321,6 +333,7 @@ __all__ = [
     "count_request",
     "create_key",
     "get_event",
+    "event_cursor",
     "list_events",
     "list_prices",
     "parse_group_by",

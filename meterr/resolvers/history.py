@@ -16,7 +16,7 @@ from meterr.resolvers.inputs import parse_rfc3339
 from meterr.resolvers.timerange import TimeRange
 from meterr.strict_json import parse_json
 
-__all__ = ["MAX_PAGE", "EventsPage", "get_event", "list_events"]
+__all__ = ["MAX_PAGE", "EventsPage", "event_cursor", "get_event", "list_events"]
 
 MAX_PAGE = 1000
 
@@ -43,6 +43,11 @@ def _decode(cursor: str) -> tuple[datetime, str]:
         raise InvalidInput(
             "cursor is not one this API returned.", {"fields": {"cursor": "invalid cursor"}}
         ) from None
+
+
+def event_cursor(event: UsageEvent) -> str:
+    """The cursor of the page of events that follows `event`."""
+    return _encode((event.timestamp, event.id))
 
 
 async def list_events(

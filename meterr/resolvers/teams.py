@@ -39,6 +39,9 @@ from meterr.store import Invitation, Member, NameTaken, Session, Team
 
 __all__ = [
     "INVITATION_DAYS",
+    "MAX_TEAMS_PAGE",
+    "TeamsPage",
+    "teams_around",
     "Joined",
     "NewInvitation",
     "TeamView",
@@ -59,7 +62,7 @@ __all__ = [
 
 INVITATION_DAYS = 7
 _MEMBER_ROLES = {"admin": Role.TEAM_ADMIN, "member": Role.MEMBER, "viewer": Role.VIEWER}
-_MAX_TEAMS_PAGE = 100
+MAX_TEAMS_PAGE = 100
 
 
 class TeamInput(BaseModel):
@@ -196,17 +199,40 @@ async def team_page(
 ) -> tuple[list[Team], str | None]:
     """Teams in id order, with the cursor of the next page (None at the end); a team's
     key sees its own team only."""
+    found = await teams_around(ctx, limit=limit, after=cursor)
+    return found.teams, found.teams[-1].id if found.more else None
+
+
+@dataclass(frozen=True, slots=True)
+class TeamsPage:
+    teams: list[Team]  # in id order
+    more: bool  # past the page, in the direction paged (after it, or before it)
+
+
+async def teams_around(
+    ctx: RequestContext,
+    *,
+    limit: int,
+    after: str | None = None,
+    before: str | None = None,
+    backward: bool = False,
+) -> TeamsPage:
+    """Up to `limit` teams in id order after the team `after`; `backward`, the last `limit`
+    (before the team `before`). A team's key sees its own team only."""
     ctx.principal.require(Operation.READ)
-    if not 1 <= limit <= _MAX_TEAMS_PAGE:
+    if not 1 <= limit <= MAX_TEAMS_PAGE:
         raise InvalidInput(
-            f"limit must be between 1 and {_MAX_TEAMS_PAGE}.",
-            {"fields": {"limit": f"1 to {_MAX_TEAMS_PAGE}"}},
+            f"limit must be between 1 and {MAX_TEAMS_PAGE}.",
+            {"fields": {"limit": f"1 to {MAX_TEAMS_PAGE}"}},
         )
     if ctx.team_scope is not None:
-        return [await _team(ctx, ctx.team_scope)], None
-    teams = await ctx.store.teams.active(ctx.org_id, limit=limit + 1, after=cursor)
-    page = teams[:limit]
-    return page, page[-1].id if len(teams) > limit else None
+        return TeamsPage([await _team(ctx, ctx.team_scope)], more=False)
+    found = await ctx.store.teams.active(
+        ctx.org_id, limit=limit + 1, after=after, before=before, backward=backward
+    )
+    if len(found) <= limit:
+        return TeamsPage(found, more=False)
+    return TeamsPage(found[1:] if backward else found[:limit], more=True)
 
 
 async def list_teams(

@@ -24,6 +24,8 @@ __all__ = [
     "NewWebhook",
     "create_webhook",
     "delete_webhook",
+    "MAX_DELIVERIES_PAGE",
+    "DeliveriesPage",
     "list_deliveries",
     "list_webhooks",
     "resend_delivery",
@@ -104,10 +106,17 @@ async def delete_webhook(ctx: RequestContext, endpoint_id: str) -> None:
     ctx.services.usage_webhooks.pop(ctx.org_id, None)
 
 
+@dataclass(frozen=True, slots=True)
+class DeliveriesPage:
+    deliveries: list[Delivery]  # newest first
+    more: bool  # older ones follow
+
+
 async def list_deliveries(
     ctx: RequestContext, endpoint_id: str, *, limit: int = 50, before: str | None = None
-) -> list[Delivery]:
-    """An endpoint's deliveries, newest first, each with its attempts."""
+) -> DeliveriesPage:
+    """An endpoint's deliveries, newest first, each with its attempts: `limit` of them from
+    the one after `before`."""
     ctx.principal.require(Operation.MANAGE)
     if not 1 <= limit <= MAX_DELIVERIES_PAGE:
         raise InvalidInput(
@@ -122,9 +131,10 @@ async def list_deliveries(
             raise InvalidInput("before names no delivery.", {"fields": {"before": "unknown"}})
     # Another instance's clock may run a little ahead of this one's.
     until = ctx.now() + timedelta(days=1)
-    return await ctx.store.webhooks.list_deliveries(
-        ctx.org_id, endpoint_id, limit=limit, until=until, after=last
+    found = await ctx.store.webhooks.list_deliveries(
+        ctx.org_id, endpoint_id, limit=limit + 1, until=until, after=last
     )
+    return DeliveriesPage(found[:limit], more=len(found) > limit)
 
 
 async def resend_delivery(ctx: RequestContext, endpoint_id: str, delivery_id: str) -> Delivery:

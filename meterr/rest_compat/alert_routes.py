@@ -117,13 +117,13 @@ async def webhook_delete(call: Call) -> Response:
 
 async def webhook_deliveries(call: Call) -> Response:
     query: DeliveriesQuery = call.query
-    deliveries = await list_deliveries(
+    page = await list_deliveries(
         call.ctx, call.path("webhook_id"), limit=query.limit, before=query.before
     )
     return JSONResponse(
         {
-            "deliveries": [delivery_json(delivery) for delivery in deliveries],
-            "next_before": deliveries[-1].id if len(deliveries) == query.limit else None,
+            "deliveries": [delivery_json(delivery) for delivery in page.deliveries],
+            "next_before": page.deliveries[-1].id if page.more else None,
         }
     )
 

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from meterr import domain, resolvers, wire
+from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, connection, sliced
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit
 from meterr.schema.inputs import as_body
@@ -127,13 +128,6 @@ class Notification:
         )
 
 
-@strawberry.type(description="A page of notifications, newest first.")
-class NotificationConnection:
-    nodes: list[Notification]
-    next_cursor: str | None
-    has_next_page: bool
-
-
 @strawberry.type(
     description="A granted hold (reservationId, expiresAt) or the budget that refused it."
 )
@@ -187,11 +181,30 @@ class BudgetChanges:
 
 @strawberry.type
 class BudgetQueries:
-    @strawberry.field(description="Every budget with its spend in the current period.")
-    async def budgets(self, info: GqlInfo) -> list[Budget] | None:
+    @strawberry.field(
+        description="The budgets with their spend in the current period, oldest first; 100 "
+        "unless `first` or `last` says otherwise."
+    )
+    async def budgets(
+        self,
+        info: GqlInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Budget] | None:
+        page = PageArgs(first, after, last, before)
+        page.size(100, MAX_LIST_PAGE)
         # Forecasts are worked out for the budgets whose forecast fields are asked for.
         statuses = await resolvers.list_budgets(info.context.meterr, forecast=False)
-        return [Budget.from_domain(status) for status in statuses]
+        return sliced(
+            statuses,
+            page,
+            lambda status: status.budget.id,
+            Budget.from_domain,
+            default=100,
+            most=MAX_LIST_PAGE,
+        )
 
     @strawberry.field(description="One budget with its spend in the current period.")
     async def budget(self, info: GqlInfo, id: strawberry.ID) -> Budget | None:
@@ -231,21 +244,31 @@ class BudgetQueries:
             budgets=[Budget.from_domain(status) for status in check.budgets],
         )
 
-    @strawberry.field(description="Alerts and other notifications (GET /v1/events).")
+    @strawberry.field(
+        description="Alerts and other notifications, newest first (GET /v1/events); 100 "
+        "unless `first` says otherwise."
+    )
     async def notifications(
         self,
         info: GqlInfo,
         types: list[str] | None = None,
-        first: int = 100,
+        first: int | None = None,
         after: str | None = None,
-    ) -> NotificationConnection | None:
-        page = await resolvers.list_notifications(
-            info.context.meterr, types=types or (), limit=first, cursor=after
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Notification] | None:
+        page = PageArgs(first, after, last, before)
+        page.forward_only("Notifications")
+        size = page.size(100, resolvers.MAX_NOTIFICATIONS_PAGE)
+        found = await resolvers.list_notifications(
+            info.context.meterr, types=types or (), limit=size, cursor=after
         )
-        return NotificationConnection(
-            nodes=[Notification.from_domain(item) for item in page.notifications],
-            next_cursor=page.next_cursor,
-            has_next_page=page.next_cursor is not None,
+        return connection(
+            found.notifications,
+            Notification.from_domain,
+            lambda notification: str(notification.seq),
+            has_next=found.next_cursor is not None,
+            has_previous=after is not None,
         )
 
 

@@ -11,6 +11,7 @@ from meterr.resolvers.inputs import PriceOverrideInput as PriceOverrideBody
 from meterr.resolvers.inputs import RepriceInput
 from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.budgets import BudgetMutations, BudgetQueries
+from meterr.schema.connections import Connection, PageArgs, connection
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import CostDimension, Interval
 from meterr.schema.forecasts import ForecastQueries
@@ -32,7 +33,6 @@ from meterr.schema.types import (
     RepriceReport,
     TrackedUsage,
     UsageEvent,
-    UsageEventConnection,
     UsagePoint,
     UsageSummary,
     UsageTotals,
@@ -129,26 +129,33 @@ class Query(
             for start, totals in series
         ]
 
-    @strawberry.field(description="Raw events, newest first, with cursor pagination.")
+    @strawberry.field(description="Raw events, newest first; 100 unless `first` says otherwise.")
     async def events(
         self,
         info: GqlInfo,
         start_date: str | None = None,
         end_date: str | None = None,
         filter: UsageFilterInput | None = None,
-        first: int = 100,
+        first: int | None = None,
         after: str | None = None,
         tz: str | None = None,
-    ) -> UsageEventConnection | None:
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[UsageEvent] | None:
+        page = PageArgs(first, after, last, before)
+        page.forward_only("Events")
+        size = page.size(100, resolvers.MAX_PAGE)
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
-        page = await resolvers.list_events(
-            ctx, time_range, usage_filter_of(filter), limit=first, cursor=after
+        found = await resolvers.list_events(
+            ctx, time_range, usage_filter_of(filter), limit=size, cursor=after
         )
-        return UsageEventConnection(
-            nodes=[UsageEvent.from_domain(event) for event in page.events],
-            next_cursor=page.next_cursor,
-            has_next_page=page.next_cursor is not None,
+        return connection(
+            found.events,
+            UsageEvent.from_domain,
+            resolvers.event_cursor,
+            has_next=found.next_cursor is not None,
+            has_previous=after is not None,
         )
 
     @strawberry.field(description="Prices in force now, with this organization's overrides.")

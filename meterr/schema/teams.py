@@ -8,6 +8,7 @@ import strawberry
 from strawberry.types import Info
 
 from meterr import resolvers
+from meterr.schema.connections import Connection, PageArgs, connection
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import MemberRole
 from meterr.schema.types import UsageTotals
@@ -78,13 +79,6 @@ class Team:
         return cls.from_domain(view.team, known=view)
 
 
-@strawberry.type
-class TeamConnection:
-    nodes: list[Team]
-    next_cursor: str | None
-    has_next_page: bool
-
-
 @strawberry.type(description="An invitation and its single-use token (shown only here).")
 class Invitation:
     id: strawberry.ID
@@ -122,17 +116,29 @@ def _changes(changes: TeamChanges) -> dict[str, object]:
 
 @strawberry.type
 class TeamQueries:
-    @strawberry.field(description="The organization's teams (a team's key: its own).")
+    @strawberry.field(
+        description="The organization's teams in id order (a team's key: its own); 100 unless "
+        "`first` or `last` says otherwise."
+    )
     async def teams(
-        self, info: GqlInfo, first: int = 100, after: str | None = None
-    ) -> TeamConnection | None:
-        teams, next_cursor = await resolvers.team_page(
-            info.context.meterr, limit=first, cursor=after
+        self,
+        info: GqlInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Team] | None:
+        page = PageArgs(first, after, last, before)
+        size = page.size(100, resolvers.MAX_TEAMS_PAGE)
+        found = await resolvers.teams_around(
+            info.context.meterr, limit=size, after=after, before=before, backward=page.backward
         )
-        return TeamConnection(
-            nodes=[Team.from_domain(team) for team in teams],
-            next_cursor=next_cursor,
-            has_next_page=next_cursor is not None,
+        return connection(
+            found.teams,
+            Team.from_domain,
+            lambda team: team.id,
+            has_next=found.more and not page.backward,
+            has_previous=found.more if page.backward else after is not None,
         )
 
     @strawberry.field

@@ -23,7 +23,6 @@ __all__ = [
     "RepriceReport",
     "TrackedUsage",
     "UsageEvent",
-    "UsageEventConnection",
     "UsagePoint",
     "UsageSummary",
     "UsageTotals",
@@ -219,13 +218,6 @@ class UsageSummary:
 @strawberry.type(description="One point of a usage time series.")
 class UsagePoint(UsageTotals):
     start: datetime
-
-
-@strawberry.type(description="A page of events, newest first.")
-class UsageEventConnection:
-    nodes: list[UsageEvent]
-    next_cursor: str | None
-    has_next_page: bool
 
 
 @strawberry.type(description="A model's price, USD per 1M tokens.")

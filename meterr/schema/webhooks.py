@@ -10,6 +10,7 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from meterr import resolvers
+from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, connection, sliced
 from meterr.schema.context import GraphQLContext
 from meterr.schema.inputs import as_body
 
@@ -101,26 +102,56 @@ class WebhookInput:
 
 @strawberry.type
 class WebhookQueries:
-    @strawberry.field(description="The organization's webhook endpoints (admin keys only).")
-    async def webhooks(self, info: GqlInfo) -> list[WebhookEndpoint] | None:
+    @strawberry.field(
+        description="The organization's webhook endpoints, oldest first (admin keys only); "
+        "100 unless `first` or `last` says otherwise."
+    )
+    async def webhooks(
+        self,
+        info: GqlInfo,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[WebhookEndpoint] | None:
+        page = PageArgs(first, after, last, before)
+        page.size(100, MAX_LIST_PAGE)
         endpoints = await resolvers.list_webhooks(info.context.meterr)
-        return [WebhookEndpoint.from_domain(endpoint) for endpoint in endpoints]
+        return sliced(
+            endpoints,
+            page,
+            lambda endpoint: endpoint.id,
+            WebhookEndpoint.from_domain,
+            default=100,
+            most=MAX_LIST_PAGE,
+        )
 
-    @strawberry.field(description="An endpoint's deliveries, newest first; `before` pages on.")
+    @strawberry.field(
+        description="An endpoint's deliveries, newest first, each with its attempts; 50 "
+        "unless `first` says otherwise."
+    )
     async def webhook_deliveries(
         self,
         info: GqlInfo,
         webhook_id: strawberry.ID,
-        limit: int = 50,
-        before: strawberry.ID | None = None,
-    ) -> list[WebhookDelivery] | None:
-        deliveries = await resolvers.list_deliveries(
-            info.context.meterr,
-            str(webhook_id),
-            limit=limit,
-            before=None if before is None else str(before),
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[WebhookDelivery] | None:
+        page = PageArgs(first, after, last, before)
+        page.forward_only("Deliveries")
+        size = page.size(50, resolvers.MAX_DELIVERIES_PAGE)
+        found = await resolvers.list_deliveries(
+            info.context.meterr, str(webhook_id), limit=size, before=after
         )
-        return [WebhookDelivery.from_domain(delivery) for delivery in deliveries]
+        return connection(
+            found.deliveries,
+            WebhookDelivery.from_domain,
+            lambda delivery: delivery.id,
+            has_next=found.more,
+            has_previous=after is not None,
+        )
 
 
 @strawberry.type

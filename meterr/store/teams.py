@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
@@ -143,8 +143,23 @@ class TeamStore:
             }
         )
 
-    async def active(self, org_id: str, *, limit: int, after: str | None = None) -> list[Team]:
+    async def active(
+        self,
+        org_id: str,
+        *,
+        limit: int,
+        after: str | None = None,
+        before: str | None = None,
+        backward: bool = False,
+    ) -> list[Team]:
+        """Up to `limit` teams in id order after `after`; `backward`, the last `limit`
+        (before `before`), still in id order."""
         query: Document = {"org_id": org_id, "deleted_at": None}
+        if backward:
+            if before is not None:
+                query["_id"] = {"$lt": before}
+            cursor = self.teams.find(query).sort("_id", DESCENDING).limit(limit)
+            return [_team(doc) async for doc in cursor][::-1]
         if after is not None:
             query["_id"] = {"$gt": after}
         cursor = self.teams.find(query).sort("_id", ASCENDING).limit(limit)

@@ -47,8 +47,8 @@ async def test_a_budget_created_through_graphql_reads_the_same_through_rest(
     assert rest["team_id"] == created["teamId"] == "team_123"
     assert rest["period_start"] == created["periodStart"]
 
-    listed = await data_of(client, key, f"{{ budgets {{ {BUDGET_FIELDS} }} }}")
-    assert [b["id"] for b in listed["budgets"]] == [created["id"]]
+    listed = await data_of(client, key, f"{{ budgets {{ nodes {{ {BUDGET_FIELDS} }} }} }}")
+    assert [b["id"] for b in listed["budgets"]["nodes"]] == [created["id"]]
 
 
 async def test_usd_budgets_show_the_exact_decimal_beside_the_rounded_number(
@@ -102,7 +102,8 @@ async def test_update_delete_check_and_notifications_through_graphql(
     feed = await data_of(
         client,
         key,
-        '{ notifications(types: ["usage.exceeded"]) { nodes { event data } hasNextPage } }',
+        '{ notifications(types: ["usage.exceeded"]) '
+        "{ nodes { event data } pageInfo { hasNextPage } } }",
     )
     [exceeded] = feed["notifications"]["nodes"]
     assert exceeded["event"] == "usage.exceeded"

@@ -20,7 +20,7 @@ query Dashboard($budgetId: ID!, $teamId: ID!) {
   usage { totals { requests tokens } }
   budget(id: $budgetId) { id name }
   team(id: $teamId) { id }
-  budgets { id }
+  budgets { nodes { id } }
 }
 """
 
@@ -46,7 +46,7 @@ async def test_a_failing_panel_leaves_the_others_answered(
         "usage": {"totals": {"requests": 1, "tokens": 15}},
         "budget": None,
         "team": None,
-        "budgets": [],
+        "budgets": {"nodes": []},
     }
     failed = {tuple(error["path"]): error["extensions"]["code"] for error in body["errors"]}
     assert failed == {("budget",): "not_found", ("team",): "not_found"}

@@ -160,9 +160,10 @@ async def test_events_connection_pages_newest_first_to_the_end(
         page = data["events"]
         pages += 1
         seen.extend(page["nodes"])
-        has_next = page["hasNextPage"]
-        after = page["nextCursor"]
-        assert (after is not None) == has_next
+        has_next = page["pageInfo"]["hasNextPage"]
+        assert page["pageInfo"]["hasPreviousPage"] == (after is not None)
+        after = page["pageInfo"]["endCursor"]
+        assert after == page["edges"][-1]["cursor"]
         assert len(page["nodes"]) == (4 if has_next else 3)
         assert pages <= 3
     assert pages == 3
@@ -180,5 +181,4 @@ async def test_events_connection_accepts_a_thousand_per_page(
         client, january_key, EVENTS, {"start": "2024-01-01", "end": "2024-02-29", "first": 1000}
     )
     assert len(data["events"]["nodes"]) == 4
-    assert data["events"]["hasNextPage"] is False
-    assert data["events"]["nextCursor"] is None
+    assert data["events"]["pageInfo"]["hasNextPage"] is False

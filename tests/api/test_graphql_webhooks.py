@@ -29,8 +29,12 @@ DELIVERY_FIELDS = """
     attempts { at statusCode error durationMs } payload
 """
 DELIVERIES = f"""
-query D($hook: ID!, $limit: Int! = 50, $before: ID) {{
-  webhookDeliveries(webhookId: $hook, limit: $limit, before: $before) {{ {DELIVERY_FIELDS} }}
+query D($hook: ID!, $first: Int, $after: String) {{
+  webhookDeliveries(webhookId: $hook, first: $first, after: $after) {{
+    nodes {{ {DELIVERY_FIELDS} }}
+    edges {{ cursor node {{ id }} }}
+    pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+  }}
 }}
 """
 UNUSED_PORT_URL = "http://127.0.0.1:9/hook"
@@ -43,12 +47,20 @@ async def create_gql(http: httpx.AsyncClient, key: str, **webhook: Any) -> dict[
     return created
 
 
+async def deliveries_page(
+    http: httpx.AsyncClient, key: str, webhook_id: str, **paging: Any
+) -> dict[str, Any]:
+    page: dict[str, Any] = (await data_of(http, key, DELIVERIES, {"hook": webhook_id, **paging}))[
+        "webhookDeliveries"
+    ]
+    assert [edge["node"]["id"] for edge in page["edges"]] == [d["id"] for d in page["nodes"]]
+    return page
+
+
 async def deliveries_gql(
     http: httpx.AsyncClient, key: str, webhook_id: str, **paging: Any
 ) -> list[dict[str, Any]]:
-    found: list[dict[str, Any]] = (
-        await data_of(http, key, DELIVERIES, {"hook": webhook_id, **paging})
-    )["webhookDeliveries"]
+    found: list[dict[str, Any]] = (await deliveries_page(http, key, webhook_id, **paging))["nodes"]
     return found
 
 
@@ -102,10 +114,10 @@ async def test_an_endpoint_made_through_one_door_is_listed_through_the_other(
         made_rest = await subscribe(http, key, UNUSED_PORT_URL)
 
         rest_listed = (await http.get("/v1/webhooks", headers=bearer(key))).json()["webhooks"]
-        gql_listed = (await data_of(http, key, f"{{ webhooks {{ {ENDPOINT_FIELDS} }} }}"))[
-            "webhooks"
-        ]
-        no_secret = await error_of(http, key, "{ webhooks { id secret } }")
+        gql_listed = (
+            await data_of(http, key, f"{{ webhooks {{ nodes {{ {ENDPOINT_FIELDS} }} }} }}")
+        )["webhooks"]["nodes"]
+        no_secret = await error_of(http, key, "{ webhooks { nodes { id secret } } }")
 
     assert sorted(h["id"] for h in rest_listed) == sorted([made_gql["id"], made_rest["id"]])
     assert sorted(h["id"] for h in gql_listed) == sorted(h["id"] for h in rest_listed)
@@ -139,10 +151,12 @@ async def test_a_refused_url_or_event_type_has_the_rest_error_code_and_details(
         error = await error_of(client, key, CREATE_WEBHOOK, {"input": body})
         assert error["extensions"]["code"] == rest.json()["error"]["code"] == "invalid_input"
         assert error["extensions"]["details"] == rest.json()["error"]["details"], body
-    bad_limit = await error_of(client, key, DELIVERIES, {"hook": "whk_none", "limit": 0})
+    bad_first = await error_of(client, key, DELIVERIES, {"hook": "whk_none", "first": 0})
     rest_limit = await client.get("/v1/webhooks/whk_none/deliveries?limit=0", headers=bearer(key))
-    assert bad_limit["extensions"]["code"] == rest_limit.json()["error"]["code"] == "invalid_input"
-    assert (await data_of(client, key, "{ webhooks { id } }"))["webhooks"] == []
+    assert bad_first["extensions"]["code"] == rest_limit.json()["error"]["code"] == "invalid_input"
+    assert bad_first["extensions"]["details"] == {"fields": {"first": "1 to 100"}}
+    assert list(rest_limit.json()["error"]["details"]["fields"]) == ["limit"]
+    assert (await data_of(client, key, "{ webhooks { nodes { id } } }"))["webhooks"]["nodes"] == []
 
 
 async def test_only_an_admin_key_of_the_organization_manages_its_webhooks(
@@ -156,7 +170,7 @@ async def test_only_an_admin_key_of_the_organization_manages_its_webhooks(
         hook = await create_gql(http, key, url=UNUSED_PORT_URL)
         ids = {"hook": hook["id"], "delivery": "dlv_none", "input": {"url": UNUSED_PORT_URL}}
         operations = (
-            "{ webhooks { id } }",
+            "{ webhooks { nodes { id } } }",
             CREATE_WEBHOOK,
             "mutation M($hook: ID!) { deleteWebhook(id: $hook) }",
             DELIVERIES,
@@ -173,7 +187,7 @@ async def test_only_an_admin_key_of_the_organization_manages_its_webhooks(
             assert hidden["extensions"]["code"] == "not_found", operation
         rest = await http.get("/v1/webhooks", headers=bearer(reader))
         assert rest.json()["error"]["code"] == "forbidden"
-        listed = (await data_of(http, key, "{ webhooks { id } }"))["webhooks"]
+        listed = (await data_of(http, key, "{ webhooks { nodes { id } } }"))["webhooks"]["nodes"]
     assert listed == [{"id": hook["id"]}]
 
 
@@ -187,7 +201,7 @@ async def test_delete_webhook_removes_the_endpoint_from_both_doors(
         hook = await create_gql(http, key, url=UNUSED_PORT_URL)
         assert (await data_of(http, key, delete, {"id": hook["id"]})) == {"deleteWebhook": True}
         rest = (await http.get("/v1/webhooks", headers=bearer(key))).json()["webhooks"]
-        gql = (await data_of(http, key, "{ webhooks { id } }"))["webhooks"]
+        gql = (await data_of(http, key, "{ webhooks { nodes { id } } }"))["webhooks"]["nodes"]
         again = await error_of(http, key, delete, {"id": hook["id"]})
         rest_again = await http.delete(f"/v1/webhooks/{hook['id']}", headers=bearer(key))
     assert [h["id"] for h in rest] == [h["id"] for h in gql] == [kept["id"]]
@@ -209,12 +223,17 @@ async def test_real_deliveries_are_listed_paged_and_resent_through_graphql(
         await eventually(all_delivered)
         rest = await deliveries(http, key, hook["id"])
         gql = await deliveries_gql(http, key, hook["id"])
-        first = await deliveries_gql(http, key, hook["id"], limit=3)
+        first = await deliveries_page(http, key, hook["id"], first=3)
         rest_page = await http.get(
             f"/v1/webhooks/{hook['id']}/deliveries?limit=3", headers=bearer(key)
         )
         rest_page_before = rest_page.json()["next_before"]
-        second = await deliveries_gql(http, key, hook["id"], limit=3, before=first[-1]["id"])
+        after = first["pageInfo"]["endCursor"]
+        second = await deliveries_page(http, key, hook["id"], first=3, after=after)
+        rest_last = await http.get(
+            f"/v1/webhooks/{hook['id']}/deliveries?limit=3&before={rest_page_before}",
+            headers=bearer(key),
+        )
 
         target = next(d for d in gql if d["event"] == "usage.exceeded")
         resend = (
@@ -246,9 +265,18 @@ async def test_real_deliveries_are_listed_paged_and_resent_through_graphql(
     ]
     assert sorted(d["payload"]["id"] for d in gql) == sorted(b["id"] for b in receiver.bodies()[:4])
 
-    assert [d["id"] for d in first] == [d["id"] for d in gql[:3]]
-    assert rest_page_before == first[-1]["id"]
-    assert [d["id"] for d in second] == [gql[3]["id"]]
+    assert [d["id"] for d in first["nodes"]] == [d["id"] for d in gql[:3]]
+    assert first["pageInfo"] == {
+        "hasNextPage": True,
+        "hasPreviousPage": False,
+        "startCursor": gql[0]["id"],
+        "endCursor": gql[2]["id"],
+    }
+    assert rest_page_before == first["nodes"][-1]["id"]
+    assert [d["id"] for d in second["nodes"]] == [gql[3]["id"]]
+    assert second["pageInfo"]["hasNextPage"] is False, "the last page says so"
+    assert second["pageInfo"]["hasPreviousPage"] is True
+    assert rest_last.json()["next_before"] is None, "no empty page after the last"
 
     assert (resent["id"], resent["status"]) == (target["id"], "pending")
     assert resent["nextAttemptAt"] is not None

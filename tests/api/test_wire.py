@@ -34,9 +34,9 @@ async def test_a_half_micro_dollar_reads_the_same_through_every_door(
     rest_budget = await client.get(f"/v1/budgets/{budget.json()['id']}", headers=bearer(key))
     assert rest_budget.json()["current"] == 0.000002
 
-    query = "{ budgets { current currentExact } }"
+    query = "{ budgets { nodes { current currentExact } } }"
     data = (await client.post("/graphql", headers=bearer(key), json={"query": query})).json()
-    [gql_budget] = data["data"]["budgets"]
+    [gql_budget] = data["data"]["budgets"]["nodes"]
     assert gql_budget == {"current": 0.000002, "currentExact": "0.0000025"}
 
     events = (await client.get("/v1/events", headers=bearer(key))).json()["events"]

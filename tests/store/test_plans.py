@@ -274,7 +274,9 @@ async def session(http: httpx.AsyncClient, key: str, now: datetime) -> None:
     assert (await http.get("/v1/costs/forecast/backtest", headers=headers)).is_success
     for path in ("/v1/events", "/v1/teams", "/v1/providers", "/v1/webhooks", "/v1/prices"):
         assert (await http.get(path, headers=headers)).is_success, path
-    query = "{ costs(groupBy: TEAM) { key total } usage { totals { total } } budgets { id } }"
+    query = (
+        "{ costs(groupBy: TEAM) { key total } usage { totals { total } } budgets { nodes { id } } }"
+    )
     answered = await http.post("/graphql", headers=headers, json={"query": query})
     assert "errors" not in answered.json(), answered.text
 
@@ -325,7 +327,7 @@ async def organization_session(http: httpx.AsyncClient, key: str) -> None:
     query = """query Q($t: ID!, $w: ID!) {
       teams { nodes { id members { email } spendThisMonth { tokens } } }
       team(id: $t) { name members { email } spendThisMonth { total } }
-      webhooks { id } webhookDeliveries(webhookId: $w) { id }
+      webhooks { nodes { id } } webhookDeliveries(webhookId: $w) { nodes { id } }
     }"""
     variables = {"t": team_id, "w": hook["id"]}
     answered = await ok("POST", "/graphql", json={"query": query, "variables": variables})

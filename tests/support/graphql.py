@@ -92,8 +92,8 @@ query Events($start: String, $end: String, $first: Int!, $after: String,
              $filter: UsageFilterInput) {{
   events(startDate: $start, endDate: $end, first: $first, after: $after, filter: $filter) {{
     nodes {{ {EVENT_FIELDS} }}
-    nextCursor
-    hasNextPage
+    edges {{ cursor }}
+    pageInfo {{ hasNextPage hasPreviousPage endCursor }}
   }}
 }}
 """

@@ -65,7 +65,7 @@ _DOCUMENTS = {
     "events": f"""
         query Events({_RANGE}, $first: Int, $after: String) {{
           events({_RANGE_ARGS}, first: $first, after: $after) {{
-            nodes {{ {_EVENT} }} nextCursor
+            nodes {{ {_EVENT} }} pageInfo {{ hasNextPage endCursor }}
           }}
         }}""",
     "create_budget": f"""
@@ -77,7 +77,7 @@ _DOCUMENTS = {
           updateBudget(id: $id, changes: $changes) {{ {_BUDGET} }}
         }}""",
     "budget": f"query Budget($id: ID!) {{ budget(id: $id) {{ {_BUDGET} }} }}",
-    "budgets": f"query Budgets {{ budgets {{ {_BUDGET} }} }}",
+    "budgets": f"query Budgets {{ budgets {{ nodes {{ {_BUDGET} }} }} }}",
     "delete_budget": "mutation DeleteBudget($id: ID!) { deleteBudget(id: $id) }",
 }
 
@@ -250,7 +250,9 @@ class GraphQLDoor:
             _variables(query),
             lambda page: {
                 "events": [_event(node) for node in page["nodes"]],
-                "next_cursor": page["nextCursor"],
+                "next_cursor": page["pageInfo"]["endCursor"]
+                if page["pageInfo"]["hasNextPage"]
+                else None,
             },
         )
 
@@ -266,7 +268,7 @@ class GraphQLDoor:
 
     async def budgets(self, key: str) -> Answer:
         return await self._call(
-            key, "budgets", {}, lambda budgets: [_budget(budget) for budget in budgets]
+            key, "budgets", {}, lambda budgets: [_budget(budget) for budget in budgets["nodes"]]
         )
 
     async def delete_budget(self, key: str, budget_id: str) -> Answer:
