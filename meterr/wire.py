@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["amount", "day", "exact_usd", "instant", "usd"]
+__all__ = ["amount", "day", "exact_usd", "fraction", "instant", "usd"]
 
 _MICRO = Decimal("0.000001")
 
@@ -31,6 +31,11 @@ def exact_usd(value: Decimal) -> str:
 def amount(value: Decimal | int) -> float | int:
     """An amount in a budget's unit: USD (a Decimal) as `usd`, tokens as they are."""
     return usd(value) if isinstance(value, Decimal) else value
+
+
+def fraction(value: float | None) -> float | None:
+    """A share or a percentage as a fraction (0.085 is 8.5%), to four decimals."""
+    return None if value is None else round(value, 4)
 
 
 def instant(moment: datetime) -> str:

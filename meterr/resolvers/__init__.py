@@ -71,6 +71,7 @@ from meterr.resolvers.inputs import (
     validate_model,
 )
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
+from meterr.resolvers.links import team_budgets, team_spend_over, teams_by_id
 from meterr.resolvers.maintenance import ensure_rollup_layout, rebuild_rollups
 from meterr.resolvers.messages import event_json
 from meterr.resolvers.metadata_keys import (
@@ -333,6 +334,9 @@ __all__ = [
     "count_request",
     "create_key",
     "get_event",
+    "team_budgets",
+    "team_spend_over",
+    "teams_by_id",
     "event_cursor",
     "list_events",
     "list_prices",

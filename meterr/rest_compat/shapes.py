@@ -337,14 +337,10 @@ def forecast_json(forecast: CostForecast) -> dict[str, Any]:
 
 def backtest_json(report: Backtest) -> dict[str, Any]:
     """Percentages as fractions (0.085 is 8.5%); None where there was nothing to measure."""
-
-    def fraction(value: float | None) -> float | None:
-        return None if value is None else round(value, 4)
-
     return {
         "days": report.days,
-        "mape": fraction(report.mape),
-        "bias": fraction(report.bias),
-        "coverage80": fraction(report.coverage80),
-        "coverage95": fraction(report.coverage95),
+        "mape": wire.fraction(report.mape),
+        "bias": wire.fraction(report.bias),
+        "coverage80": wire.fraction(report.coverage80),
+        "coverage95": wire.fraction(report.coverage95),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.experimental.pydantic import input as derived_input
@@ -16,6 +17,9 @@ from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, conne
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit
 from meterr.schema.inputs import as_body
+
+if TYPE_CHECKING:
+    from meterr.schema.teams import Team
 
 __all__ = ["BudgetMutations", "BudgetQueries"]
 
@@ -59,6 +63,17 @@ class Budget:
     created_at: datetime
     updated_at: datetime
     status: strawberry.Private[domain.BudgetStatus]
+
+    @strawberry.field(description="The team the budget is scoped to, when that team exists.")
+    async def team(
+        self, info: GqlInfo
+    ) -> Annotated[Team, strawberry.lazy("meterr.schema.teams")] | None:
+        from meterr.schema.teams import Team  # here: the two modules link each other
+
+        if self.team_id is None:
+            return None
+        team = await info.context.loaders.teams.load(self.team_id)
+        return None if team is None else Team.from_domain(team)
 
     @strawberry.field(description="Forecast spend at the end of the period, in the budget's unit.")
     async def projected(self, info: GqlInfo) -> float | None:

@@ -10,9 +10,19 @@ from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.dataloader import DataLoader
 
-from meterr.domain import UsageTotals
+from meterr.domain import BudgetStatus, TimeRange, UsageTotals
 from meterr.errors import Unauthenticated
-from meterr.resolvers import Member, RequestContext, Services, team_members, team_month_spend
+from meterr.resolvers import (
+    Member,
+    RequestContext,
+    Services,
+    Team,
+    team_budgets,
+    team_members,
+    team_month_spend,
+    team_spend_over,
+    teams_by_id,
+)
 
 __all__ = ["GraphQLContext", "Loaders"]
 
@@ -20,16 +30,22 @@ __all__ = ["GraphQLContext", "Loaders"]
 @dataclass(frozen=True)
 class Loaders:
     """What a field of many items looks up, read once for all the items of an operation
-    (keyed by team id)."""
+    (keyed by team id; a team's spend over a range by the team and the range)."""
 
     team_members: DataLoader[str, list[Member]]
     team_spend: DataLoader[str, UsageTotals]
+    teams: DataLoader[str, Team | None]
+    team_budgets: DataLoader[str, list[BudgetStatus]]
+    team_spend_over: DataLoader[tuple[str, TimeRange], UsageTotals]
 
     @classmethod
     def of(cls, ctx: RequestContext, *, remember: bool) -> Loaders:
         return cls(
             team_members=DataLoader(lambda ids: team_members(ctx, ids), cache=remember),
             team_spend=DataLoader(lambda ids: team_month_spend(ctx, ids), cache=remember),
+            teams=DataLoader(lambda ids: teams_by_id(ctx, ids), cache=remember),
+            team_budgets=DataLoader(lambda ids: team_budgets(ctx, ids), cache=remember),
+            team_spend_over=DataLoader(lambda keys: team_spend_over(ctx, keys), cache=remember),
         )
 
 

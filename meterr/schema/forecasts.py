@@ -7,7 +7,7 @@ from datetime import date
 import strawberry
 from strawberry.types import Info
 
-from meterr import resolvers
+from meterr import resolvers, wire
 from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import CostDimension
@@ -95,8 +95,35 @@ class CostForecast:
     groups: list[SeriesForecast]
 
 
+@strawberry.type(
+    description="How the forecast did on past days: percentage errors as fractions (0.085 is "
+    "8.5%) over the days with spend, interval coverage over all of them; null where there was "
+    "nothing to measure."
+)
+class ForecastBacktest:
+    days: int
+    mape: float | None
+    bias: float | None
+    coverage80: float | None
+    coverage95: float | None
+
+
 @strawberry.type
 class ForecastQueries:
+    @strawberry.field(
+        description="Replay the last `days` complete days, each forecast one day ahead from "
+        "the days before it (GET /v1/costs/forecast/backtest)."
+    )
+    async def forecast_backtest(self, info: GqlInfo, days: int = 30) -> ForecastBacktest | None:
+        report = await resolvers.forecast_backtest(info.context.meterr, days=days)
+        return ForecastBacktest(
+            days=report.days,
+            mape=wire.fraction(report.mape),
+            bias=wire.fraction(report.bias),
+            coverage80=wire.fraction(report.coverage80),
+            coverage95=wire.fraction(report.coverage95),
+        )
+
     @strawberry.field(
         description="Daily cost ahead with 80%/95% intervals (GET /v1/costs/forecast)."
     )

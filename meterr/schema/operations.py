@@ -158,6 +158,10 @@ class Query(
             has_previous=after is not None,
         )
 
+    @strawberry.field(description="One stored event by its id (GET /v1/usage/{event_id}).")
+    async def event(self, info: GqlInfo, id: strawberry.ID) -> UsageEvent | None:
+        return UsageEvent.from_domain(await resolvers.get_event(info.context.meterr, str(id)))
+
     @strawberry.field(description="Prices in force now, with this organization's overrides.")
     async def prices(self, info: GqlInfo, provider: str | None = None) -> list[Price] | None:
         found = await resolvers.list_prices(info.context.meterr, provider=provider)

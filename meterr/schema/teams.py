@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -13,7 +14,10 @@ from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import MemberRole
 from meterr.schema.types import UsageTotals
 
-__all__ = ["TeamMutations", "TeamQueries"]
+if TYPE_CHECKING:
+    from meterr.schema.budgets import Budget
+
+__all__ = ["Team", "TeamMutations", "TeamQueries"]
 
 GqlInfo = Info[GraphQLContext, None]
 
@@ -62,6 +66,30 @@ class Team:
         else:
             spend = await info.context.loaders.team_spend.load(str(self.id))
         return UsageTotals.from_domain(spend)
+
+    @strawberry.field(
+        description="What the team spent over [startDate, endDate] (default: this month so far)."
+    )
+    async def spend(
+        self,
+        info: GqlInfo,
+        start_date: str | None = None,
+        end_date: str | None = None,
+        tz: str | None = None,
+    ) -> UsageTotals:
+        ctx = info.context.meterr
+        time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
+        spent = await info.context.loaders.team_spend_over.load((str(self.id), time_range))
+        return UsageTotals.from_domain(spent)
+
+    @strawberry.field(description="The budgets scoped to this team, with their spend.")
+    async def budgets(
+        self, info: GqlInfo
+    ) -> list[Annotated[Budget, strawberry.lazy("meterr.schema.budgets")]]:
+        from meterr.schema.budgets import Budget  # here: the two modules link each other
+
+        statuses = await info.context.loaders.team_budgets.load(str(self.id))
+        return [Budget.from_domain(status) for status in statuses]
 
     @classmethod
     def from_domain(cls, team: resolvers.Team, known: resolvers.TeamView | None = None) -> Team:

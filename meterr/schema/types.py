@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
+from strawberry.types import Info
 
 from meterr import domain, wire
 from meterr.resolvers import CostGroup as CostGroupResult
 from meterr.resolvers import ModelPrice, TrackedEvent, nano_to_usd
 from meterr.resolvers import PriceImport as PriceImportResult
 from meterr.resolvers import RepriceReport as RepriceReportResult
+from meterr.schema.context import GraphQLContext
+
+if TYPE_CHECKING:
+    from meterr.schema.teams import Team
+
+GqlInfo = Info[GraphQLContext, None]
 
 __all__ = [
     "PriceImportReport",
@@ -77,6 +85,17 @@ class UsageEvent:
     cost_breakdown: CostBreakdown | None
     pricing_status: str
     price: PriceUsed | None
+
+    @strawberry.field(description="The team of the event, when a team with its teamId exists.")
+    async def team(
+        self, info: GqlInfo
+    ) -> Annotated[Team, strawberry.lazy("meterr.schema.teams")] | None:
+        from meterr.schema.teams import Team  # here: teams.py imports this module
+
+        if self.team_id is None:
+            return None
+        team = await info.context.loaders.teams.load(self.team_id)
+        return None if team is None else Team.from_domain(team)
 
     @classmethod
     def from_domain(cls, event: domain.UsageEvent) -> UsageEvent:
