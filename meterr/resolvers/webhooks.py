@@ -27,6 +27,7 @@ __all__ = [
     "MAX_DELIVERIES_PAGE",
     "DeliveriesPage",
     "list_deliveries",
+    "get_webhook",
     "list_webhooks",
     "resend_delivery",
 ]
@@ -89,6 +90,11 @@ async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
 async def list_webhooks(ctx: RequestContext) -> list[WebhookEndpoint]:
     ctx.principal.require(Operation.MANAGE)
     return await ctx.store.webhooks.list_endpoints(ctx.org_id)
+
+
+async def get_webhook(ctx: RequestContext, endpoint_id: str) -> WebhookEndpoint:
+    ctx.principal.require(Operation.MANAGE)
+    return await _endpoint(ctx, endpoint_id)
 
 
 async def _endpoint(ctx: RequestContext, endpoint_id: str) -> WebhookEndpoint:

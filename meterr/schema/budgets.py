@@ -17,6 +17,7 @@ from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, conne
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit
 from meterr.schema.inputs import as_body
+from meterr.schema.node import Node
 
 if TYPE_CHECKING:
     from meterr.schema.teams import Team
@@ -37,7 +38,7 @@ def _amount(status: domain.BudgetStatus, amount: int) -> tuple[float, str]:
     description="A limit over a calendar period and its spend in the current one; amounts "
     "are in the budget's unit (USD to 6 decimals, with the exact decimal beside, or tokens)."
 )
-class Budget:
+class Budget(Node):
     id: strawberry.ID
     name: str
     team_id: str | None

@@ -22,6 +22,7 @@ from meterr.schema.inputs import (
     UsageFilterInput,
     as_body,
 )
+from meterr.schema.nodes import NodeQueries
 from meterr.schema.providers import ProviderMutations, ProviderQueries
 from meterr.schema.series import SeriesQueries
 from meterr.schema.teams import TeamMutations, TeamQueries
@@ -54,6 +55,7 @@ class Query(
     WebhookQueries,
     ViewerQueries,
     SeriesQueries,
+    NodeQueries,
 ):
     @strawberry.field(description="Costs grouped by a dimension over [startDate, endDate].")
     async def costs(

@@ -13,6 +13,7 @@ from strawberry.types import Info
 from meterr import resolvers
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import ConnectionMode
+from meterr.schema.node import Node
 from meterr.schema.types import Price, UsageTotals
 
 __all__ = ["ProviderMutations", "ProviderQueries"]
@@ -21,7 +22,7 @@ GqlInfo = Info[GraphQLContext, None]
 
 
 @strawberry.type(description="A connection to a provider's API; of its key, the last four.")
-class ProviderConnection:
+class ProviderConnection(Node):
     id: strawberry.ID
     provider: str
     name: str

@@ -12,6 +12,7 @@ from meterr import resolvers
 from meterr.schema.connections import Connection, PageArgs, connection
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import MemberRole
+from meterr.schema.node import Node
 from meterr.schema.types import UsageTotals
 
 if TYPE_CHECKING:
@@ -40,7 +41,7 @@ class TeamMember:
 
 
 @strawberry.type(description="A team, its members and what it spent this calendar month (UTC).")
-class Team:
+class Team(Node):
     """Members and spend are read only when selected, for every team of the operation at
     once (the context's loaders), unless the team came with them (`known`)."""
 

@@ -15,6 +15,7 @@ from meterr.resolvers import ModelPrice, TrackedEvent, nano_to_usd
 from meterr.resolvers import PriceImport as PriceImportResult
 from meterr.resolvers import RepriceReport as RepriceReportResult
 from meterr.schema.context import GraphQLContext
+from meterr.schema.node import Node
 
 if TYPE_CHECKING:
     from meterr.schema.teams import Team
@@ -64,7 +65,7 @@ class PriceUsed:
 
 
 @strawberry.type(description="One stored usage event.")
-class UsageEvent:
+class UsageEvent(Node):
     id: strawberry.ID
     event_id: str
     timestamp: datetime

@@ -13,6 +13,7 @@ from meterr import resolvers
 from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, connection, sliced
 from meterr.schema.context import GraphQLContext
 from meterr.schema.inputs import as_body
+from meterr.schema.node import Node
 
 __all__ = ["WebhookMutations", "WebhookQueries"]
 
@@ -20,7 +21,7 @@ GqlInfo = Info[GraphQLContext, None]
 
 
 @strawberry.type(description="Where notifications are POSTed, signed; no events: every type.")
-class WebhookEndpoint:
+class WebhookEndpoint(Node):
     id: strawberry.ID
     url: str
     events: list[str]

@@ -8,6 +8,7 @@ import secrets
 
 import httpx
 
+from meterr.auth import Role
 from meterr.clock import SettableClock
 from meterr.config import Settings
 from meterr.store import Store
@@ -148,3 +149,44 @@ async def test_a_list_of_teams_reads_each_link_once_for_all_teams(
     assert log.reads_of(org_id, {"budgets"}) == 1, "one read of the budgets for every team"
     # One usage question for every team's June, and the budgets' spend of their period.
     assert log.reads_of(org_id, USAGE_COLLECTIONS) <= 4
+
+
+NODE = """query N($id: ID!) { node(id: $id) { __typename id
+  ... on Team { name } ... on Budget { name } ... on UsageEvent { eventId }
+  ... on WebhookEndpoint { url } ... on ProviderConnection { provider } } }"""
+
+
+async def test_node_finds_each_kind_of_object_by_its_id_alone(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    team = await create_team(client, key, name="Nodes")
+    budget = await create(client, key, {**DOCUMENTED, "name": "Node budget"})
+    tracked = await client.post("/v1/track", headers=bearer(key), json={**EVENT, "event_id": "n-1"})
+    hook = await client.post(
+        "/v1/webhooks", headers=bearer(key), json={"url": "https://93.184.216.34/meterr"}
+    )
+    connected = await client.post(
+        "/v1/providers/connect",
+        headers=bearer(key),
+        json={"provider": "openai", "api_key": "sk-node-0000"},
+    )
+    assert hook.status_code == connected.status_code == 201, (hook.text, connected.text)
+    expected = {
+        team["id"]: ("Team", "name", "Nodes"),
+        budget["id"]: ("Budget", "name", "Node budget"),
+        tracked.json()["id"]: ("UsageEvent", "eventId", "n-1"),
+        hook.json()["id"]: ("WebhookEndpoint", "url", "https://93.184.216.34/meterr"),
+        connected.json()["id"]: ("ProviderConnection", "provider", "openai"),
+    }
+    for object_id, (typename, field, value) in expected.items():
+        node = (await data_of(client, key, NODE, {"id": object_id}))["node"]
+        assert (node["__typename"], node["id"], node[field]) == (typename, object_id, value)
+
+    stranger = await make_key()
+    for object_id in [*expected, "xyz_1"]:
+        missing = await error_of(client, stranger, NODE, {"id": object_id})
+        assert missing["extensions"]["code"] == "not_found", object_id
+    reader = await make_key(role=Role.READ)
+    refused = await error_of(client, reader, NODE, {"id": hook.json()["id"]})
+    assert refused["extensions"]["code"] == "forbidden", "endpoints are for admin keys"
