@@ -12,13 +12,14 @@ from meterr.domain.budgets import (
     BudgetStatus,
     BudgetUnit,
 )
-from meterr.domain.notifications import Notification, NotificationType
-from meterr.domain.organizations import ConnectionMode, MemberRole
+from meterr.domain.notifications import DeliveryStatus, Notification, NotificationType
+from meterr.domain.organizations import ConnectionMode, InvitationStatus, MemberRole
 from meterr.domain.usage import (
     GROUPABLE_METADATA_KEY,
     Dimension,
     GroupBy,
     Interval,
+    PriceOrigin,
     PriceUsed,
     PricingStatus,
     TimeRange,
@@ -29,6 +30,9 @@ from meterr.domain.usage import (
 )
 
 __all__ = [
+    "DeliveryStatus",
+    "InvitationStatus",
+    "PriceOrigin",
     "GROUPABLE_METADATA_KEY",
     "SCOPE_FIELDS",
     "Budget",

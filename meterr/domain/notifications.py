@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["Notification", "NotificationType"]
+__all__ = ["DeliveryStatus", "Notification", "NotificationType"]
 
 
 class NotificationType(enum.StrEnum):
@@ -23,6 +23,16 @@ class NotificationType(enum.StrEnum):
     def alerts(cls) -> tuple[NotificationType, ...]:
         """The notifications a budget raises."""
         return (cls.THRESHOLD_REACHED, cls.FORECAST_EXCEEDED, cls.USAGE_EXCEEDED)
+
+
+class DeliveryStatus(enum.StrEnum):
+    """Where a webhook delivery stands: pending until delivered, failed once its retries ran
+    out, cancelled when its endpoint was deleted."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-__all__ = ["ConnectionMode", "MemberRole"]
+__all__ = ["ConnectionMode", "InvitationStatus", "MemberRole"]
 
 
 class MemberRole(enum.StrEnum):
@@ -14,6 +14,16 @@ class MemberRole(enum.StrEnum):
     ADMIN = "admin"
     MEMBER = "member"
     VIEWER = "viewer"
+
+
+class InvitationStatus(enum.StrEnum):
+    """An invitation waits until accepted; a newer one to the same address replaces it, and
+    deleting its team revokes it."""
+
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REPLACED = "replaced"
+    REVOKED = "revoked"
 
 
 class ConnectionMode(enum.StrEnum):

@@ -16,6 +16,7 @@ __all__ = [
     "GROUPABLE_METADATA_KEY",
     "Dimension",
     "GroupBy",
+    "PriceOrigin",
     "PriceUsed",
     "PricingStatus",
     "TimeRange",
@@ -38,6 +39,13 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
 class PricingStatus(enum.StrEnum):
     PRICED = "priced"
     UNPRICED = "unpriced"
+
+
+class PriceOrigin(enum.StrEnum):
+    """Where a price came from: the catalogue, or the organization's own override."""
+
+    CATALOGUE = "catalogue"
+    OVERRIDE = "override"
 
 
 @dataclass(frozen=True, slots=True)

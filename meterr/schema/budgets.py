@@ -15,7 +15,7 @@ from strawberry.types import Info
 from meterr import domain, resolvers, wire
 from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, connection, sliced
 from meterr.schema.context import GraphQLContext
-from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit
+from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit, NotificationType
 from meterr.schema.inputs import as_body
 from meterr.schema.node import Node
 
@@ -130,7 +130,7 @@ class BudgetCheck:
 @strawberry.type(description="A notification, as webhooks deliver it.")
 class Notification:
     id: strawberry.ID
-    event: str
+    event: NotificationType
     created: datetime
     data: JSON
 
@@ -138,7 +138,7 @@ class Notification:
     def from_domain(cls, notification: domain.Notification) -> Notification:
         return cls(
             id=strawberry.ID(notification.id),
-            event=notification.type,
+            event=NotificationType(notification.type),
             created=notification.created_at,
             data=JSON(notification.data),
         )
@@ -267,7 +267,7 @@ class BudgetQueries:
     async def notifications(
         self,
         info: GqlInfo,
-        types: list[str] | None = None,
+        types: list[NotificationType] | None = None,
         first: int | None = None,
         after: str | None = None,
         last: int | None = None,

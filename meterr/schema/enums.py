@@ -9,8 +9,13 @@ from meterr.domain import (
     BudgetPeriod,
     BudgetUnit,
     ConnectionMode,
+    DeliveryStatus,
     Interval,
+    InvitationStatus,
     MemberRole,
+    NotificationType,
+    PriceOrigin,
+    PricingStatus,
 )
 from meterr.domain import Dimension as CostDimension
 from meterr.resolvers import KeyOperation, KeyRole, Tier
@@ -21,6 +26,11 @@ __all__ = [
     "BudgetUnit",
     "ConnectionMode",
     "CostDimension",
+    "DeliveryStatus",
+    "InvitationStatus",
+    "NotificationType",
+    "PriceOrigin",
+    "PricingStatus",
     "Interval",
     "KeyOperation",
     "KeyRole",
@@ -38,6 +48,15 @@ strawberry.enum(
 )
 strawberry.enum(MemberRole, description="A member's role in their team.")
 strawberry.enum(ConnectionMode, description="What a provider connection does.")
+strawberry.enum(PricingStatus, description="Whether a price was found for the event's model.")
+strawberry.enum(PriceOrigin, description="Where a price came from.")
+strawberry.enum(DeliveryStatus, description="Where a webhook delivery stands.")
+strawberry.enum(InvitationStatus, description="Where an invitation stands.")
+strawberry.enum(
+    NotificationType,
+    description="What a notification tells (as webhooks name it: USAGE_EXCEEDED is "
+    "usage.exceeded).",
+)
 strawberry.enum(Interval, description="The step of a usage time series, in its range's zone.")
 strawberry.enum(KeyRole, name="KeyRole", description="What an API key is for.")
 strawberry.enum(KeyOperation, name="KeyOperation", description="What a key's role may do.")

@@ -12,7 +12,7 @@ from meterr import domain, resolvers
 from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.budgets import Notification
 from meterr.schema.context import GraphQLContext
-from meterr.schema.enums import CostDimension
+from meterr.schema.enums import CostDimension, NotificationType
 from meterr.schema.inputs import UsageFilterInput
 from meterr.schema.live import Live, current_operation
 from meterr.schema.types import CostGroup, UsageEvent
@@ -107,14 +107,13 @@ class Subscription:
             yield notification.root
 
     @strawberry.subscription(
-        description="Notifications of the given types (all when none are given): "
-        "budget.threshold_reached, usage.exceeded, team.member_joined. With `after` (a "
-        "notification id), those since that one come first."
+        description="Notifications of the given types (all when none are given). With `after` "
+        "(a notification id), those since that one come first."
     )
     async def notifications(
         self,
         info: GqlInfo,
-        types: list[str] | None = None,
+        types: list[NotificationType] | None = None,
         after: strawberry.ID | None = None,
     ) -> AsyncGenerator[Notification, None]:
         feed = resolvers.notification_feed(

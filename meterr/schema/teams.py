@@ -11,7 +11,7 @@ from strawberry.types import Info
 from meterr import resolvers
 from meterr.schema.connections import Connection, PageArgs, connection
 from meterr.schema.context import GraphQLContext
-from meterr.schema.enums import MemberRole
+from meterr.schema.enums import InvitationStatus, MemberRole
 from meterr.schema.node import Node
 from meterr.schema.types import UsageTotals
 
@@ -114,7 +114,7 @@ class Invitation:
     team_id: strawberry.ID
     email: str
     role: MemberRole
-    status: str
+    status: InvitationStatus
     expires_at: datetime
     token: str
 
@@ -209,7 +209,7 @@ class TeamMutations:
             team_id=strawberry.ID(invitation.team_id),
             email=invitation.email,
             role=MemberRole(invitation.role),
-            status=invitation.status,
+            status=InvitationStatus(invitation.status),
             expires_at=invitation.expires_at,
             token=new.token,
         )

@@ -15,6 +15,7 @@ from meterr.resolvers import ModelPrice, TrackedEvent, nano_to_usd
 from meterr.resolvers import PriceImport as PriceImportResult
 from meterr.resolvers import RepriceReport as RepriceReportResult
 from meterr.schema.context import GraphQLContext
+from meterr.schema.enums import PriceOrigin, PricingStatus
 from meterr.schema.node import Node
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ class PriceUsed:
     provider: str
     model: str
     effective_from: datetime
-    origin: str
+    origin: PriceOrigin
     source: str
     input: str
     output: str
@@ -84,7 +85,7 @@ class UsageEvent(Node):
     cost: float | None
     cost_exact: str | None
     cost_breakdown: CostBreakdown | None
-    pricing_status: str
+    pricing_status: PricingStatus
     price: PriceUsed | None
 
     @strawberry.field(description="The team of the event, when a team with its teamId exists.")
@@ -131,14 +132,14 @@ class UsageEvent(Node):
                 total=wire.usd(cost.total),
                 total_exact=wire.exact_usd(cost.total),
             ),
-            pricing_status=event.pricing_status.value,
+            pricing_status=event.pricing_status,
             price=None
             if price is None
             else PriceUsed(
                 provider=price.provider,
                 model=price.model,
                 effective_from=price.effective_from,
-                origin=price.origin,
+                origin=PriceOrigin(price.origin),
                 source=price.source,
                 input=str(price.input),
                 output=str(price.output),
@@ -245,7 +246,7 @@ class Price:
     provider: str
     model: str
     effective_from: datetime
-    origin: str
+    origin: PriceOrigin
     source: str
     input: str
     output: str
@@ -261,7 +262,7 @@ class Price:
             provider=price.provider,
             model=price.model,
             effective_from=price.effective_from,
-            origin=price.origin,
+            origin=PriceOrigin(price.origin),
             source=price.source,
             input=str(rates.input),
             output=str(rates.output),

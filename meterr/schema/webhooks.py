@@ -12,6 +12,7 @@ from strawberry.types import Info
 from meterr import resolvers
 from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, connection, sliced
 from meterr.schema.context import GraphQLContext
+from meterr.schema.enums import DeliveryStatus, NotificationType
 from meterr.schema.inputs import as_body
 from meterr.schema.node import Node
 
@@ -57,8 +58,8 @@ class WebhookDelivery:
     id: strawberry.ID
     webhook_id: strawberry.ID
     event_id: str
-    event: str
-    status: str
+    event: NotificationType
+    status: DeliveryStatus
     attempt_count: int
     next_attempt_at: datetime | None = strawberry.field(description="Only while pending.")
     created_at: datetime
@@ -72,8 +73,8 @@ class WebhookDelivery:
             id=strawberry.ID(delivery.id),
             webhook_id=strawberry.ID(delivery.endpoint_id),
             event_id=delivery.notification_id,
-            event=delivery.type,
-            status=delivery.status,
+            event=NotificationType(delivery.type),
+            status=DeliveryStatus(delivery.status),
             attempt_count=delivery.attempt_count,
             next_attempt_at=delivery.next_attempt_at if delivery.status == "pending" else None,
             created_at=delivery.created_at,

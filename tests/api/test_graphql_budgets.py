@@ -102,11 +102,11 @@ async def test_update_delete_check_and_notifications_through_graphql(
     feed = await data_of(
         client,
         key,
-        '{ notifications(types: ["usage.exceeded"]) '
+        "{ notifications(types: [USAGE_EXCEEDED]) "
         "{ nodes { event data } pageInfo { hasNextPage } } }",
     )
     [exceeded] = feed["notifications"]["nodes"]
-    assert exceeded["event"] == "usage.exceeded"
+    assert exceeded["event"] == "USAGE_EXCEEDED"
     assert (exceeded["data"]["limit"], exceeded["data"]["current"]) == (500, 600)
 
     deleted = await data_of(

@@ -36,7 +36,7 @@ async def test_prices_query_lists_catalogue_prices(
     assert prices["gpt-4"] == {
         "provider": "openai",
         "model": "gpt-4",
-        "origin": "catalogue",
+        "origin": "CATALOGUE",
         "input": "30.00",
         "output": "60.00",
         "cachedInput": "30.00",
@@ -85,7 +85,7 @@ async def test_set_price_override_wins_from_its_date_and_prices_unpriced_events(
     assert override["setPriceOverride"] == {
         "provider": "openai",
         "model": "in-house-llm",
-        "origin": "override",
+        "origin": "OVERRIDE",
         "source": "self-hosted",
         "input": "1.5",
         "output": "4.5",
@@ -125,8 +125,8 @@ async def test_set_price_override_wins_from_its_date_and_prices_unpriced_events(
             "timestamp": "2025-01-01T00:00:00Z",
         },
     )
-    assert (before["event"]["cost"], before["event"]["price"]["origin"]) == (0.09, "catalogue")
-    assert (after["event"]["cost"], after["event"]["price"]["origin"]) == (0.06, "override")
+    assert (before["event"]["cost"], before["event"]["price"]["origin"]) == (0.09, "CATALOGUE")
+    assert (after["event"]["cost"], after["event"]["price"]["origin"]) == (0.06, "OVERRIDE")
 
     groups = await costs_gql(client, key, start="2024-12-01", end="2025-02-28", groupBy="MODEL")
     # gpt-4: 0.09 + 0.09 + 0.06; in-house-llm priced by its override: 0.0015 + 0.0045.
@@ -141,7 +141,7 @@ async def test_set_price_override_wins_from_its_date_and_prices_unpriced_events(
     listed = {p["model"]: p for p in prices["prices"]}
     assert listed["gpt-4"] == {
         "model": "gpt-4",
-        "origin": "override",
+        "origin": "OVERRIDE",
         "input": "20",
         "output": "40",
     }
@@ -167,11 +167,11 @@ async def test_prices_query_lists_an_override_for_a_model_outside_the_catalogue(
     listed = {p["model"]: p for p in prices["prices"]}
     assert listed["in-house-llm"] == {
         "model": "in-house-llm",
-        "origin": "override",
+        "origin": "OVERRIDE",
         "input": "1.5",
         "output": "4.5",
     }
-    assert listed["gpt-4"]["origin"] == "catalogue"
+    assert listed["gpt-4"]["origin"] == "CATALOGUE"
 
 
 async def test_a_litellm_price_file_is_imported_through_graphql_as_through_rest(

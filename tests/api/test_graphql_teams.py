@@ -39,7 +39,7 @@ async def test_a_team_is_created_joined_and_confines_its_members_key(
         {"team": team["id"]},
     )
     invitation = invited["inviteMember"]
-    assert (invitation["role"], invitation["status"]) == ("VIEWER", "pending")
+    assert (invitation["role"], invitation["status"]) == ("VIEWER", "PENDING")
 
     accept = """
     mutation A($token: String!) {

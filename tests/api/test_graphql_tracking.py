@@ -59,8 +59,8 @@ async def test_track_usage_prices_and_returns_the_event(
         "total": 0.04,
         "totalExact": event["costBreakdown"]["totalExact"],
     }
-    assert event["pricingStatus"] == "priced"
-    assert event["price"]["origin"] == "catalogue"
+    assert event["pricingStatus"] == "PRICED"
+    assert event["price"]["origin"] == "CATALOGUE"
     assert (event["price"]["input"], event["price"]["output"]) == ("2.50", "10.00")
     groups = await costs_gql(client, key, start="2025-01-20", end="2025-01-20")
     assert key_total_tokens(groups) == [{"key": "openai", "total": 0.04, "tokens": 12_000}]

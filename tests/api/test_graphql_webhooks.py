@@ -10,6 +10,7 @@ import httpx
 from meterr.auth import Role
 from meterr.clock import SettableClock
 from meterr.config import Settings
+from meterr.domain import DeliveryStatus, NotificationType
 from meterr.store import Store
 from tests.conftest import KeyFactory, bearer, eventually
 from tests.support.apps import meterr
@@ -76,8 +77,8 @@ def delivery_as_rest(delivery: dict[str, Any]) -> dict[str, Any]:
         "id": delivery["id"],
         "webhook_id": delivery["webhookId"],
         "event_id": delivery["eventId"],
-        "event": delivery["event"],
-        "status": delivery["status"],
+        "event": NotificationType[delivery["event"]].value,
+        "status": DeliveryStatus[delivery["status"]].value,
         "attempt_count": delivery["attemptCount"],
         "attempts": [
             {"status_code": a["statusCode"], "error": a["error"], "duration_ms": a["durationMs"]}
@@ -235,7 +236,7 @@ async def test_real_deliveries_are_listed_paged_and_resent_through_graphql(
             headers=bearer(key),
         )
 
-        target = next(d for d in gql if d["event"] == "usage.exceeded")
+        target = next(d for d in gql if d["event"] == "USAGE_EXCEEDED")
         resend = (
             "mutation R($hook: ID!, $delivery: ID!) { resendWebhookDelivery("
             f"webhookId: $hook, deliveryId: $delivery) {{ {DELIVERY_FIELDS} }} }}"
@@ -247,7 +248,7 @@ async def test_real_deliveries_are_listed_paged_and_resent_through_graphql(
         async def delivered_twice() -> bool:
             found = await deliveries_gql(http, key, hook["id"])
             again = next(d for d in found if d["id"] == target["id"])
-            return again["status"] == "delivered" and again["attemptCount"] == 2
+            return again["status"] == "DELIVERED" and again["attemptCount"] == 2
 
         await eventually(delivered_twice)
 
@@ -258,10 +259,10 @@ async def test_real_deliveries_are_listed_paged_and_resent_through_graphql(
             assert same_instant(graphql_delivery[gql_name], rest_delivery[rest_name])
         assert [a["statusCode"] for a in graphql_delivery["attempts"]] == [204]
     assert sorted(d["event"] for d in gql) == [
-        "budget.threshold_reached",
-        "budget.threshold_reached",
-        "usage.exceeded",
-        "usage.tracked",
+        "THRESHOLD_REACHED",
+        "THRESHOLD_REACHED",
+        "USAGE_EXCEEDED",
+        "USAGE_TRACKED",
     ]
     assert sorted(d["payload"]["id"] for d in gql) == sorted(b["id"] for b in receiver.bodies()[:4])
 
@@ -278,6 +279,6 @@ async def test_real_deliveries_are_listed_paged_and_resent_through_graphql(
     assert second["pageInfo"]["hasPreviousPage"] is True
     assert rest_last.json()["next_before"] is None, "no empty page after the last"
 
-    assert (resent["id"], resent["status"]) == (target["id"], "pending")
+    assert (resent["id"], resent["status"]) == (target["id"], "PENDING")
     assert resent["nextAttemptAt"] is not None
     assert [body["id"] for body in receiver.bodies()].count(target["payload"]["id"]) == 2

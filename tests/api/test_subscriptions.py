@@ -225,12 +225,12 @@ async def test_budget_events_arrive_as_thresholds_are_crossed(
         await exceeded_feed.subscribe(exceeded_query, {"after": five["id"]})
         await track_event(http, key, input_tokens=48)
         first = (await budget_feed.next_data())["budgetEvents"]
-        assert (first["event"], first["data"]["threshold"]) == ("budget.threshold_reached", 50)
+        assert (first["event"], first["data"]["threshold"]) == ("THRESHOLD_REACHED", 50)
         await track_event(http, key, input_tokens=60)
         events = [(await budget_feed.next_data())["budgetEvents"] for _ in range(3)]
         assert [e["data"].get("threshold") for e in events] == [80, 100, None]
         exceeded = (await exceeded_feed.next_data())["usageExceeded"]
-    assert exceeded["event"] == "usage.exceeded"
+    assert exceeded["event"] == "USAGE_EXCEEDED"
     assert (exceeded["data"]["limit"], exceeded["data"]["current"]) == (100, 120)
     assert exceeded["data"]["team_id"] == "team_123"
 
@@ -271,12 +271,12 @@ async def test_a_member_joining_is_announced_to_notification_subscribers(
     ).json()["events"]
     query = """
     subscription Joined($after: ID) {
-      notifications(types: ["team.member_joined"], after: $after) { event data }
+      notifications(types: [MEMBER_JOINED], after: $after) { event data }
     }
     """
     async with subscriber(server, key) as client:
         await client.subscribe(query, {"after": first["id"]})
         await http.post(f"/v1/invitations/{await invite('second@x.io')}/accept")
         joined = (await client.next_data())["notifications"]
-    assert joined["event"] == "team.member_joined"
+    assert joined["event"] == "MEMBER_JOINED"
     assert (joined["data"]["email"], joined["data"]["team_id"]) == ("second@x.io", team["id"])

@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from meterr.domain import PriceOrigin, PricingStatus
 from tests.conftest import bearer
 from tests.support.doors.answers import Answer, JsonObject, Query
 from tests.support.graphql import as_input, camel
@@ -97,10 +98,13 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
+_PAGE_ARGUMENTS = {"first": "limit", "after": "cursor"}
+
+
 def _rest_name(field: str) -> str:
-    """A field as GraphQL names it (`input.inputTokens`, `events[1].cachedInputTokens`) as
-    REST names it (`input_tokens`, `events[1].cached_input_tokens`)."""
-    return _snake(field.removeprefix("input."))
+    """A field as GraphQL names it (`input.inputTokens`, `events[1].cachedInputTokens`,
+    `first`) as REST names it (`input_tokens`, `events[1].cached_input_tokens`, `limit`)."""
+    return _PAGE_ARGUMENTS.get(field) or _snake(field.removeprefix("input."))
 
 
 def _variables(query: dict[str, Query]) -> JsonObject:
@@ -139,6 +143,10 @@ def _event(node: JsonObject) -> JsonObject:
     for nested in ("cost_breakdown", "price"):
         if shaped[nested] is not None:
             shaped[nested] = {_snake(name): value for name, value in shaped[nested].items()}
+    # Enums as REST spells them: PRICED is priced.
+    shaped["pricing_status"] = PricingStatus[shaped["pricing_status"]].value
+    if shaped["price"] is not None and "origin" in shaped["price"]:
+        shaped["price"]["origin"] = PriceOrigin[shaped["price"]["origin"]].value
     return shaped
 
 
