@@ -46,6 +46,7 @@ import {
   type Interval,
   type KeyOperation,
   type MemberRole,
+  type NotificationType,
   type BudgetListQueryVariables,
   type NotificationFieldsFragment,
   type RecentEventsQueryVariables,
@@ -614,17 +615,23 @@ export async function loadTeams(client: Client, first = 50): Promise<TeamRow[]> 
 // ---------------------------------------------------------------------------------------------
 // Alerts: notifications carry their payload as JSON, read here field by field.
 
-/** The notifications a budget raises; the schema types `Notification.event` as a String. */
-type AlertEvent = "budget.threshold_reached" | "budget.forecast_exceeded" | "usage.exceeded";
+/** The notifications a budget raises. */
+type AlertEvent = Extract<NotificationType, "THRESHOLD_REACHED" | "FORECAST_EXCEEDED" | "USAGE_EXCEEDED">;
 
-const ALERT_EVENTS: readonly AlertEvent[] = [
-  "budget.threshold_reached",
-  "budget.forecast_exceeded",
-  "usage.exceeded",
-];
+const ALERT_EVENTS: readonly AlertEvent[] = ["THRESHOLD_REACHED", "FORECAST_EXCEEDED", "USAGE_EXCEEDED"];
 
-function isAlertEvent(event: string): event is AlertEvent {
-  return ALERT_EVENTS.some((known) => known === event);
+function isAlertEvent(event: NotificationType): event is AlertEvent {
+  switch (event) {
+    case "THRESHOLD_REACHED":
+    case "FORECAST_EXCEEDED":
+    case "USAGE_EXCEEDED":
+      return true;
+    case "USAGE_TRACKED":
+    case "MEMBER_JOINED":
+      return false;
+    default:
+      return unreachable(event);
+  }
 }
 
 export interface Alert {
@@ -637,11 +644,11 @@ export interface Alert {
 
 function alertMessage(event: AlertEvent, budget: string, percent: number): string {
   switch (event) {
-    case "budget.threshold_reached":
+    case "THRESHOLD_REACHED":
       return `${budget} reached ${percent.toFixed(0)}% of its limit`;
-    case "budget.forecast_exceeded":
+    case "FORECAST_EXCEEDED":
       return `${budget} is forecast to exceed its limit`;
-    case "usage.exceeded":
+    case "USAGE_EXCEEDED":
       return `${budget} exceeded its limit`;
     default:
       return unreachable(event);
