@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.experimental.pydantic import input as derived_input
-from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from meterr import domain, resolvers, wire
@@ -18,6 +17,7 @@ from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit, NotificationType
 from meterr.schema.inputs import as_body
 from meterr.schema.node import Node
+from meterr.schema.notifications import Notification, notification_of
 
 if TYPE_CHECKING:
     from meterr.schema.teams import Team
@@ -125,23 +125,6 @@ class BudgetCheck:
     allowed: bool
     blocking: list[strawberry.ID]
     budgets: list[Budget]
-
-
-@strawberry.type(description="A notification, as webhooks deliver it.")
-class Notification:
-    id: strawberry.ID
-    event: NotificationType
-    created: datetime
-    data: JSON
-
-    @classmethod
-    def from_domain(cls, notification: domain.Notification) -> Notification:
-        return cls(
-            id=strawberry.ID(notification.id),
-            event=NotificationType(notification.type),
-            created=notification.created_at,
-            data=JSON(notification.data),
-        )
 
 
 @strawberry.type(
@@ -281,7 +264,7 @@ class BudgetQueries:
         )
         return connection(
             found.notifications,
-            Notification.from_domain,
+            notification_of,
             lambda notification: str(notification.seq),
             has_next=found.next_cursor is not None,
             has_previous=after is not None,

@@ -11,6 +11,7 @@ from meterr.schema.answers import AnswerSourceExtension
 from meterr.schema.documents import BoundedParser
 from meterr.schema.errors import MeterrErrorExtension
 from meterr.schema.live import LiveExecutionContext
+from meterr.schema.notifications import NOTIFICATION_KINDS
 from meterr.schema.operations import Mutation, Query
 from meterr.schema.scalars import SCALAR_OVERRIDES
 from meterr.schema.subscriptions import Subscription
@@ -34,6 +35,7 @@ def build_schema() -> strawberry.Schema:
         subscription=Subscription,
         execution_context_class=LiveExecutionContext,
         scalar_overrides=SCALAR_OVERRIDES,
+        types=NOTIFICATION_KINDS,
         extensions=[
             MeterrErrorExtension,
             AnswerSourceExtension,

@@ -10,11 +10,11 @@ from strawberry.types import Info
 
 from meterr import domain, resolvers
 from meterr.schema.arguments import group_by_of, usage_filter_of
-from meterr.schema.budgets import Notification
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import CostDimension, NotificationType
 from meterr.schema.inputs import UsageFilterInput
 from meterr.schema.live import Live, current_operation
+from meterr.schema.notifications import Notification, notification_of
 from meterr.schema.types import CostGroup, UsageEvent
 
 __all__ = ["Subscription"]
@@ -30,7 +30,7 @@ def _live_usage_event(event: domain.UsageEvent) -> Live[UsageEvent]:
 
 
 def _live_notification(notification: domain.Notification) -> Live[Notification]:
-    return Live(Notification.from_domain(notification))
+    return Live(notification_of(notification))
 
 
 @strawberry.type

@@ -613,26 +613,12 @@ export async function loadTeams(client: Client, first = 50): Promise<TeamRow[]> 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Alerts: notifications carry their payload as JSON, read here field by field.
+// Alerts: each kind of notification is a type of its own, told apart by __typename.
 
 /** The notifications a budget raises. */
 type AlertEvent = Extract<NotificationType, "THRESHOLD_REACHED" | "FORECAST_EXCEEDED" | "USAGE_EXCEEDED">;
 
 const ALERT_EVENTS: readonly AlertEvent[] = ["THRESHOLD_REACHED", "FORECAST_EXCEEDED", "USAGE_EXCEEDED"];
-
-function isAlertEvent(event: NotificationType): event is AlertEvent {
-  switch (event) {
-    case "THRESHOLD_REACHED":
-    case "FORECAST_EXCEEDED":
-    case "USAGE_EXCEEDED":
-      return true;
-    case "USAGE_TRACKED":
-    case "MEMBER_JOINED":
-      return false;
-    default:
-      return unreachable(event);
-  }
-}
 
 export interface Alert {
   readonly id: string;
@@ -642,36 +628,29 @@ export interface Alert {
   readonly message: string;
 }
 
-function alertMessage(event: AlertEvent, budget: string, percent: number): string {
-  switch (event) {
-    case "THRESHOLD_REACHED":
-      return `${budget} reached ${percent.toFixed(0)}% of its limit`;
-    case "FORECAST_EXCEEDED":
-      return `${budget} is forecast to exceed its limit`;
-    case "USAGE_EXCEEDED":
-      return `${budget} exceeded its limit`;
-    default:
-      return unreachable(event);
-  }
-}
-
-/** The alert a notification tells, or null for another kind (or a payload of another shape). */
+/** The alert a notification tells, or null for another kind. */
 export function readAlert(notification: NotificationFieldsFragment): Alert | null {
-  const { event, data } = notification;
-  if (!isAlertEvent(event) || !isJsonObject(data)) return null;
-  const budgetId = data["budget_id"];
-  const budgetName = data["budget_name"];
-  const percent = data["percent"];
-  if (typeof budgetId !== "string" || typeof budgetName !== "string" || typeof percent !== "number") {
-    return null;
+  const at = notification.created;
+  switch (notification.__typename) {
+    case "ThresholdReached": {
+      const { id, budgetId, budgetName, threshold } = notification;
+      return { id, at, event: "THRESHOLD_REACHED", budgetId, message: `${budgetName} reached ${threshold}% of its limit` };
+    }
+    case "ForecastExceeded": {
+      const { id, budgetId, budgetName, exceedsOn } = notification;
+      const when = exceedsOn === null ? "" : ` on ${exceedsOn}`;
+      return { id, at, event: "FORECAST_EXCEEDED", budgetId, message: `${budgetName} is forecast to exceed its limit${when}` };
+    }
+    case "UsageExceeded": {
+      const { id, budgetId, budgetName, percent } = notification;
+      return { id, at, event: "USAGE_EXCEEDED", budgetId, message: `${budgetName} is at ${percent.toFixed(0)}% of its limit` };
+    }
+    case "MemberJoined":
+    case "UsageTracked":
+      return null;
+    default:
+      return unreachable(notification);
   }
-  return {
-    id: notification.id,
-    at: notification.created,
-    event,
-    budgetId,
-    message: alertMessage(event, budgetName, percent),
-  };
 }
 
 export async function loadAlerts(client: Client, first = 20): Promise<Alert[]> {
