@@ -85,8 +85,9 @@ async def with_concurrency(total: int, workers: int, one: Callable[[int], Awaita
 
 
 async def until_ready(url: str) -> None:
-    """Wait (a minute at most) for Meterr at `url` to answer /readyz."""
-    async with httpx.AsyncClient() as http, asyncio.timeout(60):
+    """Wait for Meterr at `url` to answer /readyz: ten minutes at most, since a store whose
+    rollups are of an earlier layout has them rebuilt before the service is ready."""
+    async with httpx.AsyncClient() as http, asyncio.timeout(600):
         while True:
             with contextlib.suppress(httpx.TransportError):
                 if (await http.get(f"{url}/readyz")).status_code == 200:

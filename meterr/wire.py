@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["amount", "day", "exact_usd", "fraction", "instant", "usd"]
+__all__ = ["amount", "day", "exact", "exact_usd", "fraction", "instant", "usd"]
 
 _MICRO = Decimal("0.000001")
 
@@ -23,9 +23,14 @@ def usd(value: Decimal) -> float:
     return float(value.quantize(_MICRO, rounding=ROUND_HALF_EVEN))
 
 
+def exact(value: Decimal) -> str:
+    """A decimal exactly, as a string in plain notation ("1000000", never "1E+6")."""
+    return f"{value:f}"
+
+
 def exact_usd(value: Decimal) -> str:
     """USD exactly, as a decimal string in plain notation."""
-    return f"{value:f}"
+    return exact(value)
 
 
 def amount(value: Decimal | int) -> float | int:

@@ -1,12 +1,13 @@
 """Scalars written in the wire format: a DateTime goes out as every other door writes an
-instant, RFC 3339 in UTC with a Z."""
+instant, RFC 3339 in UTC with a Z, and a Decimal as an exact string in plain notation."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from decimal import Decimal
 
-from strawberry.schema.types.base_scalars import DateTimeDefinition
+from strawberry.schema.types.base_scalars import DateTimeDefinition, DecimalDefinition
 from strawberry.types.scalar import ScalarDefinition
 
 from meterr import wire
@@ -19,4 +20,11 @@ _INSTANT = dataclasses.replace(
     serialize=wire.instant,
 )
 
-SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {datetime: _INSTANT}
+_DECIMAL = dataclasses.replace(
+    DecimalDefinition,
+    description='An exact decimal number, written as a string in plain notation ("0.0000025", '
+    'never "2.5E-6"). As input a string or a JSON number; a string keeps every digit.',
+    serialize=wire.exact,
+)
+
+SCALAR_OVERRIDES: dict[object, ScalarDefinition] = {datetime: _INSTANT, Decimal: _DECIMAL}
