@@ -69,12 +69,9 @@ class Budget(Node):
     async def team(
         self, info: GqlInfo
     ) -> Annotated[Team, strawberry.lazy("meterr.schema.teams")] | None:
-        from meterr.schema.teams import Team  # here: the two modules link each other
+        from meterr.schema.teams import linked_team  # here: the two modules link each other
 
-        if self.team_id is None:
-            return None
-        team = await info.context.loaders.teams.load(self.team_id)
-        return None if team is None else Team.from_domain(team)
+        return await linked_team(info, self.team_id)
 
     @strawberry.field(description="Forecast spend at the end of the period, in the budget's unit.")
     async def projected(self, info: GqlInfo) -> float | None:

@@ -18,7 +18,7 @@ from meterr.schema.types import UsageTotals
 if TYPE_CHECKING:
     from meterr.schema.budgets import Budget
 
-__all__ = ["Team", "TeamMutations", "TeamQueries"]
+__all__ = ["Team", "TeamMutations", "TeamQueries", "linked_team"]
 
 GqlInfo = Info[GraphQLContext, None]
 
@@ -106,6 +106,15 @@ class Team(Node):
     @classmethod
     def from_view(cls, view: resolvers.TeamView) -> Team:
         return cls.from_domain(view.team, known=view)
+
+
+async def linked_team(info: GqlInfo, team_id: str | None) -> Team | None:
+    """The team a budget or an event names, if a team with that id exists and the key may
+    see it: read once for all the objects of the operation."""
+    if team_id is None:
+        return None
+    team = await info.context.loaders.teams.load(team_id)
+    return None if team is None else Team.from_domain(team)
 
 
 @strawberry.type(description="An invitation and its single-use token (shown only here).")

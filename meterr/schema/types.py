@@ -92,12 +92,9 @@ class UsageEvent(Node):
     async def team(
         self, info: GqlInfo
     ) -> Annotated[Team, strawberry.lazy("meterr.schema.teams")] | None:
-        from meterr.schema.teams import Team  # here: teams.py imports this module
+        from meterr.schema.teams import linked_team  # here: teams.py imports this module
 
-        if self.team_id is None:
-            return None
-        team = await info.context.loaders.teams.load(self.team_id)
-        return None if team is None else Team.from_domain(team)
+        return await linked_team(info, self.team_id)
 
     @classmethod
     def from_domain(cls, event: domain.UsageEvent) -> UsageEvent:
