@@ -21,7 +21,7 @@ from meterr.clock import Clock, SettableClock
 from meterr.config import Settings
 from meterr.resolvers import create_key
 from meterr.store import EmbeddedServer, Store
-from tests.contract import OpenApiContract
+from tests.support.contract import OpenApiContract
 
 if TYPE_CHECKING:
     from tests.support.webhooks import Receiver

@@ -1,5 +1,5 @@
 """/v1/openapi.json is generated from the route table: valid OpenAPI 3.1, complete, and the
-suite's answers are checked against it (see tests/contract.py)."""
+suite's answers are checked against it (see tests/support/contract.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from openapi_spec_validator import validate
 
 from meterr.rest_compat import v1_routes
 from tests.conftest import KeyFactory, bearer
-from tests.contract import OpenApiContract
+from tests.support.contract import OpenApiContract
 
 
 @pytest.fixture(scope="module")
