@@ -113,20 +113,16 @@ async def costs(call: Call) -> Response:
 async def costs_series(call: Call) -> Response:
     query: SeriesQuery = call.query
     time_range = query.time_range(now=call.ctx.now())
+    grouping = query.grouping()
     series = await cost_series(
-        call.ctx,
-        time_range,
-        query.usage_filter(),
-        query.grouping(),
-        query.interval,
-        first=query.first,
+        call.ctx, time_range, query.usage_filter(), grouping, query.interval, first=query.first
     )
     return JSONResponse(
         {
             "start": instant(time_range.start),
             "end": instant(time_range.end),
             "interval": series.interval.value,
-            "group_by": query.grouping().label,
+            "group_by": grouping.label,
             "keys": series.keys,
             "points": [
                 {
