@@ -235,12 +235,14 @@ def report(subscribers: list[Subscriber], expected: dict[str, Any]) -> dict[str,
     wanted = order.hexdigest()
     # Per phase and request: how long after sending it the server answered.
     answered: dict[str, list[float]] = expected["answered"]
-    phases = {}
+    phases: dict[str, dict[str, Any]] = {}
     for phase, (since_sent, requests) in subscribers[0].latencies.items():
         lags = answered[phase]
         after = [value - lags[request] for value, request in zip(since_sent, requests, strict=True)]
-        phases[phase] = latency_report(list(since_sent))
-        phases[phase]["after_answer"] = latency_report(after)
+        phases[phase] = {
+            **latency_report(list(since_sent)),
+            "after_answer": latency_report(after),
+        }
     return {
         "subscribers": len(subscribers),
         "complete_in_order": sum(

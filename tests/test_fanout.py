@@ -84,9 +84,9 @@ async def test_an_event_tracked_on_one_instance_reaches_a_subscriber_of_the_othe
                     return message
 
             # Resuming after one event and receiving the next proves the feed is live.
-            first, second_event = await track(1), await track(2)
+            first_event, second_event = await track(1), await track(2)
             query = "subscription($after: ID) { usageTracked(after: $after) { id inputTokens } }"
-            payload = {"query": query, "variables": {"after": first["id"]}}
+            payload = {"query": query, "variables": {"after": first_event["id"]}}
             await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
             replayed = await next_message()
             assert replayed["payload"]["data"]["usageTracked"]["id"] == second_event["id"]

@@ -154,8 +154,8 @@ async def operation_of(outbox: Outbox, context: Any, head: str) -> LiveOperation
     operation = LiveOperation(outbox, head, context, QUERY, None, None)
     with serving(operation):
         stream = await SCHEMA.subscribe(QUERY, context_value=context)
-        first = await anext(stream)  # type: ignore[arg-type]
-    await stream.aclose()  # type: ignore[union-attr]
+        first = await anext(stream)
+    await stream.aclose()
     assert first.data == {"items": {"name": "a", "checked": "a"}}
     assert operation.executor is not None
     return operation

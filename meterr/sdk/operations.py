@@ -4,7 +4,7 @@ method of the same name and signature (`client.budget(budget_id)`), blocking or 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -90,7 +90,7 @@ __all__ = [
 # Usage
 
 
-def track_batch(events: list[Mapping[str, Any]]) -> Call[TrackedBatch]:
+def track_batch(events: Sequence[Mapping[str, Any]]) -> Call[TrackedBatch]:
     """Record up to 1,000 events at once, all or nothing; each dict has the keywords of
     `track_usage`."""
     bodies = [

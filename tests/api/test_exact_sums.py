@@ -124,7 +124,7 @@ async def test_sum_of_exact_event_costs_equals_total_exact_on_rollups_and_raw_ev
     client: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
     key = await make_key()
-    bodies = [
+    bodies: list[dict[str, Any]] = [
         {
             "provider": "cohere",
             "model": "command-r7b",

@@ -126,7 +126,7 @@ async def test_graphql_forecasts_the_same_numbers(
 ) -> None:
     key = await make_key()
     await track(client, key, history(21, clock.now().date()))
-    params = {"horizon": 7, "tz": "America/New_York"}
+    params: dict[str, str | int] = {"horizon": 7, "tz": "America/New_York"}
     rest = (await client.get("/v1/costs/forecast", headers=bearer(key), params=params)).json()
     query = """
     { costForecast(horizon: 7, groupBy: PROVIDER, tz: "America/New_York") {

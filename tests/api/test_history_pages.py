@@ -76,7 +76,7 @@ async def test_the_tracked_events_feed_pages_back_by_number_through_a_sparse_tea
 ) -> None:
     org = f"numbered-{id(client)}"
     key = await make_key(org=org)
-    events = [
+    events: list[dict[str, Any]] = [
         {"provider": "openai", "model": "gpt-4o", "input_tokens": i, "output_tokens": 1,
          "team_id": "rare" if i % 37 == 0 else "common", "event_id": f"n-{i}"}
         for i in range(1, 400)
@@ -92,7 +92,7 @@ async def test_the_tracked_events_feed_pages_back_by_number_through_a_sparse_tea
     async def pages(key: str, limit: int) -> list[str]:
         seen, cursor = [], None
         for _ in range(500):
-            params = {
+            params: dict[str, str | int] = {
                 "type": "usage.tracked",
                 "limit": limit,
                 **({"cursor": cursor} if cursor else {}),

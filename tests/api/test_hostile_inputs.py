@@ -417,7 +417,7 @@ async def test_a_request_id_that_is_no_visible_ascii_token_is_replaced_by_a_new_
     http: httpx.AsyncClient, make_key: KeyFactory, given: bytes
 ) -> None:
     key = await make_key()
-    headers = {**bearer(key), "X-Request-Id": given}
+    headers = [(b"authorization", f"Bearer {key}".encode()), (b"x-request-id", given)]
     tracked = await http.post("/v1/track", headers=headers, json=EVENT)
     assert tracked.status_code == 201, tracked.text
     assert re.fullmatch("[0-9a-f]{16}", tracked.headers["x-request-id"])

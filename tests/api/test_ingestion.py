@@ -427,7 +427,9 @@ async def test_each_token_kind_is_priced_at_its_own_rate(
     stored = response.json()
     assert stored["timestamp"] == body["timestamp"]
     assert stored["cost_breakdown"] == expected
-    total = float(sum(Decimal(str(v)) for v in expected.values()).quantize(Decimal("1e-6")))
+    total = float(
+        sum((Decimal(str(v)) for v in expected.values()), Decimal(0)).quantize(Decimal("1e-6"))
+    )
     assert stored["cost"] == total
     for name, rate in rates.items():
         if isinstance(rate, str) and name != "effective_from":

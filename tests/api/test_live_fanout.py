@@ -10,6 +10,7 @@ import contextlib
 import secrets
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -203,7 +204,7 @@ async def test_a_subscriber_that_stops_reading_is_closed_as_too_slow_and_the_oth
             return await metric(http, "meterr_live_subscriptions") < subscriptions
 
         posted = 0
-        reading = asyncio.create_task(asyncio.sleep(0))
+        reading: asyncio.Task[Any] = asyncio.create_task(asyncio.sleep(0))
         ids: list[str] = []
         while not await stalled_one_closed():  # batches until the server gives up on it
             assert posted < 50, "the stalled subscriber was never found too slow"

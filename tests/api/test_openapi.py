@@ -40,7 +40,7 @@ def test_every_route_is_described(document: dict[str, Any]) -> None:
     served = {
         (route.path, method)
         for route in routes
-        for method in (route.methods or ())  # type: ignore[attr-defined]
+        for method in (route.methods or ())
         if method != "HEAD"
     }
     assert served == described

@@ -25,7 +25,7 @@ async def test_resuming_after_more_than_a_page_of_events_replays_them_all_in_ord
         for start in range(0, len(sent), 400):
             batch = {"events": sent[start : start + 400]}
             assert (await http.post("/v1/track", headers=bearer(key), json=batch)).is_success
-        oldest_first = {"type": "usage.tracked", "limit": 1, "cursor": "2"}
+        oldest_first: dict[str, str | int] = {"type": "usage.tracked", "limit": 1, "cursor": "2"}
         page = await http.get("/v1/events", headers=bearer(key), params=oldest_first)
         [oldest] = page.json()["events"]
         assert oldest["data"]["event_id"] == "r-0"

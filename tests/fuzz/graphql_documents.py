@@ -134,7 +134,8 @@ class RootField:
             some = st.lists(st.sampled_from(optional), unique=True) if optional else st.just([])
             chosen = required + draw(some)
             variables = {name: draw(plausible(name, args[name].type, known)) for name in chosen}
-            if chosen and draw(st.booleans()):
+            flip: bool = draw(st.booleans())
+            if chosen and flip:
                 name = draw(st.sampled_from(chosen))
                 variables[name] = draw(hostile(name, args[name].type, known))
             return self.document(chosen), variables

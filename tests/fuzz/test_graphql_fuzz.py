@@ -47,9 +47,9 @@ def literal(value: Any) -> graphql.ValueNode:
             )
             for i, (key, item) in enumerate(value.items())
         ]
-        return graphql.ObjectValueNode(fields=fields)
+        return graphql.ObjectValueNode(fields=tuple(fields))
     if isinstance(value, list):
-        return graphql.ListValueNode(values=[literal(item) for item in value])
+        return graphql.ListValueNode(values=tuple(literal(item) for item in value))
     if isinstance(value, bool):
         return graphql.BooleanValueNode(value=value)
     if isinstance(value, int):

@@ -154,10 +154,10 @@ async def test_no_body_or_content_type_answers_a_server_error(
 async def test_no_header_value_answers_a_server_error(
     client: httpx.AsyncClient, key: str, path: str, name: str, value: bytes
 ) -> None:
-    headers: dict[str, bytes] = {
-        "authorization": f"Bearer {key}".encode(),
-        "content-type": b"application/json",
-        name: value,
+    headers: dict[bytes, bytes] = {
+        b"authorization": f"Bearer {key}".encode(),
+        b"content-type": b"application/json",
+        name.encode(): value,
     }
     async with asyncio.timeout(DEADLINE):
         response = await client.post(path, headers=headers, content=json_text(BODIES[path]))

@@ -41,7 +41,7 @@ COMPLETION = {
     },
 }
 
-MESSAGE = {
+MESSAGE: dict[str, Any] = {
     "id": "msg_1",
     "type": "message",
     "role": "assistant",

@@ -253,8 +253,10 @@ async def session(http: httpx.AsyncClient, key: str, now: datetime) -> None:
     event_id = one.json()["id"]
     assert (await http.get(f"/v1/usage/events/{event_id}", headers=headers)).is_success
     key_id = tracked.json()["events"][0]["api_key_id"]
-    scopes = ({}, {"team_id": "team_1"}, {"user_id": "user_2"}, {"provider": "openai"},
-              {"model": "gpt-4o"}, {"api_key_id": key_id})  # fmt: skip
+    scopes: tuple[dict[str, str], ...] = (
+        {}, {"team_id": "team_1"}, {"user_id": "user_2"}, {"provider": "openai"},
+        {"model": "gpt-4o"}, {"api_key_id": key_id},
+    )  # fmt: skip
     for scope in scopes:
         budget = {"name": f"b{len(scope)}", "limit": 1, "thresholds": [50], **scope}
         created = await http.post("/v1/budgets", headers=headers, json=budget)

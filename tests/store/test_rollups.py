@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from pymongo import AsyncMongoClient
@@ -98,7 +99,9 @@ async def test_rebuild_agrees_after_ingestion_and_repairs_drift(
 async def test_concurrent_writers_on_one_store_count_every_event_once(
     mongodb_url: str, store: Store
 ) -> None:
-    clients = [AsyncMongoClient(mongodb_url, tz_aware=True) for _ in range(3)]
+    clients: list[AsyncMongoClient[dict[str, Any]]] = [
+        AsyncMongoClient(mongodb_url, tz_aware=True) for _ in range(3)
+    ]
     stores = [Store(c, c[store.db.name]) for c in clients]
     hour = datetime(2025, 4, 1, 10, tzinfo=UTC)
 
