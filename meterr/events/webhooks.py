@@ -132,6 +132,7 @@ class WebhookDispatcher:
         self._wake = asyncio.Event()
         self._turn = 0
         self._served: dict[str, int] = {}  # organization or lane -> the turn it was last served
+        self._holding: dict[str, datetime] = {}  # lanes being visited -> the claim's end
 
     def wake(self) -> None:
         """Something may be due now."""
@@ -161,6 +162,7 @@ class WebhookDispatcher:
                 for task in visits:
                     task.cancel()
                 await asyncio.gather(*visits, return_exceptions=True)
+                await self._let_go()
 
     async def _adopt(self) -> None:
         try:
@@ -205,14 +207,31 @@ class WebhookDispatcher:
             self._served = {name: turn for name, turn in self._served.items() if name in known}
 
     async def _visit(self, http: httpx.AsyncClient, seen: Lane) -> None:
+        now = self._clock.now()
+        # A claim of this dispatcher's own: its lease and a jitter, in whole milliseconds (what
+        # the store keeps), so that it is told from another dispatcher's claim made at once.
+        jitter = random.randrange(1, 1000)  # noqa: S311 - not a secret
+        lease = now + timedelta(seconds=self._lease, milliseconds=jitter)
+        until = lease.replace(microsecond=lease.microsecond // 1000 * 1000)
+        self._holding[seen.endpoint_id] = until
         try:
-            now = self._clock.now()
-            lane = await self._lanes.claim(seen, now + timedelta(seconds=self._lease))
-            if lane is None:  # another dispatcher took it
-                return
-            await self._work(http, lane, now)
+            lane = await self._lanes.claim(seen, until)
+            if lane is not None:  # else another dispatcher took it
+                await self._work(http, lane, now)
         except Exception:
             log.exception("Webhook deliveries to endpoint %s failed; retrying.", seen.endpoint_id)
+        # Reached unless the visit was cancelled: then `run` lets the lane go.
+        self._holding.pop(seen.endpoint_id, None)
+
+    async def _let_go(self) -> None:
+        """Release the lanes of visits cut short by a stop, so that another instance takes
+        them up at once instead of when their claims run out."""
+        for endpoint_id, until in list(self._holding.items()):
+            try:
+                await self._lanes.unclaim(endpoint_id, until, self._clock.now())
+            except Exception:
+                log.exception("The claim on endpoint %s is left to run out.", endpoint_id)
+        self._holding.clear()
 
     async def _work(self, http: httpx.AsyncClient, lane: Lane, now: datetime) -> None:
         visit = _Visit(lane.cursor, lane.failures, lane.paused_until, lane.retry_from)

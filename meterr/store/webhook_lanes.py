@@ -234,6 +234,14 @@ class WebhookLanes:
         doc = await self.collection.find_one({"_id": lane.endpoint_id})
         return _lane(doc) if doc is not None else None
 
+    async def unclaim(self, endpoint_id: str, claimed_until: datetime, now: datetime) -> None:
+        """Let go of a claim still held (the claim is the one ending at `claimed_until`),
+        the lane due at once."""
+        await self.collection.update_one(
+            {"_id": endpoint_id, "claimed_until": claimed_until},
+            {"$set": {"claimed_until": EPOCH}, "$min": {"due_at": now}},
+        )
+
     async def work(self, lane: Lane, now: datetime, *, fresh: int) -> LaneWork:
         """What the claimed lane has to do at `now`: its due retries, and up to `fresh` new
         deliveries from its cursor."""

@@ -13,7 +13,7 @@ from pymongo import AsyncMongoClient, monitoring
 
 from meterr.domain import UsageEvent
 from meterr.store import DeliveryAttempt, Session, Store
-from meterr.store.webhook_lanes import Lane, WebhookLanes
+from meterr.store.webhook_lanes import EPOCH, Lane, WebhookLanes
 from tests.conftest import SUITE_NOW
 from tests.support.events import usage_event
 
@@ -144,3 +144,22 @@ async def test_a_dispatcher_working_a_lane_waits_for_the_unit_of_work_numbering_
     stored = await webhooks.lanes.collection.find_one({"_id": "whk_hold"})
     assert stored is not None
     assert stored["next_seq"] == 4, "one delivery before, three with the events"
+
+
+async def test_a_stopping_dispatcher_lets_go_only_of_its_own_claim(store: Store) -> None:
+    lanes = store.webhooks.lanes
+    await store.webhooks.enqueue_messages(
+        "org_claim", ["whk_claim"], "usage.tracked", messages(0, 1, SUITE_NOW)
+    )
+    lane = await lane_of(store, "whk_claim")
+    mine = SUITE_NOW + timedelta(minutes=1, milliseconds=7)
+    assert await lanes.claim(lane, mine) is not None
+    await lanes.unclaim("whk_claim", SUITE_NOW + timedelta(minutes=1, milliseconds=8), SUITE_NOW)
+    held = await lanes.collection.find_one({"_id": "whk_claim"})
+    assert held is not None
+    assert held["claimed_until"] == mine, "another dispatcher's claim is left alone"
+    await lanes.unclaim("whk_claim", mine, SUITE_NOW)
+    released = await lanes.collection.find_one({"_id": "whk_claim"})
+    assert released is not None
+    assert released["claimed_until"] == EPOCH
+    assert released["due_at"] <= SUITE_NOW, "due at once for the next instance"
