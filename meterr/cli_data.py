@@ -46,7 +46,7 @@ from meterr.usage_files import (
     read_usage_file,
     write_rows,
 )
-from meterr.wire import usd
+from meterr.wire import exact_usd, usd
 
 __all__ = ["export_command", "forecast", "import_command", "rollups"]
 
@@ -224,8 +224,10 @@ def _params(query: dict[str, Any], group_by: str | None = None) -> dict[str, Any
 
 
 def _cost_group_row(group: CostGroup) -> dict[str, Any]:
-    """A group as GET /v1/costs shows it: total in USD, a team's name and whether deleted."""
+    """A group as GET /v1/costs shows it: total in USD (and exactly), a team's name and
+    whether deleted."""
     row: dict[str, Any] = {"group": group.key, "total": usd(group.totals.cost)}
+    row["total_exact"] = exact_usd(group.totals.cost)
     row["tokens"] = group.totals.tokens
     if group.name is not None:
         row.update(name=group.name, deleted=group.deleted)

@@ -36,9 +36,10 @@ CSV_COLUMNS = (
     "user_id",
     "metadata",
     "cost",
+    "cost_exact",
     "pricing_status",
 )
-COST_GROUP_COLUMNS = ("group", "total", "tokens", "name", "deleted")
+COST_GROUP_COLUMNS = ("group", "total", "total_exact", "tokens", "name", "deleted")
 _COUNTS = {
     "input_tokens",
     "output_tokens",
@@ -47,7 +48,16 @@ _COUNTS = {
     "reasoning_tokens",
 }
 # Read back from an export, but the service's to compute, not the file's to say.
-_COMPUTED = {"cost", "pricing_status", "id", "api_key_id", "currency", "cost_breakdown", "price"}
+_COMPUTED = {
+    "cost",
+    "cost_exact",
+    "pricing_status",
+    "id",
+    "api_key_id",
+    "currency",
+    "cost_breakdown",
+    "price",
+}
 
 
 def file_format(path: Path, given: str | None) -> str:

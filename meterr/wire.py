@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["amount", "day", "exact", "exact_usd", "fraction", "instant", "usd"]
+__all__ = ["amount", "day", "exact", "exact_amount", "exact_usd", "fraction", "instant", "usd"]
 
 _MICRO = Decimal("0.000001")
 
@@ -24,8 +24,12 @@ def usd(value: Decimal) -> float:
 
 
 def exact(value: Decimal) -> str:
-    """A decimal exactly, as a string in plain notation ("1000000", never "1E+6")."""
-    return f"{value:f}"
+    """A decimal exactly, as a string in plain notation without trailing zeros ("0.00825",
+    "1000000"; never "1E+6" nor "0.008250000")."""
+    text = f"{value:f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def exact_usd(value: Decimal) -> str:
@@ -36,6 +40,11 @@ def exact_usd(value: Decimal) -> str:
 def amount(value: Decimal | int) -> float | int:
     """An amount in a budget's unit: USD (a Decimal) as `usd`, tokens as they are."""
     return usd(value) if isinstance(value, Decimal) else value
+
+
+def exact_amount(value: Decimal | int) -> str:
+    """An amount in a budget's unit exactly: USD as a decimal string, tokens as digits."""
+    return exact(value) if isinstance(value, Decimal) else str(value)
 
 
 def fraction(value: float | None) -> float | None:

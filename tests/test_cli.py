@@ -396,9 +396,9 @@ async def test_the_data_commands_answer_the_same_from_the_store_and_a_running_se
     assert "mistral\thouse-model\t2\t6\t" in answers["prices", "list", "--provider"]
     assert "days replayed: 5" in answers["forecast", "backtest", "--days"]
     by_model = answers["export", "--group-by", "model"].splitlines()
-    assert by_model[0] == "group,total,tokens,name,deleted"
+    assert by_model[0] == "group,total,total_exact,tokens,name,deleted"
     # 560k input at $2 and 7k output at $6 per 1M, priced after the fact by the imported rate
-    assert "house-model,1.162,567000,," in by_model
+    assert "house-model,1.162,1.162,567000,," in by_model
     days = [json.loads(line) for line in answers["export", "--group-by", "day"].splitlines()]
     assert [day["group"] for day in days] == [
         str(today - timedelta(days=back)) for back in range(14, 0, -1)

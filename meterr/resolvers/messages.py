@@ -8,7 +8,7 @@ from typing import Any
 
 from meterr.domain import Notification, NotificationType, PriceUsed, UsageEvent
 from meterr.pricing import CostBreakdown, TokenUsage
-from meterr.wire import instant, usd
+from meterr.wire import exact_usd, instant, usd
 
 __all__ = [
     "event_from_message",
@@ -137,6 +137,7 @@ def event_json(event: UsageEvent) -> dict[str, Any]:
         "cache_write_tokens": event.tokens.cache_write_tokens,
         "reasoning_tokens": event.tokens.reasoning_tokens,
         "cost": None if cost is None else usd(cost.total),
+        "cost_exact": None if cost is None else exact_usd(cost.total),
         "currency": "USD",
         "cost_breakdown": None
         if cost is None

@@ -14,7 +14,7 @@ from meterr.resolvers import (
     TeamView,
 )
 from meterr.rest_compat.shapes import price_json
-from meterr.wire import instant, usd
+from meterr.wire import exact_usd, instant, usd
 
 __all__ = [
     "connection_json",
@@ -46,6 +46,7 @@ def team_json(view: TeamView) -> dict[str, Any]:
         ],
         "spend_this_month": {
             "total": usd(view.month_spend.cost),
+            "total_exact": exact_usd(view.month_spend.cost),
             "tokens": view.month_spend.tokens,
             "requests": view.month_spend.requests,
         },

@@ -57,7 +57,7 @@ from meterr.rest_compat.shapes import (
     totals_json,
     tracked_json,
 )
-from meterr.wire import instant, usd
+from meterr.wire import exact_usd, instant, usd
 
 __all__ = ["v1_routes"]
 
@@ -130,6 +130,7 @@ async def costs_series(call: Call) -> Response:
                     "groups": {
                         key: {
                             "total": usd(totals[key].cost),
+                            "total_exact": exact_usd(totals[key].cost),
                             "tokens": totals[key].tokens,
                             "requests": totals[key].requests,
                         }

@@ -27,7 +27,7 @@ from meterr.resolvers import (
     event_json,
     nano_to_usd,
 )
-from meterr.wire import instant, usd
+from meterr.wire import exact_usd, instant, usd
 
 __all__ = [
     "backtest_json",
@@ -63,6 +63,7 @@ def totals_json(totals: UsageTotals) -> dict[str, Any]:
         "reasoning_tokens": totals.reasoning_tokens,
         "tokens": totals.tokens,
         "cost": usd(totals.cost),
+        "cost_exact": exact_usd(totals.cost),
         "unpriced_requests": totals.unpriced_requests,
     }
 
@@ -84,11 +85,15 @@ def metadata_keys_json(learned: LearnedKeys) -> dict[str, Any]:
 
 
 def cost_groups_json(groups: list[CostGroup]) -> dict[str, Any]:
-    """`{"openai": {"total": 145.23, "tokens": 1500000}, ...}`, as documented; groups of
-    known teams also carry `name` and `deleted`."""
+    """`{"openai": {"total": 145.23, "tokens": 1500000}, ...}`, as documented, with the exact
+    total beside; groups of known teams also carry `name` and `deleted`."""
     shaped: dict[str, Any] = {}
     for group in groups:
-        entry: dict[str, Any] = {"total": usd(group.totals.cost), "tokens": group.totals.tokens}
+        entry: dict[str, Any] = {
+            "total": usd(group.totals.cost),
+            "total_exact": exact_usd(group.totals.cost),
+            "tokens": group.totals.tokens,
+        }
         if group.name is not None:
             entry.update(name=group.name, deleted=group.deleted)
         shaped[group.key] = entry
@@ -171,12 +176,14 @@ def budget_json(status: BudgetStatus) -> dict[str, Any]:
             for name in SCOPE_FIELDS
         },
         "limit": _amount(status, budget.limit),
+        "limit_exact": wire.exact_amount(budget_amount(budget, budget.limit)),
         "unit": budget.unit.value,
         "period": budget.period.value,
         "timezone": budget.timezone,
         "thresholds": list(budget.thresholds),
         "action": budget.action.value,
         "current": _amount(status, status.current),
+        "current_exact": wire.exact_amount(budget_amount(budget, status.current)),
         "reserved": _amount(status, status.reserved),
         "remaining": _amount(status, status.remaining),
         "percent": float(status.percent),

@@ -29,9 +29,7 @@ GqlInfo = Info[GraphQLContext, None]
 
 def _amount(status: domain.BudgetStatus, amount: int) -> tuple[float, str]:
     value = resolvers.budget_amount(status.budget, amount)
-    if isinstance(value, Decimal):
-        return wire.usd(value), wire.exact_usd(value)
-    return float(value), str(value)
+    return float(wire.amount(value)), wire.exact_amount(value)
 
 
 @strawberry.type(

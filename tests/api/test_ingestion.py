@@ -14,6 +14,7 @@ import pytest
 
 from meterr.clock import SettableClock
 from tests.conftest import SUITE_NOW, KeyFactory, bearer
+from tests.support.exact import inexact
 
 Body = dict[str, Any]
 
@@ -91,7 +92,7 @@ async def cost_groups(client: httpx.AsyncClient, key: str, group_by: str) -> Bod
     params = {**wide_range(), "group_by": group_by}
     response = await client.get("/v1/costs", headers=bearer(key), params=params)
     assert response.status_code == 200, response.text
-    return response.json()
+    return inexact(response.json())
 
 
 def keyed(via: str, event_id: str, body: Body) -> tuple[Body, dict[str, str]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import httpx
 
 from tests.conftest import KeyFactory, bearer
+from tests.support.exact import inexact
 
 
 async def test_documented_openai_example_is_stored_and_priced(
@@ -25,4 +26,5 @@ async def test_documented_openai_example_is_stored_and_priced(
     body = response.json()
     assert body["cost"] == 0.075
     costs = await client.get("/v1/costs", headers=bearer(key), params={"group_by": "provider"})
-    assert costs.json() == {"openai": {"total": 0.075, "tokens": 2000}}, costs.text
+    assert inexact(costs.json()) == {"openai": {"total": 0.075, "tokens": 2000}}, costs.text
+    assert costs.json()["openai"]["total_exact"] == "0.075"

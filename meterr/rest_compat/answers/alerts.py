@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, RootModel
 
-from meterr.rest_compat.answers.base import Amount, Answer
+from meterr.rest_compat.answers.base import Amount, Answer, ExactAmount
 
 __all__ = [
     "BudgetAnswer",
@@ -40,12 +40,14 @@ class BudgetAnswer(Answer):
     model: str | None
     api_key_id: str | None
     limit: Amount
+    limit_exact: ExactAmount
     unit: Literal["usd", "tokens"]
     period: str
     timezone: str
     thresholds: list[int]
     action: Literal["alert", "block"]
     current: Amount
+    current_exact: ExactAmount
     reserved: Amount
     remaining: Amount
     percent: float

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Amount", "Answer", "ErrorAnswer", "Usd"]
+__all__ = ["Amount", "Answer", "ErrorAnswer", "ExactAmount", "ExactUsd", "Usd"]
 
 Usd = float
 Amount = float | int  # USD for USD budgets, whole tokens for token budgets
+ExactUsd = Annotated[
+    str,
+    Field(
+        pattern=r"^-?[0-9]+(\.[0-9]+)?$",
+        description='USD exactly, a decimal string in plain notation ("0.0000025")',
+    ),
+]
+ExactAmount = Annotated[
+    str,
+    Field(
+        pattern=r"^-?[0-9]+(\.[0-9]+)?$",
+        description="In the budget's unit exactly: USD as a decimal string, or whole tokens",
+    ),
+]
 
 
 class Answer(BaseModel):

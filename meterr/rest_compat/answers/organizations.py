@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from meterr.rest_compat.answers.base import Answer, Usd
+from meterr.rest_compat.answers.base import Answer, ExactUsd, Usd
 from meterr.rest_compat.answers.usage import PriceAnswer
 
 __all__ = [
@@ -31,6 +31,7 @@ class MemberAnswer(Answer):
 
 class MonthSpend(Answer):
     total: Usd
+    total_exact: ExactUsd
     tokens: int
     requests: int
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, RootModel
 
-from meterr.rest_compat.answers.base import Answer, Usd
+from meterr.rest_compat.answers.base import Answer, ExactUsd, Usd
 
 __all__ = [
     "CostSeriesAnswer",
@@ -37,6 +37,7 @@ class Totals(Answer):
     reasoning_tokens: int
     tokens: int
     cost: Usd
+    cost_exact: ExactUsd
     unpriced_requests: int = Field(description="Requests with no known price (cost 0 in sums)")
 
 
@@ -84,6 +85,7 @@ class EventAnswer(Answer):
     cache_write_tokens: int
     reasoning_tokens: int
     cost: Usd | None
+    cost_exact: ExactUsd | None
     currency: Literal["USD"]
     cost_breakdown: CostBreakdown | None
     pricing_status: Literal["priced", "unpriced"]
@@ -136,6 +138,7 @@ class HistoryAnswer(Answer):
 
 class CostGroup(Answer):
     total: Usd
+    total_exact: ExactUsd
     tokens: int
     name: str | None = Field(None, description="A team's name (team groups of known teams)")
     deleted: bool | None = Field(None, description="Whether the team was deleted")
@@ -147,6 +150,7 @@ class CostsAnswer(RootModel[dict[str, CostGroup]]):
 
 class SeriesGroup(Answer):
     total: Usd
+    total_exact: ExactUsd
     tokens: int
     requests: int
 

@@ -10,6 +10,7 @@ import httpx
 
 from tests.conftest import bearer
 from tests.support.doors.answers import Answer, JsonObject, Query
+from tests.support.exact import inexact
 
 __all__ = ["RestDoor"]
 
@@ -44,14 +45,14 @@ def _rest_event(event: JsonObject) -> JsonObject:
     """An event without what only REST shows: its currency, and the budgets a request is over
     (GraphQL answers those beside the event)."""
     hidden = ("currency", "over_budget", "over_budget_ids")
-    shaped = {name: value for name, value in event.items() if name not in hidden}
+    shaped = {name: value for name, value in inexact(event).items() if name not in hidden}
     if shaped.get("price") is not None:
         shaped["price"] = {k: v for k, v in shaped["price"].items() if k != "unit"}
     return shaped
 
 
 def _rest_budget(budget: JsonObject) -> JsonObject:
-    return {name: value for name, value in budget.items() if name != "forecast"}
+    return {name: value for name, value in inexact(budget).items() if name != "forecast"}
 
 
 def _rest_params(query: dict[str, Query]) -> dict[str, str | int]:
@@ -93,14 +94,14 @@ class RestDoor:
         return self._answer(response, lambda body: [_rest_event(e) for e in body["events"]])
 
     async def costs(self, key: str, **query: Query) -> Answer:
-        return self._answer(await self._get(key, "/v1/costs", query), dict)
+        return self._answer(await self._get(key, "/v1/costs", query), inexact)
 
     async def usage(self, key: str, **query: Query) -> Answer:
-        return self._answer(await self._get(key, "/v1/usage", query), dict)
+        return self._answer(await self._get(key, "/v1/usage", query), inexact)
 
     async def history(self, key: str, **query: Query) -> Answer:
         response = await self._get(key, "/v1/usage/history", query)
-        return self._answer(response, lambda body: body["series"])
+        return self._answer(response, lambda body: inexact(body["series"]))
 
     async def events(self, key: str, **query: Query) -> Answer:
         response = await self._get(key, "/v1/usage/history", query)
