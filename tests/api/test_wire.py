@@ -28,16 +28,24 @@ async def test_a_half_micro_dollar_reads_the_same_through_every_door(
     assert budget.status_code == 201, budget.text
     tracked = await client.post("/v1/track", headers=bearer(key), json=ONE_TOKEN)
     assert tracked.status_code == 201, tracked.text
-    assert tracked.json()["cost"] == 0.000002
+    assert (tracked.json()["cost"], tracked.json()["cost_exact"]) == (0.000002, "0.0000025")
     assert Z_INSTANT.match(tracked.json()["timestamp"])
 
     rest_budget = await client.get(f"/v1/budgets/{budget.json()['id']}", headers=bearer(key))
-    assert rest_budget.json()["current"] == 0.000002
+    assert (rest_budget.json()["current"], rest_budget.json()["current_exact"]) == (
+        0.000002,
+        "0.0000025",
+    )
+    costs = (await client.get("/v1/costs", headers=bearer(key))).json()
+    assert (costs["openai"]["total"], costs["openai"]["total_exact"]) == (0.000002, "0.0000025")
+    usage = (await client.get("/v1/usage", headers=bearer(key))).json()
+    assert (usage["cost"], usage["cost_exact"]) == (0.000002, "0.0000025")
 
-    query = "{ budgets { nodes { current currentExact } } }"
+    query = "{ budgets { nodes { current currentExact } } usage { totals { total totalExact } } }"
     data = (await client.post("/graphql", headers=bearer(key), json={"query": query})).json()
     [gql_budget] = data["data"]["budgets"]["nodes"]
     assert gql_budget == {"current": 0.000002, "currentExact": "0.0000025"}
+    assert data["data"]["usage"]["totals"] == {"total": 0.000002, "totalExact": "0.0000025"}
 
     events = (await client.get("/v1/events", headers=bearer(key))).json()["events"]
     exceeded = [event for event in events if event["event"] == "usage.exceeded"]
