@@ -71,7 +71,13 @@ from meterr.resolvers.inputs import (
     validate_model,
 )
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
-from meterr.resolvers.links import team_budgets, team_spend_over, teams_by_id
+from meterr.resolvers.links import (
+    team_budgets,
+    team_members,
+    team_month_spend,
+    team_spend_over,
+    teams_by_id,
+)
 from meterr.resolvers.maintenance import ensure_rollup_layout, rebuild_rollups
 from meterr.resolvers.messages import event_json
 from meterr.resolvers.metadata_keys import (
@@ -155,8 +161,6 @@ from meterr.resolvers.teams import (
     invite_member,
     list_teams,
     remove_member,
-    team_members,
-    team_month_spend,
     team_page,
     teams_around,
     update_team,

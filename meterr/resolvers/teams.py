@@ -6,20 +6,16 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
 from meterr.auth import Operation, Role, generate_key
 from meterr.domain import (
-    Dimension,
-    GroupBy,
     MemberRole,
     Notification,
     NotificationType,
-    UsageFilter,
     UsageTotals,
 )
 from meterr.errors import (
@@ -31,10 +27,10 @@ from meterr.errors import (
     NotFound,
 )
 from meterr.resolvers.context import RequestContext, Services
-from meterr.resolvers.costs import cost_groups
 from meterr.resolvers.inputs import validate_model
+from meterr.resolvers.links import team_members, team_month_spend
 from meterr.resolvers.messages import notification_message
-from meterr.resolvers.timerange import TimeRange, stored_instant
+from meterr.resolvers.timerange import stored_instant
 from meterr.store import Invitation, Member, NameTaken, Session, Team
 
 __all__ = [
@@ -53,8 +49,6 @@ __all__ = [
     "invite_member",
     "list_teams",
     "remove_member",
-    "team_members",
-    "team_month_spend",
     "team_page",
     "update_team",
     "visible_team",
@@ -107,50 +101,6 @@ class Joined:
 
 def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def _this_month(now: datetime) -> TimeRange:
-    start = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    end = (start + timedelta(days=32)).replace(day=1)
-    return TimeRange(start, end, ZoneInfo("UTC"))
-
-
-def _only_visible(ctx: RequestContext, team_ids: Sequence[str]) -> None:
-    """A team's key asks of its own team only: any other is not found."""
-    for team_id in team_ids:
-        if ctx.team_scope is not None and team_id != ctx.team_scope:
-            raise NotFound(f"No team {team_id}.", {"id": team_id})
-
-
-async def team_members(ctx: RequestContext, team_ids: Sequence[str]) -> list[list[Member]]:
-    """The members of each team, in the order they joined: one read for all the teams."""
-    ctx.principal.require(Operation.READ)
-    _only_visible(ctx, team_ids)
-    if not team_ids:
-        return []
-    found = await ctx.store.teams.members_of_teams(ctx.org_id, team_ids)
-    return [found[team_id] for team_id in team_ids]
-
-
-async def team_month_spend(
-    ctx: RequestContext, team_ids: Sequence[str], *, now: datetime | None = None
-) -> list[UsageTotals]:
-    """What each team spent in the calendar month (UTC) of `now` (the service's clock by
-    default): one usage question, grouped by team, for all the teams."""
-    ctx.principal.require(Operation.READ)
-    _only_visible(ctx, team_ids)
-    if not team_ids:
-        return []
-    month = _this_month(now or ctx.now())
-    # A question about several teams reads every team's cells of the month all the same
-    # (one team's cells are indexed apart only when it is asked about alone), and the
-    # embedded store checks each cell against a list of teams slowly: every team is summed,
-    # these are kept.
-    distinct = set(team_ids)
-    asked = UsageFilter(team_ids=tuple(distinct)) if len(distinct) == 1 else UsageFilter()
-    groups = await cost_groups(ctx, month, GroupBy(Dimension.TEAM), asked)
-    spent = {group.key: group.totals for group in groups}
-    return [spent.get(team_id, UsageTotals()) for team_id in team_ids]
 
 
 async def _views(ctx: RequestContext, teams: Sequence[Team], now: datetime) -> list[TeamView]:
