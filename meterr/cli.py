@@ -23,7 +23,6 @@ from meterr.cli_support import (
     settings_for,
 )
 from meterr.clock import SystemClock
-from meterr.http_server import server_config
 from meterr.logs import configure_logging
 from meterr.pricing import load_catalogue
 from meterr.resolvers import (
@@ -72,6 +71,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     clock = SystemClock()
     # The service's modules load only for `serve`: the other commands start in half the time.
     from meterr.app import create_app
+    from meterr.app.http import server_config
 
     async def work() -> None:
         async with open_store(settings) as store:

@@ -9,8 +9,8 @@ from typing import Any
 
 import uvicorn
 
+from meterr.app.http import server_config
 from meterr.config import Settings
-from meterr.http_server import server_config
 from tests.conftest import eventually
 from tests.support.processes import free_port
 

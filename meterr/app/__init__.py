@@ -1,4 +1,6 @@
-"""create_app(settings): the Starlette application and its lifespan."""
+"""create_app(settings): the Starlette application and its lifespan. The package also holds
+what serves it over HTTP (uvicorn's configuration, websocket writes, cross-origin access,
+request metrics): the only code besides the two doors that knows the web framework."""
 
 from __future__ import annotations
 
@@ -13,13 +15,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 
+from meterr.app.origins import cross_origin_access
+from meterr.app.request_metrics import MetricsMiddleware
 from meterr.clock import Clock, SystemClock
 from meterr.config import Settings
 from meterr.errors import MeterrError
 from meterr.events import EventBus, RetryPolicy, WebhookDispatcher
 from meterr.logs import RequestIdMiddleware
-from meterr.metrics import CONTENT_TYPE_LATEST, Metrics, MetricsMiddleware
-from meterr.origins import cross_origin_access
+from meterr.metrics import CONTENT_TYPE_LATEST, Metrics
 from meterr.pricing import load_catalogue
 from meterr.resolvers import (
     Services,

@@ -10,8 +10,8 @@ from typing import Any, ClassVar
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from meterr.app.socket_writes import GatheredWritesWebSockets
 from meterr.config import Settings
-from meterr.socket_writes import GatheredWritesWebSockets
 
 __all__ = ["DeadlineHttpProtocol", "raise_open_files_limit", "server_config"]
 
