@@ -92,7 +92,6 @@ def listed(key: str, model: type[M]) -> Callable[[bytes], list[M]]:
 
 class _CostEntry(ApiObject):
     total: Decimal
-    total_exact: Decimal | None = None
     tokens: int
     name: str | None = None
     deleted: bool | None = None
@@ -102,14 +101,10 @@ _COST_GROUPS = TypeAdapter(dict[str, _CostEntry])
 
 
 def cost_groups(raw: bytes) -> list[CostGroup]:
-    """Each group with its exact total, where the server gives one."""
-    groups = []
-    for key, entry in _COST_GROUPS.validate_json(raw).items():
-        fields = entry.model_dump(exclude={"total_exact"})
-        if entry.total_exact is not None:
-            fields["total"] = entry.total_exact
-        groups.append(CostGroup(key=key, **fields))
-    return groups
+    return [
+        CostGroup(key=key, **entry.model_dump())
+        for key, entry in _COST_GROUPS.validate_json(raw).items()
+    ]
 
 
 def query(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -50,6 +50,24 @@ async def test_the_documented_example_works_as_written(server: str, make_key: Ke
     assert groups == [meterr.sdk.CostGroup(key="cohere", total=Decimal("0.00825"), tokens=1650)]
 
 
+async def test_amounts_are_read_exactly_where_the_json_number_is_rounded(
+    server: str, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+
+    def half_micro_dollar() -> tuple[Any, list[meterr.sdk.CostGroup], Any]:
+        with meterr.Client(api_key=key, base_url=server) as client:
+            # gpt-4o input at $2.50 per 1M: one token is $0.0000025, which JSON rounds away.
+            tracked = client.track_usage("openai", "gpt-4o", input_tokens=1)
+            return tracked, client.costs(group_by="provider"), client.usage()
+
+    tracked, groups, usage = await asyncio.to_thread(half_micro_dollar)
+    assert tracked.cost == Decimal("0.0000025")
+    assert [group.total for group in groups] == [Decimal("0.0000025")]
+    assert usage.cost == Decimal("0.0000025")
+    assert "cost_exact" not in (tracked.model_extra or {}), "read into cost, not kept apart"
+
+
 async def test_the_async_client_reads_its_key_and_url_from_the_environment(
     server: str, make_key: KeyFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
