@@ -188,17 +188,10 @@ class BudgetQueries:
         before: str | None = None,
     ) -> Connection[Budget] | None:
         page = PageArgs(first, after, last, before)
-        page.size(100, MAX_LIST_PAGE)
+        size = page.size(100, MAX_LIST_PAGE)
         # Forecasts are worked out for the budgets whose forecast fields are asked for.
         statuses = await resolvers.list_budgets(info.context.meterr, forecast=False)
-        return sliced(
-            statuses,
-            page,
-            lambda status: status.budget.id,
-            Budget.from_domain,
-            default=100,
-            most=MAX_LIST_PAGE,
-        )
+        return sliced(statuses, page, size, lambda status: status.budget.id, Budget.from_domain)
 
     @strawberry.field(description="One budget with its spend in the current period.")
     async def budget(self, info: GqlInfo, id: strawberry.ID) -> Budget | None:

@@ -114,15 +114,12 @@ class PageArgs:
 def sliced(
     items: Sequence[N],
     page: PageArgs,
+    size: int,
     cursor: Callable[[N], str],
     node: Callable[[N], T],
-    *,
-    default: int,
-    most: int,
 ) -> Connection[T]:
-    """A page of a list kept whole in memory, in either direction; a cursor that is not in
-    the list is refused."""
-    size = page.size(default, most)
+    """A page of `size` (from `page.size`) of a list kept whole in memory, in either
+    direction; a cursor that is not in the list is refused."""
     position = {cursor(item): index for index, item in enumerate(items)}
     mark = page.before if page.backward else page.after
     if mark is not None and mark not in position:

@@ -117,15 +117,10 @@ class WebhookQueries:
         before: str | None = None,
     ) -> Connection[WebhookEndpoint] | None:
         page = PageArgs(first, after, last, before)
-        page.size(100, MAX_LIST_PAGE)
+        size = page.size(100, MAX_LIST_PAGE)
         endpoints = await resolvers.list_webhooks(info.context.meterr)
         return sliced(
-            endpoints,
-            page,
-            lambda endpoint: endpoint.id,
-            WebhookEndpoint.from_domain,
-            default=100,
-            most=MAX_LIST_PAGE,
+            endpoints, page, size, lambda endpoint: endpoint.id, WebhookEndpoint.from_domain
         )
 
     @strawberry.field(
