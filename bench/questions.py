@@ -172,16 +172,27 @@ async def main() -> None:
     parser.add_argument(
         "--only", default="", help="comma-separated words: only the questions naming one"
     )
+    parser.add_argument(
+        "--keep",
+        metavar="DATABASE",
+        default=None,
+        help="seed this database on --mongodb-url once and keep it; later runs measure it",
+    )
     args = parser.parse_args()
     only = [word.strip() for word in args.only.split(",") if word.strip()]
-    async with fresh_store(args.mongodb_url) as (url, database, store, _):
+    async with fresh_store(args.mongodb_url, args.keep) as (url, database, store, _):
         org = await create_key(
             store, org_name="bench-month", tier=Tier.ENTERPRISE, now=SystemClock().now()
         )
-        await seed_month(store, org.organization.id, args.events, MONTH)
+        org_id = org.organization.id
+        seeded = await store.events.collection.count_documents({"org_id": org_id})
+        if seeded == 0:
+            await seed_month(store, org_id, args.events, MONTH)
+        elif seeded != args.events:
+            raise SystemExit(f"{database} holds {seeded:,} events, not --events {args.events:,}")
         async with meterr_server(url, database) as server:
             results = await bench_questions(
-                store, server, org.key, org.organization.id, args.runs, args.bare_runs, only
+                store, server, org.key, org_id, args.runs, args.bare_runs, only
             )
     print(f"\nMachine: {platform.platform()}, {os.cpu_count()} cores")
     print(f"Store: {'embedded SecantusDB' if args.mongodb_url is None else args.mongodb_url}")

@@ -96,9 +96,15 @@ async def until_ready(url: str) -> None:
 
 
 @contextlib.asynccontextmanager
-async def fresh_store(mongodb_url: str | None) -> AsyncIterator[tuple[str, str, Store, Path]]:
+async def fresh_store(
+    mongodb_url: str | None, kept: str | None = None
+) -> AsyncIterator[tuple[str, str, Store, Path]]:
     """A new database, on `mongodb_url` or a fresh embedded store, dropped afterwards: its
-    URL, name and Store, and a scratch folder."""
+    URL, name and Store, and a scratch folder. With `kept`, the database of that name on
+    `mongodb_url` is used and left in place, so a large month is seeded once and measured in
+    later runs."""
+    if kept is not None and mongodb_url is None:
+        raise SystemExit("--keep names a database on --mongodb-url")
     with tempfile.TemporaryDirectory() as tmp:
         embedded = None
         url = mongodb_url
@@ -106,16 +112,17 @@ async def fresh_store(mongodb_url: str | None) -> AsyncIterator[tuple[str, str, 
             embedded = EmbeddedServer(Path(tmp))
             url = await embedded.start()
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(url, tz_aware=True)
-        database = f"meterr_bench_{secrets.token_hex(3)}"
+        database = kept or f"meterr_bench_{secrets.token_hex(3)}"
         store = Store(client, client[database])
         await store.ensure_indexes()
         try:
             yield url, database, store, Path(tmp)
         finally:
-            try:
-                await client.drop_database(database)
-            except AutoReconnect:  # a connection idle through a long run may have been closed
-                await client.drop_database(database)
+            if kept is None:
+                try:
+                    await client.drop_database(database)
+                except AutoReconnect:  # a connection idle through a long run may have closed
+                    await client.drop_database(database)
             await client.close()
             if embedded is not None:
                 await embedded.stop()
