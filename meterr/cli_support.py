@@ -6,6 +6,7 @@ import asyncio
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from meterr import wire
 from meterr.auth import Principal, Role
 from meterr.config import Settings
 from meterr.errors import MeterrError
@@ -131,10 +133,15 @@ async def store_or_server(
         yield ctx
 
 
+def _cell(value: object) -> str:
+    """A value as the API writes it: decimals in plain notation ("2.5", never "2.50")."""
+    return wire.exact(value) if isinstance(value, Decimal) else str(value)
+
+
 def print_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
     """Rows under their column names: a table drawn for a terminal, tab-separated lines (the
     names first) when the output goes to a pipe or a file, for scripts."""
-    cells = [[str(value) for value in row] for row in rows]
+    cells = [[_cell(value) for value in row] for row in rows]
     if sys.stdout.isatty():
         table = Table(*columns, box=box.SIMPLE_HEAD)
         for row in cells:

@@ -13,7 +13,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 
-__all__ = ["amount", "day", "exact", "exact_amount", "exact_usd", "fraction", "instant", "usd"]
+__all__ = [
+    "amount",
+    "day",
+    "estimated_usd",
+    "exact",
+    "exact_amount",
+    "exact_usd",
+    "fraction",
+    "instant",
+    "usd",
+]
 
 _MICRO = Decimal("0.000001")
 
@@ -30,6 +40,12 @@ def exact(value: Decimal) -> str:
     if "." in text:
         text = text.rstrip("0").rstrip(".")
     return "0" if text in ("", "-0") else text
+
+
+def estimated_usd(value: float) -> Decimal:
+    """A USD estimate (a forecast's float) to the six decimals it is given to: rounded
+    half-even from its shortest decimal form, so REST and GraphQL read the same."""
+    return Decimal(repr(value)).quantize(_MICRO, rounding=ROUND_HALF_EVEN)
 
 
 def exact_usd(value: Decimal) -> str:

@@ -465,12 +465,18 @@ async def test_a_catalogue_update_is_written_shown_and_priced_with(
 def test_tables_are_drawn_for_a_terminal_and_tab_separated_for_scripts(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rows = [("openai", "gpt-4o", Decimal("2.50")), ("mistral", "house-model", Decimal("2"))]
+    rows = [
+        ("openai", "gpt-4o", Decimal("2.50")),
+        ("mistral", "house-model", Decimal("2")),
+        ("local", "tiny", Decimal("2.5E-7")),
+    ]
     print_table(("provider", "model", "input"), rows)
+    # Decimals as the API writes them: plain notation, no trailing zeros.
     assert capsys.readouterr().out.splitlines() == [
         "provider\tmodel\tinput",
-        "openai\tgpt-4o\t2.50",
+        "openai\tgpt-4o\t2.5",
         "mistral\thouse-model\t2",
+        "local\ttiny\t0.00000025",
     ]
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     print_table(("provider", "model", "input"), rows)
@@ -481,7 +487,7 @@ def test_tables_are_drawn_for_a_terminal_and_tab_separated_for_scripts(
         "model",
         "input",
     ]
-    assert any(line.split() == ["openai", "gpt-4o", "2.50"] for line in drawn.splitlines())
+    assert any(line.split() == ["openai", "gpt-4o", "2.5"] for line in drawn.splitlines())
 
 
 async def test_serve_refuses_a_broken_catalogue_file_before_starting(

@@ -16,6 +16,7 @@ from meterr.domain.notifications import DeliveryStatus, Notification, Notificati
 from meterr.domain.organizations import ConnectionMode, InvitationStatus, MemberRole
 from meterr.domain.usage import (
     GROUPABLE_METADATA_KEY,
+    CostBreakdown,
     Dimension,
     GroupBy,
     Interval,
@@ -43,6 +44,7 @@ __all__ = [
     "BudgetStatus",
     "BudgetUnit",
     "ConnectionMode",
+    "CostBreakdown",
     "Dimension",
     "GroupBy",
     "Interval",

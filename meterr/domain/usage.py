@@ -14,6 +14,7 @@ from meterr.pricing import CostBreakdown, TokenUsage, nano_to_usd
 
 __all__ = [
     "GROUPABLE_METADATA_KEY",
+    "CostBreakdown",
     "Dimension",
     "GroupBy",
     "PriceOrigin",

@@ -101,9 +101,13 @@ def _json_amount(budget: Budget, value: int) -> float | int:
     return wire.amount(budget_amount(budget, value))
 
 
+def _exact_amount(budget: Budget, value: int) -> str:
+    return wire.exact_amount(budget_amount(budget, value))
+
+
 def _notification(status: BudgetStatus, alert: str) -> tuple[NotificationType, dict[str, Any]]:
     """The documented payload: the scope field, limit and current in the budget's unit,
-    then the budget and its period."""
+    then the budget and its period; each amount's exact decimal beside it (`limit_exact`)."""
     budget = status.budget
     data: dict[str, Any] = {}
     if budget.scope.field is not None:
@@ -112,6 +116,8 @@ def _notification(status: BudgetStatus, alert: str) -> tuple[NotificationType, d
         {
             "limit": _json_amount(budget, budget.limit),
             "current": _json_amount(budget, status.current),
+            "limit_exact": _exact_amount(budget, budget.limit),
+            "current_exact": _exact_amount(budget, status.current),
             "unit": budget.unit.value,
             "percent": float(status.percent),
             "budget_id": budget.id,
@@ -133,5 +139,6 @@ def _notification(status: BudgetStatus, alert: str) -> tuple[NotificationType, d
             **data,
             "exceeds_on": None if forecast.exceeds_on is None else wire.day(forecast.exceeds_on),
             "projected": None if projected is None else _json_amount(budget, projected),
+            "projected_exact": None if projected is None else _exact_amount(budget, projected),
         }
     return NotificationType.THRESHOLD_REACHED, {**data, "threshold": int(alert.split(":")[1])}

@@ -8,7 +8,7 @@ from typing import Any
 
 from meterr.domain import Notification, NotificationType, PriceUsed, UsageEvent
 from meterr.pricing import CostBreakdown, TokenUsage
-from meterr.wire import exact_usd, instant, usd
+from meterr.wire import exact, exact_usd, instant, usd
 
 __all__ = [
     "event_from_message",
@@ -159,10 +159,10 @@ def event_json(event: UsageEvent) -> dict[str, Any]:
             "source": event.price.source,
             "long_context": event.price.long_context,
             "unit": "USD per 1M tokens",
-            "input": str(event.price.input),
-            "output": str(event.price.output),
-            "cached_input": str(event.price.cached_input),
-            "cache_write": str(event.price.cache_write),
-            "reasoning": str(event.price.reasoning),
+            "input": exact(event.price.input),
+            "output": exact(event.price.output),
+            "cached_input": exact(event.price.cached_input),
+            "cache_write": exact(event.price.cache_write),
+            "reasoning": exact(event.price.reasoning),
         },
     }

@@ -103,11 +103,11 @@ def cost_groups_json(groups: list[CostGroup]) -> dict[str, Any]:
 def _rates_json(price: ModelPrice, long_context: bool) -> dict[str, Any]:
     rates = price.long_context.rates if long_context and price.long_context else price.rates
     return {
-        "input": str(rates.input),
-        "output": str(rates.output),
-        "cached_input": str(rates.effective_cached_input),
-        "cache_write": str(rates.effective_cache_write),
-        "reasoning": str(rates.effective_reasoning),
+        "input": wire.exact(rates.input),
+        "output": wire.exact(rates.output),
+        "cached_input": wire.exact(rates.effective_cached_input),
+        "cache_write": wire.exact(rates.effective_cache_write),
+        "reasoning": wire.exact(rates.effective_reasoning),
     }
 
 
@@ -292,7 +292,7 @@ def delivery_json(delivery: Delivery) -> dict[str, Any]:
 
 
 def _money(amount: float) -> float:
-    return round(amount, 6)
+    return float(wire.estimated_usd(amount))
 
 
 def _series_json(series: SeriesForecast) -> dict[str, Any]:

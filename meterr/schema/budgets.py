@@ -11,11 +11,12 @@ import strawberry
 from strawberry.experimental.pydantic import input as derived_input
 from strawberry.types import Info
 
-from meterr import domain, resolvers, wire
+from meterr import domain, resolvers
 from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, connection, sliced
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit, NotificationType
 from meterr.schema.inputs import as_body
+from meterr.schema.money import BudgetAmount
 from meterr.schema.node import Node
 from meterr.schema.notifications import Notification, notification_of
 
@@ -27,14 +28,14 @@ __all__ = ["BudgetMutations", "BudgetQueries"]
 GqlInfo = Info[GraphQLContext, None]
 
 
-def _amount(status: domain.BudgetStatus, amount: int) -> tuple[float, str]:
-    value = resolvers.budget_amount(status.budget, amount)
-    return float(wire.amount(value)), wire.exact_amount(value)
+def _amount(status: domain.BudgetStatus, amount: int) -> BudgetAmount:
+    budget = status.budget
+    return BudgetAmount.of(budget.unit, resolvers.budget_amount(budget, amount))
 
 
 @strawberry.type(
     description="A limit over a calendar period and its spend in the current one; amounts "
-    "are in the budget's unit (USD to 6 decimals, with the exact decimal beside, or tokens)."
+    "are in the budget's unit."
 )
 class Budget(Node):
     id: strawberry.ID
@@ -44,17 +45,15 @@ class Budget(Node):
     provider: str | None
     model: str | None
     api_key_id: str | None
-    limit: float
-    limit_exact: str
+    limit: BudgetAmount
     unit: BudgetUnit
     period: BudgetPeriod
     timezone: str
     thresholds: list[int]
     action: BudgetAction
-    current: float
-    current_exact: str
-    reserved: float
-    remaining: float
+    current: BudgetAmount
+    reserved: BudgetAmount
+    remaining: BudgetAmount
     percent: float
     exceeded: bool
     period_start: datetime
@@ -72,9 +71,9 @@ class Budget(Node):
         return await linked_team(info, self.team_id)
 
     @strawberry.field(description="Forecast spend at the end of the period, in the budget's unit.")
-    async def projected(self, info: GqlInfo) -> float | None:
+    async def projected(self, info: GqlInfo) -> BudgetAmount | None:
         forecast = await resolvers.forecast_of(info.context.meterr, self.status)
-        return None if forecast.projected is None else _amount(self.status, forecast.projected)[0]
+        return None if forecast.projected is None else _amount(self.status, forecast.projected)
 
     @strawberry.field(
         description="The day the forecast reaches the limit within the period, if it does."
@@ -88,23 +87,19 @@ class Budget(Node):
         scope = dict.fromkeys(domain.SCOPE_FIELDS)
         if budget.scope.field is not None:
             scope[budget.scope.field] = budget.scope.value
-        limit, limit_exact = _amount(status, budget.limit)
-        current, current_exact = _amount(status, status.current)
         return cls(
             id=strawberry.ID(budget.id),
             name=budget.name,
             **scope,
-            limit=limit,
-            limit_exact=limit_exact,
+            limit=_amount(status, budget.limit),
             unit=budget.unit,
             period=budget.period,
             timezone=budget.timezone,
             thresholds=list(budget.thresholds),
             action=budget.action,
-            current=current,
-            current_exact=current_exact,
-            reserved=_amount(status, status.reserved)[0],
-            remaining=_amount(status, status.remaining)[0],
+            current=_amount(status, status.current),
+            reserved=_amount(status, status.reserved),
+            remaining=_amount(status, status.remaining),
             percent=float(status.percent),
             exceeded=status.exceeded,
             period_start=status.period_start,
@@ -130,8 +125,8 @@ class ReservationResult:
     reservation_id: strawberry.ID | None
     expires_at: datetime | None
     budget_id: strawberry.ID | None
-    limit: float | None
-    current: float | None
+    limit: BudgetAmount | None
+    current: BudgetAmount | None
 
 
 @derived_input(
@@ -294,8 +289,8 @@ class BudgetMutations:
             reservation_id=None,
             expires_at=None,
             budget_id=strawberry.ID(reservation.budget_id),
-            limit=None if refused is None else _amount(refused, refused.budget.limit)[0],
-            current=None if refused is None else _amount(refused, refused.current)[0],
+            limit=None if refused is None else _amount(refused, refused.budget.limit),
+            current=None if refused is None else _amount(refused, refused.current),
         )
 
     @strawberry.mutation(description="Delete a budget; answers its id.")

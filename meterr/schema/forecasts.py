@@ -12,26 +12,27 @@ from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import CostDimension
 from meterr.schema.inputs import UsageFilterInput
+from meterr.schema.money import Money
 
 __all__ = ["ForecastQueries"]
 
 GqlInfo = Info[GraphQLContext, None]
 
 
-@strawberry.type
+@strawberry.type(description="A forecast day: the expected cost and its 80% and 95% intervals.")
 class ForecastDay:
     date: date
-    cost: float
-    low80: float
-    high80: float
-    low95: float
-    high95: float
+    cost: Money
+    low80: Money
+    high80: Money
+    low95: Money
+    high95: Money
 
 
-@strawberry.type
+@strawberry.type(description="A past day's cost, as the forecast learned from it.")
 class HistoryDay:
     date: date
-    cost: float
+    cost: Money
 
 
 @strawberry.type(
@@ -39,12 +40,12 @@ class HistoryDay:
     "and its projected total, never below what is spent."
 )
 class MonthProjection:
-    month_to_date: float
-    expected: float
-    low80: float
-    high80: float
-    low95: float
-    high95: float
+    month_to_date: Money
+    expected: Money
+    low80: Money
+    high80: Money
+    low95: Money
+    high95: Money
 
 
 @strawberry.type
@@ -63,25 +64,25 @@ class SeriesForecast:
             key=series.key,
             method=series.forecast.method,
             history_days=series.forecast.history_days,
-            history=[HistoryDay(date=d, cost=round(c, 6)) for d, c in series.history],
+            history=[HistoryDay(date=d, cost=Money.estimate(c)) for d, c in series.history],
             forecast=[
                 ForecastDay(
                     date=f.day,
-                    cost=round(f.expected, 6),
-                    low80=round(f.low80, 6),
-                    high80=round(f.high80, 6),
-                    low95=round(f.low95, 6),
-                    high95=round(f.high95, 6),
+                    cost=Money.estimate(f.expected),
+                    low80=Money.estimate(f.low80),
+                    high80=Money.estimate(f.high80),
+                    low95=Money.estimate(f.low95),
+                    high95=Money.estimate(f.high95),
                 )
                 for f in series.forecast.days
             ],
             month_end=MonthProjection(
-                month_to_date=round(month.month_to_date, 6),
-                expected=round(month.expected, 6),
-                low80=round(month.low80, 6),
-                high80=round(month.high80, 6),
-                low95=round(month.low95, 6),
-                high95=round(month.high95, 6),
+                month_to_date=Money.estimate(month.month_to_date),
+                expected=Money.estimate(month.expected),
+                low80=Money.estimate(month.low80),
+                high80=Money.estimate(month.high80),
+                low95=Money.estimate(month.low95),
+                high95=Money.estimate(month.high95),
             ),
         )
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 import strawberry
@@ -14,6 +15,7 @@ from strawberry.scalars import JSON
 from meterr import domain
 from meterr.domain import NotificationType
 from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit, MemberRole, PricingStatus
+from meterr.schema.money import BudgetAmount, Money
 
 __all__ = [
     "NOTIFICATION_KINDS",
@@ -51,14 +53,14 @@ class AlertScope:
 
 
 @strawberry.interface(
-    description="A budget's alert: the budget, its limit and spend in its unit (USD to 6 "
-    "decimals, or tokens), the scope it counts and its current period."
+    description="A budget's alert: the budget, its limit and spend in its unit, the scope it "
+    "counts and its current period."
 )
 class BudgetAlert(Notification):
     budget_id: strawberry.ID
     budget_name: str
-    limit: float
-    current: float
+    limit: BudgetAmount
+    current: BudgetAmount
     unit: BudgetUnit
     percent: float
     action: BudgetAction
@@ -81,7 +83,7 @@ class UsageExceeded(BudgetAlert):
 @strawberry.type(description="A budget is forecast to reach its limit before its period ends.")
 class ForecastExceeded(BudgetAlert):
     exceeds_on: date | None
-    projected: float | None
+    projected: BudgetAmount | None
 
 
 @strawberry.type(description="Someone accepted an invitation and joined a team.")
@@ -93,9 +95,7 @@ class MemberJoined(Notification):
     role: MemberRole
 
 
-@strawberry.type(
-    description="A stored usage event as its notification tells it; cost in USD to 6 decimals."
-)
+@strawberry.type(description="A stored usage event as its notification tells it.")
 class TrackedUsageSummary:
     event_id: str
     timestamp: datetime
@@ -105,7 +105,7 @@ class TrackedUsageSummary:
     user_id: str | None
     input_tokens: int
     output_tokens: int
-    cost: float | None
+    cost: Money | None
     pricing_status: PricingStatus
 
 
@@ -127,6 +127,23 @@ def _instant(value: object) -> datetime | None:
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
+def _exact(data: Mapping[str, Any], name: str) -> Decimal | None:
+    """An amount of the payload: its exact twin (`limit_exact`), or the number itself in
+    notifications stored before the payload carried one."""
+    exact, number = data.get(f"{name}_exact"), data.get(name)
+    if isinstance(exact, str):
+        return Decimal(exact)
+    return None if number is None else Decimal(repr(number))
+
+
+def _budget_amount(data: Mapping[str, Any], name: str) -> BudgetAmount | None:
+    amount = _exact(data, name)
+    if amount is None:
+        return None
+    unit = BudgetUnit(data["unit"])
+    return BudgetAmount.of(unit, amount if unit is BudgetUnit.USD else int(amount))
+
+
 def _budget_alert(data: Mapping[str, Any]) -> dict[str, Any]:
     scope = data.get("scope") or {}
     start = _instant(data.get("period_start"))
@@ -134,8 +151,8 @@ def _budget_alert(data: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "budget_id": strawberry.ID(data["budget_id"]),
         "budget_name": data["budget_name"],
-        "limit": data["limit"],
-        "current": data["current"],
+        "limit": _budget_amount(data, "limit"),
+        "current": _budget_amount(data, "current"),
         "unit": BudgetUnit(data["unit"]),
         "percent": data["percent"],
         "action": BudgetAction(data["action"]),
@@ -162,7 +179,7 @@ def _forecast(n: domain.Notification) -> Notification:
         **_common(n),
         **_budget_alert(n.data),
         exceeds_on=date.fromisoformat(exceeds_on) if isinstance(exceeds_on, str) else None,
-        projected=n.data.get("projected"),
+        projected=_budget_amount(n.data, "projected"),
     )
 
 
@@ -191,7 +208,7 @@ def _tracked(n: domain.Notification) -> Notification:
         user_id=data.get("user_id"),
         input_tokens=int(data["input_tokens"]),
         output_tokens=int(data["output_tokens"]),
-        cost=data.get("cost"),
+        cost=None if (cost := _exact(data, "cost")) is None else Money.usd(cost),
         pricing_status=PricingStatus(data["pricing_status"]),
     )
     return UsageTracked(**_common(n), usage=usage)

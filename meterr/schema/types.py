@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
-from meterr import domain, wire
+from meterr import domain
 from meterr.resolvers import CostGroup as CostGroupResult
 from meterr.resolvers import ModelPrice, TrackedEvent, nano_to_usd
 from meterr.resolvers import PriceImport as PriceImportResult
 from meterr.resolvers import RepriceReport as RepriceReportResult
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import PriceOrigin, PricingStatus
+from meterr.schema.money import Money
 from meterr.schema.node import Node
 
 if TYPE_CHECKING:
@@ -39,15 +41,25 @@ __all__ = [
 ]
 
 
-@strawberry.type(description="Cost in USD, split by kind of token.")
+@strawberry.type(description="Cost, split by kind of token.")
 class CostBreakdown:
-    input: float
-    output: float
-    cache_read: float
-    cache_write: float
-    reasoning: float
-    total: float
-    total_exact: str = strawberry.field(description="The exact total as a decimal string.")
+    input: Money
+    output: Money
+    cache_read: Money
+    cache_write: Money
+    reasoning: Money
+    total: Money
+
+    @classmethod
+    def from_domain(cls, cost: domain.CostBreakdown) -> CostBreakdown:
+        return cls(
+            input=Money.usd(cost.input),
+            output=Money.usd(cost.output),
+            cache_read=Money.usd(cost.cache_read),
+            cache_write=Money.usd(cost.cache_write),
+            reasoning=Money.usd(cost.reasoning),
+            total=Money.usd(cost.total),
+        )
 
 
 @strawberry.type(description="The price an event was costed with, USD per 1M tokens.")
@@ -57,11 +69,11 @@ class PriceUsed:
     effective_from: datetime
     origin: PriceOrigin
     source: str
-    input: str
-    output: str
-    cached_input: str
-    cache_write: str
-    reasoning: str
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+    reasoning: Decimal
     long_context: bool
 
 
@@ -82,8 +94,7 @@ class UsageEvent(Node):
     cached_input_tokens: int
     cache_write_tokens: int
     reasoning_tokens: int
-    cost: float | None
-    cost_exact: str | None
+    cost: Money | None
     cost_breakdown: CostBreakdown | None
     pricing_status: PricingStatus
     price: PriceUsed | None
@@ -116,19 +127,8 @@ class UsageEvent(Node):
             cached_input_tokens=event.tokens.cached_input_tokens,
             cache_write_tokens=event.tokens.cache_write_tokens,
             reasoning_tokens=event.tokens.reasoning_tokens,
-            cost=None if cost is None else wire.usd(cost.total),
-            cost_exact=None if cost is None else wire.exact_usd(cost.total),
-            cost_breakdown=None
-            if cost is None
-            else CostBreakdown(
-                input=wire.usd(cost.input),
-                output=wire.usd(cost.output),
-                cache_read=wire.usd(cost.cache_read),
-                cache_write=wire.usd(cost.cache_write),
-                reasoning=wire.usd(cost.reasoning),
-                total=wire.usd(cost.total),
-                total_exact=wire.exact_usd(cost.total),
-            ),
+            cost=None if cost is None else Money.usd(cost.total),
+            cost_breakdown=None if cost is None else CostBreakdown.from_domain(cost),
             pricing_status=event.pricing_status,
             price=None
             if price is None
@@ -138,11 +138,11 @@ class UsageEvent(Node):
                 effective_from=price.effective_from,
                 origin=PriceOrigin(price.origin),
                 source=price.source,
-                input=str(price.input),
-                output=str(price.output),
-                cached_input=str(price.cached_input),
-                cache_write=str(price.cache_write),
-                reasoning=str(price.reasoning),
+                input=price.input,
+                output=price.output,
+                cached_input=price.cached_input,
+                cache_write=price.cache_write,
+                reasoning=price.reasoning,
                 long_context=price.long_context,
             ),
         )
@@ -168,7 +168,7 @@ class TrackedUsage:
         )
 
 
-@strawberry.type(description="Summed usage; cost in USD (6 decimals) and exact.")
+@strawberry.type(description="Summed usage and its cost.")
 class UsageTotals:
     requests: int
     input_tokens: int
@@ -177,8 +177,7 @@ class UsageTotals:
     cache_write_tokens: int
     reasoning_tokens: int
     tokens: int
-    total: float
-    total_exact: str
+    total: Money
     unpriced_requests: int
 
     @classmethod
@@ -191,8 +190,7 @@ class UsageTotals:
             cache_write_tokens=totals.cache_write_tokens,
             reasoning_tokens=totals.reasoning_tokens,
             tokens=totals.tokens,
-            total=wire.usd(totals.cost),
-            total_exact=wire.exact_usd(totals.cost),
+            total=Money.usd(totals.cost),
             unpriced_requests=totals.unpriced_requests,
         )
 
@@ -245,11 +243,11 @@ class Price:
     effective_from: datetime
     origin: PriceOrigin
     source: str
-    input: str
-    output: str
-    cached_input: str
-    cache_write: str
-    reasoning: str
+    input: Decimal
+    output: Decimal
+    cached_input: Decimal
+    cache_write: Decimal
+    reasoning: Decimal
     long_context_above_input_tokens: int | None
 
     @classmethod
@@ -261,11 +259,11 @@ class Price:
             effective_from=price.effective_from,
             origin=PriceOrigin(price.origin),
             source=price.source,
-            input=str(rates.input),
-            output=str(rates.output),
-            cached_input=str(rates.effective_cached_input),
-            cache_write=str(rates.effective_cache_write),
-            reasoning=str(rates.effective_reasoning),
+            input=rates.input,
+            output=rates.output,
+            cached_input=rates.effective_cached_input,
+            cache_write=rates.effective_cache_write,
+            reasoning=rates.effective_reasoning,
             long_context_above_input_tokens=None
             if price.long_context is None
             else price.long_context.above_input_tokens,
@@ -278,8 +276,8 @@ class RepriceLine:
     model: str
     events: int
     changed: int
-    old_cost: str
-    new_cost: str
+    old_cost: Money
+    new_cost: Money
 
 
 @strawberry.type(description="What repricing changed (or would change, in a dry run).")
@@ -299,8 +297,8 @@ class RepriceReport:
                     model=line.model,
                     events=line.events,
                     changed=line.changed,
-                    old_cost=wire.exact_usd(nano_to_usd(line.old_cost_nano)),
-                    new_cost=wire.exact_usd(nano_to_usd(line.new_cost_nano)),
+                    old_cost=Money.usd(nano_to_usd(line.old_cost_nano)),
+                    new_cost=Money.usd(nano_to_usd(line.new_cost_nano)),
                 )
                 for line in report.lines
             ],

@@ -19,7 +19,7 @@ from meterr.store import Store
 from tests.conftest import KeyFactory, bearer
 
 EVENT = {"provider": "openai", "model": "gpt-4", "input_tokens": 10, "output_tokens": 5}
-COSTS_QUERY = "{ costs(groupBy: PROVIDER) { key total tokens } }"
+COSTS_QUERY = "{ costs(groupBy: PROVIDER) { key total { value } tokens } }"
 
 
 @pytest.mark.parametrize(

@@ -295,14 +295,14 @@ async def test_looking_at_budgets_writes_nothing_and_forecasts_only_when_asked(
     listed = await looking.post(
         "/graphql",
         headers=bearer(key),
-        json={"query": "{ budgets { nodes { id current percent } } }"},
+        json={"query": "{ budgets { nodes { id current { amount } percent } } }"},
     )
     assert len(listed.json()["data"]["budgets"]["nodes"]) == 3
     assert [c for c in reads.commands if c[0] == "aggregate"] == [], "no forecast asked"
     forecast = await looking.post(
         "/graphql",
         headers=bearer(key),
-        json={"query": "{ budgets { nodes { id projected exceedsOn } } }"},
+        json={"query": "{ budgets { nodes { id projected { amount } exceedsOn } } }"},
     )
     assert all(b["projected"] is not None for b in forecast.json()["data"]["budgets"]["nodes"])
     assert [c for c in reads.commands if c[0] == "aggregate"], "forecasts read the history"

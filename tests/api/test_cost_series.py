@@ -23,7 +23,7 @@ WINDOW = {"start_date": "2025-03-01", "end_date": "2025-03-04"}
 SERIES = """
 query Series($start: String, $end: String, $first: Int!) {
   costSeries(startDate: $start, endDate: $end, groupBy: TEAM, first: $first) {
-    interval keys points { start groups { key total tokens requests } }
+    interval keys points { start groups { key total { amount value } tokens requests } }
   }
 }
 """
@@ -95,7 +95,10 @@ async def test_the_largest_groups_per_day_and_the_rest_summed(
         {group["key"]: (group["tokens"], group["total"]) for group in point["groups"]}
         for point in data["points"]
     ] == [
-        {key: (group["tokens"], group["total"]) for key, group in point["groups"].items()}
+        {
+            key: (group["tokens"], {"amount": group["total_exact"], "value": group["total"]})
+            for key, group in point["groups"].items()
+        }
         for point in body["points"]
     ]
 

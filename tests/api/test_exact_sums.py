@@ -140,8 +140,8 @@ async def test_sum_of_exact_event_costs_equals_total_exact_on_rollups_and_raw_ev
     )
     nodes = data["events"]["nodes"]
     assert len(nodes) == 37
-    exact = sum((Decimal(n["costBreakdown"]["totalExact"]) for n in nodes), Decimal(0))
-    assert exact == sum((Decimal(n["costExact"]) for n in nodes), Decimal(0))
+    exact = sum((Decimal(n["costBreakdown"]["total"]["amount"]) for n in nodes), Decimal(0))
+    assert exact == sum((Decimal(n["cost"]["amount"]) for n in nodes), Decimal(0))
     # Worked independently: each component rounded half even to the nano-dollar.
     million = Decimal(1_000_000)
     expected = sum(
@@ -158,7 +158,7 @@ async def test_sum_of_exact_event_costs_equals_total_exact_on_rollups_and_raw_ev
     )
     assert exact == expected
     # Rounding each event to six decimals first would not give the same total.
-    assert sum(Decimal(str(n["cost"])) for n in nodes) != exact.quantize(MICRO)
+    assert sum(Decimal(str(n["cost"]["value"])) for n in nodes) != exact.quantize(MICRO)
 
     ranges = [
         ("2025-05-10T10:00:00Z", "2025-05-10T13:00:00Z"),  # whole hours: rollups
@@ -170,8 +170,8 @@ async def test_sum_of_exact_event_costs_equals_total_exact_on_rollups_and_raw_ev
         for group_by in ("PROVIDER", "MODEL", "DAY"):
             groups = await costs_gql(client, key, start=start, end=end, groupBy=group_by)
             assert len(groups) == 1, (start, group_by)
-            assert Decimal(groups[0]["totalExact"]) == exact, (start, end, group_by)
-            assert groups[0]["total"] == json_usd(exact)
+            assert Decimal(groups[0]["total"]["amount"]) == exact, (start, end, group_by)
+            assert groups[0]["total"]["value"] == json_usd(exact)
             assert groups[0]["requests"] == 37
         usage = await data_of(client, key, USAGE, {"start": start, "end": end})
-        assert Decimal(usage["usage"]["totals"]["totalExact"]) == exact
+        assert Decimal(usage["usage"]["totals"]["total"]["amount"]) == exact

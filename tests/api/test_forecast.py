@@ -131,7 +131,11 @@ async def test_graphql_forecasts_the_same_numbers(
     query = """
     { costForecast(horizon: 7, groupBy: PROVIDER, tz: "America/New_York") {
         timezone today
-        total { method historyDays forecast { date cost low80 high80 } monthEnd { expected } }
+        total {
+          method historyDays
+          forecast { date cost { value } low80 { value } high80 { value } }
+          monthEnd { expected { amount value currency } }
+        }
         groups { key }
     } }
     """
@@ -142,10 +146,13 @@ async def test_graphql_forecasts_the_same_numbers(
     assert (forecast["timezone"], forecast["today"]) == (rest["timezone"], rest["today"])
     assert rest["today"] == clock.now().astimezone(ZoneInfo("America/New_York")).date().isoformat()
     assert forecast["total"]["method"] == rest["method"]
-    assert [d["cost"] for d in forecast["total"]["forecast"]] == [
-        d["cost"] for d in rest["forecast"]
-    ]
-    assert forecast["total"]["monthEnd"]["expected"] == rest["month_end"]["expected"]
+    assert [
+        (d["cost"]["value"], d["low80"]["value"], d["high80"]["value"])
+        for d in forecast["total"]["forecast"]
+    ] == [(d["cost"], d["low80"], d["high80"]) for d in rest["forecast"]]
+    expected = forecast["total"]["monthEnd"]["expected"]
+    assert expected["value"] == rest["month_end"]["expected"] == float(expected["amount"])
+    assert expected["currency"] == "USD"
     assert {g["key"] for g in forecast["groups"]} == {"openai", "anthropic"}
 
 

@@ -11,9 +11,11 @@ from tests.support.budgets import DOCUMENTED
 from tests.support.events import event
 from tests.support.graphql import as_input, data_of
 
-BUDGET_FIELDS = """
-    id name teamId userId provider model apiKeyId limit limitExact unit period timezone
-    thresholds action current currentExact remaining percent exceeded periodStart periodEnd
+AMOUNT = "{ amount value unit }"
+BUDGET_FIELDS = f"""
+    id name teamId userId provider model apiKeyId limit {AMOUNT} unit period timezone
+    thresholds action current {AMOUNT} reserved {AMOUNT} remaining {AMOUNT} percent exceeded
+    periodStart periodEnd
 """
 
 CREATE = f"""
@@ -38,12 +40,13 @@ async def test_a_budget_created_through_graphql_reads_the_same_through_rest(
     data = await data_of(client, key, CREATE, {"input": gql_budget(DOCUMENTED)})
     created = data["createBudget"]
     assert (created["unit"], created["period"], created["action"]) == ("TOKENS", "MONTH", "ALERT")
-    assert created["currentExact"] == "2500"
+    assert created["current"] == {"amount": "2500", "value": 2500, "unit": "TOKENS"}
+    assert created["remaining"] == {"amount": "7500", "value": 7500, "unit": "TOKENS"}
     assert created["percent"] == 25.0
 
     rest = (await client.get(f"/v1/budgets/{created['id']}", headers=bearer(key))).json()
-    assert rest["current"] == created["current"] == 2500
-    assert rest["limit"] == created["limit"] == 10000
+    assert rest["current"] == created["current"]["value"] == 2500
+    assert rest["limit"] == created["limit"]["value"] == 10000
     assert rest["team_id"] == created["teamId"] == "team_123"
     assert rest["period_start"] == created["periodStart"]
 
@@ -59,8 +62,10 @@ async def test_usd_budgets_show_the_exact_decimal_beside_the_rounded_number(
     body = {"name": "Tiny", "limit": "0.0000001", "team_id": "team_123"}
     data = await data_of(client, key, CREATE, {"input": gql_budget(body)})
     budget = data["createBudget"]
-    assert budget["currentExact"] == "0.0000075"  # 3 tokens of gpt-4o input at $2.50/1M
-    assert budget["limitExact"] == "0.0000001"
+    # 3 tokens of gpt-4o input at $2.50/1M
+    assert budget["current"] == {"amount": "0.0000075", "value": 0.000008, "unit": "USD"}
+    assert budget["limit"] == {"amount": "0.0000001", "value": 0.0, "unit": "USD"}
+    assert budget["remaining"] == {"amount": "0", "value": 0.0, "unit": "USD"}
     assert budget["exceeded"] is True
 
 
@@ -79,10 +84,10 @@ async def test_update_delete_check_and_notifications_through_graphql(
     changed = await data_of(
         client,
         key,
-        "mutation U($id: ID!) { updateBudget(id: $id, changes: {limit: 500}) { limit } }",
+        "mutation U($id: ID!) { updateBudget(id: $id, changes: {limit: 500}) { limit { value } } }",
         {"id": created["id"]},
     )
-    assert changed["updateBudget"]["limit"] == 500
+    assert changed["updateBudget"]["limit"] == {"value": 500}
 
     tracked = await data_of(
         client,

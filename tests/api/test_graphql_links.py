@@ -34,7 +34,7 @@ async def test_a_budget_links_its_team_and_a_team_its_budgets(
         client,
         key,
         """{ budgets { nodes { id team { id name budgets { id } } } }
-             teams { nodes { id budgets { id name current } } } }""",
+             teams { nodes { id budgets { id name current { amount unit } } } } }""",
     )
     teams = {b["id"]: b["team"] for b in data["budgets"]["nodes"]}
     assert teams[scoped["id"]] == {
@@ -45,7 +45,9 @@ async def test_a_budget_links_its_team_and_a_team_its_budgets(
     assert teams[loose["id"]] is None, "a team id no team was made with links nothing"
     assert teams[whole["id"]] is None
     [listed] = data["teams"]["nodes"]
-    assert listed["budgets"] == [{"id": scoped["id"], "name": "Search", "current": 0}]
+    assert listed["budgets"] == [
+        {"id": scoped["id"], "name": "Search", "current": {"amount": "0", "unit": "TOKENS"}}
+    ]
 
 
 async def test_a_teams_spend_over_a_range_is_the_costs_of_its_events(
@@ -59,7 +61,9 @@ async def test_a_teams_spend_over_a_range_is_the_costs_of_its_events(
     tracked = await client.post("/v1/track", headers=bearer(key), json={"events": events})
     assert tracked.status_code == 201, tracked.text
     query = """query S($t: ID!) { team(id: $t) {
-      june: spend(startDate: "2026-06-01", endDate: "2026-06-30") { requests tokens total }
+      june: spend(startDate: "2026-06-01", endDate: "2026-06-30") {
+        requests tokens total { amount value }
+      }
       berlin: spend(startDate: "2026-06-02", endDate: "2026-06-02", tz: "Europe/Berlin") {
         requests
       }
@@ -74,7 +78,10 @@ async def test_a_teams_spend_over_a_range_is_the_costs_of_its_events(
     )
     group = rest.json()[team["id"]]
     assert spend["june"]["requests"] == 2
-    assert (spend["june"]["tokens"], spend["june"]["total"]) == (group["tokens"], group["total"])
+    assert (spend["june"]["tokens"], spend["june"]["total"]) == (
+        group["tokens"],
+        {"amount": group["total_exact"], "value": group["total"]},
+    )
     assert spend["berlin"]["requests"] == 1, "23:00 UTC on June 1 is June 2 in Berlin"
     assert spend["thisMonth"] == spend["spendThisMonth"] == {"requests": 2}
 
@@ -88,12 +95,12 @@ async def test_an_event_links_its_team_and_is_found_by_id_as_rest_finds_it(
     tracked = await client.post("/v1/track", headers=bearer(key), json={"events": events})
     assert tracked.status_code == 201, tracked.text
     ids = [event["id"] for event in tracked.json()["events"]]
-    query = "query E($id: ID!) { event(id: $id) { id eventId cost team { id name } } }"
+    query = "query E($id: ID!) { event(id: $id) { id eventId cost { value } team { id name } } }"
     found = [(await data_of(client, key, query, {"id": i}))["event"] for i in ids]
     assert found[0]["team"] == {"id": team["id"], "name": "Ads"}
     assert found[1]["team"] is None
     rest = (await client.get(f"/v1/usage/events/{ids[0]}", headers=bearer(key))).json()
-    assert (found[0]["eventId"], found[0]["cost"]) == (rest["event_id"], rest["cost"])
+    assert (found[0]["eventId"], found[0]["cost"]) == (rest["event_id"], {"value": rest["cost"]})
 
     stranger = await make_key()
     hidden = await error_of(client, stranger, query, {"id": ids[0]})

@@ -18,14 +18,18 @@ KINDS = """
   nodes {
     __typename id event created data
     ... on BudgetAlert {
-      budgetId budgetName limit current unit percent action period periodStart periodEnd
+      budgetId budgetName limit { amount value unit } current { amount value unit } unit
+      percent action period periodStart periodEnd
       scope { teamId userId provider model apiKeyId }
     }
     ... on ThresholdReached { threshold }
-    ... on ForecastExceeded { exceedsOn projected }
+    ... on ForecastExceeded { exceedsOn projected { amount value unit } }
     ... on MemberJoined { teamId teamName memberId email role }
     ... on UsageTracked {
-      usage { eventId timestamp provider model teamId inputTokens outputTokens cost pricingStatus }
+      usage {
+        eventId timestamp provider model teamId inputTokens outputTokens pricingStatus
+        cost { amount value currency }
+      }
     }
   }
 """
@@ -63,8 +67,8 @@ async def test_budget_alerts_are_typed_as_their_payload_says(
         assert alert["budgetId"] == data["budget_id"] == budget["id"]
         assert (alert["budgetName"], alert["limit"], alert["current"]) == (
             data["budget_name"],
-            data["limit"],
-            data["current"],
+            {"amount": data["limit_exact"], "value": data["limit"], "unit": "TOKENS"},
+            {"amount": data["current_exact"], "value": data["current"], "unit": "TOKENS"},
         )
         assert (alert["unit"], alert["action"], alert["period"]) == ("TOKENS", "ALERT", "MONTH")
         assert alert["scope"]["teamId"] == data["team_id"] == "team_123"
@@ -75,9 +79,25 @@ async def test_budget_alerts_are_typed_as_their_payload_says(
     [exceeded] = [n for n in found if n["__typename"] == "UsageExceeded"]
     assert (exceeded["event"], exceeded["current"], exceeded["percent"]) == (
         "USAGE_EXCEEDED",
-        150,
+        {"amount": "150", "value": 150, "unit": "TOKENS"},
         150.0,
     )
+
+
+async def test_a_usd_budgets_alert_carries_its_exact_amounts_in_graphql_and_its_payload(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    await create(client, key, {"name": "Tiny", "limit": "0.0000001", "thresholds": [100]})
+    # 3 tokens of gpt-4o input at $2.50 per 1M tokens: $0.0000075.
+    tracked = await client.post("/v1/track", headers=bearer(key), json=event(input_tokens=3))
+    assert tracked.status_code == 201, tracked.text
+    [exceeded] = await notifications(client, key, "USAGE_EXCEEDED")
+    data = exceeded["data"]
+    assert (data["limit"], data["limit_exact"]) == (0.0, "0.0000001")
+    assert (data["current"], data["current_exact"]) == (0.000008, "0.0000075")
+    assert exceeded["limit"] == {"amount": "0.0000001", "value": 0.0, "unit": "USD"}
+    assert exceeded["current"] == {"amount": "0.0000075", "value": 0.000008, "unit": "USD"}
 
 
 async def test_usage_tracked_and_member_joined_are_typed_too(
@@ -94,7 +114,15 @@ async def test_usage_tracked_and_member_joined_are_typed_too(
         42,
         "PRICED",
     )
-    assert summary["cost"] == usage["data"]["cost"] == tracked.json()["cost"]
+    assert summary["cost"] == {
+        "amount": usage["data"]["cost_exact"],
+        "value": usage["data"]["cost"],
+        "currency": "USD",
+    }
+    assert (summary["cost"]["amount"], summary["cost"]["value"]) == (
+        tracked.json()["cost_exact"],
+        tracked.json()["cost"],
+    )
 
     team = await create_team(client, key, name="Joiners")
     invitation = await invite(client, key, team["id"], "joiner@example.com", role="viewer")

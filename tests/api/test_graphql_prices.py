@@ -17,6 +17,7 @@ from tests.support.graphql import (
     key_total_tokens,
     track_batch_gql,
     track_gql,
+    usd,
 )
 
 JsonObject = dict[str, Any]
@@ -37,12 +38,12 @@ async def test_prices_query_lists_catalogue_prices(
         "provider": "openai",
         "model": "gpt-4",
         "origin": "CATALOGUE",
-        "input": "30.00",
-        "output": "60.00",
-        "cachedInput": "30.00",
+        "input": "30",
+        "output": "60",
+        "cachedInput": "30",
     }
     # The latest gpt-4o price is the one in force now.
-    assert (prices["gpt-4o"]["input"], prices["gpt-4o"]["output"]) == ("2.50", "10.00")
+    assert (prices["gpt-4o"]["input"], prices["gpt-4o"]["output"]) == ("2.5", "10")
     assert prices["gpt-4o"]["cachedInput"] == "1.25"
 
 
@@ -125,14 +126,20 @@ async def test_set_price_override_wins_from_its_date_and_prices_unpriced_events(
             "timestamp": "2025-01-01T00:00:00Z",
         },
     )
-    assert (before["event"]["cost"], before["event"]["price"]["origin"]) == (0.09, "CATALOGUE")
-    assert (after["event"]["cost"], after["event"]["price"]["origin"]) == (0.06, "OVERRIDE")
+    assert (before["event"]["cost"], before["event"]["price"]["origin"]) == (
+        usd("0.09", 0.09),
+        "CATALOGUE",
+    )
+    assert (after["event"]["cost"], after["event"]["price"]["origin"]) == (
+        usd("0.06", 0.06),
+        "OVERRIDE",
+    )
 
     groups = await costs_gql(client, key, start="2024-12-01", end="2025-02-28", groupBy="MODEL")
     # gpt-4: 0.09 + 0.09 + 0.06; in-house-llm priced by its override: 0.0015 + 0.0045.
     assert key_total_tokens(groups) == [
-        {"key": "gpt-4", "total": 0.24, "tokens": 6000},
-        {"key": "in-house-llm", "total": 0.006, "tokens": 2000},
+        {"key": "gpt-4", "total": usd("0.24", 0.24), "tokens": 6000},
+        {"key": "in-house-llm", "total": usd("0.006", 0.006), "tokens": 2000},
     ]
     assert [g["unpricedRequests"] for g in groups] == [0, 0]
     prices = await data_of(
@@ -206,7 +213,7 @@ async def test_a_litellm_price_file_is_imported_through_graphql_as_through_rest(
     }
     done = await data_of(client, key, mutation, {"file": file, "dryRun": False})
     assert done["importPrices"]["repriced"] == 1, "the unpriced event is priced by the import"
-    costs = await data_of(client, key, "{ costs(groupBy: MODEL) { key total } }")
-    assert {"key": "house-7b", "total": 0.25} in costs["costs"]
+    costs = await data_of(client, key, "{ costs(groupBy: MODEL) { key total { amount } } }")
+    assert {"key": "house-7b", "total": {"amount": "0.25"}} in costs["costs"]
     refused = await error_of(client, key, "mutation { importPrices(file: [1]) { repriced } }")
     assert refused["extensions"]["code"] == "invalid_input"

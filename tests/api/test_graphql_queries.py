@@ -24,6 +24,7 @@ from tests.support.graphql import (
     data_of,
     error_of,
     track_batch_gql,
+    usd,
 )
 from tests.support.seeds import seed_january
 
@@ -43,13 +44,13 @@ async def test_costs_by_provider_answers_a_list_of_groups(
         client,
         january_key,
         '{ costs(startDate: "2024-01-01", endDate: "2024-01-31", groupBy: PROVIDER) '
-        "{ key total tokens } }",
+        "{ key total { amount value currency } tokens } }",
     )
     assert data == {
         "costs": [
-            {"key": "openai", "total": 0.6, "tokens": 15_000},
-            {"key": "mistral", "total": 0.432, "tokens": 120_000},
-            {"key": "anthropic", "total": 0.0, "tokens": 1100},
+            {"key": "openai", "total": usd("0.6", 0.6), "tokens": 15_000},
+            {"key": "mistral", "total": usd("0.432", 0.432), "tokens": 120_000},
+            {"key": "anthropic", "total": usd("0", 0.0), "tokens": 1100},
         ]
     }
 
@@ -59,9 +60,9 @@ async def test_costs_groups_carry_exact_totals_and_unpriced_counts(
 ) -> None:
     groups = await costs_gql(client, january_key, start="2024-01-01", end="2024-01-31")
     by_key = {g["key"]: g for g in groups}
-    assert Decimal(by_key["openai"]["totalExact"]) == Decimal("0.6")
-    assert Decimal(by_key["mistral"]["totalExact"]) == Decimal("0.432")
-    assert Decimal(by_key["anthropic"]["totalExact"]) == 0
+    assert Decimal(by_key["openai"]["total"]["amount"]) == Decimal("0.6")
+    assert Decimal(by_key["mistral"]["total"]["amount"]) == Decimal("0.432")
+    assert Decimal(by_key["anthropic"]["total"]["amount"]) == 0
     assert [(g["key"], g["requests"], g["unpricedRequests"]) for g in groups] == [
         ("openai", 1, 0),
         ("mistral", 1, 0),
@@ -105,12 +106,10 @@ async def test_usage_query_reports_totals_and_providers(
         "cacheWriteTokens": 0,
         "reasoningTokens": 0,
         "tokens": 136_100,
-        "total": 1.032,
-        "totalExact": usage["totals"]["totalExact"],
+        "total": usd("1.032", 1.032),
         "unpricedRequests": 1,
     }
-    assert Decimal(usage["totals"]["totalExact"]) == Decimal("1.032")
-    assert [(p["key"], p["requests"], p["total"]) for p in usage["providers"]] == [
+    assert [(p["key"], p["requests"], p["total"]["value"]) for p in usage["providers"]] == [
         ("openai", 1, 0.6),
         ("mistral", 1, 0.432),
         ("anthropic", 1, 0.0),
@@ -124,8 +123,7 @@ async def test_usage_total_exact_is_the_sum_of_the_nano_dollar_costs(
     await track_batch_gql(client, key, MIXED_EVENTS)
     window = {"start": "2025-08-01", "end": "2025-08-14"}
     usage = (await data_of(client, key, USAGE, window))["usage"]
-    assert usage["totals"]["total"] == 0.518037
-    assert Decimal(usage["totals"]["totalExact"]) == Decimal("0.518037488")
+    assert usage["totals"]["total"] == usd("0.518037488", 0.518037)
 
 
 async def test_events_connection_pages_newest_first_to_the_end(

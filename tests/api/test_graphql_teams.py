@@ -15,7 +15,7 @@ from tests.support.graphql import data_of, error_of, graphql
 from tests.support.orgs import org_id_named
 from tests.support.recording import USAGE_COLLECTIONS, recorded_app
 
-TEAM_FIELDS = "id name description members { email role } spendThisMonth { tokens total }"
+TEAM_FIELDS = "id name description members { email role } spendThisMonth { tokens total { value } }"
 
 
 async def test_a_team_is_created_joined_and_confines_its_members_key(

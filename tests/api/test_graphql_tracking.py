@@ -4,7 +4,6 @@ cached input 1.25 USD per 1M tokens)."""
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -16,6 +15,7 @@ from tests.support.graphql import (
     error_of,
     key_total_tokens,
     track_gql,
+    usd,
 )
 
 JsonObject = dict[str, Any]
@@ -48,22 +48,22 @@ async def test_track_usage_prices_and_returns_the_event(
     assert event["timestamp"] == "2025-01-20T08:30:00Z"
     assert (event["teamId"], event["userId"]) == ("growth", "user_123")
     assert event["metadata"] == {"user_id": "user_123", "session": "chat_456"}
-    assert event["cost"] == 0.04
-    assert Decimal(event["costExact"]) == Decimal("0.04")
+    assert event["cost"] == usd("0.04", 0.04)
     assert event["costBreakdown"] == {
-        "input": 0.015,
-        "output": 0.02,
-        "cacheRead": 0.005,
-        "cacheWrite": 0.0,
-        "reasoning": 0.0,
-        "total": 0.04,
-        "totalExact": event["costBreakdown"]["totalExact"],
+        "input": usd("0.015", 0.015),
+        "output": usd("0.02", 0.02),
+        "cacheRead": usd("0.005", 0.005),
+        "cacheWrite": usd("0", 0.0),
+        "reasoning": usd("0", 0.0),
+        "total": usd("0.04", 0.04),
     }
     assert event["pricingStatus"] == "PRICED"
     assert event["price"]["origin"] == "CATALOGUE"
-    assert (event["price"]["input"], event["price"]["output"]) == ("2.50", "10.00")
+    assert (event["price"]["input"], event["price"]["output"]) == ("2.5", "10")
     groups = await costs_gql(client, key, start="2025-01-20", end="2025-01-20")
-    assert key_total_tokens(groups) == [{"key": "openai", "total": 0.04, "tokens": 12_000}]
+    assert key_total_tokens(groups) == [
+        {"key": "openai", "total": usd("0.04", 0.04), "tokens": 12_000}
+    ]
 
 
 async def test_negative_tokens_are_invalid_input_naming_the_field(

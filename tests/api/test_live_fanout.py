@@ -36,7 +36,9 @@ from tests.support.subscriptions import (
 )
 
 FEED_BOUND = 200
-SELECTION = "id eventId provider model inputTokens outputTokens cost costExact metadata"
+SELECTION = (
+    "id eventId provider model inputTokens outputTokens cost { amount value currency } metadata"
+)
 LIVE = f"""
 subscription Live($after: ID) {{ usageTracked(after: $after) {{ {SELECTION} }} }}
 """

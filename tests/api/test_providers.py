@@ -34,7 +34,7 @@ async def test_providers_list_every_provider_with_its_models_and_connections(
     assert by_name["mistral"]["connectable"] is False
     assert by_name["openai"]["connected"] is False
     gpt4o = next(m for m in by_name["openai"]["models"] if m["model"] == "gpt-4o")
-    assert gpt4o["input"] == "2.50"
+    assert gpt4o["input"] == "2.5"
 
     assert (await connect(client, key)).status_code == 201
     listed = (await client.get("/v1/providers", headers=bearer(key))).json()["providers"]

@@ -188,7 +188,10 @@ async def test_graphql_reserves_and_settles_through_track_usage(
     cap = await create(client, key, {**CAP, "limit": 1})
     reserve_query = """
     mutation R($input: ReservationInput!) {
-      reserveBudget(input: $input) { allowed reservationId expiresAt budgetId limit current }
+      reserveBudget(input: $input) {
+        allowed reservationId expiresAt budgetId
+        limit { amount value unit } current { amount value unit }
+      }
     }
     """
     data = await data_of(
@@ -201,6 +204,10 @@ async def test_graphql_reserves_and_settles_through_track_usage(
     )
     assert refused["reserveBudget"]["budgetId"] == cap["id"]
     assert refused["reserveBudget"]["allowed"] is False
+    assert (refused["reserveBudget"]["limit"], refused["reserveBudget"]["current"]) == (
+        {"amount": "1", "value": 1.0, "unit": "USD"},
+        {"amount": "0", "value": 0.0, "unit": "USD"},
+    )
 
     track = "mutation T($input: TrackUsageInput!) { trackUsage(input: $input) { replayed } }"
     usage = as_input(event(input_tokens=1000, reservation_id=held["reservationId"]))

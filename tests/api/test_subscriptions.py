@@ -67,7 +67,10 @@ async def test_usage_tracked_delivers_each_stored_event_over_both_protocols(
         data = await client.next_data()
     assert data["usageTracked"]["id"] == stored["id"]
     assert data["usageTracked"]["inputTokens"] == 1234
-    assert data["usageTracked"]["cost"] == stored["cost"]
+    assert data["usageTracked"]["cost"] == {
+        "amount": stored["cost_exact"],
+        "value": stored["cost"],
+    }
 
 
 async def test_the_api_key_may_come_as_api_key_in_the_init_payload(
@@ -146,11 +149,11 @@ async def test_the_cost_feed_pushes_the_new_totals_when_they_change(
 ) -> None:
     key = await make_key()
     await track_event(http, key, input_tokens=1000)
-    query = "subscription { costFeed(groupBy: TEAM) { key tokens total } }"
+    query = "subscription { costFeed(groupBy: TEAM) { key tokens total { value } } }"
     async with subscriber(server, key) as client:
         await client.subscribe(query)
         first = (await client.next_data())["costFeed"]
-        assert first == [{"key": "team_123", "tokens": 1000, "total": 0.0025}]
+        assert first == [{"key": "team_123", "tokens": 1000, "total": {"value": 0.0025}}]
         await track_event(http, key, input_tokens=3000)
         await track_event(http, key, team_id="team_9", input_tokens=10)
         totals: dict[str, int] = {}

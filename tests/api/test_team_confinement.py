@@ -124,7 +124,7 @@ async def test_an_organization_budget_blocks_a_teams_key_without_showing_itself(
         client,
         member,
         'mutation { reserveBudget(input: {estimatedCost: "5"}) '
-        "{ allowed budgetId limit current } }",
+        "{ allowed budgetId limit { amount } current { amount } } }",
     )
     assert body["data"]["reserveBudget"] == {
         "allowed": False,

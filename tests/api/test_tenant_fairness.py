@@ -107,9 +107,9 @@ async def test_distinct_cost_feeds_are_bounded_and_joining_one_is_free(
     async with serving(create_app(served, store=store, clock=clock), served) as url:
         host = url.removeprefix("http://")
         feeds = [
-            "subscription { costFeed(groupBy: TEAM) { key total } }",
-            "subscription { costFeed(groupBy: MODEL) { key total } }",
-            "subscription { costFeed(groupBy: PROVIDER) { key total } }",
+            "subscription { costFeed(groupBy: TEAM) { key total { value } } }",
+            "subscription { costFeed(groupBy: MODEL) { key total { value } } }",
+            "subscription { costFeed(groupBy: PROVIDER) { key total { value } } }",
         ]
         async with subscriber(host, key) as client:
             await client.subscribe(feeds[0], op_id="1")

@@ -277,7 +277,8 @@ async def session(http: httpx.AsyncClient, key: str, now: datetime) -> None:
     for path in ("/v1/events", "/v1/teams", "/v1/providers", "/v1/webhooks", "/v1/prices"):
         assert (await http.get(path, headers=headers)).is_success, path
     query = (
-        "{ costs(groupBy: TEAM) { key total } usage { totals { total } } budgets { nodes { id } } }"
+        "{ costs(groupBy: TEAM) { key total { value } } usage { totals { total { value } } } "
+        "budgets { nodes { id } } }"
     )
     answered = await http.post("/graphql", headers=headers, json={"query": query})
     assert "errors" not in answered.json(), answered.text
@@ -328,7 +329,7 @@ async def organization_session(http: httpx.AsyncClient, key: str) -> None:
     await ok("GET", f"/v1/providers/{connection['id']}")
     query = """query Q($t: ID!, $w: ID!) {
       teams { nodes { id members { email } spendThisMonth { tokens } } }
-      team(id: $t) { name members { email } spendThisMonth { total } }
+      team(id: $t) { name members { email } spendThisMonth { total { amount } } }
       webhooks { nodes { id } } webhookDeliveries(webhookId: $w) { nodes { id } }
     }"""
     variables = {"t": team_id, "w": hook["id"]}

@@ -14,6 +14,7 @@ __all__ = [
     "EVENTS",
     "EVENT_FIELDS",
     "HISTORY",
+    "MONEY",
     "TOTALS_FIELDS",
     "TRACK",
     "TRACK_BATCH",
@@ -27,21 +28,27 @@ __all__ = [
     "key_total_tokens",
     "track_batch_gql",
     "track_gql",
+    "usd",
 ]
 
 JsonObject = dict[str, Any]
 
-TOTALS_FIELDS = """
+MONEY = "{ amount value currency }"
+
+TOTALS_FIELDS = f"""
     requests inputTokens outputTokens cachedInputTokens cacheWriteTokens reasoningTokens
-    tokens total totalExact unpricedRequests
+    tokens total {MONEY} unpricedRequests
 """
 
-EVENT_FIELDS = """
+EVENT_FIELDS = f"""
     id eventId timestamp provider model endpoint teamId userId apiKeyId metadata
     inputTokens outputTokens cachedInputTokens cacheWriteTokens reasoningTokens
-    cost costExact pricingStatus
-    costBreakdown { input output cacheRead cacheWrite reasoning total totalExact }
-    price { provider model origin input output cachedInput reasoning longContext }
+    cost {MONEY} pricingStatus
+    costBreakdown {{
+      input {MONEY} output {MONEY} cacheRead {MONEY} cacheWrite {MONEY} reasoning {MONEY}
+      total {MONEY}
+    }}
+    price {{ provider model origin input output cachedInput reasoning longContext }}
 """
 
 TRACK = f"""
@@ -59,14 +66,14 @@ mutation TrackBatch($events: [TrackUsageInput!]!) {{
 }}
 """
 
-COSTS = """
+COSTS = f"""
 query Costs($start: String, $end: String, $groupBy: CostDimension!, $metadataKey: String,
-            $filter: UsageFilterInput, $tz: String) {
+            $filter: UsageFilterInput, $tz: String) {{
   costs(startDate: $start, endDate: $end, groupBy: $groupBy, metadataKey: $metadataKey,
-        filter: $filter, tz: $tz) {
-    key total tokens totalExact requests unpricedRequests
-  }
-}
+        filter: $filter, tz: $tz) {{
+    key total {MONEY} tokens requests unpricedRequests
+  }}
+}}
 """
 
 USAGE = f"""
@@ -133,6 +140,11 @@ async def error_of(
     assert len(body.get("errors") or []) == 1, body
     error: JsonObject = body["errors"][0]
     return error
+
+
+def usd(amount: str, value: float) -> JsonObject:
+    """A Money of USD as GraphQL answers it: the exact decimal and the rounded number."""
+    return {"amount": amount, "value": value, "currency": "USD"}
 
 
 def camel(name: str) -> str:

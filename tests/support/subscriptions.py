@@ -81,7 +81,9 @@ async def subscriber(
 
 USAGE_TRACKED = """
 subscription Usage($after: ID, $filter: UsageFilterInput) {
-  usageTracked(after: $after, filter: $filter) { id eventId teamId inputTokens cost }
+  usageTracked(after: $after, filter: $filter) {
+    id eventId teamId inputTokens cost { amount value }
+  }
 }
 """
 

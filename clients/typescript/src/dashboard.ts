@@ -37,10 +37,10 @@ import {
   UsageExceededAlertsDocument,
   UsageHistoryDocument,
   UsageOverviewDocument,
+  type AmountFieldsFragment,
   type BudgetAction,
   type BudgetFieldsFragment,
   type BudgetPeriod,
-  type BudgetUnit,
   type CostDimension,
   type CostGroupFieldsFragment,
   type Interval,
@@ -223,8 +223,8 @@ function costRow(group: CostGroupFieldsFragment): CostRow {
     label: group.deleted ? `${name} (deleted)` : name,
     requests: group.requests,
     tokens: group.tokens,
-    total: group.total,
-    totalExact: group.totalExact,
+    total: group.total.value,
+    totalExact: group.total.amount,
     unpricedRequests: group.unpricedRequests,
   };
 }
@@ -275,15 +275,15 @@ export async function loadOverview(
   const result = await client.query(UsageOverviewDocument, { ...range, filter }).toPromise();
   const usage = result.data?.usage;
   if (usage == null) throw failed("usage", result.error);
-  const providersTotal = addDecimals(usage.providers.map((group) => group.totalExact));
+  const providersTotal = addDecimals(usage.providers.map((group) => group.total.amount));
   return {
     start: usage.start,
     end: usage.end,
     requests: usage.totals.requests,
     tokens: usage.totals.tokens,
-    totalExact: usage.totals.totalExact,
+    totalExact: usage.totals.total.amount,
     providers: usage.providers.map(costRow),
-    balanced: sameDecimal(providersTotal, usage.totals.totalExact),
+    balanced: sameDecimal(providersTotal, usage.totals.total.amount),
   };
 }
 
@@ -308,7 +308,7 @@ export async function loadBreakdown(
   return {
     title: `Cost by ${by}`,
     rows: costs.map(costRow),
-    totalExact: addDecimals(costs.map((group) => group.totalExact)),
+    totalExact: addDecimals(costs.map((group) => group.total.amount)),
   };
 }
 
@@ -352,7 +352,7 @@ export async function loadCostChart(
     series: series.keys,
     bars: series.points.map((point) => {
       const byKey = new Map<string, number>(
-        point.groups.map((group): [string, number] => [group.key, group.total]),
+        point.groups.map((group): [string, number] => [group.key, group.total.value]),
       );
       return {
         label: intervalLabel(series.interval, point.start),
@@ -383,7 +383,7 @@ export async function loadUsageHistory(
     label: intervalLabel(interval, point.start),
     requests: point.requests,
     tokens: point.tokens,
-    cost: point.total,
+    cost: point.total.value,
   }));
 }
 
@@ -398,9 +398,9 @@ export interface ForecastBand {
 function band(series: SeriesForecastFieldsFragment): ForecastBand["days"] {
   return series.forecast.map((day) => ({
     date: day.date,
-    cost: day.cost,
-    low: day.low95,
-    high: day.high95,
+    cost: day.cost.value,
+    low: day.low95.value,
+    high: day.high95.value,
   }));
 }
 
@@ -414,8 +414,8 @@ export async function loadForecast(
   if (forecast == null) throw failed("costForecast", result.error);
   return {
     today: forecast.today,
-    monthToDate: forecast.total.monthEnd.monthToDate,
-    monthEndExpected: forecast.total.monthEnd.expected,
+    monthToDate: forecast.total.monthEnd.monthToDate.value,
+    monthEndExpected: forecast.total.monthEnd.expected.value,
     days: band(forecast.total),
     groups: forecast.groups.map((group) => group.key ?? "(all)"),
   };
@@ -447,7 +447,7 @@ function eventRow(event: UsageEventFieldsFragment): EventRow {
     at: event.timestamp,
     model: `${event.provider}/${event.model}`,
     tokens: event.inputTokens + event.outputTokens,
-    costExact: event.costExact,
+    costExact: event.cost?.amount ?? null,
     feature: metadataString(event.metadata, "feature"),
   };
 }
@@ -475,12 +475,12 @@ export async function loadEvents(
   return rows;
 }
 
-function formatAmount(unit: BudgetUnit, amount: number): string {
+function formatAmount({ unit, value }: AmountFieldsFragment): string {
   switch (unit) {
     case "USD":
-      return `$${amount.toFixed(2)}`;
+      return `$${value.toFixed(2)}`;
     case "TOKENS":
-      return `${Math.round(amount).toLocaleString("en-US")} tokens`;
+      return `${Math.round(value).toLocaleString("en-US")} tokens`;
     default:
       return unreachable(unit);
   }
@@ -525,14 +525,14 @@ function budgetGauge(budget: BudgetFieldsFragment): BudgetGauge {
   return {
     id: budget.id,
     name: budget.name,
-    used: `${formatAmount(budget.unit, budget.current)} of ${formatAmount(budget.unit, budget.limit)}`,
+    used: `${formatAmount(budget.current)} of ${formatAmount(budget.limit)}`,
     percent: budget.percent,
     state: budget.exceeded ? "over" : budget.percent >= warnAt ? "warning" : "ok",
     caption: `${actionLabel(budget.action)}, ${resetLabel(budget.period, budget.periodEnd)}`,
     projected:
       budget.projected === null
         ? null
-        : `${formatAmount(budget.unit, budget.projected)}${budget.exceedsOn === null ? "" : `, over on ${budget.exceedsOn}`}`,
+        : `${formatAmount(budget.projected)}${budget.exceedsOn === null ? "" : `, over on ${budget.exceedsOn}`}`,
   };
 }
 
@@ -556,11 +556,11 @@ export async function loadBudgets(client: Client, first = 50): Promise<BudgetBoa
     if (budgets == null) throw failed("budgets", result.error);
     const head = budgets.nodes[0];
     if (firstSpend === null && head !== undefined) {
-      const current: number = head.current;
+      const current: number = head.current.value;
       firstSpend = current;
     }
     for (const node of budgets.nodes) {
-      if (node.unit === "USD") usdSpent.push(node.currentExact);
+      if (node.current.unit === "USD") usdSpent.push(node.current.amount);
     }
     gauges.push(...budgets.edges.map((edge) => budgetGauge(edge.node)));
     const next: string | null = budgets.pageInfo.endCursor;
@@ -603,7 +603,7 @@ export async function loadTeams(client: Client, first = 50): Promise<TeamRow[]> 
         id: node.id,
         name: node.name,
         members: node.members.map((member) => `${member.email} (${roleLabel(member.role)})`),
-        spentThisMonthExact: node.spendThisMonth.totalExact,
+        spentThisMonthExact: node.spendThisMonth.total.amount,
       });
     }
     if (!teams.pageInfo.hasNextPage || teams.pageInfo.endCursor === null) break;
@@ -676,7 +676,7 @@ export function watchCosts(
     .subscribe((result) => {
       const groups = result.data?.costFeed;
       if (groups === undefined) return;
-      redraw(groups.map(costRow), addDecimals(groups.map((group) => group.totalExact)));
+      redraw(groups.map(costRow), addDecimals(groups.map((group) => group.total.amount)));
     });
   return () => subscription.unsubscribe();
 }
@@ -756,7 +756,7 @@ export async function sendTestEvent(
   if (tracked === undefined) throw failed("trackUsage", result.error);
   return {
     eventId: tracked.event.eventId,
-    costExact: tracked.event.costExact,
+    costExact: tracked.event.cost?.amount ?? null,
     replayed: tracked.replayed,
     overBudgetIds: tracked.overBudget ? tracked.overBudgetIds : [],
   };

@@ -1,5 +1,5 @@
 /**
- * Exact sums of the schema's decimal strings (`totalExact`, `costExact`, `limitExact`...):
+ * Exact sums of the schema's decimal strings (each Money's and BudgetAmount's `amount`):
  * "0.1" + "0.2" is "0.3", where the Float beside them would drift.
  */
 

@@ -3,35 +3,42 @@ REST's names and values (camelCase to snake_case, enum names to values)."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 import httpx
 
 from meterr.domain import PriceOrigin, PricingStatus
 from tests.conftest import bearer
+from tests.support.amounts import MICRO
 from tests.support.doors.answers import Answer, JsonObject, Query
 from tests.support.graphql import as_input, camel
 
 __all__ = ["GraphQLDoor"]
 
-_TOTALS = """
+_MONEY = "{ amount value currency }"
+_BUDGET_AMOUNT = "{ amount value unit }"
+_TOTALS = f"""
     requests inputTokens outputTokens cachedInputTokens cacheWriteTokens reasoningTokens
-    tokens total unpricedRequests
+    tokens total {_MONEY} unpricedRequests
 """
-_EVENT = """
+_EVENT = f"""
     id eventId timestamp provider model endpoint teamId userId apiKeyId metadata
     inputTokens outputTokens cachedInputTokens cacheWriteTokens reasoningTokens
-    cost pricingStatus
-    costBreakdown { input output cacheRead cacheWrite reasoning }
-    price {
+    cost {_MONEY} pricingStatus
+    costBreakdown {{
+      input {_MONEY} output {_MONEY} cacheRead {_MONEY} cacheWrite {_MONEY}
+      reasoning {_MONEY}
+    }}
+    price {{
       provider model effectiveFrom origin source input output cachedInput cacheWrite
       reasoning longContext
-    }
+    }}
 """
-_BUDGET = """
-    id name teamId userId provider model apiKeyId limit unit period timezone thresholds
-    action current reserved remaining percent exceeded periodStart periodEnd createdAt
-    updatedAt
+_BUDGET = f"""
+    id name teamId userId provider model apiKeyId limit {_BUDGET_AMOUNT} unit period timezone
+    thresholds action current {_BUDGET_AMOUNT} reserved {_BUDGET_AMOUNT}
+    remaining {_BUDGET_AMOUNT} percent exceeded periodStart periodEnd createdAt updatedAt
 """
 _RANGE = "$start: String, $end: String, $tz: String, $filter: UsageFilterInput"
 _RANGE_ARGS = "startDate: $start, endDate: $end, tz: $tz, filter: $filter"
@@ -50,7 +57,7 @@ _DOCUMENTS = {
     "costs": f"""
         query Costs({_RANGE}, $groupBy: CostDimension, $metadataKey: String) {{
           costs({_RANGE_ARGS}, groupBy: $groupBy, metadataKey: $metadataKey) {{
-            key total tokens name deleted
+            key total {_MONEY} tokens name deleted
           }}
         }}""",
     "usage": f"""
@@ -130,9 +137,24 @@ def _variables(query: dict[str, Query]) -> JsonObject:
     return variables
 
 
+def _number(amount: JsonObject | None, unit: str = "USD") -> float | int | None:
+    """A Money or BudgetAmount as REST's number, once its exact amount and its number are
+    checked to agree (USD rounded half-even to six decimals; tokens whole)."""
+    if amount is None:
+        return None
+    assert amount.get("currency", amount.get("unit")) == unit, amount
+    exact = Decimal(amount["amount"])
+    if unit == "TOKENS":
+        assert exact == int(exact) == amount["value"], amount
+        return int(exact)
+    assert amount["value"] == float(exact.quantize(MICRO, rounding=ROUND_HALF_EVEN)), amount
+    value: float = amount["value"]
+    return value
+
+
 def _totals(totals: JsonObject) -> JsonObject:
     return {
-        "cost" if name == "total" else _snake(name): value
+        "cost" if name == "total" else _snake(name): _number(value) if name == "total" else value
         for name, value in totals.items()
         if name not in ("key", "start")
     }
@@ -140,9 +162,13 @@ def _totals(totals: JsonObject) -> JsonObject:
 
 def _event(node: JsonObject) -> JsonObject:
     shaped = {_snake(name): value for name, value in node.items()}
-    for nested in ("cost_breakdown", "price"):
-        if shaped[nested] is not None:
-            shaped[nested] = {_snake(name): value for name, value in shaped[nested].items()}
+    shaped["cost"] = _number(shaped["cost"])
+    if shaped["cost_breakdown"] is not None:
+        shaped["cost_breakdown"] = {
+            _snake(name): _number(value) for name, value in shaped["cost_breakdown"].items()
+        }
+    if shaped["price"] is not None:
+        shaped["price"] = {_snake(name): value for name, value in shaped["price"].items()}
     # Enums as REST spells them: PRICED is priced.
     shaped["pricing_status"] = PricingStatus[shaped["pricing_status"]].value
     if shaped["price"] is not None and "origin" in shaped["price"]:
@@ -156,6 +182,8 @@ def _tracked(item: JsonObject) -> JsonObject:
 
 def _budget(budget: JsonObject) -> JsonObject:
     shaped = {_snake(name): value for name, value in budget.items()}
+    for name in ("limit", "current", "reserved", "remaining"):
+        shaped[name] = _number(shaped[name], budget["unit"])
     for name in _ENUMS:
         shaped[name] = shaped[name].lower()
     return shaped
@@ -171,7 +199,7 @@ def _budget_input(body: JsonObject) -> JsonObject:
 
 def _group(group: JsonObject) -> JsonObject:
     """A group as REST shows it: the team's name and whether it was deleted, for known teams."""
-    shaped = {"total": group["total"], "tokens": group["tokens"]}
+    shaped = {"total": _number(group["total"]), "tokens": group["tokens"]}
     if group["name"] is None:
         return shaped
     return {**shaped, "name": group["name"], "deleted": group["deleted"]}
