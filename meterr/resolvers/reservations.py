@@ -70,11 +70,6 @@ async def reserve(ctx: RequestContext, body: object) -> Reservation:
     budget refuses a hold that would take its spend and holds past its limit."""
     ctx.principal.require(Operation.INGEST)
     data = validate_model(ReservationInput, body)
-    if data.estimated_cost is None and data.estimated_tokens is None:
-        raise InvalidInput(
-            "A reservation needs estimated_cost (USD) or estimated_tokens.",
-            {"fields": {"estimated_cost": "required without estimated_tokens"}},
-        )
     now = stored_instant(ctx.now())
     await release_expired(ctx, now)
     scope = call_scope(
