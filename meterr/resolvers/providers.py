@@ -16,7 +16,7 @@ from meterr.domain import ConnectionMode
 from meterr.errors import Conflict, NotFound
 from meterr.pricing import ModelPrice, normalize_provider
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.inputs import fields_refused, validate_model
+from meterr.resolvers.inputs import fields_refused
 from meterr.resolvers.prices import list_prices
 from meterr.resolvers.timerange import stored_instant
 from meterr.store import Connection, NameTaken
@@ -158,11 +158,10 @@ def _bound_to(org_id: str, connection_id: str) -> str:
     return f"provider-connection:{org_id}:{connection_id}"
 
 
-async def connect_provider(ctx: RequestContext, body: object) -> Connection:
+async def connect_provider(ctx: RequestContext, data: ConnectionInput) -> Connection:
     """Store a connection; its credential is sealed and only its last four characters are
     ever shown."""
     ctx.principal.require(Operation.MANAGE)
-    data = validate_model(ConnectionInput, body)
     provider = data.provider_name()
     connection_id = f"conn_{secrets.token_hex(8)}"
     connection = Connection(

@@ -14,7 +14,7 @@ from meterr.auth import Operation
 from meterr.errors import InvalidInput, NotFound
 from meterr.events import DestinationRefused, check_destination, webhook_bound_to
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.inputs import fields_refused, validate_model
+from meterr.resolvers.inputs import fields_refused
 from meterr.resolvers.notifications import EVENT_TYPES
 from meterr.resolvers.timerange import stored_instant
 from meterr.store import Delivery, WebhookEndpoint
@@ -65,10 +65,9 @@ class NewWebhook:
     secret: str
 
 
-async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
+async def create_webhook(ctx: RequestContext, data: WebhookInput) -> NewWebhook:
     """Add an endpoint once its destination is found to be one Meterr may deliver to."""
     ctx.principal.require(Operation.MANAGE)
-    data = validate_model(WebhookInput, body)
     settings = ctx.services.settings
     try:
         await check_destination(
