@@ -33,6 +33,7 @@ from meterr.resolvers.budgets import (
     update_budget,
 )
 from meterr.resolvers.bulk import import_usage
+from meterr.resolvers.changes import Changes
 from meterr.resolvers.context import RequestContext, Services
 from meterr.resolvers.costs import (
     NO_VALUE,
@@ -196,6 +197,7 @@ __all__ = [
     "viewer",
     "viewer_team",
     "BudgetInput",
+    "Changes",
     "ConnectionInput",
     "InvitationInput",
     "ReservationInput",

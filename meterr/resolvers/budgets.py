@@ -4,7 +4,6 @@ call go ahead?"."""
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -23,14 +22,10 @@ from meterr.domain import (
 from meterr.errors import InvalidInput, NotFound
 from meterr.pricing import normalize_provider, usd_to_nano
 from meterr.resolvers.alerts import fire_due_alerts, fire_forecast_alert, with_forecast
+from meterr.resolvers.changes import Changes
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.forecasts import budget_forecast
-from meterr.resolvers.inputs import (
-    MAX_ESTIMATED_COST,
-    MAX_TOKENS,
-    BudgetInput,
-    validate_model,
-)
+from meterr.resolvers.inputs import MAX_ESTIMATED_COST, MAX_TOKENS, BudgetInput
 from meterr.resolvers.spend import (
     CallScope,
     budget_amount,
@@ -70,32 +65,6 @@ def _scope_of(data: BudgetInput) -> BudgetScope:
         if value is not None:
             return BudgetScope(name, normalize_provider(value) if name == "provider" else value)
     return BudgetScope()
-
-
-# Spend is kept in nano-dollars, 64-bit integers: a billion dollars leaves room for the sums.
-MAX_USD_LIMIT = 10**9
-
-
-def _checked(data: BudgetInput) -> BudgetInput:
-    """Rules across fields, each naming the fields at fault."""
-    scoped = [name for name in SCOPE_FIELDS if getattr(data, name) is not None]
-    if len(scoped) > 1:
-        raise InvalidInput(
-            f"A budget is scoped by at most one of {', '.join(SCOPE_FIELDS)}; "
-            f"this one names {', '.join(scoped)}.",
-            {"fields": dict.fromkeys(scoped, "only one scope field may be given")},
-        )
-    if data.unit is BudgetUnit.USD and data.limit > MAX_USD_LIMIT:
-        raise InvalidInput(
-            f"A USD limit is at most {MAX_USD_LIMIT:,} USD.",
-            {"fields": {"limit": f"at most {MAX_USD_LIMIT} USD"}},
-        )
-    if data.unit is BudgetUnit.TOKENS and data.limit != data.limit.to_integral_value():
-        raise InvalidInput(
-            "A token limit must be a whole number.",
-            {"fields": {"limit": "must be a whole number of tokens"}},
-        )
-    return data
 
 
 def _definition(data: BudgetInput) -> dict[str, Any]:
@@ -144,9 +113,8 @@ def _counted(budget: Budget) -> tuple[object, ...]:
     return (budget.scope, budget.period, budget.timezone)
 
 
-async def create_budget(ctx: RequestContext, body: object) -> BudgetStatus:
+async def create_budget(ctx: RequestContext, data: BudgetInput) -> BudgetStatus:
     ctx.principal.require(Operation.MANAGE)
-    data = _checked(validate_model(BudgetInput, body))
     now = stored_instant(ctx.now())
     budget = Budget(
         id=f"bud_{secrets.token_hex(12)}",
@@ -205,24 +173,23 @@ async def forecast_of(ctx: RequestContext, status: BudgetStatus) -> BudgetForeca
     return await budget_forecast(ctx, status, ctx.now())
 
 
-async def update_budget(ctx: RequestContext, budget_id: str, body: object) -> BudgetStatus:
+async def update_budget(
+    ctx: RequestContext, budget_id: str, changes: Changes[BudgetInput]
+) -> BudgetStatus:
     """Merge the given fields into the budget. Naming a scope field replaces the scope; a
     change of limit, unit, period, zone, thresholds or scope lets alerts fire again."""
     ctx.principal.require(Operation.MANAGE)
-    if not isinstance(body, Mapping):
-        raise InvalidInput("Expected a JSON object.", {"fields": {"body": "must be an object"}})
     current = await _budget(ctx, budget_id)
-    merged = _as_input(current)
-    if any(name in body for name in SCOPE_FIELDS):
+    defined = _as_input(current)
+    if any(name in changes for name in SCOPE_FIELDS):
         for name in SCOPE_FIELDS:
-            merged.pop(name, None)
-    if "unit" in body and "limit" not in body:
+            defined.pop(name, None)
+    if "unit" in changes and "limit" not in changes:
         raise InvalidInput(
             "Changing the unit needs the limit in the new unit.",
             {"fields": {"limit": "required when unit changes"}},
         )
-    merged.update(body)
-    data = _checked(validate_model(BudgetInput, merged))
+    data = changes.over(defined)
     now = stored_instant(ctx.now())
     updated = replace(current, **_definition(data), updated_at=now)
     reset = _measure(updated) != _measure(current)

@@ -29,7 +29,6 @@ from meterr.importers import (
 from meterr.pricing import TokenUsage
 from meterr.resolvers.alerts import watch_budgets
 from meterr.resolvers.context import RequestContext, Services
-from meterr.resolvers.inputs import validate_model
 from meterr.resolvers.messages import event_message
 from meterr.resolvers.providers import credential_of, get_connection
 from meterr.resolvers.timerange import parse_time_range, stored_instant
@@ -49,6 +48,8 @@ Reader = Callable[
 
 
 class SyncInput(BaseModel):
+    """The whole days to import, first and last (YYYY-MM-DD)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     start_date: str
@@ -120,12 +121,11 @@ def _reader(ctx: RequestContext, connection: Connection) -> tuple[Reader, str]:
     return read_anthropic_usage, settings.anthropic_api_base
 
 
-async def sync_connection(ctx: RequestContext, connection_id: str, body: object) -> SyncReport:
+async def sync_connection(ctx: RequestContext, connection_id: str, data: SyncInput) -> SyncReport:
     """Read the connection's usage for a range of whole days and import (or keep aside)
     every complete bucket."""
     ctx.principal.require(Operation.MANAGE)
     connection = await get_connection(ctx, connection_id)
-    data = validate_model(SyncInput, body)
     now = stored_instant(ctx.now())
     time_range = parse_time_range(data.start_date, data.end_date, None, now=now)
     if time_range.end - time_range.start > timedelta(days=_MAX_SYNC_DAYS):
@@ -236,7 +236,7 @@ async def _sync_next_due(services: Services, interval: timedelta) -> bool:
         organization.id, organization.name, organization.tier, "scheduler", Role.ADMIN
     )
     today = now.date()
-    days = {"start_date": (today - timedelta(days=1)).isoformat(), "end_date": today.isoformat()}
+    days = SyncInput(start_date=(today - timedelta(days=1)).isoformat(), end_date=today.isoformat())
     try:
         await sync_connection(RequestContext(scheduler, services), connection.id, days)
     except MeterrError as exc:  # recorded on the connection; the next round tries again

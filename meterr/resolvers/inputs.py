@@ -7,7 +7,7 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Self, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from pydantic import (
@@ -17,9 +17,11 @@ from pydantic import (
     StrictInt,
     ValidationError,
     field_validator,
+    model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from meterr.domain import BudgetAction, BudgetPeriod, BudgetUnit
+from meterr.domain import SCOPE_FIELDS, BudgetAction, BudgetPeriod, BudgetUnit
 from meterr.errors import InvalidInput
 from meterr.strict_json import metadata_problem
 
@@ -36,6 +38,7 @@ __all__ = [
     "ReservationInput",
     "TrackBatchInput",
     "TrackEventInput",
+    "fields_refused",
     "invalid_input_from",
     "parse_rfc3339",
     "validate_model",
@@ -46,6 +49,8 @@ __all__ = [
 MAX_TOKENS = 1_000_000_000
 MAX_METADATA_BYTES = 16 * 1024
 MAX_ESTIMATED_COST = Decimal(10**9)  # USD a single call may be expected to cost
+# Spend is kept in nano-dollars, 64-bit integers: a billion dollars leaves room for the sums.
+MAX_USD_LIMIT = 10**9
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -106,6 +111,23 @@ def zone_named(name: str) -> ZoneInfo:
         raise ValueError(
             f"unknown time zone '{name}': use an IANA name such as Europe/Paris"
         ) from None
+
+
+def fields_refused(model: BaseModel, summary: str, reasons: Mapping[str, str]) -> ValidationError:
+    """A rule across a model's fields broken, as the error a field's own rule gives: raised in
+    a model validator, it names each field at fault with its reason, and `summary` becomes
+    the refusal's message (see `invalid_input_from`)."""
+    return ValidationError.from_exception_data(
+        type(model).__name__,
+        [
+            InitErrorDetails(
+                type=PydanticCustomError("fields_refused", reason, {"summary": summary}),
+                loc=(name,),
+                input=getattr(model, name),
+            )
+            for name, reason in reasons.items()
+        ],
+    )
 
 
 class TrackEventInput(BaseModel):
@@ -211,6 +233,16 @@ class ReservationInput(CallScopeInput):
     estimated_tokens: Annotated[StrictInt, Field(ge=0, le=MAX_TOKENS)] | None = None
     ttl_seconds: Annotated[StrictInt, Field(ge=1, le=86_400)] = 600
 
+    @model_validator(mode="after")
+    def _an_estimate(self) -> Self:
+        if self.estimated_cost is None and self.estimated_tokens is None:
+            raise fields_refused(
+                self,
+                "A reservation needs estimated_cost (USD) or estimated_tokens.",
+                {"estimated_cost": "required without estimated_tokens"},
+            )
+        return self
+
 
 class RepriceInput(BaseModel):
     """Which stored events to price again with the prices in force now."""
@@ -227,7 +259,7 @@ class RepriceInput(BaseModel):
 
 class BudgetInput(BaseModel):
     """A budget as clients create it; a PATCH is merged into the stored one and checked
-    again as a whole. Rules across fields (one scope, whole tokens) are the resolver's."""
+    again as a whole, rules across fields (one scope, a limit its unit can hold) included."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -259,6 +291,30 @@ class BudgetInput(BaseModel):
         zone_named(value)
         return value
 
+    @model_validator(mode="after")
+    def _one_scope_and_a_limit_in_its_unit(self) -> Self:
+        scoped = [name for name in SCOPE_FIELDS if getattr(self, name) is not None]
+        if len(scoped) > 1:
+            raise fields_refused(
+                self,
+                f"A budget is scoped by at most one of {', '.join(SCOPE_FIELDS)}; "
+                f"this one names {', '.join(scoped)}.",
+                dict.fromkeys(scoped, "only one scope field may be given"),
+            )
+        if self.unit is BudgetUnit.USD and self.limit > MAX_USD_LIMIT:
+            raise fields_refused(
+                self,
+                f"A USD limit is at most {MAX_USD_LIMIT:,} USD.",
+                {"limit": f"at most {MAX_USD_LIMIT} USD"},
+            )
+        if self.unit is BudgetUnit.TOKENS and self.limit != self.limit.to_integral_value():
+            raise fields_refused(
+                self,
+                "A token limit must be a whole number.",
+                {"limit": "must be a whole number of tokens"},
+            )
+        return self
+
 
 _MESSAGES = {
     "extra_forbidden": "unknown field",
@@ -277,14 +333,17 @@ def _location(prefix: str, loc: Sequence[int | str]) -> str:
 
 
 def invalid_input_from(error: ValidationError, *, prefix: str = "") -> InvalidInput:
-    """One InvalidInput naming every offending field."""
+    """One InvalidInput naming every offending field; a rule across fields that alone
+    refused the input (`fields_refused`) gives its own message."""
     fields: dict[str, str] = {}
+    summaries: set[str | None] = set()
     for item in error.errors(include_url=False):
         loc = [part for part in item["loc"] if part not in ("function-after", "function-before")]
         message = _MESSAGES.get(item["type"], item["msg"].removeprefix("Value error, "))
         fields.setdefault(_location(prefix, loc), message)
-    names = ", ".join(fields)
-    return InvalidInput(f"Invalid input: {names}.", {"fields": fields})
+        summaries.add(item.get("ctx", {}).get("summary"))
+    summary = summaries.pop() if len(summaries) == 1 else None
+    return InvalidInput(summary or f"Invalid input: {', '.join(fields)}.", {"fields": fields})
 
 
 def validate_model(model: type[M], data: object, *, prefix: str = "") -> M:

@@ -7,16 +7,16 @@ import json
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
 
 from meterr.auth import Operation
 from meterr.domain import ConnectionMode
-from meterr.errors import Conflict, InvalidInput, NotFound
+from meterr.errors import Conflict, NotFound
 from meterr.pricing import ModelPrice, normalize_provider
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.inputs import validate_model
+from meterr.resolvers.inputs import fields_refused
 from meterr.resolvers.prices import list_prices
 from meterr.resolvers.timerange import stored_instant
 from meterr.store import Connection, NameTaken
@@ -33,23 +33,6 @@ __all__ = [
 # Providers whose own usage APIs Meterr can read.
 CONNECTABLE = ("openai", "anthropic")
 _MAX_OPTIONS_BYTES = 4096
-
-
-class ConnectionInput(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
-
-    provider: Annotated[str, Field(min_length=1, max_length=64)]
-    name: Annotated[str, Field(min_length=1, max_length=100)] = "default"
-    api_key: Annotated[str, Field(min_length=8, max_length=1000)]
-    mode: ConnectionMode = ConnectionMode.IMPORT
-    options: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("options")
-    @classmethod
-    def _small_options(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if len(json.dumps(value)) > _MAX_OPTIONS_BYTES:
-            raise ValueError(f"options may hold at most {_MAX_OPTIONS_BYTES} bytes")
-        return value
 
 
 Identifier = Annotated[str, Field(min_length=1, max_length=128)]
@@ -92,12 +75,53 @@ _OPTIONS: dict[str, type[OpenAIOptions] | type[AnthropicOptions]] = {
     "openai": OpenAIOptions,
     "anthropic": AnthropicOptions,
 }
+# Each provider's options under the name `options`, so that their errors name
+# `options.<field>` as a field of the connection's own would be named.
+_NAMED_OPTIONS: dict[str, TypeAdapter[Any]] = {
+    "openai": TypeAdapter(dict[str, OpenAIOptions]),
+    "anthropic": TypeAdapter(dict[str, AnthropicOptions]),
+}
 
 
-def _options(provider: str, given: dict[str, Any]) -> dict[str, Any]:
-    """The provider's options, checked and in one form (`project_id` joins `project_ids`);
-    an unknown one is named in the error."""
-    return validate_model(_OPTIONS[provider], given, prefix="options").stored()
+class ConnectionInput(BaseModel):
+    """A connection to a provider's usage API: the provider, an admin key of it, and the
+    options of that provider that narrow its import."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+    provider: Annotated[str, Field(min_length=1, max_length=64)]
+    name: Annotated[str, Field(min_length=1, max_length=100)] = "default"
+    api_key: Annotated[str, Field(min_length=8, max_length=1000)]
+    mode: ConnectionMode = ConnectionMode.IMPORT
+    options: dict[str, Any] | None = None  # none: nothing narrows the import
+
+    @field_validator("options")
+    @classmethod
+    def _small_options(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and len(json.dumps(value)) > _MAX_OPTIONS_BYTES:
+            raise ValueError(f"options may hold at most {_MAX_OPTIONS_BYTES} bytes")
+        return value
+
+    @model_validator(mode="after")
+    def _a_connectable_provider_and_its_options(self) -> Self:
+        provider = self.provider_name()
+        if provider not in CONNECTABLE:
+            raise fields_refused(
+                self,
+                f"Meterr cannot read {provider}'s usage API; it can connect to "
+                f"{', '.join(CONNECTABLE)}.",
+                {"provider": f"one of {', '.join(CONNECTABLE)}"},
+            )
+        _NAMED_OPTIONS[provider].validate_python({"options": self.options or {}})
+        return self
+
+    def provider_name(self) -> str:
+        """The provider as Meterr names it."""
+        return normalize_provider(self.provider)
+
+    def stored_options(self) -> dict[str, Any]:
+        """The provider's options in one form (`project_id` joins `project_ids`)."""
+        return _OPTIONS[self.provider_name()].model_validate(self.options or {}).stored()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,18 +158,11 @@ def _bound_to(org_id: str, connection_id: str) -> str:
     return f"provider-connection:{org_id}:{connection_id}"
 
 
-async def connect_provider(ctx: RequestContext, body: object) -> Connection:
+async def connect_provider(ctx: RequestContext, data: ConnectionInput) -> Connection:
     """Store a connection; its credential is sealed and only its last four characters are
     ever shown."""
     ctx.principal.require(Operation.MANAGE)
-    data = validate_model(ConnectionInput, body)
-    provider = normalize_provider(data.provider)
-    if provider not in CONNECTABLE:
-        raise InvalidInput(
-            f"Meterr cannot read {provider}'s usage API; it can connect to "
-            f"{', '.join(CONNECTABLE)}.",
-            {"fields": {"provider": f"one of {', '.join(CONNECTABLE)}"}},
-        )
+    provider = data.provider_name()
     connection_id = f"conn_{secrets.token_hex(8)}"
     connection = Connection(
         id=connection_id,
@@ -153,7 +170,7 @@ async def connect_provider(ctx: RequestContext, body: object) -> Connection:
         provider=provider,
         name=data.name,
         mode=data.mode,
-        options=_options(provider, data.options),
+        options=data.stored_options(),
         sealed_credential=ctx.services.sealer.seal(
             data.api_key, _bound_to(ctx.org_id, connection_id)
         ),

@@ -13,7 +13,7 @@ from meterr.domain import BudgetAction, BudgetStatus, BudgetUnit
 from meterr.errors import InvalidInput
 from meterr.pricing import usd_to_nano
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.inputs import ReservationInput, validate_model
+from meterr.resolvers.inputs import ReservationInput
 from meterr.resolvers.spend import (
     budget_status,
     budget_statuses,
@@ -65,16 +65,10 @@ def _amount(status: BudgetStatus, data: ReservationInput) -> int:
     return data.estimated_tokens or 0
 
 
-async def reserve(ctx: RequestContext, body: object) -> Reservation:
+async def reserve(ctx: RequestContext, data: ReservationInput) -> Reservation:
     """Hold the estimate against every budget the call falls under, all or none; a blocking
     budget refuses a hold that would take its spend and holds past its limit."""
     ctx.principal.require(Operation.INGEST)
-    data = validate_model(ReservationInput, body)
-    if data.estimated_cost is None and data.estimated_tokens is None:
-        raise InvalidInput(
-            "A reservation needs estimated_cost (USD) or estimated_tokens.",
-            {"fields": {"estimated_cost": "required without estimated_tokens"}},
-        )
     now = stored_instant(ctx.now())
     await release_expired(ctx, now)
     scope = call_scope(

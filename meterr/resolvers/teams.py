@@ -26,8 +26,8 @@ from meterr.errors import (
     InvitationUsed,
     NotFound,
 )
+from meterr.resolvers.changes import Changes
 from meterr.resolvers.context import RequestContext, Services
-from meterr.resolvers.inputs import validate_model
 from meterr.resolvers.links import team_members, team_month_spend
 from meterr.resolvers.messages import notification_message
 from meterr.resolvers.timerange import stored_instant
@@ -60,6 +60,8 @@ MAX_TEAMS_PAGE = 100
 
 
 class TeamInput(BaseModel):
+    """A team as clients create it; a change names any of its fields."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     name: Annotated[str, Field(min_length=1, max_length=100)]
@@ -67,6 +69,8 @@ class TeamInput(BaseModel):
 
 
 class InvitationInput(BaseModel):
+    """Whom to invite into a team, and the role the invitation gives."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     email: EmailStr
@@ -125,9 +129,8 @@ def _name_taken(name: str) -> Conflict:
     )
 
 
-async def create_team(ctx: RequestContext, body: object) -> TeamView:
+async def create_team(ctx: RequestContext, data: TeamInput) -> TeamView:
     ctx.principal.require(Operation.MANAGE)
-    data = validate_model(TeamInput, body)
     now = stored_instant(ctx.now())
     team = Team(
         id=f"team_{secrets.token_hex(8)}",
@@ -203,22 +206,24 @@ async def get_team(ctx: RequestContext, team_id: str) -> TeamView:
     return view
 
 
-async def update_team(ctx: RequestContext, team_id: str, body: object) -> TeamView:
+async def update_team(ctx: RequestContext, team_id: str, changes: Changes[TeamInput]) -> TeamView:
     now = ctx.now()
-    [view] = await _views(ctx, [await change_team(ctx, team_id, body, now=now)], now)
+    [view] = await _views(ctx, [await change_team(ctx, team_id, changes, now=now)], now)
     return view
 
 
 async def change_team(
-    ctx: RequestContext, team_id: str, body: object, *, now: datetime | None = None
+    ctx: RequestContext,
+    team_id: str,
+    changes: Changes[TeamInput],
+    *,
+    now: datetime | None = None,
 ) -> Team:
-    """Rename a team or change its description; fields left out keep their value."""
+    """Rename a team or change its description; fields left out keep their value, and a
+    description given as null is cleared."""
     ctx.principal.require(Operation.MANAGE)
     current = await _team(ctx, team_id)
-    if not isinstance(body, dict):
-        raise InvalidInput("Expected a JSON object.", {"fields": {"body": "must be an object"}})
-    merged = {"name": current.name, "description": current.description, **body}
-    data = validate_model(TeamInput, merged)
+    data = changes.over({"name": current.name, "description": current.description})
     try:
         updated = await ctx.store.teams.update(
             ctx.org_id,
@@ -254,11 +259,10 @@ async def delete_team(ctx: RequestContext, team_id: str) -> None:
     ctx.services.forget_principals()
 
 
-async def invite_member(ctx: RequestContext, team_id: str, body: object) -> NewInvitation:
+async def invite_member(ctx: RequestContext, team_id: str, data: InvitationInput) -> NewInvitation:
     """Invite an email to a team; a pending invitation of that email is replaced."""
     ctx.principal.require(Operation.INVITE)
     team = await _team(ctx, team_id)
-    data = validate_model(InvitationInput, body)
     if ctx.principal.role is Role.TEAM_ADMIN and data.role == "admin":
         raise Forbidden("A team admin may invite members and viewers only.", {"role": "admin"})
     now = stored_instant(ctx.now())

@@ -6,15 +6,15 @@ import base64
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from meterr.auth import Operation
 from meterr.errors import InvalidInput, NotFound
 from meterr.events import DestinationRefused, check_destination, webhook_bound_to
 from meterr.resolvers.context import RequestContext
-from meterr.resolvers.inputs import validate_model
+from meterr.resolvers.inputs import fields_refused
 from meterr.resolvers.notifications import EVENT_TYPES
 from meterr.resolvers.timerange import stored_instant
 from meterr.store import Delivery, WebhookEndpoint
@@ -36,11 +36,25 @@ MAX_DELIVERIES_PAGE = 100
 
 
 class WebhookInput(BaseModel):
+    """A webhook endpoint: where to deliver, and which notification types (every one when
+    none are named)."""
+
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
     url: Annotated[str, Field(min_length=1, max_length=2048)]
     events: list[str] | None = None
     description: Annotated[str, Field(max_length=500)] | None = None
+
+    @model_validator(mode="after")
+    def _known_event_types(self) -> Self:
+        unknown = sorted(set(self.events or ()) - set(EVENT_TYPES))
+        if unknown:
+            raise fields_refused(
+                self,
+                f"Unknown event types: {', '.join(unknown)}.",
+                {"events": f"known types: {', '.join(EVENT_TYPES)}"},
+            )
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +65,9 @@ class NewWebhook:
     secret: str
 
 
-async def create_webhook(ctx: RequestContext, body: object) -> NewWebhook:
+async def create_webhook(ctx: RequestContext, data: WebhookInput) -> NewWebhook:
+    """Add an endpoint once its destination is found to be one Meterr may deliver to."""
     ctx.principal.require(Operation.MANAGE)
-    data = validate_model(WebhookInput, body)
-    unknown = sorted(set(data.events or ()) - set(EVENT_TYPES))
-    if unknown:
-        raise InvalidInput(
-            f"Unknown event types: {', '.join(unknown)}.",
-            {"fields": {"events": f"known types: {', '.join(EVENT_TYPES)}"}},
-        )
     settings = ctx.services.settings
     try:
         await check_destination(

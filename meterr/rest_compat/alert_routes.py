@@ -8,6 +8,7 @@ from meterr.resolvers import (
     BudgetCheckQuery,
     BudgetInput,
     DeliveriesQuery,
+    KeyOperation,
     NotificationsQuery,
     ReservationInput,
     WebhookInput,
@@ -41,7 +42,7 @@ __all__ = ["ALERT_OPERATIONS"]
 
 
 async def budgets_create(call: Call) -> Response:
-    status = await create_budget(call.ctx, await call.json())
+    status = await create_budget(call.ctx, await call.body(BudgetInput))
     return JSONResponse(budget_json(status), status_code=201)
 
 
@@ -70,7 +71,8 @@ async def budget_check(call: Call) -> Response:
 
 
 async def budget_reserve(call: Call) -> Response:
-    return JSONResponse(reservation_json(await reserve(call.ctx, await call.json())))
+    reservation = await reserve(call.ctx, await call.body(ReservationInput))
+    return JSONResponse(reservation_json(reservation))
 
 
 async def budget_get(call: Call) -> Response:
@@ -78,7 +80,7 @@ async def budget_get(call: Call) -> Response:
 
 
 async def budget_update(call: Call) -> Response:
-    status = await update_budget(call.ctx, call.path("budget_id"), await call.json())
+    status = await update_budget(call.ctx, call.path("budget_id"), await call.changes(BudgetInput))
     return JSONResponse(budget_json(status))
 
 
@@ -101,7 +103,7 @@ async def notifications(call: Call) -> Response:
 
 
 async def webhooks_create(call: Call) -> Response:
-    created = await create_webhook(call.ctx, await call.json())
+    created = await create_webhook(call.ctx, await call.body(WebhookInput))
     return JSONResponse(webhook_json(created.endpoint, secret=created.secret), status_code=201)
 
 
@@ -142,6 +144,7 @@ ALERT_OPERATIONS = [
         handler=budgets_create,
         body=BudgetInput,
         answers={201: answers.BudgetAnswer},
+        requires=KeyOperation.MANAGE,
     ),
     Operation(
         method="GET",
@@ -168,6 +171,7 @@ ALERT_OPERATIONS = [
         handler=budget_reserve,
         body=ReservationInput,
         answers={200: answers.ReservationAnswer},
+        requires=KeyOperation.INGEST,
     ),
     Operation(
         method="GET",
@@ -186,6 +190,7 @@ ALERT_OPERATIONS = [
         handler=budget_update,
         body=Patch(BudgetInput),
         answers={200: answers.BudgetAnswer},
+        requires=KeyOperation.MANAGE,
     ),
     Operation(
         method="DELETE",
@@ -212,6 +217,7 @@ ALERT_OPERATIONS = [
         handler=webhooks_create,
         body=WebhookInput,
         answers={201: answers.WebhookAnswer},
+        requires=KeyOperation.MANAGE,
     ),
     Operation(
         method="GET",

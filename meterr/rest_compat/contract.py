@@ -2,8 +2,9 @@
 its body and of each answer; the Starlette routes and /v1/openapi.json are both made from it.
 
 An operation's handler receives a `Call`: the request, the caller's context and the query
-string already validated into the operation's model. Bodies are validated by the resolver
-that owns their rules, the same for both doors."""
+string already validated into the operation's model. The handler reads the body into the
+model the resolver takes (`Call.body`, or `Call.changes` for a PATCH); an operation that
+declares the permission it needs refuses a key without it before judging either."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from http import HTTPStatus
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, TypeAdapter
 from starlette.requests import Request
@@ -20,7 +21,15 @@ from starlette.routing import Route
 
 from meterr.bodies import parse_json, read_body
 from meterr.errors import InvalidInput, MeterrError
-from meterr.resolvers import NoQuery, RequestContext, Services, admit, validate_model
+from meterr.resolvers import (
+    Changes,
+    KeyOperation,
+    NoQuery,
+    RequestContext,
+    Services,
+    admit,
+    validate_model,
+)
 from meterr.rest_compat.answers import ErrorAnswer
 from meterr.rest_compat.errors import error_response
 
@@ -33,6 +42,8 @@ _PATH_PARAM = re.compile(r"{(\w+)}")
 _KEYED_ERRORS = (400, 401, 403, 429, 500, 503)
 _BODY_ERRORS = (413, 415)
 SMALL_BODY = 65_536
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +65,15 @@ class Call:
                 "The request body is empty; send a JSON object.", {"fields": {"body": "empty"}}
             )
         return parse_json(body)
+
+    async def body(self, model: type[M], max_bytes: int = SMALL_BODY) -> M:
+        """The JSON body validated into `model`."""
+        return validate_model(model, await self.json(max_bytes))
+
+    async def changes(self, model: type[M]) -> Changes[M]:
+        """A PATCH's JSON body: the fields of `model` it names, validated once merged over
+        what is stored."""
+        return Changes.of(model, await self.json())
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +107,7 @@ class Operation:
     body_media: Sequence[str] = (_JSON,)
     headers: Mapping[str, str] = field(default_factory=dict)  # request header → meaning
     errors: Sequence[int] = ()  # outcomes of its own: 404, 409...
+    requires: KeyOperation | None = None  # what the key must be allowed, checked first
 
     def __post_init__(self) -> None:
         if (self.handler is None) == (self.open_handler is None):
@@ -106,6 +127,8 @@ async def _run(operation: Operation, request: Request) -> Response:
     services: Services = request.app.state.services
     ctx, status = await admit(services, request.headers.get("authorization"))
     try:
+        if operation.requires is not None:
+            ctx.principal.require(operation.requires)
         query = _read_query(operation.query, request)
         async with services.work.turn(ctx.org_id):
             response = await operation.handler(Call(request, ctx, query))

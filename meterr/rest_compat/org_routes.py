@@ -9,6 +9,7 @@ from meterr.errors import MeterrError
 from meterr.resolvers import (
     ConnectionInput,
     InvitationInput,
+    KeyOperation,
     PageQuery,
     ReconcileQuery,
     SyncInput,
@@ -45,7 +46,7 @@ __all__ = ["ORGANIZATION_OPERATIONS"]
 
 
 async def teams_create(call: Call) -> Response:
-    view = await create_team(call.ctx, await call.json())
+    view = await create_team(call.ctx, await call.body(TeamInput))
     return JSONResponse(team_json(view), status_code=201)
 
 
@@ -60,7 +61,7 @@ async def team_get(call: Call) -> Response:
 
 
 async def team_update(call: Call) -> Response:
-    view = await update_team(call.ctx, call.path("team_id"), await call.json())
+    view = await update_team(call.ctx, call.path("team_id"), await call.changes(TeamInput))
     return JSONResponse(team_json(view))
 
 
@@ -70,7 +71,7 @@ async def team_delete(call: Call) -> Response:
 
 
 async def team_invite(call: Call) -> Response:
-    new = await invite_member(call.ctx, call.path("team_id"), await call.json())
+    new = await invite_member(call.ctx, call.path("team_id"), await call.body(InvitationInput))
     return JSONResponse(invitation_json(new), status_code=201)
 
 
@@ -85,7 +86,7 @@ async def providers(call: Call) -> Response:
 
 
 async def provider_connect(call: Call) -> Response:
-    connection = await connect_provider(call.ctx, await call.json())
+    connection = await connect_provider(call.ctx, await call.body(ConnectionInput))
     return JSONResponse(connection_json(connection), status_code=201)
 
 
@@ -99,7 +100,7 @@ async def provider_disconnect(call: Call) -> Response:
 
 
 async def provider_sync(call: Call) -> Response:
-    report = await sync_connection(call.ctx, call.path("connection_id"), await call.json())
+    report = await sync_connection(call.ctx, call.path("connection_id"), await call.body(SyncInput))
     return JSONResponse(
         {
             "connection": connection_json(report.connection),
@@ -143,6 +144,7 @@ ORGANIZATION_OPERATIONS = [
         body=TeamInput,
         answers={201: answers.TeamAnswer},
         errors=(409,),
+        requires=KeyOperation.MANAGE,
     ),
     Operation(
         method="GET",
@@ -170,6 +172,7 @@ ORGANIZATION_OPERATIONS = [
         body=Patch(TeamInput),
         answers={200: answers.TeamAnswer},
         errors=(409,),
+        requires=KeyOperation.MANAGE,
     ),
     Operation(
         method="DELETE",
@@ -188,6 +191,7 @@ ORGANIZATION_OPERATIONS = [
         body=InvitationInput,
         answers={201: answers.InvitationAnswer},
         errors=(409,),
+        requires=KeyOperation.INVITE,
     ),
     Operation(
         method="DELETE",
@@ -223,6 +227,7 @@ ORGANIZATION_OPERATIONS = [
         body=ConnectionInput,
         answers={201: answers.ConnectionAnswer},
         errors=(409,),
+        requires=KeyOperation.MANAGE,
     ),
     Operation(
         method="GET",
@@ -249,6 +254,7 @@ ORGANIZATION_OPERATIONS = [
         body=SyncInput,
         answers={200: answers.SyncAnswer},
         errors=(502,),
+        requires=KeyOperation.MANAGE,
     ),
     Operation(
         method="GET",

@@ -38,7 +38,6 @@ from meterr.resolvers import (
     summed_usage,
     track_events,
     usage_totals,
-    validate_model,
 )
 from meterr.rest_compat import answers
 from meterr.rest_compat.alert_routes import ALERT_OPERATIONS
@@ -212,12 +211,12 @@ async def prices(call: Call) -> Response:
 
 
 async def price_overrides(call: Call) -> Response:
-    body = validate_model(PriceOverrideInput, await call.json())
+    body = await call.body(PriceOverrideInput)
     return JSONResponse(price_json(await set_price_override(call.ctx, body)), status_code=201)
 
 
 async def reprice_events(call: Call) -> Response:
-    body = validate_model(RepriceInput, await call.json())
+    body = await call.body(RepriceInput)
     return JSONResponse(reprice_json(await reprice(call.ctx, body)))
 
 

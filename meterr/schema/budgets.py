@@ -15,7 +15,7 @@ from meterr import domain, resolvers
 from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, connection, sliced
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import BudgetAction, BudgetPeriod, BudgetUnit, NotificationType
-from meterr.schema.inputs import as_body
+from meterr.schema.inputs import changes_given, changes_of, validated
 from meterr.schema.money import BudgetAmount
 from meterr.schema.node import Node
 from meterr.schema.notifications import Notification, notification_of
@@ -149,23 +149,15 @@ class BudgetInput:
     pass
 
 
-@strawberry.input(
+@derived_input(
+    model=changes_of(resolvers.BudgetInput),
+    all_fields=True,
+    name="BudgetChanges",
     description="Changes to a budget, as PATCH /v1/budgets/{id}: only the fields given change, "
-    "and a scope field given as null clears that scope."
+    "and a scope field given as null clears that scope.",
 )
 class BudgetChanges:
-    name: str | None = strawberry.UNSET
-    limit: Decimal | None = strawberry.UNSET
-    unit: BudgetUnit | None = strawberry.UNSET
-    period: BudgetPeriod | None = strawberry.UNSET
-    thresholds: list[int] | None = strawberry.UNSET
-    action: BudgetAction | None = strawberry.UNSET
-    timezone: str | None = strawberry.UNSET
-    team_id: str | None = strawberry.UNSET
-    user_id: str | None = strawberry.UNSET
-    provider: str | None = strawberry.UNSET
-    model: str | None = strawberry.UNSET
-    api_key_id: str | None = strawberry.UNSET
+    pass
 
 
 @strawberry.type
@@ -258,22 +250,30 @@ class BudgetQueries:
 class BudgetMutations:
     @strawberry.mutation(description="Create a budget (same as POST /v1/budgets).")
     async def create_budget(self, info: GqlInfo, input: BudgetInput) -> Budget:
-        status = await resolvers.create_budget(info.context.meterr, as_body(input))
-        return Budget.from_domain(status)
+        ctx = info.context.meterr
+        data = validated(ctx, resolvers.BudgetInput, input, needs=resolvers.KeyOperation.MANAGE)
+        return Budget.from_domain(await resolvers.create_budget(ctx, data))
 
     @strawberry.mutation(description="Change a budget (same as PATCH /v1/budgets/{id}).")
     async def update_budget(
         self, info: GqlInfo, id: strawberry.ID, changes: BudgetChanges
     ) -> Budget:
-        status = await resolvers.update_budget(info.context.meterr, str(id), as_body(changes))
-        return Budget.from_domain(status)
+        ctx = info.context.meterr
+        given = changes_given(
+            ctx, resolvers.BudgetInput, changes, needs=resolvers.KeyOperation.MANAGE
+        )
+        return Budget.from_domain(await resolvers.update_budget(ctx, str(id), given))
 
     @strawberry.mutation(
         description="Hold a call's estimate against its budgets; settle it by naming the "
         "reservation in trackUsage."
     )
     async def reserve_budget(self, info: GqlInfo, input: ReservationInput) -> ReservationResult:
-        reservation = await resolvers.reserve(info.context.meterr, as_body(input))
+        ctx = info.context.meterr
+        data = validated(
+            ctx, resolvers.ReservationInput, input, needs=resolvers.KeyOperation.INGEST
+        )
+        reservation = await resolvers.reserve(ctx, data)
         if isinstance(reservation, resolvers.GrantedReservation):
             return ReservationResult(
                 allowed=True,

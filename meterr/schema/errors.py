@@ -62,16 +62,22 @@ def error_extensions(exc: MeterrError) -> dict[str, Any]:
 
 _VARIABLE = re.compile(r"^Variable '\$(\w+)' (?:got|has) invalid value")
 _WITHIN = re.compile(r"invalid value at ((?:\.\w+|\[\d+\])+)")
+_UNKNOWN = re.compile(r"not to include unknown field '(\w+)'")
 
 
-def _refused_variable(message: str) -> str | None:
+def _refused_variable(message: str) -> tuple[str, str] | None:
     """The variable, or the field inside it, whose value GraphQL's types refused before
-    anything ran: `interval`, or `input.inputTokens` (`$input` at `.inputTokens`)."""
+    anything ran, and why: `interval`, `input.inputTokens` (`$input` at `.inputTokens`), or
+    `changes.owner`, a field its input type does not have (an unknown field, as REST says)."""
     found = _VARIABLE.match(message)
     if found is None:
         return None
     within = _WITHIN.search(message)
-    return found.group(1) + (within.group(1) if within else "")
+    field = found.group(1) + (within.group(1) if within else "")
+    unknown = _UNKNOWN.search(message)
+    if unknown is not None:
+        return f"{field}.{unknown.group(1)}", "unknown field"
+    return field, "invalid value"
 
 
 def _cause(error: GraphQLError) -> BaseException | None:
@@ -105,8 +111,9 @@ def _shaped(error: GraphQLError) -> GraphQLError:
     before_execution = error.path is None and isinstance(original, (ValueError, TypeError))
     if original is None or before_execution:
         error.extensions = {"code": "invalid_input", **(error.extensions or {})}
-        if (field := _refused_variable(error.message)) is not None:
-            error.extensions.setdefault("details", {"fields": {field: "invalid value"}})
+        if (refused := _refused_variable(error.message)) is not None:
+            field, reason = refused
+            error.extensions.setdefault("details", {"fields": {field: reason}})
         return error
     request_id = current_request_id() or secrets.token_hex(8)
     logger.error("unhandled error in GraphQL [%s]", request_id, exc_info=original)

@@ -1,13 +1,14 @@
 """GraphQL inputs, derived from the models that validate REST bodies (resolvers/): the same
-fields, defaults and rules."""
+fields, defaults and rules; and an input as the model its resolver takes."""
 
 from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import strawberry
+from pydantic import BaseModel, Field, create_model
 from strawberry import UNSET
 from strawberry.experimental.pydantic import input as derived_input
 from strawberry.scalars import JSON
@@ -21,7 +22,12 @@ __all__ = [
     "TrackUsageInput",
     "UsageFilterInput",
     "as_body",
+    "changes_given",
+    "changes_of",
+    "validated",
 ]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @derived_input(
@@ -82,3 +88,42 @@ def _defaults_to_null(value: object, name: str) -> bool:
     if field.default is dataclasses.MISSING and field.default_factory is not dataclasses.MISSING:
         return field.default_factory() is None  # fields derived from a pydantic model
     return field.default is None
+
+
+def changes_of(model: type[BaseModel]) -> type[BaseModel]:
+    """The fields of `model` as a change names them, to derive a GraphQL input from: each
+    optional and unset unless given, so that a null given (which clears a field) is told
+    from a field left out."""
+    fields: dict[str, Any] = {
+        name: (
+            _optional(field.annotation),
+            Field(default_factory=_unset, description=field.description),
+        )
+        for name, field in model.model_fields.items()
+    }
+    return create_model(f"{model.__name__}Changes", **fields)
+
+
+def _optional(annotation: Any) -> Any:
+    return annotation | None
+
+
+def _unset() -> Any:
+    return UNSET
+
+
+def validated(
+    ctx: resolvers.RequestContext, model: type[M], value: object, *, needs: resolvers.KeyOperation
+) -> M:
+    """An input as the model its resolver takes, validated once. As over REST, a key that
+    may not do what the mutation does is refused before its input is judged."""
+    ctx.principal.require(needs)
+    return resolvers.validate_model(model, as_body(value))
+
+
+def changes_given(
+    ctx: resolvers.RequestContext, model: type[M], value: object, *, needs: resolvers.KeyOperation
+) -> resolvers.Changes[M]:
+    """An input of changes as its resolver takes them: the fields given, a null included."""
+    ctx.principal.require(needs)
+    return resolvers.Changes(model, as_body(value))

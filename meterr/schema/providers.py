@@ -7,12 +7,14 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import strawberry
+from strawberry.experimental.pydantic import input as derived_input
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from meterr import resolvers
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import ConnectionMode
+from meterr.schema.inputs import validated
 from meterr.schema.node import Node
 from meterr.schema.types import Price, UsageTotals
 
@@ -84,13 +86,24 @@ class ReconciliationReport:
     days: list[ReconciliationDay]
 
 
-@strawberry.input(description="As POST /v1/providers/connect.")
+@derived_input(
+    model=resolvers.ConnectionInput,
+    all_fields=True,
+    name="ConnectProviderInput",
+    description="As POST /v1/providers/connect.",
+)
 class ConnectProviderInput:
-    provider: str
-    api_key: str
-    name: str | None = None
-    mode: ConnectionMode | None = None
-    options: JSON | None = None
+    options: JSON | None
+
+
+@derived_input(
+    model=resolvers.SyncInput,
+    all_fields=True,
+    name="SyncInput",
+    description="The whole days to import, as POST /v1/providers/{id}/sync.",
+)
+class SyncInput:
+    pass
 
 
 @strawberry.type
@@ -149,14 +162,9 @@ class ProviderMutations:
     async def connect_provider(
         self, info: GqlInfo, input: ConnectProviderInput
     ) -> ProviderConnection:
-        body: dict[str, object] = {"provider": input.provider, "api_key": input.api_key}
-        if input.name is not None:
-            body["name"] = input.name
-        if input.mode is not None:
-            body["mode"] = input.mode.value
-        if input.options is not None:
-            body["options"] = input.options
-        connection = await resolvers.connect_provider(info.context.meterr, body)
+        ctx = info.context.meterr
+        data = validated(ctx, resolvers.ConnectionInput, input, needs=resolvers.KeyOperation.MANAGE)
+        connection = await resolvers.connect_provider(ctx, data)
         return ProviderConnection.from_domain(connection)
 
     @strawberry.mutation(description="Remove a connection and its credential; answers its id.")
@@ -165,12 +173,10 @@ class ProviderMutations:
         return id
 
     @strawberry.mutation(description="Import the provider's usage for a range of whole days.")
-    async def sync_provider(
-        self, info: GqlInfo, id: strawberry.ID, start_date: str, end_date: str
-    ) -> SyncResult:
-        report = await resolvers.sync_connection(
-            info.context.meterr, str(id), {"start_date": start_date, "end_date": end_date}
-        )
+    async def sync_provider(self, info: GqlInfo, id: strawberry.ID, input: SyncInput) -> SyncResult:
+        ctx = info.context.meterr
+        data = validated(ctx, resolvers.SyncInput, input, needs=resolvers.KeyOperation.MANAGE)
+        report = await resolvers.sync_connection(ctx, str(id), data)
         return SyncResult(
             connection=ProviderConnection.from_domain(report.connection),
             rows=report.rows,

@@ -6,12 +6,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry.experimental.pydantic import input as derived_input
 from strawberry.types import Info
 
 from meterr import resolvers
 from meterr.schema.connections import Connection, PageArgs, connection
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import InvitationStatus, MemberRole
+from meterr.schema.inputs import changes_given, changes_of, validated
 from meterr.schema.node import Node
 from meterr.schema.types import UsageTotals
 
@@ -136,20 +138,35 @@ class JoinedTeam:
     api_key: str
 
 
-@strawberry.input
+@derived_input(
+    model=resolvers.TeamInput,
+    all_fields=True,
+    name="TeamInput",
+    description="A new team, as POST /v1/teams.",
+)
 class TeamInput:
-    name: str
-    description: str | None = None
+    pass
 
 
-@strawberry.input
+@derived_input(
+    model=changes_of(resolvers.TeamInput),
+    all_fields=True,
+    name="TeamChanges",
+    description="Changes to a team, as PATCH /v1/teams/{id}: only the fields given change, "
+    "and a description given as null is cleared.",
+)
 class TeamChanges:
-    name: str | None = None
-    description: str | None = None
+    pass
 
 
-def _changes(changes: TeamChanges) -> dict[str, object]:
-    return {name: value for name, value in vars(changes).items() if value is not None}
+@derived_input(
+    model=resolvers.InvitationInput,
+    all_fields=True,
+    name="InvitationInput",
+    description="Whom to invite and the role the invitation gives, as POST /v1/teams/{id}/invite.",
+)
+class InvitationInput:
+    pass
 
 
 @strawberry.type
@@ -188,13 +205,17 @@ class TeamQueries:
 class TeamMutations:
     @strawberry.mutation
     async def create_team(self, info: GqlInfo, input: TeamInput) -> Team:
-        body = {"name": input.name, "description": input.description}
-        return Team.from_view(await resolvers.create_team(info.context.meterr, body))
+        ctx = info.context.meterr
+        data = validated(ctx, resolvers.TeamInput, input, needs=resolvers.KeyOperation.MANAGE)
+        return Team.from_view(await resolvers.create_team(ctx, data))
 
     @strawberry.mutation
     async def update_team(self, info: GqlInfo, id: strawberry.ID, changes: TeamChanges) -> Team:
-        team = await resolvers.change_team(info.context.meterr, str(id), _changes(changes))
-        return Team.from_domain(team)
+        ctx = info.context.meterr
+        given = changes_given(
+            ctx, resolvers.TeamInput, changes, needs=resolvers.KeyOperation.MANAGE
+        )
+        return Team.from_domain(await resolvers.change_team(ctx, str(id), given))
 
     @strawberry.mutation(description="Delete a team; answers its id. Its usage stays.")
     async def delete_team(self, info: GqlInfo, id: strawberry.ID) -> strawberry.ID:
@@ -203,15 +224,11 @@ class TeamMutations:
 
     @strawberry.mutation
     async def invite_member(
-        self,
-        info: GqlInfo,
-        team_id: strawberry.ID,
-        email: str,
-        role: MemberRole = MemberRole.MEMBER,
+        self, info: GqlInfo, team_id: strawberry.ID, input: InvitationInput
     ) -> Invitation:
-        new = await resolvers.invite_member(
-            info.context.meterr, str(team_id), {"email": email, "role": role.value}
-        )
+        ctx = info.context.meterr
+        data = validated(ctx, resolvers.InvitationInput, input, needs=resolvers.KeyOperation.INVITE)
+        new = await resolvers.invite_member(ctx, str(team_id), data)
         invitation = new.invitation
         return Invitation(
             id=strawberry.ID(invitation.id),

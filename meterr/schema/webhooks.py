@@ -13,7 +13,7 @@ from meterr import resolvers
 from meterr.schema.connections import MAX_LIST_PAGE, Connection, PageArgs, connection, sliced
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import DeliveryStatus, NotificationType
-from meterr.schema.inputs import as_body
+from meterr.schema.inputs import validated
 from meterr.schema.node import Node
 
 __all__ = ["WebhookMutations", "WebhookQueries"]
@@ -155,7 +155,9 @@ class WebhookQueries:
 class WebhookMutations:
     @strawberry.mutation(description="Add an endpoint; its signing secret is shown only here.")
     async def create_webhook(self, info: GqlInfo, input: WebhookInput) -> CreatedWebhookEndpoint:
-        created = await resolvers.create_webhook(info.context.meterr, as_body(input))
+        ctx = info.context.meterr
+        data = validated(ctx, resolvers.WebhookInput, input, needs=resolvers.KeyOperation.MANAGE)
+        created = await resolvers.create_webhook(ctx, data)
         endpoint = WebhookEndpoint.from_domain(created.endpoint)
         return CreatedWebhookEndpoint(**vars(endpoint), secret=created.secret)
 

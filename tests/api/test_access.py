@@ -92,6 +92,29 @@ async def test_read_key_may_read_but_not_ingest_or_manage(
     assert (await client.get("/v1/usage/history", headers=bearer(key))).status_code == 200
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        pytest.param("POST", "/v1/budgets", "{", id="create-unreadable"),
+        pytest.param("POST", "/v1/budgets", '{"limit": -1}', id="create-invalid"),
+        pytest.param("PATCH", "/v1/budgets/bud_any", '{"owner": "kim"}', id="change-unknown"),
+        pytest.param("PATCH", "/v1/budgets/bud_any", "[]", id="change-not-an-object"),
+        pytest.param("POST", "/v1/teams", '{"name": ""}', id="team-invalid"),
+        pytest.param("PATCH", "/v1/teams/team_any", '{"owner": "kim"}', id="team-unknown"),
+        pytest.param("POST", "/v1/webhooks", "{}", id="webhook-invalid"),
+        pytest.param("POST", "/v1/providers/connect", "{}", id="connection-invalid"),
+    ],
+)
+async def test_a_key_without_the_role_is_refused_before_its_body_is_read(
+    client: httpx.AsyncClient, make_key: KeyFactory, method: str, path: str, body: str
+) -> None:
+    reader = await make_key(role=Role.READ)
+    headers = {**bearer(reader), "content-type": "application/json"}
+    response = await client.request(method, path, headers=headers, content=body)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"]["code"] == "forbidden"
+
+
 async def test_another_organizations_event_does_not_exist(
     client: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:

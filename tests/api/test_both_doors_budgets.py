@@ -62,6 +62,16 @@ async def test_fields_left_out_of_changes_stay_and_a_null_name_is_refused(
     assert (smaller["limit"], smaller["name"]) == (500, DOCUMENTED["name"])
 
 
+async def test_a_field_budgets_do_not_have_is_refused_naming_it_and_nothing_changes(
+    door: Door, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    budget = (await door.create_budget(key, DOCUMENTED)).value()
+    refused = await door.update_budget(key, budget["id"], {"limit": 500, "owner": "kim"})
+    assert (refused.code, refused.fields) == ("invalid_input", {"owner"})
+    assert (await door.budget(key, budget["id"])).value()["limit"] == DOCUMENTED["limit"]
+
+
 @pytest.mark.parametrize(
     ("changes", "fields"),
     [
@@ -90,6 +100,9 @@ async def test_only_admins_manage_budgets_and_a_missing_budget_is_not_found(
     assert (await door.create_budget(reader, DOCUMENTED)).code == "forbidden"
     budget = (await door.create_budget(key, DOCUMENTED)).value()
     assert (await door.update_budget(reader, budget["id"], {"limit": 1})).code == "forbidden"
+    # A key without the role is refused before the values it sent are judged.
+    assert (await door.create_budget(reader, {**DOCUMENTED, "limit": -1})).code == "forbidden"
+    assert (await door.update_budget(reader, budget["id"], {"name": None})).code == "forbidden"
     assert (await door.budget(key, "bud_nope")).code == "not_found"
     stranger = await make_key()
     assert (await door.budget(stranger, budget["id"])).code == "not_found"

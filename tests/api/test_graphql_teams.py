@@ -34,8 +34,8 @@ async def test_a_team_is_created_joined_and_confines_its_members_key(
     invited = await data_of(
         client,
         admin,
-        'mutation I($team: ID!) { inviteMember(teamId: $team, email: "kim@x.io", '
-        "role: VIEWER) { token role status } }",
+        'mutation I($team: ID!) { inviteMember(teamId: $team, input: {email: "kim@x.io", '
+        "role: VIEWER}) { token role status } }",
         {"team": team["id"]},
     )
     invitation = invited["inviteMember"]
@@ -96,7 +96,8 @@ async def test_another_organizations_team_and_connection_do_not_exist_in_graphql
     for query in (
         "query Q($team: ID!) { team(id: $team) { id } }",
         "query Q($conn: ID!) { providerConnection(id: $conn) { id } }",
-        'mutation M($team: ID!) { inviteMember(teamId: $team, email: "x@y.io") { token } }',
+        'mutation M($team: ID!) { inviteMember(teamId: $team, input: {email: "x@y.io"}) '
+        "{ token } }",
         "mutation M($conn: ID!) { disconnectProvider(id: $conn) }",
         'mutation M($team: ID!) { updateTeam(id: $team, changes: {name: "Mine"}) { id } }',
     ):
@@ -115,7 +116,7 @@ async def test_members_are_removed_and_teams_deleted_through_graphql(
     invited = await data_of(
         client,
         admin,
-        'mutation I($t: ID!) { inviteMember(teamId: $t, email: "g@x.io") { token } }',
+        'mutation I($t: ID!) { inviteMember(teamId: $t, input: {email: "g@x.io"}) { token } }',
         {"t": team["id"]},
     )
     accept = "mutation A($k: String!) { acceptInvitation(token: $k) { apiKey member { id } } }"
@@ -160,7 +161,10 @@ async def test_members_and_spend_are_read_only_when_selected_and_once_for_all_te
     key = await make_key(org=org)
     org_id = await org_id_named(store, org)
     create = "mutation C($n: String!) { createTeam(input: {name: $n}) { id } }"
-    invite = "mutation I($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e) { token } }"
+    invite = (
+        "mutation I($t: ID!, $e: String!) "
+        "{ inviteMember(teamId: $t, input: {email: $e}) { token } }"
+    )
     accept = "mutation A($k: String!) { acceptInvitation(token: $k) { apiKey } }"
     async with recorded_app(settings, store, clock) as (http, log):
         ids = [

@@ -393,8 +393,8 @@ async def test_graphql_connects_syncs_and_reconciles_like_rest(
         connection = connected["connectProvider"]
         assert (connection["apiKeyHint"], connection["mode"]) == ("...5555", "RECONCILE")
         synced = await gql(
-            'mutation S($id: ID!) { syncProvider(id: $id, startDate: "2025-06-01", '
-            'endDate: "2025-06-02") { imported connection { lastSyncStatus } } }',
+            'mutation S($id: ID!) { syncProvider(id: $id, input: {startDate: "2025-06-01", '
+            'endDate: "2025-06-02"}) { imported connection { lastSyncStatus } } }',
             {"id": connection["id"]},
         )
         assert synced["syncProvider"] == {"imported": 1, "connection": {"lastSyncStatus": "ok"}}

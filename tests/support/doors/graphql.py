@@ -87,6 +87,19 @@ _DOCUMENTS = {
     "budget": f"query Budget($id: ID!) {{ budget(id: $id) {{ {_BUDGET} }} }}",
     "budgets": f"query Budgets {{ budgets {{ nodes {{ {_BUDGET} }} }} }}",
     "delete_budget": "mutation DeleteBudget($id: ID!) { deleteBudget(id: $id) }",
+    "reserve": """
+        mutation Reserve($input: ReservationInput!) {
+          reserveBudget(input: $input) { allowed reservationId budgetId }
+        }""",
+    "create_team": """
+        mutation CreateTeam($input: TeamInput!) {
+          createTeam(input: $input) { id name description }
+        }""",
+    "update_team": """
+        mutation UpdateTeam($id: ID!, $changes: TeamChanges!) {
+          updateTeam(id: $id, changes: $changes) { id name description }
+        }""",
+    "team": "query Team($id: ID!) { team(id: $id) { id name description } }",
 }
 
 _FILTERS = {"provider": "providers", "model": "models", "team_id": "teamIds", "user_id": "userIds"}
@@ -109,9 +122,12 @@ _PAGE_ARGUMENTS = {"first": "limit", "after": "cursor"}
 
 
 def _rest_name(field: str) -> str:
-    """A field as GraphQL names it (`input.inputTokens`, `events[1].cachedInputTokens`,
-    `first`) as REST names it (`input_tokens`, `events[1].cached_input_tokens`, `limit`)."""
-    return _PAGE_ARGUMENTS.get(field) or _snake(field.removeprefix("input."))
+    """A field as GraphQL names it (`input.inputTokens`, `changes.apiKeyId`,
+    `events[1].cachedInputTokens`, `first`) as REST names it (`input_tokens`, `api_key_id`,
+    `events[1].cached_input_tokens`, `limit`)."""
+    if field in _PAGE_ARGUMENTS:
+        return _PAGE_ARGUMENTS[field]
+    return _snake(field.removeprefix("input.").removeprefix("changes."))
 
 
 def _variables(query: dict[str, Query]) -> JsonObject:
@@ -178,6 +194,10 @@ def _event(node: JsonObject) -> JsonObject:
 
 def _tracked(item: JsonObject) -> JsonObject:
     return {**_event(item["event"]), "replayed": item["replayed"]}
+
+
+def _snaked(value: JsonObject) -> JsonObject:
+    return {_snake(name): item for name, item in value.items()}
 
 
 def _budget(budget: JsonObject) -> JsonObject:
@@ -309,3 +329,16 @@ class GraphQLDoor:
 
     async def delete_budget(self, key: str, budget_id: str) -> Answer:
         return await self._call(key, "delete_budget", {"id": budget_id}, str)
+
+    async def reserve(self, key: str, body: JsonObject) -> Answer:
+        return await self._call(key, "reserve", {"input": as_input(body)}, _snaked)
+
+    async def create_team(self, key: str, body: JsonObject) -> Answer:
+        return await self._call(key, "create_team", {"input": as_input(body)}, dict)
+
+    async def update_team(self, key: str, team_id: str, changes: JsonObject) -> Answer:
+        variables = {"id": team_id, "changes": as_input(changes)}
+        return await self._call(key, "update_team", variables, dict)
+
+    async def team(self, key: str, team_id: str) -> Answer:
+        return await self._call(key, "team", {"id": team_id}, dict)

@@ -55,6 +55,20 @@ def _rest_budget(budget: JsonObject) -> JsonObject:
     return {name: value for name, value in inexact(budget).items() if name != "forecast"}
 
 
+def _rest_reservation(reservation: JsonObject) -> JsonObject:
+    """Whether a hold was granted, and its id or the budget that refused it."""
+    return {
+        "allowed": reservation["allowed"],
+        "reservation_id": reservation.get("reservation_id"),
+        "budget_id": reservation.get("budget_id"),
+    }
+
+
+def _rest_team(team: JsonObject) -> JsonObject:
+    """A team's own fields, without its members and spend."""
+    return {name: team[name] for name in ("id", "name", "description")}
+
+
 def _rest_params(query: dict[str, Query]) -> dict[str, str | int]:
     return {
         name: ",".join(value) if isinstance(value, list) else value for name, value in query.items()
@@ -136,3 +150,21 @@ class RestDoor:
     async def delete_budget(self, key: str, budget_id: str) -> Answer:
         response = await self.client.delete(f"/v1/budgets/{budget_id}", headers=bearer(key))
         return self._answer(response, lambda _body: budget_id)
+
+    async def reserve(self, key: str, body: JsonObject) -> Answer:
+        response = await self.client.post("/v1/budgets/reserve", headers=bearer(key), json=body)
+        return self._answer(response, _rest_reservation)
+
+    async def create_team(self, key: str, body: JsonObject) -> Answer:
+        response = await self.client.post("/v1/teams", headers=bearer(key), json=body)
+        return self._answer(response, _rest_team)
+
+    async def update_team(self, key: str, team_id: str, changes: JsonObject) -> Answer:
+        response = await self.client.patch(
+            f"/v1/teams/{team_id}", headers=bearer(key), json=changes
+        )
+        return self._answer(response, _rest_team)
+
+    async def team(self, key: str, team_id: str) -> Answer:
+        response = await self.client.get(f"/v1/teams/{team_id}", headers=bearer(key))
+        return self._answer(response, _rest_team)
