@@ -24,6 +24,10 @@ const config: CodegenConfig = {
           Date: "string",
           // Fixed-point decimal as a string, e.g. "12.345678" (numbers are accepted as input too).
           Decimal: "string",
+          // One end of a range: "2024-01-31" (a whole day) or an RFC 3339 time.
+          TimeBound: "string",
+          // An IANA time zone name, e.g. "Europe/Paris".
+          TimeZone: "string",
           JSON: 'import("../json").JsonValue',
         },
         enumsAsTypes: true,

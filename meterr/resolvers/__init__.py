@@ -70,6 +70,7 @@ from meterr.resolvers.inputs import (
     TrackBatchInput,
     TrackEventInput,
     validate_model,
+    zone_named,
 )
 from meterr.resolvers.keys import NewKey, bootstrap_admin_key, create_key
 from meterr.resolvers.links import (
@@ -167,7 +168,13 @@ from meterr.resolvers.teams import (
     update_team,
     visible_team,
 )
-from meterr.resolvers.timerange import TimeRange, parse_day, parse_time_range, parse_zone
+from meterr.resolvers.timerange import (
+    TimeRange,
+    check_bound,
+    parse_day,
+    parse_time_range,
+    parse_zone,
+)
 from meterr.resolvers.tracking import TrackedEvent, Tracking, track_events
 from meterr.resolvers.viewer import Viewer, viewer, viewer_team
 from meterr.resolvers.webhooks import (
@@ -352,6 +359,8 @@ __all__ = [
     "parse_day",
     "parse_time_range",
     "parse_zone",
+    "check_bound",
+    "zone_named",
     "parse_usage_filter",
     "ensure_rollup_layout",
     "rebuild_rollups",

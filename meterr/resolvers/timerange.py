@@ -12,6 +12,7 @@ from meterr.resolvers.inputs import EARLIEST, LATEST, parse_rfc3339, zone_named
 
 __all__ = [
     "TimeRange",
+    "check_bound",
     "local_days",
     "local_midnight",
     "parse_day",
@@ -89,6 +90,19 @@ def _parse_bound(value: str, field: str, zone: ZoneInfo, *, is_end: bool) -> dat
         raise InvalidInput(
             f"{field} must be YYYY-MM-DD or an RFC 3339 time: {exc}",
             {"fields": {field: "expected YYYY-MM-DD or an RFC 3339 time"}},
+        ) from None
+
+
+def check_bound(value: str) -> None:
+    """Raises ValueError, saying why, unless `value` can bound a range: a day YYYY-MM-DD or
+    an RFC 3339 time, from 1970 to 2199."""
+    try:
+        _parse_bound(value, "bound", ZoneInfo("UTC"), is_end=False)
+    except InvalidInput:
+        shown = value if len(value) <= 40 else f"{value[:40]}..."
+        raise ValueError(
+            f"'{shown}' is not a day (YYYY-MM-DD) or an RFC 3339 time from {EARLIEST.year} "
+            f"to {LATEST.year - 1}"
         ) from None
 
 

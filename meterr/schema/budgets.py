@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
 import strawberry
+from strawberry import UNSET
 from strawberry.experimental.pydantic import input as derived_input
 from strawberry.types import Info
 
@@ -19,6 +20,7 @@ from meterr.schema.inputs import changes_given, changes_of, validated
 from meterr.schema.money import BudgetAmount
 from meterr.schema.node import Node
 from meterr.schema.notifications import Notification, notification_of
+from meterr.schema.scalars import TimeZone
 
 if TYPE_CHECKING:
     from meterr.schema.teams import Team
@@ -48,7 +50,7 @@ class Budget(Node):
     limit: BudgetAmount
     unit: BudgetUnit
     period: BudgetPeriod
-    timezone: str
+    timezone: TimeZone
     thresholds: list[int]
     action: BudgetAction
     current: BudgetAmount
@@ -94,7 +96,7 @@ class Budget(Node):
             limit=_amount(status, budget.limit),
             unit=budget.unit,
             period=budget.period,
-            timezone=budget.timezone,
+            timezone=TimeZone(budget.timezone),
             thresholds=list(budget.thresholds),
             action=budget.action,
             current=_amount(status, status.current),
@@ -146,7 +148,7 @@ class ReservationInput:
     description="A new budget; the same fields and rules as POST /v1/budgets.",
 )
 class BudgetInput:
-    pass
+    timezone: TimeZone = TimeZone("UTC")
 
 
 @derived_input(
@@ -157,7 +159,7 @@ class BudgetInput:
     "and a scope field given as null clears that scope.",
 )
 class BudgetChanges:
-    pass
+    timezone: TimeZone | None = UNSET
 
 
 @strawberry.type

@@ -13,6 +13,7 @@ from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import CostDimension
 from meterr.schema.inputs import UsageFilterInput
 from meterr.schema.money import Money
+from meterr.schema.scalars import TimeBound, TimeZone
 
 __all__ = ["ForecastQueries"]
 
@@ -90,7 +91,7 @@ class SeriesForecast:
 @strawberry.type(description="The organization's forecast, and each group's when grouped.")
 class CostForecast:
     horizon: int
-    timezone: str = strawberry.field(description="The IANA zone whose days are forecast.")
+    timezone: TimeZone = strawberry.field(description="The IANA zone whose days are forecast.")
     today: date = strawberry.field(description="The forecast's today, in its zone.")
     total: SeriesForecast
     groups: list[SeriesForecast]
@@ -134,9 +135,9 @@ class ForecastQueries:
         horizon: int = 30,
         group_by: CostDimension | None = None,
         metadata_key: str | None = None,
-        start_date: str | None = None,
+        start_date: TimeBound | None = None,
         filter: UsageFilterInput | None = None,
-        tz: str | None = None,
+        tz: TimeZone | None = None,
     ) -> CostForecast | None:
         forecast = await resolvers.cost_forecast(
             info.context.meterr,
@@ -150,7 +151,7 @@ class ForecastQueries:
         )
         return CostForecast(
             horizon=forecast.horizon,
-            timezone=forecast.zone.key,
+            timezone=TimeZone(forecast.zone.key),
             today=forecast.today,
             total=SeriesForecast.from_domain(forecast.total),
             groups=[SeriesForecast.from_domain(group) for group in forecast.groups],

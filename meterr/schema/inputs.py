@@ -15,6 +15,7 @@ from strawberry.scalars import JSON
 from strawberry.types.base import get_object_definition
 
 from meterr import resolvers
+from meterr.schema.scalars import TimeBound
 
 __all__ = [
     "PriceOverrideInput",
@@ -65,7 +66,8 @@ class PriceOverrideInput:
     description="Which stored events to price again with the prices in force now.",
 )
 class RepriceEventsInput:
-    pass
+    start_date: TimeBound | None = None
+    end_date: TimeBound | None = None
 
 
 def as_body(value: object) -> dict[str, Any]:

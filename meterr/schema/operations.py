@@ -24,6 +24,7 @@ from meterr.schema.inputs import (
 )
 from meterr.schema.nodes import NodeQueries
 from meterr.schema.providers import ProviderMutations, ProviderQueries
+from meterr.schema.scalars import TimeBound, TimeZone
 from meterr.schema.series import SeriesQueries
 from meterr.schema.teams import TeamMutations, TeamQueries
 from meterr.schema.types import (
@@ -61,12 +62,12 @@ class Query(
     async def costs(
         self,
         info: GqlInfo,
-        start_date: str | None = None,
-        end_date: str | None = None,
+        start_date: TimeBound | None = None,
+        end_date: TimeBound | None = None,
         group_by: CostDimension = CostDimension.PROVIDER,
         metadata_key: str | None = None,
         filter: UsageFilterInput | None = None,
-        tz: str | None = None,
+        tz: TimeZone | None = None,
     ) -> list[CostGroup] | None:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
@@ -98,10 +99,10 @@ class Query(
     async def usage(
         self,
         info: GqlInfo,
-        start_date: str | None = None,
-        end_date: str | None = None,
+        start_date: TimeBound | None = None,
+        end_date: TimeBound | None = None,
         filter: UsageFilterInput | None = None,
-        tz: str | None = None,
+        tz: TimeZone | None = None,
     ) -> UsageSummary | None:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
@@ -117,11 +118,11 @@ class Query(
     async def usage_history(
         self,
         info: GqlInfo,
-        start_date: str | None = None,
-        end_date: str | None = None,
+        start_date: TimeBound | None = None,
+        end_date: TimeBound | None = None,
         interval: Interval = resolvers.DEFAULT_INTERVAL,
         filter: UsageFilterInput | None = None,
-        tz: str | None = None,
+        tz: TimeZone | None = None,
     ) -> list[UsagePoint] | None:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())
@@ -135,12 +136,12 @@ class Query(
     async def events(
         self,
         info: GqlInfo,
-        start_date: str | None = None,
-        end_date: str | None = None,
+        start_date: TimeBound | None = None,
+        end_date: TimeBound | None = None,
         filter: UsageFilterInput | None = None,
         first: int | None = None,
         after: str | None = None,
-        tz: str | None = None,
+        tz: TimeZone | None = None,
         last: int | None = None,
         before: str | None = None,
     ) -> Connection[UsageEvent] | None:

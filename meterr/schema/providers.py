@@ -16,6 +16,7 @@ from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import ConnectionMode
 from meterr.schema.inputs import validated
 from meterr.schema.node import Node
+from meterr.schema.scalars import TimeBound
 from meterr.schema.types import Price, UsageTotals
 
 __all__ = ["ProviderMutations", "ProviderQueries"]
@@ -103,7 +104,8 @@ class ConnectProviderInput:
     description="The whole days to import, as POST /v1/providers/{id}/sync.",
 )
 class SyncInput:
-    pass
+    start_date: TimeBound
+    end_date: TimeBound
 
 
 @strawberry.type
@@ -133,8 +135,8 @@ class ProviderQueries:
         self,
         info: GqlInfo,
         connection_id: strawberry.ID,
-        start_date: str | None = None,
-        end_date: str | None = None,
+        start_date: TimeBound | None = None,
+        end_date: TimeBound | None = None,
         tolerance: Decimal = resolvers.DEFAULT_TOLERANCE,
     ) -> ReconciliationReport | None:
         ctx = info.context.meterr

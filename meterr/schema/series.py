@@ -12,6 +12,7 @@ from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import CostDimension, Interval
 from meterr.schema.inputs import UsageFilterInput
+from meterr.schema.scalars import TimeBound, TimeZone
 from meterr.schema.types import CostGroup
 
 __all__ = ["SeriesQueries"]
@@ -63,11 +64,11 @@ class SeriesQueries:
         info: GqlInfo,
         group_by: CostDimension = CostDimension.PROVIDER,
         metadata_key: str | None = None,
-        start_date: str | None = None,
-        end_date: str | None = None,
+        start_date: TimeBound | None = None,
+        end_date: TimeBound | None = None,
         interval: Interval = resolvers.DEFAULT_INTERVAL,
         filter: UsageFilterInput | None = None,
-        tz: str | None = None,
+        tz: TimeZone | None = None,
         first: int = resolvers.DEFAULT_SERIES_GROUPS,
     ) -> CostSeries | None:
         ctx = info.context.meterr

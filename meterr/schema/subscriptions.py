@@ -15,6 +15,7 @@ from meterr.schema.enums import CostDimension, NotificationType
 from meterr.schema.inputs import UsageFilterInput
 from meterr.schema.live import Live, current_operation
 from meterr.schema.notifications import Notification, notification_of
+from meterr.schema.scalars import TimeBound, TimeZone
 from meterr.schema.types import CostGroup, UsageEvent
 
 __all__ = ["Subscription"]
@@ -62,12 +63,12 @@ class Subscription:
     async def cost_feed(
         self,
         info: GqlInfo,
-        start_date: str | None = None,
-        end_date: str | None = None,
+        start_date: TimeBound | None = None,
+        end_date: TimeBound | None = None,
         group_by: CostDimension = CostDimension.PROVIDER,
         metadata_key: str | None = None,
         filter: UsageFilterInput | None = None,
-        tz: str | None = None,
+        tz: TimeZone | None = None,
     ) -> AsyncGenerator[list[CostGroup], None]:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())

@@ -15,6 +15,7 @@ from meterr.schema.context import GraphQLContext
 from meterr.schema.enums import InvitationStatus, MemberRole
 from meterr.schema.inputs import changes_given, changes_of, validated
 from meterr.schema.node import Node
+from meterr.schema.scalars import TimeBound, TimeZone
 from meterr.schema.types import UsageTotals
 
 if TYPE_CHECKING:
@@ -76,9 +77,9 @@ class Team(Node):
     async def spend(
         self,
         info: GqlInfo,
-        start_date: str | None = None,
-        end_date: str | None = None,
-        tz: str | None = None,
+        start_date: TimeBound | None = None,
+        end_date: TimeBound | None = None,
+        tz: TimeZone | None = None,
     ) -> UsageTotals:
         ctx = info.context.meterr
         time_range = resolvers.parse_time_range(start_date, end_date, tz, now=ctx.now())

@@ -21,7 +21,7 @@ USAGE = [
 WINDOW = {"start_date": "2025-03-01", "end_date": "2025-03-04"}
 
 SERIES = """
-query Series($start: String, $end: String, $first: Int!) {
+query Series($start: TimeBound, $end: TimeBound, $first: Int!) {
   costSeries(startDate: $start, endDate: $end, groupBy: TEAM, first: $first) {
     interval keys points { start groups { key total { amount value } tokens requests } }
   }

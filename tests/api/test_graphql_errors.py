@@ -11,7 +11,7 @@ import pytest
 
 from meterr.auth import Role
 from tests.conftest import KeyFactory
-from tests.support.graphql import error_of, graphql, track_gql
+from tests.support.graphql import data_of, error_of, graphql, track_gql
 
 JsonObject = dict[str, Any]
 
@@ -80,3 +80,44 @@ async def test_the_whole_schema_introspects_without_errors(
     budget_input = schema.get_type("BudgetInput")
     assert budget_input is not None
     assert str(budget_input.fields["name"].type) == "String!"  # type: ignore[attr-defined]
+
+
+RANGE_QUERY = """
+query Range($from: TimeBound, $to: TimeBound, $zone: TimeZone) {
+  costs(startDate: $from, endDate: $to, tz: $zone) { key }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        pytest.param({"from": "2025-02-30"}, "from", id="no-such-day"),
+        pytest.param({"from": "yesterday"}, "from", id="not-a-day"),
+        pytest.param({"to": "1969-12-31"}, "to", id="before-1970"),
+        pytest.param({"from": 20250101}, "from", id="a-number"),
+        pytest.param({"zone": "Etc"}, "zone", id="zone-folder"),
+        pytest.param({"zone": "Mars/Olympus"}, "zone", id="unknown-zone"),
+    ],
+)
+async def test_range_bounds_and_zones_are_typed_and_refused_naming_their_variable(
+    client: httpx.AsyncClient, make_key: KeyFactory, variables: dict[str, Any], field: str
+) -> None:
+    key = await make_key()
+    error = await error_of(client, key, RANGE_QUERY, variables)
+    assert error["extensions"]["code"] == "invalid_input"
+    assert error["extensions"]["details"]["fields"] == {field: "invalid value"}
+    kind = "TimeZone" if field == "zone" else "TimeBound"
+    assert f"cannot represent a {kind}" in error["message"]
+
+
+async def test_a_day_an_instant_and_a_zone_are_accepted_as_their_scalars(
+    client: httpx.AsyncClient, make_key: KeyFactory
+) -> None:
+    key = await make_key()
+    variables = {"from": "2025-01-01", "to": "2025-01-31T23:30:00+05:30", "zone": "Asia/Kolkata"}
+    assert await data_of(client, key, RANGE_QUERY, variables) == {"costs": []}
+    declared_as_string = RANGE_QUERY.replace("$from: TimeBound", "$from: String")
+    error = await error_of(client, key, declared_as_string, {"from": "2025-01-01"})
+    assert error["extensions"]["code"] == "invalid_input"
+    assert "TimeBound" in error["message"]

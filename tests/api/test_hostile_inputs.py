@@ -295,15 +295,19 @@ async def test_graphql_bounds_zones_dates_and_decimals(
     http: httpx.AsyncClient, make_key: KeyFactory
 ) -> None:
     key = await make_key()
-    for query in (
-        '{ costs(tz: "America") { totalCost } }',
-        '{ costs(startDate: "9999-12-31", endDate: "9999-12-31") { totalCost } }',
-        '{ budgetCheck(estimatedCost: "1e999990") { allowed } }',
-        'mutation { createBudget(input: {name: "b", limit: "10", timezone: "Europe"}) { id } }',
+    for query, named in (
+        ('{ costs(tz: "America") { key } }', "America"),
+        ('{ costs(startDate: "9999-12-31", endDate: "2025-01-01") { key } }', "9999-12-31"),
+        ('{ budgetCheck(estimatedCost: "1e999990") { allowed } }', "estimatedCost"),
+        (
+            'mutation { createBudget(input: {name: "b", limit: "10", timezone: "Europe"}) { id } }',
+            "Europe",
+        ),
     ):
         response = await http.post("/graphql", headers=bearer(key), json={"query": query})
         [error] = response.json()["errors"]
         assert error["extensions"]["code"] == "invalid_input", (query, error)
+        assert named in error["message"], (query, error)
     budgets = await http.get("/v1/budgets", headers=bearer(key))
     assert budgets.json()["budgets"] == []
 

@@ -47,6 +47,8 @@ HOSTILE: dict[str, st.SearchStrategy[Any]] = {
     "Decimal": DECIMALS,
     "Date": DATES,
     "DateTime": DATES,
+    "TimeBound": DATES,
+    "TimeZone": st.one_of(TEXT, st.sampled_from(["America", "Etc", "UTC/../etc", ""])),
     "JSON": JSON_VALUES,
 }
 PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
@@ -58,6 +60,8 @@ PLAUSIBLE: dict[str, st.SearchStrategy[Any]] = {
     "Decimal": st.decimals(min_value=0, max_value=10_000, places=6).map(str),
     "Date": st.dates(min_value=date(2025, 1, 1), max_value=date(2026, 6, 17)).map(str),
     "DateTime": RECENT_INSTANTS,
+    "TimeBound": st.one_of(RECENT_DAYS, RECENT_INSTANTS),
+    "TimeZone": ZONES,
     "JSON": st.dictionaries(
         st.sampled_from(["user", "feature", "session", "region"]),
         st.one_of(st.text(max_size=12), st.integers(-1000, 1000), st.booleans()),

@@ -67,8 +67,8 @@ mutation TrackBatch($events: [TrackUsageInput!]!) {{
 """
 
 COSTS = f"""
-query Costs($start: String, $end: String, $groupBy: CostDimension!, $metadataKey: String,
-            $filter: UsageFilterInput, $tz: String) {{
+query Costs($start: TimeBound, $end: TimeBound, $groupBy: CostDimension!, $metadataKey: String,
+            $filter: UsageFilterInput, $tz: TimeZone) {{
   costs(startDate: $start, endDate: $end, groupBy: $groupBy, metadataKey: $metadataKey,
         filter: $filter, tz: $tz) {{
     key total {MONEY} tokens requests unpricedRequests
@@ -77,7 +77,7 @@ query Costs($start: String, $end: String, $groupBy: CostDimension!, $metadataKey
 """
 
 USAGE = f"""
-query Usage($start: String, $end: String, $filter: UsageFilterInput, $tz: String) {{
+query Usage($start: TimeBound, $end: TimeBound, $filter: UsageFilterInput, $tz: TimeZone) {{
   usage(startDate: $start, endDate: $end, filter: $filter, tz: $tz) {{
     start end
     totals {{ {TOTALS_FIELDS} }}
@@ -87,7 +87,7 @@ query Usage($start: String, $end: String, $filter: UsageFilterInput, $tz: String
 """
 
 HISTORY = f"""
-query History($start: String, $end: String, $interval: Interval!, $tz: String) {{
+query History($start: TimeBound, $end: TimeBound, $interval: Interval!, $tz: TimeZone) {{
   usageHistory(startDate: $start, endDate: $end, interval: $interval, tz: $tz) {{
     start {TOTALS_FIELDS}
   }}
@@ -95,7 +95,7 @@ query History($start: String, $end: String, $interval: Interval!, $tz: String) {
 """
 
 EVENTS = f"""
-query Events($start: String, $end: String, $first: Int!, $after: String,
+query Events($start: TimeBound, $end: TimeBound, $first: Int!, $after: String,
              $filter: UsageFilterInput) {{
   events(startDate: $start, endDate: $end, first: $first, after: $after, filter: $filter) {{
     nodes {{ {EVENT_FIELDS} }}

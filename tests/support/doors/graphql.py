@@ -40,7 +40,7 @@ _BUDGET = f"""
     thresholds action current {_BUDGET_AMOUNT} reserved {_BUDGET_AMOUNT}
     remaining {_BUDGET_AMOUNT} percent exceeded periodStart periodEnd createdAt updatedAt
 """
-_RANGE = "$start: String, $end: String, $tz: String, $filter: UsageFilterInput"
+_RANGE = "$start: TimeBound, $end: TimeBound, $tz: TimeZone, $filter: UsageFilterInput"
 _RANGE_ARGS = "startDate: $start, endDate: $end, tz: $tz, filter: $filter"
 
 _DOCUMENTS = {
@@ -118,15 +118,17 @@ def _snake(name: str) -> str:
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
 
 
-_PAGE_ARGUMENTS = {"first": "limit", "after": "cursor"}
+# What a refusal names that REST calls otherwise: page arguments, and this door's variables of
+# a range (a value its scalar refuses is named by its variable, as GraphQL does).
+_REST_NAMES = {"first": "limit", "after": "cursor", "start": "start_date", "end": "end_date"}
 
 
 def _rest_name(field: str) -> str:
     """A field as GraphQL names it (`input.inputTokens`, `changes.apiKeyId`,
     `events[1].cachedInputTokens`, `first`) as REST names it (`input_tokens`, `api_key_id`,
     `events[1].cached_input_tokens`, `limit`)."""
-    if field in _PAGE_ARGUMENTS:
-        return _PAGE_ARGUMENTS[field]
+    if field in _REST_NAMES:
+        return _REST_NAMES[field]
     return _snake(field.removeprefix("input.").removeprefix("changes."))
 
 
