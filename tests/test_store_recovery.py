@@ -1,6 +1,7 @@
 """A store that dies: the embedded store killed under a running `meterr serve` is started
 again by Meterr; meanwhile every request is answered at once with 503 store_unavailable and
-Retry-After, nothing half-done is stored, and the health checks say what is true."""
+Retry-After, nothing half-done is stored, the health checks say what is true, and webhook
+delivery and open subscriptions carry on once it is back."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ from pathlib import Path
 import httpx
 
 from meterr.store import EmbeddedServer, EmbeddedState
-from tests.support.processes import DEADLINE, pid_alive, running_server
+from tests.conftest import eventually
+from tests.support.processes import DEADLINE, Server, pid_alive, running_server
+from tests.support.subscriptions import USAGE_TRACKED, subscriber
+from tests.support.webhooks import Receiver, subscribe
 
 EVENT = {"provider": "openai", "model": "gpt-4o", "input_tokens": 1000, "output_tokens": 100}
 
@@ -30,6 +34,32 @@ async def until(
                 if response.status_code == status and saying in response.text:
                     return response
             await asyncio.sleep(0.05)
+
+
+def kill_store(data_dir: Path) -> int:
+    """SIGKILL the embedded store serving `data_dir`; answers its pid."""
+    store_pid: int = json.loads((data_dir / "embedded-server.json").read_text())["pid"]
+    os.kill(store_pid, signal.SIGKILL)
+    return store_pid
+
+
+async def tracked(http: httpx.AsyncClient, event_id: str) -> str:
+    """Track one event; answers its id."""
+    response = await http.post("/v1/track", json={**EVENT, "event_id": event_id})
+    assert response.status_code == 201, response.text
+    stored: str = response.json()["id"]
+    return stored
+
+
+def delivered_ids(receiver: Receiver) -> list[str]:
+    return [body["data"]["id"] for body in receiver.bodies()]
+
+
+async def until_delivered(receiver: Receiver, event_id: str) -> None:
+    async def delivered() -> bool:
+        return event_id in delivered_ids(receiver)
+
+    await eventually(delivered, within=DEADLINE)
 
 
 def assert_unavailable(response: httpx.Response) -> None:
@@ -80,6 +110,52 @@ async def test_a_killed_embedded_store_is_restarted_and_meanwhile_requests_answe
         async with asyncio.timeout(DEADLINE):
             assert await server.process.wait() == 0
     assert not pid_alive(restarted)
+
+
+async def test_webhooks_and_open_subscriptions_carry_on_after_the_store_is_restarted(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    data_dir = tmp_path / "meterr-data"
+    # The store stays down for seconds, longer than the background work (webhook dispatch,
+    # the sockets' key checks, each second) waits for it.
+    env = {
+        "METERR_EMBEDDED_RESTART_DELAY": "4",
+        "METERR_STORE_TIMEOUT": "0.5",
+        "METERR_KEY_CACHE_SECONDS": "1",
+        "METERR_WEBHOOK_ALLOW_PRIVATE": "true",
+        "METERR_WEBHOOK_RETRY_BASE": "0.1",
+        "METERR_WEBHOOK_RETRY_MAX": "0.5",
+    }
+    async with running_server(data_dir, **env) as server:
+        key = server.printed_key
+        assert key is not None, server.output
+        async with httpx.AsyncClient(
+            base_url=server.url, headers={"Authorization": f"Bearer {key}"}, timeout=30
+        ) as http:
+            await subscribe(http, key, receiver.url, events=["usage.tracked"])
+            async with subscriber(server.url.removeprefix("http://"), key) as live:
+                first = await tracked(http, "before-1")
+                second = await tracked(http, "before-2")
+                # Resuming after the first and given the second, it surely follows the news.
+                await live.subscribe(USAGE_TRACKED, {"after": first})
+                assert (await live.next_data())["usageTracked"]["id"] == second
+                await until_delivered(receiver, second)
+
+                kill_store(data_dir)
+                await until(http, "/readyz", 503, saying="being started again")
+                await until(http, "/readyz", 200)
+
+                after = await tracked(http, "after-restart")
+                assert (await live.next_data())["usageTracked"]["id"] == after
+                await until_delivered(receiver, after)
+        assert delivered_ids(receiver).count(after) == 1
+        await stopped_by_sigterm(server)
+
+
+async def stopped_by_sigterm(server: Server) -> None:
+    server.process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(DEADLINE):
+        assert await server.process.wait() == 0
 
 
 async def test_a_store_that_cannot_be_started_again_is_reported_failed(tmp_path: Path) -> None:
