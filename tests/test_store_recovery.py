@@ -22,6 +22,8 @@ from tests.support.subscriptions import USAGE_TRACKED, subscriber
 from tests.support.webhooks import Receiver, subscribe
 
 EVENT = {"provider": "openai", "model": "gpt-4o", "input_tokens": 1000, "output_tokens": 100}
+# SIGTERM stops Meterr well within this, whatever state its store is in.
+STOPPED_WITHIN = 15.0
 
 
 async def until(
@@ -60,6 +62,13 @@ async def until_delivered(receiver: Receiver, event_id: str) -> None:
         return event_id in delivered_ids(receiver)
 
     await eventually(delivered, within=DEADLINE)
+
+
+async def stopped_by_sigterm_within(server: Server, seconds: float) -> int:
+    """Send SIGTERM; answers the exit code, failing if it takes more than `seconds`."""
+    server.process.send_signal(signal.SIGTERM)
+    async with asyncio.timeout(seconds):
+        return await server.process.wait()
 
 
 def assert_unavailable(response: httpx.Response) -> None:
@@ -149,13 +158,58 @@ async def test_webhooks_and_open_subscriptions_carry_on_after_the_store_is_resta
                 assert (await live.next_data())["usageTracked"]["id"] == after
                 await until_delivered(receiver, after)
         assert delivered_ids(receiver).count(after) == 1
-        await stopped_by_sigterm(server)
+        assert await stopped_by_sigterm_within(server, STOPPED_WITHIN) == 0
 
 
-async def stopped_by_sigterm(server: Server) -> None:
-    server.process.send_signal(signal.SIGTERM)
-    async with asyncio.timeout(DEADLINE):
-        assert await server.process.wait() == 0
+def make_unstartable(data_dir: Path) -> None:
+    """The store's storage gone for good: every start of it fails."""
+    shutil.rmtree(data_dir / "db")
+    (data_dir / "db").write_text("not a directory")
+
+
+async def test_a_store_that_cannot_be_started_again_fails_healthz_and_sigterm_stops_meterr(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "meterr-data"
+    env = {"METERR_EMBEDDED_RESTART_DELAY": "0.2", "METERR_EMBEDDED_RESTART_ATTEMPTS": "2"}
+    async with running_server(data_dir, **env) as server:
+        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+            assert (await http.get("/healthz")).status_code == 200
+            store_pid = kill_store(data_dir)
+            make_unstartable(data_dir)
+
+            failing = await until(http, "/healthz", 503)
+            assert failing.json() == {
+                "status": "failing",
+                "store": "the embedded store stopped and could not be started again",
+            }
+            ready = await http.get("/readyz")
+            assert ready.status_code == 503
+            assert "could not be started again" in ready.json()["store"]
+
+        assert await stopped_by_sigterm_within(server, STOPPED_WITHIN) == 0
+    assert not pid_alive(store_pid)
+
+
+async def test_sigterm_stops_meterr_while_its_store_is_down(tmp_path: Path) -> None:
+    data_dir = tmp_path / "meterr-data"
+    # The store is started again only long after the stop is asked for.
+    async with running_server(data_dir, METERR_EMBEDDED_RESTART_DELAY="600") as server:
+        key = server.printed_key
+        assert key is not None, server.output
+        headers = {"Authorization": f"Bearer {key}"}
+        async with (
+            httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http,
+            subscriber(server.url.removeprefix("http://"), key) as live,
+        ):
+            await live.subscribe(USAGE_TRACKED)
+            kill_store(data_dir)
+            await until(http, "/readyz", 503, saying="being started again")
+            # A request under way and a subscription open when the stop comes.
+            waiting = asyncio.create_task(http.get("/v1/usage"))
+            assert await stopped_by_sigterm_within(server, STOPPED_WITHIN) == 0
+            with contextlib.suppress(httpx.TransportError):
+                assert (await waiting).status_code == 503
 
 
 async def test_a_store_that_cannot_be_started_again_is_reported_failed(tmp_path: Path) -> None:
@@ -164,9 +218,7 @@ async def test_a_store_that_cannot_be_started_again_is_reported_failed(tmp_path:
     try:
         state = json.loads((tmp_path / "embedded-server.json").read_text())
         os.kill(state["pid"], signal.SIGKILL)
-        # Its storage is gone for good: every restart fails.
-        shutil.rmtree(tmp_path / "db")
-        (tmp_path / "db").write_text("not a directory")
+        make_unstartable(tmp_path)
         async with asyncio.timeout(DEADLINE):
             while embedded.state is not EmbeddedState.FAILED:
                 assert embedded.state in (EmbeddedState.RUNNING, EmbeddedState.RESTARTING)
