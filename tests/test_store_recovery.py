@@ -17,7 +17,13 @@ import httpx
 
 from meterr.store import EmbeddedServer, EmbeddedState
 from tests.conftest import eventually
-from tests.support.processes import DEADLINE, Server, pid_alive, running_server
+from tests.support.processes import (
+    DEADLINE,
+    Server,
+    connections_with_unread_bytes,
+    pid_alive,
+    running_server,
+)
 from tests.support.subscriptions import USAGE_TRACKED, subscriber
 from tests.support.webhooks import Receiver, subscribe
 
@@ -119,6 +125,49 @@ async def test_a_killed_embedded_store_is_restarted_and_meanwhile_requests_answe
         async with asyncio.timeout(DEADLINE):
             assert await server.process.wait() == 0
     assert not pid_alive(restarted)
+
+
+async def test_requests_that_lose_the_store_midway_answer_503_through_both_doors(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "meterr-data"
+    async with running_server(data_dir, METERR_EMBEDDED_RESTART_DELAY="3") as server:
+        key = server.printed_key
+        assert key is not None, server.output
+        headers = {"Authorization": f"Bearer {key}"}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=30) as http:
+            assert (await http.post("/v1/track", json=EVENT)).status_code == 201
+            state = json.loads((data_dir / "embedded-server.json").read_text())
+            os.kill(state["pid"], signal.SIGSTOP)
+            try:
+                # Both questions reach the store, which does not answer them...
+                rest = asyncio.create_task(http.get("/v1/usage"))
+                graphql = asyncio.create_task(
+                    http.post("/graphql", json={"query": "{ usage { totals { requests } } }"})
+                )
+
+                async def both_at_the_store() -> bool:
+                    return connections_with_unread_bytes(state["port"]) >= 2
+
+                await eventually(both_at_the_store, within=DEADLINE)
+            finally:
+                # ...and it dies with them unanswered.
+                os.kill(state["pid"], signal.SIGKILL)
+            midway = "The store is unavailable; nothing was done. Retry shortly."
+            answer = await rest
+            assert_unavailable(answer)
+            assert answer.json()["error"] == {
+                "code": "store_unavailable",
+                "message": midway,
+                "details": {"retry_after": 5},
+            }
+            answer = await graphql
+            assert_unavailable(answer)
+            [error] = answer.json()["errors"]
+            assert (error["message"], error["extensions"]["code"]) == (midway, "store_unavailable")
+
+            await until(http, "/readyz", 200)
+            assert (await http.get("/v1/usage")).json()["requests"] == 1
 
 
 async def test_webhooks_and_open_subscriptions_carry_on_after_the_store_is_restarted(
