@@ -199,7 +199,8 @@ async def test_forged_graphql_after_cursors_are_refused_naming_after(
     assert await stored_requests(http, key) == 0
 
 
-AMOUNT_MUTATIONS = {
+# Per kind: REST path, the amount's field, a REST body, the GraphQL mutation, its input.
+AMOUNT_MUTATIONS: dict[str, tuple[str, str, dict[str, Any], str, dict[str, Any]]] = {
     "budget": (
         "/v1/budgets",
         "limit",
