@@ -20,7 +20,7 @@ from meterr.auth import Sealer, SealError
 from meterr.clock import Clock
 from meterr.events.delivery_policy import RetryPolicy, signed_headers, webhook_bound_to
 from meterr.events.destinations import DestinationRefused, check_destination
-from meterr.store import Delivery, DeliveryAttempt, WebhookEndpoint
+from meterr.store import Delivery, DeliveryAttempt, StoreUnreachable, WebhookEndpoint
 from meterr.store.webhook_lanes import PAUSE_AFTER, Lane
 from meterr.store.webhooks import WebhookStore
 
@@ -85,6 +85,8 @@ class WebhookDispatcher:
         self._turn = 0
         self._served: dict[str, int] = {}  # organization or lane -> the turn it was last served
         self._holding: dict[str, datetime] = {}  # lanes being visited -> the claim's end
+        # Lanes whose visit failed (the store lost midway) -> the claim's end, perhaps held.
+        self._stranded: dict[str, datetime] = {}
 
     def wake(self) -> None:
         """Something may be due now."""
@@ -99,6 +101,7 @@ class WebhookDispatcher:
                 while not stop.is_set():
                     self._wake.clear()
                     try:
+                        await self._let_go_stranded()
                         self._start_visits(http, await self._due(visits), visits)
                     except Exception:
                         log.exception("Webhook dispatch failed; retrying.")
@@ -170,20 +173,32 @@ class WebhookDispatcher:
             lane = await self._lanes.claim(seen, until)
             if lane is not None:  # else another dispatcher took it
                 await self._work(http, lane, now)
-        except Exception:
+        except Exception as exc:
             log.exception("Webhook deliveries to endpoint %s failed; retrying.", seen.endpoint_id)
+            if isinstance(exc, StoreUnreachable):
+                # The store was lost midway and the claim may be held still: it is let go
+                # once the store answers again, not when it runs out. (After any other
+                # failure, running out is the lane's pause before it is tried again.)
+                self._stranded[seen.endpoint_id] = until
         # Reached unless the visit was cancelled: then `run` lets the lane go.
         self._holding.pop(seen.endpoint_id, None)
 
+    async def _let_go_stranded(self) -> None:
+        """Let go of the claims of visits that failed, while the store answers."""
+        for endpoint_id, until in list(self._stranded.items()):
+            await self._lanes.unclaim(endpoint_id, until, self._clock.now())
+            del self._stranded[endpoint_id]
+
     async def _let_go(self) -> None:
-        """Release the lanes of visits cut short by a stop, so that another instance takes
-        them up at once instead of when their claims run out."""
-        for endpoint_id, until in list(self._holding.items()):
+        """Release the lanes of visits cut short by a stop, or by a store lost midway, so
+        that another instance takes them up at once instead of when their claims run out."""
+        for endpoint_id, until in [*self._holding.items(), *self._stranded.items()]:
             try:
                 await self._lanes.unclaim(endpoint_id, until, self._clock.now())
             except Exception:
                 log.exception("The claim on endpoint %s is left to run out.", endpoint_id)
         self._holding.clear()
+        self._stranded.clear()
 
     async def _work(self, http: httpx.AsyncClient, lane: Lane, now: datetime) -> None:
         visit = _Visit(lane.cursor, lane.failures, lane.paused_until, lane.retry_from)
