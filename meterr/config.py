@@ -45,7 +45,13 @@ class Settings(BaseSettings):
         default=0.5,
         gt=0,
         description="Seconds before an embedded store that stopped on its own is started "
-        "again; doubled at each failed try, eight tries in all.",
+        "again; doubled at each failed try.",
+    )
+    embedded_restart_attempts: int = Field(
+        default=8,
+        ge=1,
+        description="Tries at starting again an embedded store that stopped on its own; "
+        "after the last one fails, /healthz answers 503.",
     )
     store_timeout: float = Field(
         default=3.0,

@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 from meterr.events.bus import BusMessage, EventBus, Feed, FeedLost, FeedOverflow, org_channel
+from meterr.events.delivery_policy import RetryPolicy, signed_headers, webhook_bound_to
 from meterr.events.destinations import DestinationRefused, check_destination
 from meterr.events.pacing import Pacer
-from meterr.events.webhooks import (
-    RetryPolicy,
-    WebhookDispatcher,
-    signed_headers,
-    webhook_bound_to,
-)
+from meterr.events.webhooks import WebhookDispatcher
 
 __all__ = [
     "BusMessage",

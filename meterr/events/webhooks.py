@@ -1,5 +1,5 @@
-"""Webhook delivery: how a delivery is signed, and the dispatcher that works through the
-outbox with retries."""
+"""Webhook delivery: the dispatcher that works through the outbox, lane by lane, with
+retries."""
 
 from __future__ import annotations
 
@@ -15,68 +15,20 @@ from datetime import datetime, timedelta
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
 import httpx
-from standardwebhooks.webhooks import Webhook
 
 from meterr.auth import Sealer, SealError
 from meterr.clock import Clock
+from meterr.events.delivery_policy import RetryPolicy, signed_headers, webhook_bound_to
 from meterr.events.destinations import DestinationRefused, check_destination
-from meterr.store import Delivery, DeliveryAttempt, WebhookEndpoint
+from meterr.store import Delivery, DeliveryAttempt, StoreUnreachable, WebhookEndpoint
 from meterr.store.webhook_lanes import PAUSE_AFTER, Lane
 from meterr.store.webhooks import WebhookStore
 
-__all__ = [
-    "RetryPolicy",
-    "WebhookDispatcher",
-    "signed_headers",
-    "webhook_bound_to",
-]
+__all__ = ["WebhookDispatcher"]
 
 log = logging.getLogger(__name__)
 
 _GIVEN_UP = "not sent: the endpoint kept failing for the whole retry window"
-
-
-def webhook_bound_to(endpoint_id: str) -> str:
-    """What a webhook endpoint's sealed secret is bound to."""
-    return f"webhook-endpoint:{endpoint_id}"
-
-
-def signed_headers(secret: str, message_id: str, body: str, at: datetime) -> dict[str, str]:
-    """Standard Webhooks headers: receivers verify them with any Standard Webhooks library
-    (or HMAC-SHA256 over "id.timestamp.body")."""
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": Webhook(secret).sign(message_id, at, body),
-        "content-type": "application/json",
-        "user-agent": "Meterr-Webhooks/1",
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    """Exponential backoff with full jitter, from `base` seconds up to `longest`, until
-    `window` seconds after the notification."""
-
-    base: float
-    longest: float
-    window: float
-
-    def next_attempt(self, delivery: Delivery, now: datetime) -> datetime | None:
-        if self.expired(delivery, now):
-            return None
-        return now + timedelta(seconds=self._wait(delivery.attempt_count))
-
-    def expired(self, delivery: Delivery, now: datetime) -> bool:
-        return (now - delivery.created_at).total_seconds() >= self.window
-
-    def pause(self, failures: int, now: datetime) -> datetime:
-        """When a paused lane tries again, after `failures` failed attempts in a row."""
-        return now + timedelta(seconds=self._wait(failures - PAUSE_AFTER))
-
-    def _wait(self, tries: int) -> float:
-        ceiling = min(self.longest, self.base * float(2 ** min(max(tries, 0), 30)))
-        return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 - jitter, not secrecy
 
 
 @dataclass(slots=True)
@@ -133,6 +85,8 @@ class WebhookDispatcher:
         self._turn = 0
         self._served: dict[str, int] = {}  # organization or lane -> the turn it was last served
         self._holding: dict[str, datetime] = {}  # lanes being visited -> the claim's end
+        # Lanes whose visit failed (the store lost midway) -> the claim's end, perhaps held.
+        self._stranded: dict[str, datetime] = {}
 
     def wake(self) -> None:
         """Something may be due now."""
@@ -147,6 +101,7 @@ class WebhookDispatcher:
                 while not stop.is_set():
                     self._wake.clear()
                     try:
+                        await self._let_go_stranded()
                         self._start_visits(http, await self._due(visits), visits)
                     except Exception:
                         log.exception("Webhook dispatch failed; retrying.")
@@ -218,20 +173,32 @@ class WebhookDispatcher:
             lane = await self._lanes.claim(seen, until)
             if lane is not None:  # else another dispatcher took it
                 await self._work(http, lane, now)
-        except Exception:
+        except Exception as exc:
             log.exception("Webhook deliveries to endpoint %s failed; retrying.", seen.endpoint_id)
+            if isinstance(exc, StoreUnreachable):
+                # The store was lost midway and the claim may be held still: it is let go
+                # once the store answers again, not when it runs out. (After any other
+                # failure, running out is the lane's pause before it is tried again.)
+                self._stranded[seen.endpoint_id] = until
         # Reached unless the visit was cancelled: then `run` lets the lane go.
         self._holding.pop(seen.endpoint_id, None)
 
+    async def _let_go_stranded(self) -> None:
+        """Let go of the claims of visits that failed, while the store answers."""
+        for endpoint_id, until in list(self._stranded.items()):
+            await self._lanes.unclaim(endpoint_id, until, self._clock.now())
+            del self._stranded[endpoint_id]
+
     async def _let_go(self) -> None:
-        """Release the lanes of visits cut short by a stop, so that another instance takes
-        them up at once instead of when their claims run out."""
-        for endpoint_id, until in list(self._holding.items()):
+        """Release the lanes of visits cut short by a stop, or by a store lost midway, so
+        that another instance takes them up at once instead of when their claims run out."""
+        for endpoint_id, until in [*self._holding.items(), *self._stranded.items()]:
             try:
                 await self._lanes.unclaim(endpoint_id, until, self._clock.now())
             except Exception:
                 log.exception("The claim on endpoint %s is left to run out.", endpoint_id)
         self._holding.clear()
+        self._stranded.clear()
 
     async def _work(self, http: httpx.AsyncClient, lane: Lane, now: datetime) -> None:
         visit = _Visit(lane.cursor, lane.failures, lane.paused_until, lane.retry_from)

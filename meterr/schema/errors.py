@@ -25,9 +25,16 @@ def _camel(name: str) -> str:
     return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
+# Resolver arguments GraphQL calls otherwise: a page's `cursor` is its `after`.
+_ARGUMENTS = {"cursor": "after"}
+
+
 def graphql_path(path: str) -> str:
     """A field's path as GraphQL names it: `events[1].cached_input_tokens` reads
-    `events[1].cachedInputTokens`; the keys of metadata are the client's own and stay."""
+    `events[1].cachedInputTokens`, `cursor` reads `after`; the keys of metadata are the
+    client's own and stay."""
+    if path in _ARGUMENTS:
+        return _ARGUMENTS[path]
     parts = path.split(".")
     for index, part in enumerate(parts):
         parts[index] = _camel(part)

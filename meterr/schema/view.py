@@ -13,7 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http import GraphQLRequestData
+from strawberry.http import GraphQLHTTPResponse, GraphQLRequestData
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET, UnsetType
 
 from meterr.bodies import parse_json, read_body
@@ -115,6 +116,21 @@ def _invitation(request: Request, raw: bytes, limits: DocumentLimits) -> GraphQL
     return read
 
 
+def _lost_store(result: ExecutionResult) -> int | None:
+    """The seconds to wait before a retry, when the operation lost the store midway and
+    nothing of it answered (no root field has a value): such an answer is a 503 with
+    Retry-After, as when the store was known to be down before it started."""
+    lost = [
+        error.extensions
+        for error in result.errors or ()
+        if error.extensions and error.extensions.get("code") == StoreUnavailable.code
+    ]
+    answered = any(value is not None for value in (result.data or {}).values())
+    if not lost or answered:
+        return None
+    return max(int(extensions.get("retry_after", 5)) for extensions in lost)
+
+
 class _ReadRequest(StarletteRequestAdapter):
     """The request as Strawberry sees it, its parameters already read by the door."""
 
@@ -158,6 +174,14 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
             operation_name=read.operation_name,
             extensions=read.extensions,
         )
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        retry_after = _lost_store(result)
+        if retry_after is not None:
+            request.scope["meterr.store_lost"] = retry_after
+        return await super().process_result(request, result)
 
     async def on_ws_connect(self, context: GraphQLContext) -> UnsetType | dict[str, object] | None:
         """Authenticate a websocket by its connection_init payload: `{"Authorization":
@@ -222,9 +246,14 @@ class MeterrGraphQL(GraphQL[GraphQLContext, None]):
     async def _execute(self, request: Request, read: GraphQLRequest) -> Response:
         request.scope["meterr.graphql_request"] = read
         try:
-            return await self.run(request)
+            response = await self.run(request)
         except HTTPException as exc:
             return _error(_from_strawberry(exc))
+        retry_after = request.scope.get("meterr.store_lost")
+        if retry_after is not None:
+            response.status_code = StoreUnavailable.status
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "http":

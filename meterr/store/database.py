@@ -160,10 +160,22 @@ class Store:
             yield
         finally:
             stop.set()
-            await task
+            if self.unavailable_reason() is None:
+                await task
+            else:  # a fold under way would wait for a store known to be down
+                task.cancel()
+                await asyncio.wait([task])
             await self.writer.close()
-            with contextlib.suppress(PyMongoError):
-                await self.rollups.compact_all_across_tenants()
+            await self.fold_before_closing()
+
+    async def fold_before_closing(self) -> None:
+        """Fold the pending rollup increments that are left, unless the store is known to
+        be down: then they wait, stored, for the next start, and closing does not wait on
+        it (a stop asked for while the embedded store is down ends within seconds)."""
+        if self.unavailable_reason() is not None:
+            return
+        with contextlib.suppress(PyMongoError):
+            await self.rollups.compact_all_across_tenants()
 
     def unavailable_reason(self) -> str | None:
         """Why the store cannot answer now, known without asking it: the embedded server
@@ -201,6 +213,7 @@ async def open_store(settings: Settings, *, database: str | None = None) -> Asyn
             settings.data_dir,
             start_timeout=settings.embedded_start_timeout,
             restart_delay=settings.embedded_restart_delay,
+            restart_attempts=settings.embedded_restart_attempts,
         )
         url = await embedded.start()
     client: AsyncMongoClient[Document] = AsyncMongoClient(
@@ -212,8 +225,7 @@ async def open_store(settings: Settings, *, database: str | None = None) -> Asyn
         yield store
     finally:
         await store.writer.close()
-        with contextlib.suppress(PyMongoError):
-            await store.rollups.compact_all_across_tenants()
+        await store.fold_before_closing()
         await client.close()
         if embedded is not None:
             await embedded.stop()

@@ -1,7 +1,9 @@
-"""Teams through GraphQL: the same rules as through REST, invitations accepted without a key."""
+"""Teams through GraphQL: the same rules as through REST, invitations accepted without a key
+and, raced, once each."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import httpx
@@ -203,3 +205,47 @@ async def test_members_and_spend_are_read_only_when_selected_and_once_for_all_te
         "one usage question for every team's spend"
     )
     assert log.written() <= {"rate_counters"}, "a query writes nothing else"
+
+
+async def test_racing_graphql_accepts_leave_one_member_and_one_key_per_invitation(
+    server: str, make_key: KeyFactory, store: Store
+) -> None:
+    org = f"gql-racing-{secrets.token_hex(4)}"
+    admin = await make_key(org=org)
+    org_id = await org_id_named(store, org)
+    invite = "mutation I($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e) { token } }"
+    accept = "mutation A($k: String!) { acceptInvitation(token: $k) { apiKey member { id } } }"
+    async with httpx.AsyncClient(base_url=server, timeout=60) as http:
+        created = await data_of(
+            http, admin, 'mutation { createTeam(input: {name: "Racers"}) { id } }'
+        )
+        team_id = created["createTeam"]["id"]
+        tokens = [
+            (await data_of(http, admin, invite, {"t": team_id, "e": f"racer{i}@example.com"}))[
+                "inviteMember"
+            ]["token"]
+            for i in range(5)
+        ]
+        keys_before = await store.organizations.api_keys.count_documents({"org_id": org_id})
+
+        # Twenty accepts of each invitation at once, over as many connections.
+        answers = await asyncio.gather(
+            *(graphql(http, None, accept, {"k": tokens[i % 5]}) for i in range(100))
+        )
+
+        members = await data_of(
+            http, admin, "query T($t: ID!) { team(id: $t) { members { email } } }", {"t": team_id}
+        )
+    joined = [answer["data"]["acceptInvitation"] for answer in answers if not answer.get("errors")]
+    refused = [answer["errors"] for answer in answers if answer.get("errors")]
+    assert len(joined) == 5
+    assert (
+        len({entry["apiKey"] for entry in joined}) == len({m["member"]["id"] for m in joined}) == 5
+    )
+    codes = {error["extensions"]["code"] for errors in refused for error in errors}
+    assert codes == {"invitation_used"}
+    keys_after = await store.organizations.api_keys.count_documents({"org_id": org_id})
+    assert keys_after - keys_before == 5
+    assert sorted(member["email"] for member in members["team"]["members"]) == [
+        f"racer{i}@example.com" for i in range(5)
+    ]

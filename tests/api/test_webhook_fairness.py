@@ -1,6 +1,7 @@
 """Webhook deliveries are scheduled fairly: one organization's backlog does not hold back
-another's alert, a receiver that keeps failing is paused instead of being sent every queued
-delivery, and instances sharing a store deliver each notification once."""
+another's alert, nor one endpoint's backlog another endpoint of the same organization; a
+receiver that keeps failing is paused instead of being sent every queued delivery, and
+instances sharing a store deliver each notification once."""
 
 from __future__ import annotations
 
@@ -93,6 +94,43 @@ async def test_one_organizations_backlog_does_not_hold_back_anothers_alert(
     assert quiet.bodies()[0]["event"] == "usage.exceeded"
     # In order of time, the alert would have waited for the 2,000 deliveries queued before it.
     assert meanwhile < 100, f"{meanwhile} of the other organization's deliveries went first"
+
+
+async def test_one_endpoints_backlog_does_not_hold_back_another_endpoint_of_the_same_organization(
+    settings: Settings,
+    store: Store,
+    make_key: KeyFactory,
+    receivers: list[Receiver],
+    clock: SettableClock,
+) -> None:
+    key = await make_key()
+    busy = await running(receivers, SlowReceiver(delay=0.01))
+    alerts = await running(receivers, Receiver())
+    # Two lanes at once, of which one organization holds one: its endpoints take turns.
+    fast = webhook_settings(settings, webhook_concurrency=2)
+    async with meterr(fast, store, clock) as http:
+        busy_hook = await subscribe(http, key, busy.url, events=["usage.tracked"])
+        await subscribe(http, key, alerts.url, events=["usage.exceeded"])
+        for part in range(2):
+            await track(http, key, batch(f"busy-{part}", 1000))
+
+        async def backlog_worked() -> bool:
+            return len(busy.received) >= 20
+
+        await eventually(backlog_worked)
+        before = len(busy.received)
+        await exceed(http, key)
+
+        async def alerted() -> bool:
+            return bool(alerts.received)
+
+        await eventually(alerted)
+        meanwhile = len(busy.received) - before
+        deleted = await http.delete(f"/v1/webhooks/{busy_hook['id']}", headers=bearer(key))
+        assert deleted.status_code == 204
+    assert [body["event"] for body in alerts.bodies()] == ["usage.exceeded"]
+    # In order of time, the alert would have waited for the 2,000 deliveries queued before it.
+    assert meanwhile < 100, f"{meanwhile} of the other endpoint's deliveries went first"
 
 
 async def test_a_failing_endpoint_is_paused_and_a_resend_tries_it_at_once(

@@ -19,6 +19,7 @@ __all__ = [
     "KEY_RE",
     "Server",
     "clean_env",
+    "connections_with_unread_bytes",
     "free_port",
     "local_port",
     "pid_alive",
@@ -108,3 +109,14 @@ def local_port(response: httpx.Response) -> int:
     """The client-side port of the connection that carried `response`."""
     port: int = response.extensions["network_stream"].get_extra_info("client_addr")[1]
     return port
+
+
+def connections_with_unread_bytes(port: int) -> int:
+    """How many loopback TCP connections to `port` hold bytes their process has not read
+    (Linux): with the process stopped (SIGSTOP), the requests sent to it since."""
+    found = 0
+    for row in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        _, local, _, state, queues, *_ = row.split()
+        if state == "01" and int(local.split(":")[1], 16) == port:  # 01: established
+            found += int(queues.split(":")[1], 16) > 0
+    return found
