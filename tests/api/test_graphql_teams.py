@@ -213,7 +213,10 @@ async def test_racing_graphql_accepts_leave_one_member_and_one_key_per_invitatio
     org = f"gql-racing-{secrets.token_hex(4)}"
     admin = await make_key(org=org)
     org_id = await org_id_named(store, org)
-    invite = "mutation I($t: ID!, $e: String!) { inviteMember(teamId: $t, email: $e) { token } }"
+    invite = (
+        "mutation I($t: ID!, $e: String!) "
+        "{ inviteMember(teamId: $t, input: {email: $e}) { token } }"
+    )
     accept = "mutation A($k: String!) { acceptInvitation(token: $k) { apiKey member { id } } }"
     async with httpx.AsyncClient(base_url=server, timeout=60) as http:
         created = await data_of(
