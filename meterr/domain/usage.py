@@ -20,6 +20,7 @@ __all__ = [
     "PriceOrigin",
     "PriceUsed",
     "PricingStatus",
+    "Ranking",
     "TimeRange",
     "UsageEvent",
     "UsageFilter",
@@ -94,6 +95,14 @@ class UsageEvent:
     @property
     def pricing_status(self) -> PricingStatus:
         return PricingStatus.UNPRICED if self.cost is None else PricingStatus.PRICED
+
+
+class Ranking(enum.StrEnum):
+    """What ranks groups, largest first: cost, tokens or requests (ties by the others)."""
+
+    COST = "cost"
+    TOKENS = "tokens"
+    REQUESTS = "requests"
 
 
 class Interval(enum.StrEnum):

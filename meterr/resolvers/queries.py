@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from meterr.domain import GroupBy, Interval, TimeRange, UsageFilter
+from meterr.domain import GroupBy, Interval, Ranking, TimeRange, UsageFilter
 from meterr.resolvers.costs import parse_group_by, parse_usage_filter
 from meterr.resolvers.forecasts import MAX_BACKTEST_DAYS, MAX_HORIZON
 from meterr.resolvers.history import MAX_PAGE
@@ -135,6 +135,9 @@ class SeriesQuery(FilteredQuery):
         ge=1,
         le=MAX_SERIES_GROUPS,
         description="The largest groups kept; the others are summed as (other)",
+    )
+    order_by: Ranking = Field(
+        Ranking.COST, description="What makes a group large: cost, tokens or requests"
     )
 
     def grouping(self) -> GroupBy:

@@ -9,7 +9,15 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from meterr.auth import Operation
-from meterr.domain import GroupBy, Interval, TimeRange, UsageFilter, UsageTotals, local_midnight
+from meterr.domain import (
+    GroupBy,
+    Interval,
+    Ranking,
+    TimeRange,
+    UsageFilter,
+    UsageTotals,
+    local_midnight,
+)
 from meterr.errors import InvalidInput
 from meterr.resolvers.context import RequestContext
 from meterr.resolvers.costs import NO_VALUE, usage_rows
@@ -83,9 +91,10 @@ async def cost_series(
     interval: Interval,
     *,
     first: int = DEFAULT_SERIES_GROUPS,
+    order_by: Ranking = Ranking.COST,
 ) -> CostSeries:
-    """Per interval, the totals of the `first` largest groups over the range (by cost, then
-    tokens), the others summed as OTHER: a stacked chart in one question."""
+    """Per interval, the totals of the `first` largest groups over the range (by `order_by`,
+    then the other measures), the others summed as OTHER: a stacked chart in one question."""
     ctx.principal.require(Operation.READ)
     usage_filter = ctx.confine(usage_filter)
     if group_by.dimension.is_time:
@@ -111,7 +120,7 @@ async def cost_series(
     overall: dict[str, UsageTotals] = defaultdict(UsageTotals)
     for row in rows:
         overall[row.key if row.key is not None else NO_VALUE] += row.totals
-    ranked = sorted(overall, key=lambda key: (-overall[key].cost_nano, -overall[key].tokens, key))
+    ranked = sorted(overall, key=lambda key: (*_measures(overall[key], order_by), key))
     kept = set(ranked[:first])
     keys = ranked[:first] + ([OTHER] if len(ranked) > first else [])
     points: dict[datetime, dict[str, UsageTotals]] = {
@@ -123,6 +132,17 @@ async def cost_series(
         folded = key if key in kept else OTHER
         point[folded] += row.totals
     return CostSeries(interval, keys, sorted(points.items()))
+
+
+def _measures(totals: UsageTotals, order_by: Ranking) -> tuple[int, ...]:
+    """A group's sort key, largest first: the chosen measure, then the others."""
+    measures = {
+        Ranking.COST: totals.cost_nano,
+        Ranking.TOKENS: totals.tokens,
+        Ranking.REQUESTS: totals.requests,
+    }
+    chosen = measures.pop(order_by)
+    return (-chosen, *(-value for value in measures.values()))
 
 
 def _interval_start(moment: datetime, interval: Interval, zone: ZoneInfo) -> datetime:

@@ -114,7 +114,13 @@ async def costs_series(call: Call) -> Response:
     time_range = query.time_range(now=call.ctx.now())
     grouping = query.grouping()
     series = await cost_series(
-        call.ctx, time_range, query.usage_filter(), grouping, query.interval, first=query.first
+        call.ctx,
+        time_range,
+        query.usage_filter(),
+        grouping,
+        query.interval,
+        first=query.first,
+        order_by=query.order_by,
     )
     return JSONResponse(
         {

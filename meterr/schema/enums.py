@@ -16,6 +16,7 @@ from meterr.domain import (
     NotificationType,
     PriceOrigin,
     PricingStatus,
+    Ranking,
 )
 from meterr.domain import Dimension as CostDimension
 from meterr.resolvers import KeyOperation, KeyRole, Tier
@@ -31,6 +32,7 @@ __all__ = [
     "NotificationType",
     "PriceOrigin",
     "PricingStatus",
+    "Ranking",
     "Interval",
     "KeyOperation",
     "KeyRole",
@@ -58,6 +60,7 @@ strawberry.enum(
     "usage.exceeded).",
 )
 strawberry.enum(Interval, description="The step of a usage time series, in its range's zone.")
+strawberry.enum(Ranking, description="What ranks groups, largest first (ties by the others).")
 strawberry.enum(KeyRole, name="KeyRole", description="What an API key is for.")
 strawberry.enum(KeyOperation, name="KeyOperation", description="What a key's role may do.")
 strawberry.enum(Tier, description="An organization's plan: its hourly request budget.")

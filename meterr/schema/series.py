@@ -10,7 +10,7 @@ from strawberry.types import Info
 from meterr import resolvers
 from meterr.schema.arguments import group_by_of, usage_filter_of
 from meterr.schema.context import GraphQLContext
-from meterr.schema.enums import CostDimension, Interval
+from meterr.schema.enums import CostDimension, Interval, Ranking
 from meterr.schema.inputs import UsageFilterInput
 from meterr.schema.scalars import TimeBound, TimeZone
 from meterr.schema.types import CostGroup
@@ -57,7 +57,8 @@ class CostSeries:
 class SeriesQueries:
     @strawberry.field(
         description="Costs per hour, day, week or month and per group (provider, model, team, "
-        "user...) over [startDate, endDate]: the `first` largest groups, the rest summed."
+        "user...) over [startDate, endDate]: the `first` largest groups by `orderBy`, the rest "
+        "summed."
     )
     async def cost_series(
         self,
@@ -70,6 +71,7 @@ class SeriesQueries:
         filter: UsageFilterInput | None = None,
         tz: TimeZone | None = None,
         first: int = resolvers.DEFAULT_SERIES_GROUPS,
+        order_by: Ranking = Ranking.COST,
     ) -> CostSeries | None:
         ctx = info.context.meterr
         series = await resolvers.cost_series(
@@ -79,5 +81,6 @@ class SeriesQueries:
             group_by_of(group_by, metadata_key),
             interval,
             first=first,
+            order_by=order_by,
         )
         return CostSeries.from_domain(series)

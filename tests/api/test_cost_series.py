@@ -110,6 +110,7 @@ async def test_the_largest_groups_per_day_and_the_rest_summed(
         ({"first": "0"}, "first"),
         ({"first": "101"}, "first"),
         ({"interval": "fortnight"}, "interval"),
+        ({"order_by": "price"}, "order_by"),
     ],
 )
 async def test_a_series_question_out_of_bounds_is_refused_by_name(
@@ -120,3 +121,59 @@ async def test_a_series_question_out_of_bounds_is_refused_by_name(
     )
     assert answer.status_code == 400, answer.text
     assert set(answer.json()["error"]["details"]["fields"]) == {field}
+
+
+# Each ranks first by another measure: "costly" by cost (gpt-4 input, $30 per million tokens),
+# "wordy" by tokens, "chatty" by requests (gpt-4o-mini input, $0.15 per million tokens).
+RANKED = [
+    ("costly", "gpt-4", 1, 1000),
+    ("wordy", "gpt-4o-mini", 3, 5000),
+    ("chatty", "gpt-4o-mini", 10, 10),
+]
+RANKED_SERIES = """
+query Ranked($orderBy: Ranking!) {
+  costSeries(startDate: "2025-03-01", endDate: "2025-03-01", groupBy: TEAM, first: 2,
+             orderBy: $orderBy) { keys }
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("order_by", "keys"),
+    [
+        ("cost", ["costly", "wordy", "(other)"]),
+        ("tokens", ["wordy", "costly", "(other)"]),
+        ("requests", ["chatty", "wordy", "(other)"]),
+    ],
+)
+async def test_the_largest_groups_are_chosen_by_cost_tokens_or_requests_through_both_doors(
+    client: httpx.AsyncClient, make_key: KeyFactory, order_by: str, keys: list[str]
+) -> None:
+    key = await make_key()
+    events = [
+        {
+            "provider": "openai",
+            "model": model,
+            "input_tokens": tokens,
+            "team_id": team,
+            "timestamp": "2025-03-01T12:00:00Z",
+        }
+        for team, model, requests, tokens in RANKED
+        for _ in range(requests)
+    ]
+    tracked = await client.post("/v1/track", headers=bearer(key), json={"events": events})
+    assert tracked.status_code == 201, tracked.text
+    params = {"start_date": "2025-03-01", "end_date": "2025-03-01", "group_by": "team"}
+    answer = await client.get(
+        "/v1/costs/series",
+        headers=bearer(key),
+        params={**params, "first": "2", "order_by": order_by},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["keys"] == keys
+    graphql = await client.post(
+        "/graphql",
+        headers=bearer(key),
+        json={"query": RANKED_SERIES, "variables": {"orderBy": order_by.upper()}},
+    )
+    assert graphql.json()["data"]["costSeries"]["keys"] == keys
